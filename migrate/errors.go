@@ -1,0 +1,149 @@
+package migrate
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Kind says what the engine does about an error (DESIGN §8). Errors are
+// classified by behaviour, never by their text.
+type Kind int
+
+const (
+	// KindRetryable: back off and resume from the last committed UID
+	// (network, 429, 5xx, IMAP BYE). Unclassified errors are retryable.
+	KindRetryable Kind = iota
+	// KindSkipItem: record the message as skipped with a reason and go on.
+	KindSkipItem
+	// KindFailUser: stop this user with a reason (auth failure, recipient
+	// not found); other users go on.
+	KindFailUser
+	// KindFatal: stop the daemon (bad config, corrupt state).
+	KindFatal
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindRetryable:
+		return "retryable"
+	case KindSkipItem:
+		return "skip-item"
+	case KindFailUser:
+		return "fail-user"
+	case KindFatal:
+		return "fatal"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Reasons recorded on skipped items and failed users. They are stable
+// operator-facing identifiers.
+const (
+	ReasonRecipientNotFound        = "RecipientNotFound"
+	ReasonImapAuthenticationFailed = "ImapAuthenticationFailed"
+	ReasonImapConnectionFailed     = "ImapConnectionFailed"
+	ReasonImapTLSFailed            = "ImapCertificateNotTrusted"
+	ReasonMessageTooLarge          = "MessageTooLarge"
+	ReasonMailboxItemLimit         = "MailboxItemLimit"
+	ReasonMalformedMessage         = "MalformedMessage"
+	ReasonSmimeStoredAsAttachment  = "SmimeStoredAsAttachment"
+)
+
+// Sentinel errors that adapters wrap so the engine can test with errors.Is.
+var (
+	// ErrRecipientNotFound: the target mailbox does not exist.
+	ErrRecipientNotFound = errors.New("recipient mailbox not found")
+	// ErrAuthFailed: the IMAP server refused the login.
+	ErrAuthFailed = errors.New("IMAP authentication failed")
+	// ErrNoCondStore: the IMAP server cannot report changes since a MODSEQ.
+	ErrNoCondStore = errors.New("IMAP server lacks CONDSTORE")
+	// ErrFolderGone: the folder no longer exists on the source or target.
+	ErrFolderGone = errors.New("folder no longer exists")
+)
+
+// Error carries a classification, an operator-facing reason and the cause.
+type Error struct {
+	Kind   Kind
+	Reason string // e.g. ReasonMessageTooLarge or a Graph error code
+	// RetryAfter, when non-zero, is the least time to wait before retrying.
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *Error) Error() string {
+	if e.Reason != "" && e.Err != nil {
+		return e.Reason + ": " + e.Err.Error()
+	}
+	if e.Err != nil {
+		return e.Err.Error()
+	}
+	return e.Reason
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func classify(k Kind, reason string, err error) error {
+	if err == nil {
+		err = errors.New(reason)
+	}
+	return &Error{Kind: k, Reason: reason, Err: err}
+}
+
+// Retryable marks err as transient.
+func Retryable(err error) error { return classify(KindRetryable, "", err) }
+
+// RetryAfter marks err as transient with a least wait.
+func RetryAfter(err error, d time.Duration) error {
+	return &Error{Kind: KindRetryable, RetryAfter: d, Err: err}
+}
+
+// SkipItem marks err as a per-message problem recorded with reason.
+func SkipItem(reason string, err error) error { return classify(KindSkipItem, reason, err) }
+
+// FailUser marks err as ending this user's sync with reason.
+func FailUser(reason string, err error) error { return classify(KindFailUser, reason, err) }
+
+// Fatal marks err as one that must stop the daemon.
+func Fatal(err error) error { return classify(KindFatal, "", err) }
+
+// KindOf returns the outermost classification of err; unclassified errors are
+// retryable (maddy's rule: temporary unless proven permanent).
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindRetryable
+}
+
+// ReasonOf returns the first non-empty reason in err's chain, or "".
+func ReasonOf(err error) string {
+	for err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			return ""
+		}
+		if e.Reason != "" {
+			return e.Reason
+		}
+		err = e.Err
+	}
+	return ""
+}
+
+// RetryAfterOf returns the largest RetryAfter in err's chain.
+func RetryAfterOf(err error) time.Duration {
+	var d time.Duration
+	for err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			break
+		}
+		if e.RetryAfter > d {
+			d = e.RetryAfter
+		}
+		err = e.Err
+	}
+	return d
+}

@@ -1,0 +1,111 @@
+package migrate
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Login is what a Source needs to open one user's mailbox. Password is a
+// secret: it must never be logged, wrapped into an error or stored unsealed.
+type Login struct {
+	// UserName is the IMAP login name as given in the CSV. A master-user
+	// login in Dovecot's form ("bob*admin") is just a UserName.
+	UserName string
+	// Password is the IMAP password (the master password for a master login).
+	Password string
+	// UserRoot, when set, is the folder below which the user's mail lives
+	// (Courier/Oracle style shared layouts); folder paths are made relative
+	// to it.
+	UserRoot string
+}
+
+// String hides the password so a Login can never leak through %v.
+func (l Login) String() string { return "Login{UserName:" + l.UserName + "}" }
+
+// GoString hides the password from %#v too.
+func (l Login) GoString() string { return l.String() }
+
+// Folder is one IMAP mailbox as the engine sees it: its decoded path relative
+// to the personal namespace (and UserRoot), and its sync-relevant status.
+type Folder struct {
+	// Path is the decoded folder name split at the server's delimiter, relative
+	// to the personal namespace: INBOX is []string{"INBOX"}, "INBOX.Sent" on a
+	// server with prefix "INBOX." is []string{"Sent"}. A "/" inside a
+	// component is kept as part of the name.
+	Path []string
+	// Name is the full decoded name on the server (with delimiters and
+	// namespace prefix), as needed to SELECT it.
+	Name string
+	// Delimiter is the server's hierarchy delimiter (0 when flat).
+	Delimiter rune
+	// SpecialUse is the RFC 6154 attribute ("\Sent", "\Drafts", "\Trash",
+	// "\Junk", "\Archive", "\All", "\Flagged") or "" when none.
+	SpecialUse string
+	// NoSelect is true for folders that cannot hold messages (\Noselect,
+	// \NonExistent); they become plain containers in the target.
+	NoSelect bool
+
+	UIDValidity   uint32
+	UIDNext       uint32
+	Messages      uint32
+	HighestModSeq uint64 // 0 when the server lacks CONDSTORE
+}
+
+// MessageMeta is a message's metadata, fetched without its body.
+type MessageMeta struct {
+	UID          uint32
+	Flags        []string // IMAP flags and keywords, without \Recent
+	InternalDate time.Time
+	Size         int64  // RFC822.SIZE
+	ModSeq       uint64 // 0 without CONDSTORE
+	// HeaderHash is HeaderHash(raw header block), computed by the Source.
+	HeaderHash string
+	// SourceKey is the content-derived key of DESIGN §3: HeaderHash plus
+	// "#N" for the N-th (N ≥ 2) exact duplicate within the folder in UID
+	// order. The engine fills it (it knows the folder's other keys); a
+	// Source leaves it empty.
+	SourceKey string
+	// Subject and Date are decoded from the header for skipped-item reports;
+	// they may be empty.
+	Subject string
+	Date    time.Time
+}
+
+// Body is a spooled RFC 5322 message: held in memory below a threshold, in a
+// temp file above it. It can be read any number of times.
+type Body interface {
+	// Open returns a fresh reader positioned at the first byte.
+	Open() (io.ReadCloser, error)
+	// Size is the number of bytes spooled.
+	Size() int64
+	// Close releases the spool (removes a temp file). It is idempotent.
+	Close() error
+}
+
+// SourceConnector opens a user's mailbox on an IMAP endpoint.
+type SourceConnector interface {
+	Connect(ctx context.Context, login Login) (Source, error)
+}
+
+// Source is one open IMAP mailbox. It is not safe for concurrent use: the
+// engine uses one Source per user at a time.
+type Source interface {
+	// Folders lists every folder with its status in as few round trips as
+	// the server allows (one with LIST-STATUS).
+	Folders(ctx context.Context) ([]Folder, error)
+	// Metas calls fn for every message of folder whose UID is in [from, to]
+	// (to == 0 means no upper bound), in UID order, with HeaderHash, Subject
+	// and Date filled from BODY.PEEK[HEADER]. It selects the folder as needed.
+	Metas(ctx context.Context, folder Folder, from, to uint32, fn func(MessageMeta) error) error
+	// ChangedSince calls fn with UID, FLAGS and MODSEQ of every message whose
+	// MODSEQ is above modseq (CONDSTORE). It returns ErrNoCondStore when the
+	// server cannot do it; the caller then compares all FLAGS.
+	ChangedSince(ctx context.Context, folder Folder, modseq uint64, fn func(MessageMeta) error) error
+	// UIDs returns the folder's current UID set (ESEARCH where available).
+	UIDs(ctx context.Context, folder Folder) ([]uint32, error)
+	// Fetch spools the full body of one message. The caller closes the Body.
+	Fetch(ctx context.Context, folder Folder, uid uint32) (Body, error)
+	// Close logs out and releases the connection.
+	Close() error
+}

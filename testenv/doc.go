@@ -1,0 +1,14 @@
+// Package testenv holds the real parts imapmig is tested against, and that
+// `imapmig demo` runs: no mocks of IMAP or Graph.
+//
+//   - testenv/dovecot starts a real Dovecot on loopback with a throwaway
+//     config, users and a master user.
+//   - testenv/mailgen generates deterministic, realistic mailboxes.
+//   - testenv/graphemu is an HTTPS emulator of the Microsoft Graph mail
+//     surface and the Entra token endpoint that behaves as Exchange Online
+//     is documented to (DESIGN §4): drafts, 4 MB bodies, upload sessions,
+//     ErrorFolderExists, immutable ids, throttling with 429.
+//
+// Nothing in the product imports testenv except `imapmig demo` and
+// `imapmig emulator`.
+package testenv
