@@ -288,19 +288,24 @@ func checkAddress(s string) string {
 	if len(s) > 254 {
 		return "the EmailAddress is longer than 254 characters"
 	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) || r == ' ' {
+			return "the EmailAddress contains a space, control or invisible character"
+		}
+	}
 	if strings.ContainsAny(s, "<>") {
-		return "the EmailAddress must be a bare address (user@example.com), without angle brackets"
+		return "the EmailAddress must be a bare address (name@contoso.com), without angle brackets"
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil {
-		return "the EmailAddress is not a valid address (user@example.com)"
+		return "the EmailAddress is not a valid address (name@contoso.com)"
 	}
 	if a.Name != "" || a.Address != s {
-		return "the EmailAddress must be a bare address (user@example.com), without display name, comments or quotes"
+		return "the EmailAddress must be a bare address (name@contoso.com), without display name, comments or quotes"
 	}
 	at := strings.LastIndexByte(s, '@')
 	if at < 0 { // ParseAddress guarantees an @; be safe anyway
-		return "the EmailAddress is not a valid address (user@example.com)"
+		return "the EmailAddress is not a valid address (name@contoso.com)"
 	}
 	local, domain := s[:at], s[at+1:]
 	if len(local) > 64 {
@@ -324,7 +329,7 @@ func validDomain(d string) bool {
 			return false
 		}
 		for _, r := range label {
-			if r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			if r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) {
 				return false
 			}
 		}
