@@ -247,7 +247,8 @@ func TestParse_InvalidEmailAddress(t *testing.T) {
 		{"us\u200ber@example.com", false},
 		{"user@exam\ufeffple.com", false},
 		{"user\x00@example.com", false},
-		{"user@example.com\r", false},
+		{"user@exa\rmple.com", false},
+		{"user@example.com\r", true}, // trimmed
 		{"user@उदाहरण.भारत", true},
 		{"user@example.com,other@example.com", false}, // quoted field, two addresses
 		{strings.Repeat("a", 65) + "@example.com", false},
