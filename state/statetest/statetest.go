@@ -1,0 +1,37 @@
+// Package statetest opens throwaway state stores for tests and checks the
+// store's invariants when the test ends (as bbolt's btesting does).
+package statetest
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/imapmig/imapmig/state"
+)
+
+// Key is a fixed sealing key for tests.
+var Key = bytes.Repeat([]byte{7}, 32)
+
+// MustOpen opens a store in a temp dir; at cleanup it runs Store.Check and
+// closes the store.
+func MustOpen(t testing.TB) *state.Store {
+	t.Helper()
+	return MustOpenDir(t, t.TempDir())
+}
+
+// MustOpenDir is MustOpen on a given directory (to reopen a store).
+func MustOpenDir(t testing.TB, dir string) *state.Store {
+	t.Helper()
+	s, err := state.Open(dir, Key, &state.Options{NoSync: true, MaxBatchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatalf("open state: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Check(); err != nil {
+			t.Errorf("state invariants: %v", err)
+		}
+		_ = s.Close()
+	})
+	return s
+}

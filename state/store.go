@@ -1,0 +1,282 @@
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// FileName is the state file's name in the data directory.
+const FileName = "state.db"
+
+// SchemaVersion is written to the meta bucket; a file with a newer version is
+// refused rather than misread.
+const SchemaVersion = 1
+
+// MaxEventsPerBatch caps a batch's event log; the oldest events go first.
+const MaxEventsPerBatch = 10000
+
+var (
+	bMeta      = []byte("meta")
+	bEndpoints = []byte("endpoints")
+	bTenants   = []byte("tenants")
+	bBatches   = []byte("batches")
+	bUsers     = []byte("users")
+	bFolders   = []byte("folders")
+	bMessages  = []byte("messages")
+	bSkipped   = []byte("skipped")
+	bEvents    = []byte("events")
+	topBuckets = [][]byte{bMeta, bEndpoints, bTenants, bBatches, bUsers, bFolders, bMessages, bSkipped, bEvents}
+)
+
+// Errors returned when opening the store.
+var (
+	// ErrCorrupt: the file is not a state file this version can read.
+	ErrCorrupt = errors.New("state file is corrupt or of a newer version")
+	// ErrLocked: another process holds the state file.
+	ErrLocked = errors.New("state file is in use by another process")
+)
+
+// Errors returned by lookups and writes.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+)
+
+// DuplicateUserError reports a user that already belongs to another batch
+// (Exchange Online's UserDuplicateInOtherBatch).
+type DuplicateUserError struct {
+	EmailAddress string
+	OtherBatch   string
+}
+
+// Code is the operator-facing error code.
+func (e *DuplicateUserError) Code() string { return "UserDuplicateInOtherBatch" }
+
+func (e *DuplicateUserError) Error() string {
+	return fmt.Sprintf("UserDuplicateInOtherBatch: %s is already in batch %q", e.EmailAddress, e.OtherBatch)
+}
+
+// Options tune Open. Nil means defaults.
+type Options struct {
+	// Timeout is how long Open waits for the file lock (default 2 s).
+	Timeout time.Duration
+	// NoSync skips fsync (tests only).
+	NoSync bool
+	// MaxBatchDelay bounds how long a DB.Batch write waits for others to
+	// join it (bbolt's default, 10 ms, when zero).
+	MaxBatchDelay time.Duration
+}
+
+// Store is the open state file.
+type Store struct {
+	db     *bolt.DB
+	sealer *Sealer
+	now    func() time.Time
+}
+
+// Open opens (creating if needed) dir/state.db with the sealing key.
+func Open(dir string, key []byte, opts *Options) (*Store, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	sealer, err := NewSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = 2 * time.Second
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opts.NoSync, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("%s: %w", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("%s: %w: %v", path, ErrCorrupt, err)
+	}
+	if opts.MaxBatchDelay > 0 {
+		db.MaxBatchDelay = opts.MaxBatchDelay
+	}
+	s := &Store{db: db, sealer: sealer, now: time.Now}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *Store) init() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range topBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bMeta)
+		v := meta.Get([]byte("schema"))
+		if v == nil {
+			return meta.Put([]byte("schema"), u64(SchemaVersion))
+		}
+		if len(v) != 8 || binary.BigEndian.Uint64(v) > SchemaVersion {
+			return ErrCorrupt
+		}
+		return nil
+	})
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the state file's path.
+func (s *Store) Path() string { return s.db.Path() }
+
+// UserKey is the key of a user: its address in lower case.
+func UserKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func u32(v uint32) []byte {
+	b := make([]byte, 4)
+	binary.BigEndian.PutUint32(b, v)
+	return b
+}
+
+func putJSON(b *bolt.Bucket, key string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(key), data)
+}
+
+func getJSON(b *bolt.Bucket, key string, v any) error {
+	data := b.Get([]byte(key))
+	if data == nil {
+		return ErrNotFound
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
+	}
+	return nil
+}
+
+// sub returns the nested bucket top/names..., or nil when any is missing.
+func sub(tx *bolt.Tx, top []byte, names ...string) *bolt.Bucket {
+	b := tx.Bucket(top)
+	for _, n := range names {
+		if b == nil {
+			return nil
+		}
+		b = b.Bucket([]byte(n))
+	}
+	return b
+}
+
+// subCreate returns the nested bucket top/names..., creating it.
+func subCreate(tx *bolt.Tx, top []byte, names ...string) (*bolt.Bucket, error) {
+	b := tx.Bucket(top)
+	for _, n := range names {
+		var err error
+		if b, err = b.CreateBucketIfNotExists([]byte(n)); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func deleteSub(tx *bolt.Tx, top []byte, name string) error {
+	err := tx.Bucket(top).DeleteBucket([]byte(name))
+	if errors.Is(err, bolt.ErrBucketNotFound) {
+		return nil
+	}
+	return err
+}
+
+// nextSeq returns the next sequence number of b as a key.
+func nextSeq(b *bolt.Bucket) (uint64, []byte, error) {
+	n, err := b.NextSequence()
+	return n, u64(n), err
+}
+
+// Check verifies the store's invariants: every user belongs to an existing
+// batch, every per-user bucket belongs to an existing user, every record
+// decodes. Tests call it at cleanup (see statetest).
+func (s *Store) Check() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		var errs []error
+		batches := tx.Bucket(bBatches)
+		users := tx.Bucket(bUsers)
+		_ = batches.ForEach(func(k, v []byte) error {
+			var b Batch
+			if err := json.Unmarshal(v, &b); err != nil || b.Name != string(k) {
+				errs = append(errs, fmt.Errorf("batch %q does not decode", k))
+			}
+			return nil
+		})
+		_ = users.ForEach(func(k, v []byte) error {
+			var u User
+			if err := json.Unmarshal(v, &u); err != nil {
+				errs = append(errs, fmt.Errorf("user %q does not decode", k))
+				return nil
+			}
+			if UserKey(u.EmailAddress) != string(k) {
+				errs = append(errs, fmt.Errorf("user %q stored under key %q", u.EmailAddress, k))
+			}
+			if batches.Get([]byte(u.Batch)) == nil {
+				errs = append(errs, fmt.Errorf("user %q in missing batch %q", k, u.Batch))
+			}
+			if bytes.Contains(v, []byte(`"Password"`)) {
+				errs = append(errs, fmt.Errorf("user %q has a plain password field", k))
+			}
+			return nil
+		})
+		for _, top := range [][]byte{bFolders, bMessages, bSkipped} {
+			_ = tx.Bucket(top).ForEach(func(k, v []byte) error {
+				if users.Get(k) == nil {
+					errs = append(errs, fmt.Errorf("%s/%s belongs to no user", top, k))
+				}
+				return nil
+			})
+		}
+		_ = tx.Bucket(bMessages).ForEach(func(user, _ []byte) error {
+			fb := sub(tx, bFolders, string(user))
+			return sub(tx, bMessages, string(user)).ForEach(func(folder, _ []byte) error {
+				if fb == nil || fb.Get(folder) == nil {
+					errs = append(errs, fmt.Errorf("messages/%s/%s has no folder state", user, folder))
+				}
+				return sub(tx, bMessages, string(user), string(folder)).ForEach(func(k, v []byte) error {
+					if len(k) != 4 {
+						errs = append(errs, fmt.Errorf("messages/%s/%s: bad UID key", user, folder))
+					} else if _, err := decodeMessage(binary.BigEndian.Uint32(k), v); err != nil {
+						errs = append(errs, fmt.Errorf("messages/%s/%s/%d: %v", user, folder, binary.BigEndian.Uint32(k), err))
+					}
+					return nil
+				})
+			})
+		})
+		_ = tx.Bucket(bEvents).ForEach(func(k, v []byte) error {
+			if batches.Get(k) == nil {
+				errs = append(errs, fmt.Errorf("events/%s belongs to no batch", k))
+			}
+			return nil
+		})
+		return errors.Join(errs...)
+	})
+}

@@ -1,0 +1,220 @@
+package state
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Folders returns the saved state of a user's source folders, by name.
+func (s *Store) Folders(email string) (map[string]FolderState, error) {
+	out := map[string]FolderState{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := sub(tx, bFolders, UserKey(email))
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var f FolderState
+			if err := json.Unmarshal(v, &f); err != nil {
+				return fmt.Errorf("%w: folder %s/%s: %v", ErrCorrupt, email, k, err)
+			}
+			out[string(k)] = f
+			return nil
+		})
+	})
+	return out, err
+}
+
+// PutFolder saves a folder's state.
+func (s *Store) PutFolder(email string, f FolderState) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		if err := s.userExists(tx, email); err != nil {
+			return err
+		}
+		b, err := subCreate(tx, bFolders, UserKey(email))
+		if err != nil {
+			return err
+		}
+		return putJSON(b, f.Name, f)
+	})
+}
+
+// DeleteFolder forgets a folder and its message map.
+func (s *Store) DeleteFolder(email, folder string) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		if b := sub(tx, bMessages, UserKey(email)); b != nil {
+			if err := b.DeleteBucket([]byte(folder)); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+				return err
+			}
+		}
+		if b := sub(tx, bFolders, UserKey(email)); b != nil {
+			return b.Delete([]byte(folder))
+		}
+		return nil
+	})
+}
+
+// ResetMessages forgets a folder's message map (after a UIDVALIDITY change).
+func (s *Store) ResetMessages(email, folder string) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		b := sub(tx, bMessages, UserKey(email))
+		if b == nil {
+			return nil
+		}
+		if err := b.DeleteBucket([]byte(folder)); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+			return err
+		}
+		return nil
+	})
+}
+
+func (s *Store) userExists(tx *bolt.Tx, email string) error {
+	if tx.Bucket(bUsers).Get([]byte(UserKey(email))) == nil {
+		return fmt.Errorf("user %s: %w", email, ErrNotFound)
+	}
+	return nil
+}
+
+// PutMessages records messages of a folder (insert or replace by UID). The
+// folder's state must exist (PutFolder first).
+func (s *Store) PutMessages(email, folder string, recs []MessageRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		if fb := sub(tx, bFolders, UserKey(email)); fb == nil || fb.Get([]byte(folder)) == nil {
+			return fmt.Errorf("folder %s/%s: %w", email, folder, ErrNotFound)
+		}
+		b, err := subCreate(tx, bMessages, UserKey(email), folder)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if err := b.Put(u32(r.UID), encodeMessage(r)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// DeleteMessages forgets messages of a folder by UID.
+func (s *Store) DeleteMessages(email, folder string, uids []uint32) error {
+	if len(uids) == 0 {
+		return nil
+	}
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		b := sub(tx, bMessages, UserKey(email), folder)
+		if b == nil {
+			return nil
+		}
+		for _, uid := range uids {
+			if err := b.Delete(u32(uid)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Messages calls fn for each recorded message of a folder in UID order. It
+// reads in chunks so that no read transaction stays open while fn runs.
+func (s *Store) Messages(email, folder string, fn func(MessageRecord) error) error {
+	const chunk = 4096
+	var after []byte
+	for {
+		var recs []MessageRecord
+		err := s.db.View(func(tx *bolt.Tx) error {
+			b := sub(tx, bMessages, UserKey(email), folder)
+			if b == nil {
+				return nil
+			}
+			c := b.Cursor()
+			var k, v []byte
+			if after == nil {
+				k, v = c.First()
+			} else {
+				k, v = c.Seek(after)
+				if k != nil && string(k) == string(after) {
+					k, v = c.Next()
+				}
+			}
+			for ; k != nil && len(recs) < chunk; k, v = c.Next() {
+				r, err := decodeMessage(binary.BigEndian.Uint32(k), v)
+				if err != nil {
+					return fmt.Errorf("%w: message %s/%s/%x: %v", ErrCorrupt, email, folder, k, err)
+				}
+				recs = append(recs, r)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(recs) < chunk {
+			return nil
+		}
+		after = u32(recs[len(recs)-1].UID)
+	}
+}
+
+// MessageCount returns how many messages are recorded for a folder.
+func (s *Store) MessageCount(email, folder string) (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := sub(tx, bMessages, UserKey(email), folder); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	return n, err
+}
+
+// encodeMessage packs a record: flags, then length-prefixed source key, item
+// id and keywords joined by a space. Compact because a 500,000-message
+// mailbox must stay near 50 MB of state.
+func encodeMessage(r MessageRecord) []byte {
+	kw := strings.Join(r.Keywords, " ")
+	b := make([]byte, 0, 1+3*binary.MaxVarintLen32+len(r.SourceKey)+len(r.ItemID)+len(kw))
+	b = append(b, r.Flags)
+	for _, s := range []string{r.SourceKey, r.ItemID, kw} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return b
+}
+
+var errShort = errors.New("truncated record")
+
+func decodeMessage(uid uint32, b []byte) (MessageRecord, error) {
+	r := MessageRecord{UID: uid}
+	if len(b) < 1 {
+		return r, errShort
+	}
+	r.Flags = b[0]
+	b = b[1:]
+	var fields [3]string
+	for i := range fields {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || uint64(len(b)-w) < n {
+			return r, errShort
+		}
+		fields[i] = string(b[w : w+int(n)])
+		b = b[w+int(n):]
+	}
+	r.SourceKey, r.ItemID = fields[0], fields[1]
+	if fields[2] != "" {
+		r.Keywords = strings.Split(fields[2], " ")
+	}
+	return r, nil
+}

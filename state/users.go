@@ -1,0 +1,96 @@
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// User returns one user by address (any case).
+func (s *Store) User(email string) (User, error) {
+	var u User
+	err := s.db.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bUsers), UserKey(email), &u) })
+	if err != nil {
+		return u, fmt.Errorf("user %s: %w", email, err)
+	}
+	return u, nil
+}
+
+// Users lists the users of a batch ("" = all users), by address.
+func (s *Store) Users(batch string) ([]User, error) {
+	var out []User
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bUsers).ForEach(func(k, v []byte) error {
+			var u User
+			if err := json.Unmarshal(v, &u); err != nil {
+				return fmt.Errorf("%w: user %s: %v", ErrCorrupt, k, err)
+			}
+			if batch == "" || u.Batch == batch {
+				out = append(out, u)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// UpdateUser changes a user under fn inside a batched write; fn may run more
+// than once (on a fresh copy each time).
+func (s *Store) UpdateUser(email string, fn func(*User) error) (User, error) {
+	var out User
+	key := UserKey(email)
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		ub := tx.Bucket(bUsers)
+		var u User
+		if err := getJSON(ub, key, &u); err != nil {
+			return fmt.Errorf("user %s: %w", email, err)
+		}
+		if err := fn(&u); err != nil {
+			return err
+		}
+		u.UpdatedAt = s.now().UTC()
+		out = u
+		return putJSON(ub, key, u)
+	})
+	return out, err
+}
+
+// Password unseals a user's IMAP password. The result must never be logged.
+func (s *Store) Password(u User) (string, error) {
+	p, err := s.sealer.Open(u.PasswordSealed, UserKey(u.EmailAddress))
+	if err != nil {
+		return "", fmt.Errorf("user %s: %w", u.EmailAddress, err)
+	}
+	return p, nil
+}
+
+// SetPassword replaces a user's sealed password.
+func (s *Store) SetPassword(email, password string) error {
+	sealed, err := s.sealer.Seal(password, UserKey(email))
+	if err != nil {
+		return err
+	}
+	_, err = s.UpdateUser(email, func(u *User) error { u.PasswordSealed = sealed; return nil })
+	return err
+}
+
+// RemoveUser deletes a user and all its sync state. Target mail is kept.
+func (s *Store) RemoveUser(email string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		key := UserKey(email)
+		if tx.Bucket(bUsers).Get([]byte(key)) == nil {
+			return fmt.Errorf("user %s: %w", email, ErrNotFound)
+		}
+		return removeUser(tx, key)
+	})
+}
+
+func removeUser(tx *bolt.Tx, key string) error {
+	for _, top := range [][]byte{bFolders, bMessages, bSkipped} {
+		if err := deleteSub(tx, top, key); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bUsers).Delete([]byte(key))
+}
