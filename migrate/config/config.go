@@ -1,0 +1,566 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Defaults.
+const (
+	DefaultListen                        = "127.0.0.1:8470"
+	DefaultMaxConcurrentMigrations       = 20
+	DefaultMaxConcurrentIncrementalSyncs = 10
+	DefaultSyncInterval                  = 24 * time.Hour
+	DefaultReportInterval                = 24 * time.Hour
+	DefaultMaxMessageBytes               = 35 << 20
+	DefaultMaxMailboxItems               = 500000
+)
+
+// Config is the whole file.
+type Config struct {
+	DataDir         string     `yaml:"data_dir"`
+	Listen          string     `yaml:"listen"`
+	LogLevel        string     `yaml:"log_level"`
+	MaxMessageBytes int64      `yaml:"max_message_bytes"`
+	MaxMailboxItems int        `yaml:"max_mailbox_items"`
+	ReportInterval  Duration   `yaml:"report_interval"`
+	ReportSender    string     `yaml:"report_sender"`
+	Endpoints       []Endpoint `yaml:"endpoints"`
+	Tenants         []Tenant   `yaml:"tenants"`
+	Batches         []Batch    `yaml:"batches"`
+
+	// Path is the file the config was read from ("" when parsed from bytes).
+	Path string `yaml:"-"`
+}
+
+// Endpoint is an IMAP source.
+type Endpoint struct {
+	Name                          string `yaml:"name"`
+	Host                          string `yaml:"host"`
+	Port                          int    `yaml:"port"`
+	Security                      string `yaml:"security"` // ssl | tls | none
+	Auth                          string `yaml:"auth"`     // plain | login
+	AcceptUntrustedCertificates   bool   `yaml:"accept_untrusted_certificates"`
+	MaxConcurrentMigrations       int    `yaml:"max_concurrent_migrations"`
+	MaxConcurrentIncrementalSyncs int    `yaml:"max_concurrent_incremental_syncs"`
+}
+
+// Tenant is a Graph target. Exactly one credential is set.
+type Tenant struct {
+	Name             string `yaml:"name"`
+	TenantID         string `yaml:"tenant_id"`
+	ClientID         string `yaml:"client_id"`
+	ClientSecretEnv  string `yaml:"client_secret_env"`
+	ClientSecretFile string `yaml:"client_secret_file"`
+	CertificateFile  string `yaml:"certificate_file"`
+	ManagedIdentity  bool   `yaml:"managed_identity"`
+	AuthorityHost    string `yaml:"authority_host"`
+	GraphURL         string `yaml:"graph_url"`
+	// CAFile is an extra PEM bundle to trust for the authority and Graph
+	// hosts (a TLS-inspecting proxy, or the emulator in the demo).
+	CAFile string `yaml:"ca_file"`
+}
+
+// Credential names the tenant's kind of credential.
+func (t Tenant) Credential() string {
+	switch {
+	case t.ClientSecretEnv != "" || t.ClientSecretFile != "":
+		return "client_secret"
+	case t.CertificateFile != "":
+		return "certificate"
+	case t.ManagedIdentity:
+		return "managed_identity"
+	}
+	return ""
+}
+
+// ClientSecret reads the secret from the named variable or file.
+func (t Tenant) ClientSecret() (string, error) {
+	switch {
+	case t.ClientSecretEnv != "":
+		v := os.Getenv(t.ClientSecretEnv)
+		if v == "" {
+			return "", fmt.Errorf("tenant %s: environment variable %s is empty", t.Name, t.ClientSecretEnv)
+		}
+		return v, nil
+	case t.ClientSecretFile != "":
+		b, err := os.ReadFile(t.ClientSecretFile)
+		if err != nil {
+			return "", fmt.Errorf("tenant %s: client_secret_file: %w", t.Name, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return "", nil
+}
+
+// Batch is a batch the daemon creates at start or reload.
+type Batch struct {
+	Name                string   `yaml:"name"`
+	Endpoint            string   `yaml:"endpoint"`
+	Tenant              string   `yaml:"tenant"`
+	CSV                 string   `yaml:"csv"`
+	Autostart           bool     `yaml:"autostart"`
+	SkipInvalidRows     bool     `yaml:"skip_invalid_rows"`
+	ExcludeFolders      []string `yaml:"exclude_folders"`
+	IncludeFolders      []string `yaml:"include_folders"`
+	ReceivedAfter       Time     `yaml:"received_after"`
+	StartAfter          Time     `yaml:"start_after"`
+	CompleteAfter       Time     `yaml:"complete_after"`
+	SyncInterval        Duration `yaml:"sync_interval"`
+	NotificationEmails  []string `yaml:"notification_emails"`
+	MigrateDeletedItems *bool    `yaml:"migrate_deleted_items"`
+}
+
+// DeletedItems reports migrate_deleted_items with its default (true).
+func (b Batch) DeletedItems() bool { return b.MigrateDeletedItems == nil || *b.MigrateDeletedItems }
+
+// Duration is a time.Duration written as "24h", "90m" or "1d12h" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration, with "d" for days.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseDuration(n.Value)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ParseDuration is time.ParseDuration with a leading whole-days part ("2d",
+// "1d12h").
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		n, err := strconv.Atoi(s[:i])
+		if err != nil {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		days = time.Duration(n) * 24 * time.Hour
+		s = s[i+1:]
+		if s == "" {
+			return days, nil
+		}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (use e.g. 24h, 90m, 1d)", s)
+	}
+	return days + v, nil
+}
+
+// Time is a point in time written as RFC 3339 or a plain date (UTC).
+type Time struct{ time.Time }
+
+// UnmarshalYAML parses "2024-01-31" or "2024-01-31T08:00:00Z".
+func (t *Time) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseTime(n.Value)
+	if err != nil {
+		return err
+	}
+	t.Time = v
+	return nil
+}
+
+// ParseTime parses RFC 3339 or YYYY-MM-DD (midnight UTC).
+func ParseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if v, err := time.Parse(time.RFC3339, s); err == nil {
+		return v, nil
+	}
+	if v, err := time.Parse(time.DateOnly, s); err == nil {
+		return v, nil
+	}
+	return time.Time{}, fmt.Errorf("invalid time %q (use 2024-01-31 or 2024-01-31T08:00:00Z)", s)
+}
+
+// FieldError is a problem at one key of the file.
+type FieldError struct {
+	Path string // e.g. "endpoints[0].security"
+	Line int
+	Msg  string
+}
+
+func (e *FieldError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s (line %d): %s", e.Path, e.Line, e.Msg)
+	}
+	return e.Path + ": " + e.Msg
+}
+
+// Load reads and validates a config file. Relative paths in it are taken
+// relative to the file's directory.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	c.Path = path
+	c.resolvePaths(filepath.Dir(path))
+	return c, nil
+}
+
+// Parse decodes and validates YAML bytes. It returns every problem found,
+// joined (errors.As finds each *FieldError).
+func Parse(data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, err
+	}
+	c := &Config{}
+	var errs []error
+	if len(root.Content) > 0 {
+		decode(root.Content[0], reflect.ValueOf(c).Elem(), "", &errs)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// secretKeys are keys that people put secrets under; they get a pointed
+// message instead of "unknown key".
+var secretKeys = map[string]string{
+	"client_secret": "secrets never go in the config file: use client_secret_env or client_secret_file",
+	"password":      "passwords never go in the config file: they come from the batch CSV",
+	"secret":        "secrets never go in the config file: use client_secret_env or client_secret_file",
+}
+
+// decode walks a YAML node into v, checking every key against the yaml tags
+// of v's type so that errors carry the key's path.
+func decode(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
+	fail := func(p string, line int, format string, a ...any) {
+		*errs = append(*errs, &FieldError{Path: p, Line: line, Msg: fmt.Sprintf(format, a...)})
+	}
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if _, ok := v.Addr().Interface().(yaml.Unmarshaler); ok {
+		if err := n.Decode(v.Addr().Interface()); err != nil {
+			fail(path, n.Line, "%v", err)
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			fail(orRoot(path), n.Line, "expected a mapping")
+			return
+		}
+		fields := map[string]int{}
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			if tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]; tag != "" && tag != "-" {
+				fields[tag] = i
+			}
+		}
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			p := join(path, k.Value)
+			if seen[k.Value] {
+				fail(p, k.Line, "key given twice")
+				continue
+			}
+			seen[k.Value] = true
+			idx, ok := fields[k.Value]
+			if !ok {
+				if msg, secret := secretKeys[k.Value]; secret {
+					fail(p, k.Line, "%s", msg)
+				} else {
+					fail(p, k.Line, "unknown key")
+				}
+				continue
+			}
+			decode(val, v.Field(idx), p, errs)
+		}
+	case reflect.Slice:
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			fail(path, n.Line, "expected a list")
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, item := range n.Content {
+			decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i), errs)
+		}
+		v.Set(s)
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		decode(n, p.Elem(), path, errs)
+		v.Set(p)
+	default:
+		if n.Kind != yaml.ScalarNode {
+			fail(path, n.Line, "expected a single value")
+			return
+		}
+		if err := n.Decode(v.Addr().Interface()); err != nil {
+			fail(path, n.Line, "invalid %s value %q", v.Kind(), n.Value)
+		}
+	}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func orRoot(p string) string {
+	if p == "" {
+		return "(top level)"
+	}
+	return p
+}
+
+func (c *Config) applyDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = "./imapmig-data"
+	}
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if c.MaxMessageBytes == 0 {
+		c.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if c.MaxMailboxItems == 0 {
+		c.MaxMailboxItems = DefaultMaxMailboxItems
+	}
+	if c.ReportInterval == 0 {
+		c.ReportInterval = Duration(DefaultReportInterval)
+	}
+	for i := range c.Endpoints {
+		e := &c.Endpoints[i]
+		e.Security = strings.ToLower(e.Security)
+		e.Auth = strings.ToLower(e.Auth)
+		if e.Security == "" {
+			e.Security = "ssl"
+		}
+		if e.Auth == "" {
+			e.Auth = "plain"
+		}
+		if e.Port == 0 {
+			if e.Security == "ssl" {
+				e.Port = 993
+			} else {
+				e.Port = 143
+			}
+		}
+		if e.MaxConcurrentMigrations == 0 {
+			e.MaxConcurrentMigrations = DefaultMaxConcurrentMigrations
+		}
+		if e.MaxConcurrentIncrementalSyncs == 0 {
+			e.MaxConcurrentIncrementalSyncs = min(DefaultMaxConcurrentIncrementalSyncs, e.MaxConcurrentMigrations)
+		}
+	}
+	for i := range c.Batches {
+		if c.Batches[i].SyncInterval == 0 {
+			c.Batches[i].SyncInterval = Duration(DefaultSyncInterval)
+		}
+	}
+}
+
+// Validate checks values and references; every problem is reported.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(path, format string, a ...any) {
+		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, a...)})
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "want host:port, got %q", c.Listen)
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level", "want debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.MaxMessageBytes < 0 {
+		bad("max_message_bytes", "must be positive")
+	}
+	if c.MaxMailboxItems < 0 {
+		bad("max_mailbox_items", "must be positive")
+	}
+	if c.ReportSender != "" && !isAddress(c.ReportSender) {
+		bad("report_sender", "not an email address: %q", c.ReportSender)
+	}
+	endpoints := map[string]bool{}
+	for i, e := range c.Endpoints {
+		p := fmt.Sprintf("endpoints[%d]", i)
+		if e.Name == "" {
+			bad(p+".name", "required")
+		} else if endpoints[e.Name] {
+			bad(p+".name", "endpoint %q declared twice", e.Name)
+		}
+		endpoints[e.Name] = true
+		if e.Host == "" {
+			bad(p+".host", "required")
+		}
+		if e.Port < 1 || e.Port > 65535 {
+			bad(p+".port", "must be 1-65535, got %d", e.Port)
+		}
+		if e.Security != "ssl" && e.Security != "tls" && e.Security != "none" {
+			bad(p+".security", "want ssl, tls or none, got %q", e.Security)
+		}
+		if e.Auth != "plain" && e.Auth != "login" {
+			bad(p+".auth", "want plain or login, got %q", e.Auth)
+		}
+		if e.MaxConcurrentMigrations < 1 {
+			bad(p+".max_concurrent_migrations", "must be at least 1")
+		}
+		if e.MaxConcurrentIncrementalSyncs < 1 {
+			bad(p+".max_concurrent_incremental_syncs", "must be at least 1")
+		} else if e.MaxConcurrentIncrementalSyncs > e.MaxConcurrentMigrations {
+			bad(p+".max_concurrent_incremental_syncs", "must not exceed max_concurrent_migrations (%d)", e.MaxConcurrentMigrations)
+		}
+	}
+	tenants := map[string]bool{}
+	for i, t := range c.Tenants {
+		p := fmt.Sprintf("tenants[%d]", i)
+		if t.Name == "" {
+			bad(p+".name", "required")
+		} else if tenants[t.Name] {
+			bad(p+".name", "tenant %q declared twice", t.Name)
+		}
+		tenants[t.Name] = true
+		if t.TenantID == "" {
+			bad(p+".tenant_id", "required")
+		}
+		if t.ClientID == "" && !t.ManagedIdentity {
+			bad(p+".client_id", "required")
+		}
+		n := 0
+		for _, set := range []bool{t.ClientSecretEnv != "", t.ClientSecretFile != "", t.CertificateFile != "", t.ManagedIdentity} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			bad(p, "set exactly one of client_secret_env, client_secret_file, certificate_file, managed_identity")
+		}
+		for key, u := range map[string]string{"authority_host": t.AuthorityHost, "graph_url": t.GraphURL} {
+			if u == "" {
+				continue
+			}
+			if pu, err := url.Parse(u); err != nil || pu.Scheme != "https" || pu.Host == "" {
+				bad(p+"."+key, "want an https URL, got %q", u)
+			}
+		}
+	}
+	batches := map[string]bool{}
+	for i, b := range c.Batches {
+		p := fmt.Sprintf("batches[%d]", i)
+		if !validName(b.Name) {
+			bad(p+".name", "want 1-64 letters, digits, '-', '_' or '.', got %q", b.Name)
+		} else if batches[b.Name] {
+			bad(p+".name", "batch %q declared twice", b.Name)
+		}
+		batches[b.Name] = true
+		if !endpoints[b.Endpoint] {
+			bad(p+".endpoint", "no endpoint named %q", b.Endpoint)
+		}
+		if !tenants[b.Tenant] {
+			bad(p+".tenant", "no tenant named %q", b.Tenant)
+		}
+		if b.CSV == "" {
+			bad(p+".csv", "required")
+		}
+		if b.SyncInterval < Duration(time.Minute) {
+			bad(p+".sync_interval", "must be at least 1m")
+		}
+		for j, a := range b.NotificationEmails {
+			if !isAddress(a) {
+				bad(fmt.Sprintf("%s.notification_emails[%d]", p, j), "not an email address: %q", a)
+			}
+		}
+		if !b.StartAfter.IsZero() && !b.CompleteAfter.IsZero() && b.CompleteAfter.Before(b.StartAfter.Time) {
+			bad(p+".complete_after", "is before start_after")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validName reports whether s is a usable batch or endpoint name (it appears
+// in URLs and file names).
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidName is validName for callers outside the package (the API checks
+// batch names created at run time with it).
+func ValidName(s string) bool { return validName(s) }
+
+func isAddress(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Name == "" && a.Address == s
+}
+
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.DataDir)
+	for i := range c.Tenants {
+		abs(&c.Tenants[i].ClientSecretFile)
+		abs(&c.Tenants[i].CertificateFile)
+		abs(&c.Tenants[i].CAFile)
+	}
+	for i := range c.Batches {
+		abs(&c.Batches[i].CSV)
+	}
+}
+
+// Endpoint returns the endpoint with that name.
+func (c *Config) Endpoint(name string) (Endpoint, bool) {
+	for _, e := range c.Endpoints {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return Endpoint{}, false
+}
+
+// Tenant returns the tenant with that name.
+func (c *Config) Tenant(name string) (Tenant, bool) {
+	for _, t := range c.Tenants {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Tenant{}, false
+}

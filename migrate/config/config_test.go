@@ -1,0 +1,162 @@
+package config_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imapmig/imapmig/migrate/config"
+)
+
+const good = `
+data_dir: data
+endpoints:
+  - name: oldmail
+    host: imap.example.org
+    security: ssl
+tenants:
+  - name: contoso
+    tenant_id: 11111111-2222-3333-4444-555555555555
+    client_id: aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee
+    client_secret_env: IMAPMIG_CLIENT_SECRET
+    authority_host: https://login.microsoftonline.us
+    graph_url: https://graph.microsoft.us/v1.0
+batches:
+  - name: wave1
+    endpoint: oldmail
+    tenant: contoso
+    csv: users.csv
+    autostart: true
+    exclude_folders: [Spam, "Old/Stuff"]
+    received_after: 2020-01-01
+    sync_interval: 12h
+    notification_emails: [admin@contoso.com]
+    migrate_deleted_items: false
+`
+
+func TestParse_DefaultsAndValues(t *testing.T) {
+	c, err := config.Parse([]byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:8470" {
+		t.Errorf("listen = %q", c.Listen)
+	}
+	e := c.Endpoints[0]
+	if e.Port != 993 || e.Auth != "plain" || e.MaxConcurrentMigrations != 20 || e.MaxConcurrentIncrementalSyncs != 10 || e.AcceptUntrustedCertificates {
+		t.Errorf("endpoint defaults: %+v", e)
+	}
+	b := c.Batches[0]
+	if time.Duration(b.SyncInterval) != 12*time.Hour || b.DeletedItems() || !b.Autostart {
+		t.Errorf("batch: %+v", b)
+	}
+	if !b.ReceivedAfter.Equal(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("received_after = %v", b.ReceivedAfter)
+	}
+	if len(b.ExcludeFolders) != 2 || b.ExcludeFolders[1] != "Old/Stuff" {
+		t.Errorf("exclude_folders = %q", b.ExcludeFolders)
+	}
+	if c.Tenants[0].Credential() != "client_secret" {
+		t.Errorf("credential = %q", c.Tenants[0].Credential())
+	}
+	if c.MaxMessageBytes != 35<<20 || c.MaxMailboxItems != 500000 {
+		t.Errorf("limits: %d %d", c.MaxMessageBytes, c.MaxMailboxItems)
+	}
+}
+
+func TestParse_DefaultDeletedItemsTrueAndSyncInterval(t *testing.T) {
+	c, err := config.Parse([]byte(strings.Replace(strings.Replace(good, "    migrate_deleted_items: false\n", "", 1), "    sync_interval: 12h\n", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Batches[0].DeletedItems() || time.Duration(c.Batches[0].SyncInterval) != 24*time.Hour {
+		t.Fatalf("defaults: deleted=%v interval=%v", c.Batches[0].DeletedItems(), c.Batches[0].SyncInterval)
+	}
+}
+
+func TestParse_Rejects(t *testing.T) {
+	cases := []struct {
+		name, from, to, wantPath, wantMsg string
+	}{
+		{"UnknownKey", "    security: ssl\n", "    security: ssl\n    colour: blue\n", "endpoints[0].colour", "unknown key"},
+		{"UnknownTopKey", "data_dir: data\n", "data_dir: data\nverbose: true\n", "verbose", "unknown key"},
+		{"BadSecurity", "security: ssl", "security: starttls", "endpoints[0].security", "want ssl, tls or none"},
+		{"BadPortType", "    security: ssl\n", "    security: ssl\n    port: abc\n", "endpoints[0].port", "invalid int"},
+		{"SecretInYAML", "    client_secret_env: IMAPMIG_CLIENT_SECRET\n", "    client_secret: hunter2\n", "tenants[0].client_secret", "never go in the config"},
+		{"NoCredential", "    client_secret_env: IMAPMIG_CLIENT_SECRET\n", "", "tenants[0]", "exactly one of"},
+		{"TwoCredentials", "    client_secret_env: IMAPMIG_CLIENT_SECRET\n", "    client_secret_env: X\n    managed_identity: true\n", "tenants[0]", "exactly one of"},
+		{"UnknownEndpointRef", "    endpoint: oldmail", "    endpoint: nope", "batches[0].endpoint", `no endpoint named "nope"`},
+		{"IncrementalOverInitial", "    security: ssl\n", "    security: ssl\n    max_concurrent_migrations: 5\n    max_concurrent_incremental_syncs: 6\n", "endpoints[0].max_concurrent_incremental_syncs", "must not exceed"},
+		{"BadDuration", "sync_interval: 12h", "sync_interval: often", "batches[0].sync_interval", "invalid duration"},
+		{"BadDate", "received_after: 2020-01-01", "received_after: yesterday", "batches[0].received_after", "invalid time"},
+		{"BadNotification", "[admin@contoso.com]", "[not-an-address]", "batches[0].notification_emails[0]", "not an email address"},
+		{"HTTPGraphURL", "https://graph.microsoft.us/v1.0", "http://graph.microsoft.us/v1.0", "tenants[0].graph_url", "https URL"},
+		{"BadBatchName", "  - name: wave1", "  - name: wave 1/x", "batches[0].name", "want 1-64 letters"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(good, tc.from, tc.to, 1)
+			if src == good {
+				t.Fatalf("test case does not change the config")
+			}
+			_, err := config.Parse([]byte(src))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			var fe *config.FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("no FieldError in %v", err)
+			}
+			if !strings.Contains(err.Error(), tc.wantPath+" ") && !strings.Contains(err.Error(), tc.wantPath+":") {
+				t.Errorf("error %q does not name %s", err, tc.wantPath)
+			}
+			if !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Errorf("error %q does not say %q", err, tc.wantMsg)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error echoes a secret: %q", err)
+			}
+		})
+	}
+}
+
+func TestLoad_ResolvesRelativePaths(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "imapmig.yaml")
+	if err := os.WriteFile(path, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != filepath.Join(dir, "data") || c.Batches[0].CSV != filepath.Join(dir, "users.csv") {
+		t.Fatalf("paths: %q %q", c.DataDir, c.Batches[0].CSV)
+	}
+}
+
+func TestTenant_ClientSecretFromEnvAndFile(t *testing.T) {
+	t.Setenv("X_SECRET", "s3cr3t")
+	if s, err := (config.Tenant{ClientSecretEnv: "X_SECRET"}).ClientSecret(); err != nil || s != "s3cr3t" {
+		t.Fatalf("env: %q %v", s, err)
+	}
+	f := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(f, []byte("filesecret\n"), 0o600)
+	if s, err := (config.Tenant{ClientSecretFile: f}).ClientSecret(); err != nil || s != "filesecret" {
+		t.Fatalf("file: %q %v", s, err)
+	}
+	if _, err := (config.Tenant{Name: "t", ClientSecretEnv: "UNSET_VAR_X"}).ClientSecret(); err == nil {
+		t.Fatal("empty env accepted")
+	}
+}
+
+func TestParseDuration_Days(t *testing.T) {
+	for in, want := range map[string]time.Duration{"1d": 24 * time.Hour, "1d12h": 36 * time.Hour, "90m": 90 * time.Minute} {
+		if got, err := config.ParseDuration(in); err != nil || got != want {
+			t.Errorf("%s = %v, %v", in, got, err)
+		}
+	}
+}
