@@ -1,0 +1,295 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/imapmig/imapmig/csvbatch"
+	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/state"
+)
+
+// MaxCSVUpload bounds a CSV sent in a create request (the CSV limit plus
+// JSON overhead).
+const MaxCSVUpload = csvbatch.MaxBytes*2 + 64<<10
+
+// Engine is what the API needs of the engine.
+type Engine interface {
+	CreateBatch(ctx context.Context, spec migrate.BatchSpec) (*migrate.CreateResult, error)
+	AddUsers(ctx context.Context, batch string, csv []byte, csvPath string, skipInvalid bool) (*migrate.CreateResult, error)
+	Batch(name string) (migrate.BatchView, error)
+	Batches() ([]migrate.BatchView, error)
+	StartBatch(ctx context.Context, name string) error
+	StopBatch(ctx context.Context, name string) error
+	SyncNowBatch(ctx context.Context, name string) (int, error)
+	CompleteBatch(ctx context.Context, name string) error
+	RemoveBatch(ctx context.Context, name string) error
+	ApproveBatch(ctx context.Context, name string) (int, error)
+	Users(batch string) ([]migrate.UserView, error)
+	User(email string) (migrate.UserView, error)
+	SyncNowUser(ctx context.Context, email string) error
+	StopUser(ctx context.Context, email string) error
+	RemoveUser(ctx context.Context, email string) error
+	Skipped(email string) ([]state.SkippedItem, error)
+	ApproveSkipped(ctx context.Context, email string) (int, error)
+	Events(batch string, n int) ([]state.Event, error)
+	Endpoints() ([]state.Endpoint, error)
+	TestEndpoint(ctx context.Context, name, email string) (*migrate.EndpointTest, error)
+	Stats() (migrate.Stats, error)
+}
+
+// Server is the API's http.Handler.
+type Server struct {
+	eng   Engine
+	token []byte
+	log   *slog.Logger
+	mux   *http.ServeMux
+}
+
+// NewServer returns the API over eng, requiring token.
+func NewServer(eng Engine, token string, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{eng: eng, token: []byte(token), log: log, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+// CreateBatchRequest is the body of POST /v1/batches.
+type CreateBatchRequest struct {
+	Name            string             `json:"Name"`
+	Endpoint        string             `json:"Endpoint"`
+	Tenant          string             `json:"Tenant"`
+	CSVPath         string             `json:"CsvPath,omitempty"`
+	CSV             string             `json:"Csv,omitempty"`
+	Autostart       bool               `json:"AutoStart"`
+	SkipInvalidRows bool               `json:"SkipInvalidRows"`
+	Options         state.BatchOptions `json:"Options"`
+}
+
+// AddUsersRequest is the body of POST /v1/batches/{name}/users.
+type AddUsersRequest struct {
+	CSVPath         string `json:"CsvPath,omitempty"`
+	CSV             string `json:"Csv,omitempty"`
+	SkipInvalidRows bool   `json:"SkipInvalidRows"`
+}
+
+// CountResult answers actions that touch several users.
+type CountResult struct {
+	Count int `json:"Count"`
+}
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	h := func(pattern string, f func(*http.Request) (any, error)) {
+		m.Handle(pattern, s.auth(func(w http.ResponseWriter, r *http.Request) {
+			v, err := f(r)
+			if err != nil {
+				s.writeErr(w, r, err)
+				return
+			}
+			if v == nil {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			writeJSON(w, http.StatusOK, v)
+		}))
+	}
+	h("GET /v1/batches", func(r *http.Request) (any, error) { return s.eng.Batches() })
+	h("POST /v1/batches", func(r *http.Request) (any, error) {
+		var req CreateBatchRequest
+		if err := decode(r, &req); err != nil {
+			return nil, err
+		}
+		spec := migrate.BatchSpec{Name: req.Name, Endpoint: req.Endpoint, Tenant: req.Tenant, CSVPath: req.CSVPath,
+			Options: req.Options, Autostart: req.Autostart, SkipInvalidRows: req.SkipInvalidRows}
+		if req.CSV != "" {
+			spec.CSV = []byte(req.CSV)
+		}
+		return s.eng.CreateBatch(r.Context(), spec)
+	})
+	h("GET /v1/batches/{name}", func(r *http.Request) (any, error) { return s.eng.Batch(r.PathValue("name")) })
+	h("DELETE /v1/batches/{name}", func(r *http.Request) (any, error) {
+		return nil, s.eng.RemoveBatch(r.Context(), r.PathValue("name"))
+	})
+	h("POST /v1/batches/{name}/start", func(r *http.Request) (any, error) {
+		return nil, s.eng.StartBatch(r.Context(), r.PathValue("name"))
+	})
+	h("POST /v1/batches/{name}/stop", func(r *http.Request) (any, error) {
+		return nil, s.eng.StopBatch(r.Context(), r.PathValue("name"))
+	})
+	h("POST /v1/batches/{name}/syncnow", func(r *http.Request) (any, error) {
+		n, err := s.eng.SyncNowBatch(r.Context(), r.PathValue("name"))
+		return CountResult{n}, err
+	})
+	h("POST /v1/batches/{name}/complete", func(r *http.Request) (any, error) {
+		return nil, s.eng.CompleteBatch(r.Context(), r.PathValue("name"))
+	})
+	h("POST /v1/batches/{name}/approve", func(r *http.Request) (any, error) {
+		n, err := s.eng.ApproveBatch(r.Context(), r.PathValue("name"))
+		return CountResult{n}, err
+	})
+	h("GET /v1/batches/{name}/users", func(r *http.Request) (any, error) { return s.eng.Users(r.PathValue("name")) })
+	h("POST /v1/batches/{name}/users", func(r *http.Request) (any, error) {
+		var req AddUsersRequest
+		if err := decode(r, &req); err != nil {
+			return nil, err
+		}
+		var csv []byte
+		if req.CSV != "" {
+			csv = []byte(req.CSV)
+		}
+		return s.eng.AddUsers(r.Context(), r.PathValue("name"), csv, req.CSVPath, req.SkipInvalidRows)
+	})
+	h("GET /v1/batches/{name}/events", func(r *http.Request) (any, error) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("last"))
+		if n <= 0 {
+			n = 100
+		}
+		return s.eng.Events(r.PathValue("name"), n)
+	})
+	h("GET /v1/users", func(r *http.Request) (any, error) { return s.eng.Users(r.URL.Query().Get("batch")) })
+	h("GET /v1/users/{email}", func(r *http.Request) (any, error) { return s.eng.User(r.PathValue("email")) })
+	h("DELETE /v1/users/{email}", func(r *http.Request) (any, error) {
+		return nil, s.eng.RemoveUser(r.Context(), r.PathValue("email"))
+	})
+	h("POST /v1/users/{email}/syncnow", func(r *http.Request) (any, error) {
+		return nil, s.eng.SyncNowUser(r.Context(), r.PathValue("email"))
+	})
+	h("POST /v1/users/{email}/stop", func(r *http.Request) (any, error) {
+		return nil, s.eng.StopUser(r.Context(), r.PathValue("email"))
+	})
+	h("GET /v1/users/{email}/skipped", func(r *http.Request) (any, error) {
+		items, err := s.eng.Skipped(r.PathValue("email"))
+		if items == nil {
+			items = []state.SkippedItem{}
+		}
+		return items, err
+	})
+	h("POST /v1/users/{email}/approve", func(r *http.Request) (any, error) {
+		n, err := s.eng.ApproveSkipped(r.Context(), r.PathValue("email"))
+		return CountResult{n}, err
+	})
+	h("GET /v1/endpoints", func(r *http.Request) (any, error) { return s.eng.Endpoints() })
+	h("POST /v1/endpoints/{name}/test", func(r *http.Request) (any, error) {
+		return s.eng.TestEndpoint(r.Context(), r.PathValue("name"), r.URL.Query().Get("user"))
+	})
+	h("GET /v1/stats", func(r *http.Request) (any, error) { return s.eng.Stats() })
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	s.mux.ServeHTTP(sw, r)
+	s.log.Debug("api", "method", r.Method, "path", r.URL.Path, "status", sw.status, "dur", time.Since(start))
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) auth(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		const prefix = "Bearer "
+		h := r.Header.Get("Authorization")
+		if len(h) <= len(prefix) || h[:len(prefix)] != prefix ||
+			subtle.ConstantTimeCompare([]byte(h[len(prefix):]), s.token) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="imapmig"`)
+			writeJSON(w, http.StatusUnauthorized, ErrorBody{Error: ErrorDetail{Code: "Unauthorized", Message: "missing or wrong bearer token (IMAPMIG_API_TOKEN or the api.token file in the data directory)"}})
+			return
+		}
+		next(w, r)
+	})
+}
+
+// ErrorBody is the shape of every error response.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail says what went wrong.
+type ErrorDetail struct {
+	Code     string             `json:"code"`
+	Message  string             `json:"message"`
+	Problems []csvbatch.Problem `json:"problems,omitempty"`
+}
+
+type badRequest struct{ msg string }
+
+func (e *badRequest) Error() string { return e.msg }
+
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, MaxCSVUpload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return &badRequest{"invalid request body: " + err.Error()}
+	}
+	return nil
+}
+
+// errorStatus maps an engine error to a status and body, by type.
+func errorStatus(err error) (int, ErrorDetail) {
+	var (
+		act  *migrate.ActionError
+		dup  *state.DuplicateUserError
+		rows *migrate.CSVError
+		file *csvbatch.FileError
+		ref  *migrate.RefError
+		bad  *badRequest
+	)
+	switch {
+	case errors.As(err, &bad):
+		return http.StatusBadRequest, ErrorDetail{Code: "BadRequest", Message: bad.msg}
+	case errors.Is(err, state.ErrNotFound):
+		return http.StatusNotFound, ErrorDetail{Code: "NotFound", Message: err.Error()}
+	case errors.As(err, &act):
+		return http.StatusConflict, ErrorDetail{Code: act.Code(), Message: err.Error()}
+	case errors.As(err, &dup):
+		return http.StatusConflict, ErrorDetail{Code: dup.Code(), Message: err.Error()}
+	case errors.Is(err, state.ErrExists):
+		return http.StatusConflict, ErrorDetail{Code: "AlreadyExists", Message: err.Error()}
+	case errors.As(err, &rows):
+		return http.StatusBadRequest, ErrorDetail{Code: rows.Code(), Message: err.Error(), Problems: rows.Problems}
+	case errors.As(err, &file):
+		return http.StatusBadRequest, ErrorDetail{Code: file.Code, Message: err.Error()}
+	case errors.As(err, &ref):
+		return http.StatusBadRequest, ErrorDetail{Code: "UnknownReference", Message: err.Error()}
+	case errors.Is(err, migrate.ErrInvalidName):
+		return http.StatusBadRequest, ErrorDetail{Code: "InvalidName", Message: err.Error()}
+	}
+	return http.StatusInternalServerError, ErrorDetail{Code: "InternalError", Message: err.Error()}
+}
+
+func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	status, d := errorStatus(err)
+	if status >= 500 {
+		s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, ErrorBody{Error: d})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

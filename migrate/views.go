@@ -1,0 +1,133 @@
+package migrate
+
+import (
+	"time"
+
+	"github.com/imapmig/imapmig/state"
+)
+
+// UserView is a migration user as operators see it (`imapmig user get -o
+// json`). Field names are stable and follow Exchange Online's
+// Get-MigrationUserStatistics where it has one. It never carries a password.
+type UserView struct {
+	EmailAddress           string           `json:"EmailAddress"`
+	BatchId                string           `json:"BatchId"`
+	UserName               string           `json:"UserName"`
+	UserRoot               string           `json:"UserRoot,omitempty"`
+	Status                 state.UserStatus `json:"Status"`
+	EstimatedTotalCount    int64            `json:"EstimatedTotalCount"`
+	EstimatedTotalSize     int64            `json:"EstimatedTotalSize"`
+	SyncedItemCount        int64            `json:"SyncedItemCount"`
+	SyncedBytes            int64            `json:"SyncedBytes"`
+	SkippedItemCount       int64            `json:"SkippedItemCount"`
+	LastSuccessfulSyncTime *time.Time       `json:"LastSuccessfulSyncTime"`
+	DataConsistencyScore   string           `json:"DataConsistencyScore"`
+	ErrorReason            string           `json:"ErrorReason,omitempty"`
+	LastError              string           `json:"LastError,omitempty"`
+	ItemsPerSecond         float64          `json:"ItemsPerSecond"`
+	BytesPerSecond         float64          `json:"BytesPerSecond"`
+	EstimatedSecondsLeft   *float64         `json:"EstimatedSecondsLeft"`
+	QueuedTime             *time.Time       `json:"QueuedTime"`
+	StartTime              *time.Time       `json:"StartTime"`
+	NextSyncTime           *time.Time       `json:"NextSyncTime"`
+	CreationTime           time.Time        `json:"CreationTime"`
+	LastUpdatedTime        *time.Time       `json:"LastUpdatedTime"`
+}
+
+// BatchView is a batch with its users' counts and totals.
+type BatchView struct {
+	Name                      string             `json:"Identity"`
+	Status                    state.BatchStatus  `json:"Status"`
+	Endpoint                  string             `json:"SourceEndpoint"`
+	Tenant                    string             `json:"TargetTenant"`
+	CSVPath                   string             `json:"CsvPath,omitempty"`
+	Options                   state.BatchOptions `json:"Options"`
+	TotalCount                int                `json:"TotalCount"`
+	ActiveCount               int                `json:"ActiveCount"`
+	QueuedCount               int                `json:"QueuedCount"`
+	SyncedCount               int                `json:"SyncedCount"`
+	StoppedCount              int                `json:"StoppedCount"`
+	FailedCount               int                `json:"FailedCount"`
+	CompletedCount            int                `json:"CompletedCount"`
+	CompletedWithWarningCount int                `json:"CompletedWithWarningCount"`
+	EstimatedTotalCount       int64              `json:"EstimatedTotalCount"`
+	EstimatedTotalSize        int64              `json:"EstimatedTotalSize"`
+	SyncedItemCount           int64              `json:"SyncedItemCount"`
+	SyncedBytes               int64              `json:"SyncedBytes"`
+	SkippedItemCount          int64              `json:"SkippedItemCount"`
+	DataConsistencyScore      string             `json:"DataConsistencyScore"`
+	CreationDateTime          time.Time          `json:"CreationDateTime"`
+	StartDateTime             *time.Time         `json:"StartDateTime"`
+	LastSyncedDateTime        *time.Time         `json:"LastSyncedDateTime"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func userView(u state.User) UserView {
+	return UserView{
+		EmailAddress: u.EmailAddress, BatchId: u.Batch, UserName: u.UserName, UserRoot: u.UserRoot,
+		Status:                 u.Status,
+		EstimatedTotalCount:    u.EstimatedTotalCount,
+		EstimatedTotalSize:     u.EstimatedTotalSize,
+		SyncedItemCount:        u.SyncedItemCount,
+		SyncedBytes:            u.SyncedBytes,
+		SkippedItemCount:       u.SkippedItemCount,
+		LastSuccessfulSyncTime: timePtr(u.LastSuccessfulSyncTime),
+		DataConsistencyScore:   u.DataConsistencyScore,
+		ErrorReason:            u.ErrorReason,
+		LastError:              u.LastError,
+		QueuedTime:             timePtr(u.QueuedAt),
+		StartTime:              timePtr(u.StartedAt),
+		NextSyncTime:           timePtr(u.NextSyncAt),
+		CreationTime:           u.CreatedAt,
+		LastUpdatedTime:        timePtr(u.UpdatedAt),
+	}
+}
+
+// scoreRank orders DataConsistencyScore values from best to worst; the
+// batch shows its worst user's.
+var scoreRank = map[string]int{"": 0, "Perfect": 1, "Good": 2, "Investigate": 3, "Poor": 4}
+
+func batchView(b state.Batch, users []state.User) BatchView {
+	v := BatchView{
+		Name: b.Name, Status: b.Status, Endpoint: b.Endpoint, Tenant: b.Tenant, CSVPath: b.CSVPath,
+		Options: b.Options, TotalCount: len(users), CreationDateTime: b.CreatedAt, StartDateTime: timePtr(b.StartedAt),
+	}
+	var last time.Time
+	for _, u := range users {
+		switch u.Status {
+		case state.UserQueued:
+			v.QueuedCount++
+		case state.UserValidating, state.UserSyncing, state.UserIncrementalSyncing, state.UserCompleting, state.UserStopping:
+			v.ActiveCount++
+		case state.UserSynced:
+			v.SyncedCount++
+		case state.UserStopped:
+			v.StoppedCount++
+		case state.UserFailed:
+			v.FailedCount++
+		case state.UserCompleted:
+			v.CompletedCount++
+		case state.UserCompletedWithWarnings:
+			v.CompletedWithWarningCount++
+		}
+		v.EstimatedTotalCount += u.EstimatedTotalCount
+		v.EstimatedTotalSize += u.EstimatedTotalSize
+		v.SyncedItemCount += u.SyncedItemCount
+		v.SyncedBytes += u.SyncedBytes
+		v.SkippedItemCount += u.SkippedItemCount
+		if scoreRank[u.DataConsistencyScore] > scoreRank[v.DataConsistencyScore] {
+			v.DataConsistencyScore = u.DataConsistencyScore
+		}
+		if u.LastSuccessfulSyncTime.After(last) {
+			last = u.LastSuccessfulSyncTime
+		}
+	}
+	v.LastSyncedDateTime = timePtr(last)
+	return v
+}
