@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "imapmig-bin")
+	if err != nil {
+		panic(err)
+	}
+	binPath = filepath.Join(dir, "imapmig")
+	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build imapmig: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// runCLI runs the binary and returns stdout, stderr and the exit code.
+func runCLI(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return so.String(), se.String(), code
+}
+
+func writeFile(t *testing.T, path, content string) string {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func csvRows(n int) string {
+	var b strings.Builder
+	b.WriteString("EmailAddress,UserName,Password\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "user%d@contoso.com,user%d,Pw-%d-secret\n", i, i, i)
+	}
+	return b.String()
+}
+
+func TestCSVValidate_ExitCodesAndMessages(t *testing.T) {
+	dir := t.TempDir()
+	big := strings.Repeat("x", 11<<20)
+	cases := []struct {
+		name, content string
+		code          int
+		want          string
+	}{
+		{"valid", csvRows(3), 0, "valid, 3 users"},
+		{"toomany", csvRows(50001), 1, "TooManyRows"},
+		{"toolarge", "EmailAddress,UserName,Password\n" + big, 1, "TooLarge"},
+		{"noheader", "ann@contoso.com,ann,pw\n", 1, "MissingHeader"},
+		{"duplicate", "EmailAddress,UserName,Password\nann@contoso.com,a,p\nbob@contoso.com,b,p\nANN@contoso.com,c,Secret-Dup-Pw\n", 1, "line 4"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, filepath.Join(dir, tc.name+".csv"), tc.content)
+			out, errOut, code := runCLI(t, nil, "csv", "validate", path)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, errOut)
+			}
+			if !strings.Contains(out+errOut, tc.want) {
+				t.Fatalf("output lacks %q:\n%s%s", tc.want, out, errOut)
+			}
+			if strings.Contains(out+errOut, "Secret-Dup-Pw") {
+				t.Fatal("output contains a password")
+			}
+		})
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe runs `imapmig serve` and waits for /healthz.
+func startServe(t *testing.T, cfgPath, addr string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(binPath, "serve", "--config", cfgPath)
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("daemon did not come up: %s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		if strings.Contains(logs.String(), "Pw-1-secret") {
+			t.Error("daemon log contains a password")
+		}
+	})
+	return cmd
+}
+
+func stopServe(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("daemon exit: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("daemon did not stop on SIGTERM")
+	}
+}
+
+func TestServe_BatchSurvivesRestartAndDuplicateRefused(t *testing.T) {
+	dir := t.TempDir()
+	addr := freePort(t)
+	cfg := writeFile(t, filepath.Join(dir, "imapmig.yaml"), fmt.Sprintf(`
+data_dir: data
+listen: %s
+endpoints:
+  - name: old
+    host: 127.0.0.1
+    port: 1993
+tenants:
+  - name: contoso
+    tenant_id: t
+    client_id: c
+    client_secret_env: NOT_USED_HERE
+`, addr))
+	csv1 := writeFile(t, filepath.Join(dir, "one.csv"), csvRows(4))
+	csv2 := writeFile(t, filepath.Join(dir, "two.csv"), "EmailAddress,UserName,Password\nnew@contoso.com,n,p\nuser2@contoso.com,u,p\n")
+	env := []string{"IMAPMIG_CONFIG=" + cfg}
+
+	d := startServe(t, cfg, addr)
+	out, errOut, code := runCLI(t, env, "batch", "new", "wave1", "--endpoint", "old", "--tenant", "contoso", "--csv", csv1)
+	if code != 0 || !strings.Contains(out, "created with 4 users") {
+		t.Fatalf("batch new: %d %s %s", code, out, errOut)
+	}
+	_, errOut, code = runCLI(t, env, "batch", "new", "wave2", "--endpoint", "old", "--tenant", "contoso", "--csv", csv2)
+	if code == 0 || !strings.Contains(errOut, "UserDuplicateInOtherBatch") {
+		t.Fatalf("duplicate user accepted: %d %s", code, errOut)
+	}
+	if _, errOut, code := runCLI(t, env, "batch", "start", "wave1"); code != 0 {
+		t.Fatalf("start: %s", errOut)
+	}
+	stopServe(t, d)
+
+	startServe(t, cfg, addr)
+	out, errOut, code = runCLI(t, env, "user", "list", "--batch", "wave1", "-o", "json")
+	if code != 0 {
+		t.Fatalf("user list: %s", errOut)
+	}
+	var users []map[string]any
+	if err := json.Unmarshal([]byte(out), &users); err != nil {
+		t.Fatalf("user list -o json: %v\n%s", err, out)
+	}
+	if len(users) != 4 {
+		t.Fatalf("%d users after restart, want 4", len(users))
+	}
+	for _, u := range users {
+		if u["Status"] != "Queued" {
+			t.Errorf("user %v status %v after restart, want Queued", u["EmailAddress"], u["Status"])
+		}
+	}
+	out, _, code = runCLI(t, env, "batch", "get", "wave1")
+	if code != 0 || !strings.Contains(out, "TotalCount:") || !strings.Contains(out, "QueuedCount:") {
+		t.Fatalf("batch get table: %s", out)
+	}
+	// Without the token the API refuses.
+	resp, err := http.Get("http://" + addr + "/v1/batches")
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("no token: %v %v", resp.StatusCode, err)
+	}
+	_ = context.Background
+}
+
+func TestServe_ConfigBatchCreatedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	addr := freePort(t)
+	writeFile(t, filepath.Join(dir, "users.csv"), csvRows(2))
+	cfg := writeFile(t, filepath.Join(dir, "imapmig.yaml"), fmt.Sprintf(`
+data_dir: data
+listen: %s
+endpoints: [{name: old, host: 127.0.0.1}]
+tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: X}]
+batches:
+  - {name: fromcfg, endpoint: old, tenant: contoso, csv: users.csv, autostart: true}
+`, addr))
+	startServe(t, cfg, addr)
+	out, errOut, code := runCLI(t, []string{"IMAPMIG_CONFIG=" + cfg}, "batch", "list", "-o", "json")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	var bs []map[string]any
+	json.Unmarshal([]byte(out), &bs)
+	if len(bs) != 1 || bs[0]["Identity"] != "fromcfg" || bs[0]["TotalCount"] != float64(2) || bs[0]["QueuedCount"] != float64(2) {
+		t.Fatalf("batches: %s", out)
+	}
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/migrate/config"
+	"github.com/imapmig/imapmig/migrate/httpapi"
+	"github.com/imapmig/imapmig/state"
+)
+
+func cmdServe(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfgPath := fs.String("config", os.Getenv("IMAPMIG_CONFIG"), "config file (YAML)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		return errors.New("serve: --config FILE is required")
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, *logFormat, cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	d, err := startDaemon(ctx, cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down")
+			return d.Close()
+		case <-hup:
+			next, err := config.Load(*cfgPath)
+			if err != nil {
+				log.Error("reload refused: config is invalid; keeping the running one", "err", err)
+				continue
+			}
+			log.Info("config reloaded")
+			d.reconcile(ctx, next)
+		case err := <-d.errc:
+			_ = d.Close()
+			return err
+		}
+	}
+}
+
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(strings.ToUpper(level)))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// daemon is a running `imapmig serve`: the store, the engine and the API.
+type daemon struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	store  *state.Store
+	engine *migrate.Engine
+	http   *http.Server
+	addr   string
+	token  string
+	errc   chan error
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// wiring lets the demo and tests replace the adapters' construction.
+type wiring struct {
+	sources migrate.SourceFactory
+	targets migrate.TargetFactory
+}
+
+func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *wiring) (*daemon, error) {
+	key, err := state.LoadKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := state.Open(cfg.DataDir, key, nil)
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	token, err := httpapi.LoadToken(cfg.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if w == nil {
+		w = productionWiring(cfg, log)
+	}
+	eng := migrate.New(migrate.Options{
+		Store: st, Logger: log, Sources: w.sources, Targets: w.targets,
+		MaxMessageBytes: cfg.MaxMessageBytes, MaxMailboxItems: cfg.MaxMailboxItems,
+	})
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d := &daemon{
+		cfg: cfg, log: log, store: st, engine: eng, addr: ln.Addr().String(), token: token,
+		errc: make(chan error, 2), cancel: cancel, done: make(chan struct{}),
+		http: &http.Server{Handler: httpapi.NewServer(eng, token, log), ReadHeaderTimeout: 10 * time.Second},
+	}
+	go func() {
+		if err := d.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.errc <- err
+		}
+	}()
+	d.reconcile(ctx, cfg)
+	go func() {
+		defer close(d.done)
+		if err := eng.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+			d.errc <- err
+		}
+	}()
+	log.Info("imapmig daemon started", "listen", d.addr, "data_dir", cfg.DataDir)
+	return d, nil
+}
+
+// reconcile stores the config's endpoints and tenants and creates the
+// batches it declares that do not exist yet.
+func (d *daemon) reconcile(ctx context.Context, cfg *config.Config) {
+	d.cfg = cfg
+	for _, e := range cfg.Endpoints {
+		if err := d.store.PutEndpoint(state.Endpoint{
+			Name: e.Name, Host: e.Host, Port: e.Port, Security: e.Security, Auth: e.Auth,
+			AcceptUntrustedCertificates: e.AcceptUntrustedCertificates,
+			MaxConcurrentMigrations:     e.MaxConcurrentMigrations, MaxConcurrentIncrementalSyncs: e.MaxConcurrentIncrementalSyncs,
+		}); err != nil {
+			d.log.Error("store endpoint", "endpoint", e.Name, "err", err)
+		}
+	}
+	for _, t := range cfg.Tenants {
+		if err := d.store.PutTenant(state.Tenant{
+			Name: t.Name, TenantID: t.TenantID, ClientID: t.ClientID, Credential: t.Credential(),
+			AuthorityHost: t.AuthorityHost, GraphURL: t.GraphURL,
+		}); err != nil {
+			d.log.Error("store tenant", "tenant", t.Name, "err", err)
+		}
+	}
+	for _, b := range cfg.Batches {
+		existing, err := d.store.Batch(b.Name)
+		if err == nil {
+			if b.Autostart && existing.Status == state.BatchCreated {
+				if err := d.engine.StartBatch(ctx, b.Name); err != nil {
+					d.log.Error("autostart batch", "batch", b.Name, "err", err)
+				}
+			}
+			continue
+		}
+		res, err := d.engine.CreateBatch(ctx, migrate.BatchSpec{
+			Name: b.Name, Endpoint: b.Endpoint, Tenant: b.Tenant, CSVPath: b.CSV,
+			Autostart: b.Autostart, SkipInvalidRows: b.SkipInvalidRows, FromConfig: true,
+			Options: state.BatchOptions{
+				ExcludeFolders: b.ExcludeFolders, IncludeFolders: b.IncludeFolders,
+				ReceivedAfter: b.ReceivedAfter.Time, StartAfter: b.StartAfter.Time, CompleteAfter: b.CompleteAfter.Time,
+				SyncInterval: time.Duration(b.SyncInterval), NotificationEmails: b.NotificationEmails,
+				MigrateDeletedItems: b.DeletedItems(),
+			},
+		})
+		if err != nil {
+			d.log.Error("batch from config not created", "batch", b.Name, "csv", b.CSV, "err", err)
+			continue
+		}
+		d.log.Info("batch created from config", "batch", b.Name, "users", res.Users, "status", res.Batch.Status)
+	}
+}
+
+// Close stops the engine at the next message boundary, the API, and closes
+// the store.
+func (d *daemon) Close() error {
+	d.cancel()
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = d.http.Shutdown(shutCtx)
+	select {
+	case <-d.done:
+	case <-shutCtx.Done():
+		d.log.Warn("engine did not stop in time")
+	}
+	return d.store.Close()
+}
