@@ -89,6 +89,7 @@ func parseBytes(data []byte) (*Result, error) {
 		return nil, notUTF8(data)
 	}
 	data = bytes.TrimPrefix(data, utf8BOM)
+	data = normalizeCR(data)
 
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1 // ragged rows are a row problem, not a file error
@@ -179,6 +180,36 @@ func parseBytes(data []byte) (*Result, error) {
 	return res, nil
 }
 
+// normalizeCR turns each CR that is not followed by LF into LF, so that a
+// file with classic Mac line endings (Excel for Mac's "CSV (Macintosh)")
+// parses as lines instead of one huge record, whose "header" would then
+// contain data. It returns data itself when there is no lone CR.
+func normalizeCR(data []byte) []byte {
+	lone := func(i int) bool { return data[i] == '\r' && (i+1 == len(data) || data[i+1] != '\n') }
+	first := -1
+	for i := bytes.IndexByte(data, '\r'); i >= 0 && i < len(data); {
+		if lone(i) {
+			first = i
+			break
+		}
+		j := bytes.IndexByte(data[i+1:], '\r')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	if first < 0 {
+		return data
+	}
+	out := bytes.Clone(data)
+	for i := first; i < len(out); i++ {
+		if lone(i) {
+			out[i] = '\n'
+		}
+	}
+	return out
+}
+
 // blank reports whether every field of rec is empty or white space.
 func blank(rec []string) bool {
 	for _, f := range rec {
@@ -232,6 +263,11 @@ func mapHeader(header []string) ([numCols]int, *FileError) {
 		name := strings.TrimSpace(header[i])
 		if name == "" {
 			return idx, fileErr(CodeUnknownColumn, "the header has an empty column name (field %d); allowed columns are EmailAddress, UserName, Password and UserRoot", i+1)
+		}
+		if strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) {
+			// A name spanning lines or holding control characters may
+			// carry data: do not quote it.
+			return idx, fileErr(CodeUnknownColumn, "the header names an unknown column with line breaks or control characters (field %d); allowed columns are EmailAddress, UserName, Password and UserRoot", i+1)
 		}
 		return idx, fileErr(CodeUnknownColumn, "the header names an unknown column %s (field %d); allowed columns are EmailAddress, UserName, Password and UserRoot", quoteShort(name), i+1)
 	}

@@ -84,6 +84,9 @@ func TestParse_Valid(t *testing.T) {
 			[]User{{Line: 2, EmailAddress: "a@example.com", UserName: "alice", Password: " my secret pass "}}},
 		{"quoted password with comma, quote and newline", hdr + "a@example.com,alice,\"p,w\"\"x\ny\"\n",
 			[]User{{Line: 2, EmailAddress: "a@example.com", UserName: "alice", Password: "p,w\"x\ny"}}},
+		{"classic Mac CR line endings", "EmailAddress,UserName,Password\ra@example.com,alice,\"pw\r1\"\r\rb@example.com,bob,pw2\r",
+			[]User{{Line: 2, EmailAddress: "a@example.com", UserName: "alice", Password: "pw\n1"},
+				{Line: 5, EmailAddress: "b@example.com", UserName: "bob", Password: "pw2"}}},
 		{"blank lines ignored", "\n\n" + hdr + "\n  \na@example.com,alice,pw1\n,,\n\r\nb@example.com,bob,pw2\n\n",
 			[]User{{Line: 6, EmailAddress: "a@example.com", UserName: "alice", Password: "pw1"},
 				{Line: 9, EmailAddress: "b@example.com", UserName: "bob", Password: "pw2"}}},
@@ -366,16 +369,18 @@ func TestParse_LineNumbers(t *testing.T) {
 func TestParse_PasswordNeverLeaks(t *testing.T) {
 	const pw = "S3cr3t-Pa55w0rd!"
 	inputs := map[string]string{
-		"ragged row, too many":    hdr + "a@example.com,alice," + pw + ",extra\n",
-		"ragged row, too few":     hdr + "a@example.com," + pw + "\n",
-		"shifted columns":         hdr + pw + ",alice,a@example.com\n",
-		"password as username":    hdr + "bad address," + pw + ",\n",
-		"duplicate":               hdr + "a@example.com,alice," + pw + "\na@example.com,alice," + pw + "\n",
-		"password in header row":  "a@example.com,alice," + pw + "\n",
-		"bare quote in password":  hdr + "a@example.com,alice," + pw + "\"x\n",
-		"unterminated password":   hdr + "a@example.com,alice,\"" + pw + "\n",
-		"latin1 password":         hdr + "a@example.com,alice," + pw + "\xe4\n",
-		"password with addr form": hdr + "<" + pw + "@example.com>,alice,pw\n",
+		"ragged row, too many":               hdr + "a@example.com,alice," + pw + ",extra\n",
+		"ragged row, too few":                hdr + "a@example.com," + pw + "\n",
+		"shifted columns":                    hdr + pw + ",alice,a@example.com\n",
+		"password as username":               hdr + "bad address," + pw + ",\n",
+		"duplicate":                          hdr + "a@example.com,alice," + pw + "\na@example.com,alice," + pw + "\n",
+		"password in header row":             "a@example.com,alice," + pw + "\n",
+		"bare quote in password":             hdr + "a@example.com,alice," + pw + "\"x\n",
+		"unterminated password":              hdr + "a@example.com,alice,\"" + pw + "\n",
+		"latin1 password":                    hdr + "a@example.com,alice," + pw + "\xe4\n",
+		"password with addr form":            hdr + "<" + pw + "@example.com>,alice,pw\n",
+		"CR line endings, data after header": "Password,UserName,EmailAddress,Extra\r" + pw + ",alice,a@example.com\r",
+		"header cell running into data":      "EmailAddress,UserName,Password,\"Extra\n" + pw + "\"\n",
 	}
 	for name, in := range inputs {
 		t.Run(name, func(t *testing.T) {

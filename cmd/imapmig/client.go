@@ -148,7 +148,7 @@ func cmdBatch(args []string, stdout io.Writer) error {
 	var cf clientFlags
 	cf.register(fs)
 	var (
-		endpoint, tenant, csvPath, exclude, include, notify  string
+		endpoint, tenant, csvPath, exclude, include, notify string
 		receivedAfter, startAfter, completeAfter, syncEvery string
 		autostart, skipInvalid                              bool
 		deletedItems                                        = true
