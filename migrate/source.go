@@ -100,7 +100,9 @@ type Source interface {
 	Metas(ctx context.Context, folder Folder, from, to uint32, fn func(MessageMeta) error) error
 	// ChangedSince calls fn with UID, FLAGS and MODSEQ of every message whose
 	// MODSEQ is above modseq (CONDSTORE). It returns ErrNoCondStore when the
-	// server cannot do it; the caller then compares all FLAGS.
+	// server cannot do it. With modseq == 0 it reports the FLAGS of every
+	// message (UID FETCH 1:* (FLAGS)), which works on any server: that is the
+	// fallback for a full flag compare. Only UID, Flags and ModSeq are set.
 	ChangedSince(ctx context.Context, folder Folder, modseq uint64, fn func(MessageMeta) error) error
 	// UIDs returns the folder's current UID set (ESEARCH where available).
 	UIDs(ctx context.Context, folder Folder) ([]uint32, error)

@@ -128,6 +128,16 @@ type FolderState struct {
 	Messages      uint32 `json:"Messages"`
 	HighestModSeq uint64 `json:"HighestModSeq"`
 	TargetID      string `json:"TargetId"`
+	// Path is the folder's path relative to the personal namespace, as the
+	// engine mapped it (for reports and move detection).
+	Path []string `json:"Path,omitempty"`
+	// Dirty is set while a pass applies changes to the folder and cleared
+	// when it finishes: a folder found dirty was interrupted, so the next
+	// pass rebuilds its key set from the target before creating anything.
+	Dirty bool `json:"Dirty,omitempty"`
+	// Complete is set once every message of the folder has been handled
+	// at least once (the initial copy finished).
+	Complete bool `json:"Complete,omitempty"`
 }
 
 // Message flag bits stored in MessageRecord.Flags.
@@ -145,6 +155,7 @@ type MessageRecord struct {
 	SourceKey string
 	ItemID    string
 	Flags     uint8
+	Size      int64
 	Keywords  []string
 }
 

@@ -191,7 +191,7 @@ func TestMessages_RoundTripInChunks(t *testing.T) {
 	const n = 10000
 	recs := make([]state.MessageRecord, n)
 	for i := range recs {
-		recs[i] = state.MessageRecord{UID: uint32(i + 1), SourceKey: fmt.Sprintf("k%d", i), ItemID: fmt.Sprintf("AAMk%d=", i), Flags: uint8(i % 4)}
+		recs[i] = state.MessageRecord{UID: uint32(i + 1), SourceKey: fmt.Sprintf("k%d", i), ItemID: fmt.Sprintf("AAMk%d=", i), Flags: uint8(i % 4), Size: int64(i * 1000)}
 	}
 	recs[5].Keywords = []string{"$label1", "Work"}
 	if err := s.PutMessages(email, "INBOX", recs); err != nil {
@@ -212,7 +212,7 @@ func TestMessages_RoundTripInChunks(t *testing.T) {
 			t.Fatalf("records out of order at %d", i)
 		}
 	}
-	if r := got[3]; r.UID != 6 || r.SourceKey != "k5" || r.ItemID != "AAMk5=" || r.Flags != 1 || len(r.Keywords) != 2 || r.Keywords[1] != "Work" {
+	if r := got[3]; r.UID != 6 || r.SourceKey != "k5" || r.ItemID != "AAMk5=" || r.Flags != 1 || r.Size != 5000 || len(r.Keywords) != 2 || r.Keywords[1] != "Work" {
 		t.Fatalf("record 6 = %+v", r)
 	}
 	if c, _ := s.MessageCount(email, "INBOX"); c != n-2 {

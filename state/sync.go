@@ -180,13 +180,14 @@ func (s *Store) MessageCount(email, folder string) (int, error) {
 	return n, err
 }
 
-// encodeMessage packs a record: flags, then length-prefixed source key, item
+// encodeMessage packs a record: flags, size, then length-prefixed source key, item
 // id and keywords joined by a space. Compact because a 500,000-message
 // mailbox must stay near 50 MB of state.
 func encodeMessage(r MessageRecord) []byte {
 	kw := strings.Join(r.Keywords, " ")
-	b := make([]byte, 0, 1+3*binary.MaxVarintLen32+len(r.SourceKey)+len(r.ItemID)+len(kw))
+	b := make([]byte, 0, 1+binary.MaxVarintLen64+3*binary.MaxVarintLen32+len(r.SourceKey)+len(r.ItemID)+len(kw))
 	b = append(b, r.Flags)
+	b = binary.AppendUvarint(b, uint64(r.Size))
 	for _, s := range []string{r.SourceKey, r.ItemID, kw} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
@@ -203,6 +204,12 @@ func decodeMessage(uid uint32, b []byte) (MessageRecord, error) {
 	}
 	r.Flags = b[0]
 	b = b[1:]
+	size, w := binary.Uvarint(b)
+	if w <= 0 {
+		return r, errShort
+	}
+	r.Size = int64(size)
+	b = b[w:]
 	var fields [3]string
 	for i := range fields {
 		n, w := binary.Uvarint(b)
