@@ -1,0 +1,416 @@
+package dovecot
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// InstallHint is the command that installs Dovecot on Debian/Ubuntu.
+const InstallHint = "apt-get update && apt-get install -y dovecot-imapd"
+
+// ErrNotInstalled is returned by Start when no dovecot binary is found.
+var ErrNotInstalled = errors.New("dovecot is not installed; install it with: " + InstallHint)
+
+// Options configure Start. The zero value is fine.
+type Options struct {
+	// Binary is the dovecot executable; default: $PATH, then /usr/sbin/dovecot.
+	Binary string
+	// Dir is where config, state, logs and mail live; default: a new temp
+	// dir removed by Stop.
+	Dir string
+	// Logger receives start/stop messages; default: discard.
+	Logger *slog.Logger
+}
+
+// Server is a running Dovecot bound to 127.0.0.1.
+type Server struct {
+	// Host is always "127.0.0.1".
+	Host string
+	// Port serves plain IMAP with STARTTLS; TLSPort serves implicit TLS.
+	Port, TLSPort int
+	// CAPEM is the PEM of the self-signed server certificate (it is its own
+	// CA); CertPool holds it. The certificate is valid for "localhost" and
+	// 127.0.0.1.
+	CAPEM    []byte
+	CertPool *x509.CertPool
+	// MasterUser and MasterPassword log in as any user with "user*admin"
+	// or SASL PLAIN authzid=user, authcid=admin.
+	MasterUser, MasterPassword string
+	// Dir holds config, logs and mail.
+	Dir string
+
+	binary   string
+	conf     string
+	ownDir   bool
+	uid, gid int
+	log      *slog.Logger
+
+	mu    sync.Mutex
+	users map[string]*User
+}
+
+// User is a passwd-file user of the harness.
+type User struct {
+	Name, Password string
+	// Layout is the namespace layout the user sees.
+	Layout Layout
+	// Home is the user's home; mail is in Home/Maildir.
+	Home string
+}
+
+// Layout selects the personal namespace a user sees.
+type Layout int
+
+const (
+	// LayoutSlash: no prefix, separator "/", special-use folders Sent,
+	// Drafts, Junk, Trash, Archive (the default).
+	LayoutSlash Layout = iota
+	// LayoutINBOXDot: prefix "INBOX.", separator "." (older hosting
+	// providers): folders show as INBOX.Sent, INBOX.Drafts, …
+	LayoutINBOXDot
+)
+
+// Delim is the hierarchy delimiter of the layout.
+func (l Layout) Delim() rune {
+	if l == LayoutINBOXDot {
+		return '.'
+	}
+	return '/'
+}
+
+// Prefix is the personal namespace prefix of the layout.
+func (l Layout) Prefix() string {
+	if l == LayoutINBOXDot {
+		return "INBOX."
+	}
+	return ""
+}
+
+// Installed reports whether a dovecot binary can be found, with an error
+// that says how to install it.
+func Installed(binary string) (string, error) {
+	if binary != "" {
+		if _, err := os.Stat(binary); err != nil {
+			return "", fmt.Errorf("%w (%v)", ErrNotInstalled, err)
+		}
+		return binary, nil
+	}
+	if p, err := exec.LookPath("dovecot"); err == nil {
+		return p, nil
+	}
+	if _, err := os.Stat("/usr/sbin/dovecot"); err == nil {
+		return "/usr/sbin/dovecot", nil
+	}
+	return "", ErrNotInstalled
+}
+
+// Start writes a self-contained config and starts Dovecot on random
+// loopback ports. It returns when both ports accept connections.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	bin, err := Installed(opts.Binary)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Host: "127.0.0.1", binary: bin, log: opts.Logger, users: map[string]*User{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.Dir = opts.Dir
+	if s.Dir == "" {
+		d, err := os.MkdirTemp("", "imapmig-dovecot-")
+		if err != nil {
+			return nil, err
+		}
+		s.Dir, s.ownDir = d, true
+	}
+	// Dovecot's processes must be able to traverse the dir.
+	if err := os.Chmod(s.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok && s.ownDir {
+			os.RemoveAll(s.Dir)
+		}
+	}()
+	if err := s.writeFiles(); err != nil {
+		return nil, err
+	}
+	if err := s.startProcess(ctx); err != nil {
+		return nil, err
+	}
+	ok = true
+	return s, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (s *Server) writeFiles() error {
+	certPEM, keyPEM, err := selfSigned()
+	if err != nil {
+		return err
+	}
+	s.CAPEM = certPEM
+	s.CertPool = x509.NewCertPool()
+	s.CertPool.AppendCertsFromPEM(certPEM)
+	for _, d := range []string{"base", "state", "mail"} {
+		if err := os.MkdirAll(filepath.Join(s.Dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "cert.pem"), certPEM, 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "key.pem"), keyPEM, 0o600); err != nil {
+		return err
+	}
+	s.MasterUser, s.MasterPassword = "admin", "master-"+randomHex(8)
+	if err := os.WriteFile(filepath.Join(s.Dir, "masters"),
+		[]byte(s.MasterUser+":{PLAIN}"+s.MasterPassword+"\n"), 0o644); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(s.Dir, "users.d"), 0o755); err != nil {
+		return err
+	}
+	if s.Port, err = freePort(); err != nil {
+		return err
+	}
+	if s.TLSPort, err = freePort(); err != nil {
+		return err
+	}
+
+	var ids string
+	if os.Geteuid() == 0 {
+		s.uid, s.gid = 65534, 65534
+		ids = "mail_uid = 65534\nmail_gid = 65534\nfirst_valid_uid = 1\n"
+	} else {
+		u, err := user.Current()
+		if err != nil {
+			return err
+		}
+		g, err := user.LookupGroupId(strconv.Itoa(os.Getegid()))
+		if err != nil {
+			return err
+		}
+		s.uid, s.gid = os.Geteuid(), os.Getegid()
+		ids = fmt.Sprintf("default_internal_user = %s\ndefault_login_user = %s\ndefault_internal_group = %s\nfirst_valid_uid = 1\nservice anvil {\n  chroot =\n}\n",
+			u.Username, u.Username, g.Name)
+	}
+	loginChroot := ""
+	if os.Geteuid() != 0 {
+		loginChroot = "  chroot =\n"
+	}
+	d := s.Dir
+	conf := fmt.Sprintf(`# generated by imapmig testenv/dovecot; self-contained, no !include
+instance_name = imapmig-%[2]s
+base_dir = %[1]s/base
+state_dir = %[1]s/state
+protocols = imap
+listen = 127.0.0.1
+log_path = %[1]s/dovecot.log
+ssl = yes
+ssl_cert = <%[1]s/cert.pem
+ssl_key = <%[1]s/key.pem
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_master_user_separator = *
+auth_failure_delay = 0
+auth_cache_size = 0
+auth_verbose = yes
+mail_location = maildir:~/Maildir
+mail_fsync = never
+mail_max_userip_connections = 1000
+imap_hibernate_timeout = 0
+%[3]s
+service imap-login {
+%[6]s  inet_listener imap {
+    address = 127.0.0.1
+    port = %[4]d
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = %[5]d
+    ssl = yes
+  }
+}
+service imap {
+  process_limit = 1024
+}
+passdb {
+  driver = passwd-file
+  args = %[1]s/masters
+  master = yes
+  pass = yes
+}
+# one passwd-file per user: Dovecot re-reads a changed passwd-file at most
+# once a second, a new file it reads at once.
+passdb {
+  driver = passwd-file
+  args = %[1]s/users.d/%%u
+}
+userdb {
+  driver = passwd-file
+  args = %[1]s/users.d/%%u
+}
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox Sent {
+    special_use = \Sent
+    auto = subscribe
+  }
+  mailbox Drafts {
+    special_use = \Drafts
+    auto = subscribe
+  }
+  mailbox Junk {
+    special_use = \Junk
+    auto = subscribe
+  }
+  mailbox Trash {
+    special_use = \Trash
+    auto = subscribe
+  }
+  mailbox Archive {
+    special_use = \Archive
+    auto = create
+  }
+}
+`, d, randomHex(4), ids, s.Port, s.TLSPort, loginChroot)
+	s.conf = filepath.Join(d, "dovecot.conf")
+	return os.WriteFile(s.conf, []byte(conf), 0o644)
+}
+
+func (s *Server) startProcess(ctx context.Context) error {
+	// Dovecot daemonizes and its children inherit stdout/stderr: give it a
+	// file, not a pipe, or Run would wait for the daemon to exit.
+	outPath := filepath.Join(s.Dir, "start.out")
+	outF, err := os.Create(outPath)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, s.binary, "-c", s.conf)
+	cmd.Stdout, cmd.Stderr = outF, outF
+	err = cmd.Run()
+	outF.Close()
+	if err != nil {
+		out, _ := os.ReadFile(outPath)
+		return fmt.Errorf("dovecot -c %s: %v: %s%s", s.conf, err, out, s.logTail())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, p := range []int{s.Port, s.TLSPort} {
+		for {
+			c, err := net.DialTimeout("tcp", net.JoinHostPort(s.Host, strconv.Itoa(p)), time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				s.Stop()
+				return fmt.Errorf("dovecot did not listen on port %d: %v%s", p, err, s.logTail())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	s.log.Info("dovecot started", "dir", s.Dir, "port", s.Port, "tls_port", s.TLSPort)
+	return nil
+}
+
+func (s *Server) logTail() string {
+	b, err := os.ReadFile(filepath.Join(s.Dir, "dovecot.log"))
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return "\ndovecot.log:\n" + string(b)
+}
+
+// Log returns the tail of dovecot.log (for test failure messages).
+func (s *Server) Log() string { return s.logTail() }
+
+// Stop terminates Dovecot, waits until the master has exited and removes
+// the temp dir it created. It takes about 3 s.
+func (s *Server) Stop() error {
+	pidb, err := os.ReadFile(filepath.Join(s.Dir, "base", "master.pid"))
+	if err == nil {
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(pidb)))
+		if pid > 0 {
+			syscall.Kill(pid, syscall.SIGTERM)
+			deadline := time.Now().Add(15 * time.Second)
+			for time.Now().Before(deadline) {
+				if syscall.Kill(pid, 0) != nil {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
+	if s.ownDir {
+		return os.RemoveAll(s.Dir)
+	}
+	return nil
+}
+
+// Addr is host:port of the plain/STARTTLS listener.
+func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
+
+// TLSAddr is host:port of the implicit-TLS listener.
+func (s *Server) TLSAddr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.TLSPort)) }
+
+// TLSConfig trusts the server's certificate.
+func (s *Server) TLSConfig() *tls.Config {
+	return &tls.Config{RootCAs: s.CertPool, ServerName: "localhost"}
+}
+
+// Doveadm runs doveadm against this instance.
+func (s *Server) Doveadm(ctx context.Context, args ...string) ([]byte, error) {
+	bin := "doveadm"
+	if p := filepath.Join(filepath.Dir(s.binary), "..", "bin", "doveadm"); fileExists(p) {
+		bin = p
+	}
+	cmd := exec.CommandContext(ctx, bin, append([]string{"-c", s.conf}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("doveadm %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return out, nil
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// Kick disconnects all of user's sessions (server-side connection loss).
+func (s *Server) Kick(ctx context.Context, user string) error {
+	_, err := s.Doveadm(ctx, "kick", user)
+	return err
+}

@@ -1,0 +1,226 @@
+package dovecot_test
+
+import (
+	"context"
+	"crypto/tls"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
+
+	"github.com/imapmig/imapmig/testenv/dovecot"
+	"github.com/imapmig/imapmig/testenv/mailgen"
+)
+
+var dc dovecot.Shared
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	dc.Close()
+	os.Exit(code)
+}
+
+func msg(subject string) mailgen.Message {
+	return mailgen.Message{
+		Raw:          []byte("From: a@example.org\r\nTo: b@example.org\r\nSubject: " + subject + "\r\nMessage-ID: <" + subject + "@example.org>\r\n\r\nbody of " + subject + "\r\n"),
+		Flags:        []string{`\Seen`, "$Label1"},
+		InternalDate: time.Date(2015, 3, 4, 5, 6, 7, 0, time.UTC),
+	}
+}
+
+func listNames(t *testing.T, c *imapclient.Client) map[string][]imap.MailboxAttr {
+	t.Helper()
+	l, err := c.List("", "*", &imap.ListOptions{ReturnSpecialUse: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string][]imap.MailboxAttr{}
+	for _, d := range l {
+		m[d.Mailbox] = d.Attrs
+	}
+	return m
+}
+
+func TestLogin_Forms(t *testing.T) {
+	srv := dc.Get(t)
+	u, err := srv.NewUser("login", dovecot.LayoutSlash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		tls  bool
+		auth func(c *imapclient.Client) error
+	}{
+		{"UserPassword", false, func(c *imapclient.Client) error { return c.Login(u.Name, u.Password).Wait() }},
+		{"MasterStar", true, func(c *imapclient.Client) error {
+			return c.Login(u.Name+"*"+srv.MasterUser, srv.MasterPassword).Wait()
+		}},
+		{"MasterAuthzid", true, func(c *imapclient.Client) error {
+			return c.Authenticate(sasl.NewPlainClient(u.Name, srv.MasterUser, srv.MasterPassword))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c *imapclient.Client
+			var err error
+			if tt.tls {
+				c, err = imapclient.DialTLS(srv.TLSAddr(), &imapclient.Options{TLSConfig: srv.TLSConfig()})
+			} else {
+				c, err = imapclient.DialStartTLS(srv.Addr(), &imapclient.Options{TLSConfig: &tls.Config{RootCAs: srv.CertPool, ServerName: "127.0.0.1"}})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := tt.auth(c); err != nil {
+				t.Fatal(err)
+			}
+			names := listNames(t, c)
+			if !slices.Contains(names["Sent"], imap.MailboxAttrSent) {
+				t.Errorf("Sent attrs = %v, want \\Sent (names %v)", names["Sent"], names)
+			}
+		})
+	}
+}
+
+func TestSeed_MaildirAndOps(t *testing.T) {
+	srv := dc.Get(t)
+	ctx := context.Background()
+	u, err := srv.NewUser("seed", dovecot.LayoutSlash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := &mailgen.Mailbox{Folders: []mailgen.Folder{
+		{Path: []string{"INBOX"}, Messages: []mailgen.Message{msg("a"), msg("b"), msg("c")}},
+		{Path: []string{"Entwürfe & Co", "Unter"}, Messages: []mailgen.Message{msg("d")}},
+	}}
+	if err := srv.Seed(u.Name, mb); err != nil {
+		t.Fatal(err)
+	}
+	c, err := srv.Client(ctx, u.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	names := listNames(t, c)
+	if _, ok := names["Entwürfe & Co/Unter"]; !ok {
+		t.Fatalf("seeded folder missing: %v", names)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := c.Fetch(imap.UIDSetNum(1, 2, 3), &imap.FetchOptions{UID: true, Flags: true, InternalDate: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 3 {
+		t.Fatalf("got %d messages, want 3", len(msgs))
+	}
+	if !msgs[0].InternalDate.Equal(mb.Folders[0].Messages[0].InternalDate) {
+		t.Errorf("internal date %v, want %v", msgs[0].InternalDate, mb.Folders[0].Messages[0].InternalDate)
+	}
+	if !slices.Contains(msgs[0].Flags, imap.FlagSeen) || !slices.Contains(msgs[0].Flags, "$Label1") {
+		t.Errorf("flags %v, want \\Seen and $Label1", msgs[0].Flags)
+	}
+	c.Logout().Wait()
+
+	uids, err := srv.Append(ctx, u.Name, "INBOX", msg("e"))
+	if err != nil || len(uids) != 1 || uids[0] != 4 {
+		t.Fatalf("Append = %v, %v; want [4]", uids, err)
+	}
+	if err := srv.SetFlags(ctx, u.Name, "INBOX", []uint32{1}, []string{`\Flagged`}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Expunge(ctx, u.Name, "INBOX", 2); err != nil {
+		t.Fatal(err)
+	}
+	moved, err := srv.Move(ctx, u.Name, "INBOX", "Archive", 3)
+	if err != nil || len(moved) != 1 {
+		t.Fatalf("Move = %v, %v", moved, err)
+	}
+	before, err := statusOf(ctx, srv, u.Name, "Archive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uv, err := srv.ResetFolder(ctx, u.Name, "Archive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uv == before.UIDValidity {
+		t.Errorf("UIDVALIDITY unchanged after reset: %d", uv)
+	}
+	after, _ := statusOf(ctx, srv, u.Name, "Archive")
+	if after == nil || *after.NumMessages != 0 {
+		t.Errorf("reset folder not empty: %+v", after)
+	}
+	inbox, _ := statusOf(ctx, srv, u.Name, "INBOX")
+	if inbox == nil || *inbox.NumMessages != 2 {
+		t.Errorf("INBOX messages = %+v, want 2", inbox)
+	}
+}
+
+func statusOf(ctx context.Context, srv *dovecot.Server, user, folder string) (*imap.StatusData, error) {
+	c, err := srv.Client(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.Status(folder, &imap.StatusOptions{UIDValidity: true, NumMessages: true}).Wait()
+}
+
+func TestLayout_INBOXDot(t *testing.T) {
+	srv := dc.Get(t)
+	ctx := context.Background()
+	u, err := srv.NewUser("dot", dovecot.LayoutINBOXDot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := srv.Client(ctx, u.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ns, err := c.Namespace().Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ns.Personal) == 0 || ns.Personal[0].Prefix != "INBOX." || ns.Personal[0].Delim != '.' {
+		t.Fatalf("namespace = %+v, want INBOX. and '.'", ns.Personal)
+	}
+	names := listNames(t, c)
+	if !slices.Contains(names["INBOX.Sent"], imap.MailboxAttrSent) {
+		t.Errorf("INBOX.Sent missing or not \\Sent: %v", names)
+	}
+	if err := c.Create("INBOX.a/b", nil).Wait(); err != nil {
+		t.Logf("a folder with '/' in its name cannot be created on Dovecot Maildir++: %v", err)
+	} else if _, ok := listNames(t, c)["INBOX.a/b"]; !ok {
+		t.Errorf("INBOX.a/b created but not listed")
+	}
+}
+
+func TestKick(t *testing.T) {
+	srv := dc.Get(t)
+	ctx := context.Background()
+	u, err := srv.NewUser("kick", dovecot.LayoutSlash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := srv.Client(ctx, u.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := srv.Kick(ctx, u.Name); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.Closed():
+	case <-time.After(5 * time.Second):
+		t.Fatal("connection not closed after kick")
+	}
+}

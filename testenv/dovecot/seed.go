@@ -1,0 +1,379 @@
+package dovecot
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/imapmig/imapmig/testenv/mailgen"
+)
+
+// Client opens an IMAP session on user's mailbox, logged in through the
+// master user (so it works whatever the user's password). The caller closes
+// it (Logout + Close).
+func (s *Server) Client(ctx context.Context, user string) (*imapclient.Client, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", s.Addr())
+	if err != nil {
+		return nil, err
+	}
+	c := imapclient.New(conn, nil)
+	if err := c.Login(user+"*"+s.MasterUser, s.MasterPassword).Wait(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("dovecot: master login as %s: %w", user, err)
+	}
+	return c, nil
+}
+
+// FolderName is the server form of a folder path for layout: "INBOX" stays,
+// other paths get the namespace prefix and the layout's delimiter.
+func FolderName(layout Layout, path []string) string {
+	if len(path) == 1 && strings.EqualFold(path[0], "INBOX") {
+		return "INBOX"
+	}
+	return layout.Prefix() + strings.Join(path, string(layout.Delim()))
+}
+
+func (s *Server) withClient(ctx context.Context, user string, fn func(c *imapclient.Client) error) error {
+	c, err := s.Client(ctx, user)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := fn(c); err != nil {
+		return err
+	}
+	return c.Logout().Wait()
+}
+
+func toFlags(fs []string) []imap.Flag {
+	out := make([]imap.Flag, len(fs))
+	for i, f := range fs {
+		out[i] = imap.Flag(f)
+	}
+	return out
+}
+
+func toUIDSet(uids []uint32) imap.UIDSet {
+	var set imap.UIDSet
+	for _, u := range uids {
+		set.AddNum(imap.UID(u))
+	}
+	return set
+}
+
+// CreateFolder creates folder (server form) for user; an existing folder is
+// not an error.
+func (s *Server) CreateFolder(ctx context.Context, user, folder string) error {
+	return s.withClient(ctx, user, func(c *imapclient.Client) error {
+		return createIfMissing(c, folder)
+	})
+}
+
+func createIfMissing(c *imapclient.Client, folder string) error {
+	if strings.EqualFold(folder, "INBOX") {
+		return nil
+	}
+	err := c.Create(folder, nil).Wait()
+	var ie *imap.Error
+	if err != nil && asIMAPError(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists {
+		return nil
+	}
+	return err
+}
+
+// Append APPENDs msgs to folder (created if missing) with their flags and
+// internal dates and returns their UIDs.
+func (s *Server) Append(ctx context.Context, user, folder string, msgs ...mailgen.Message) ([]uint32, error) {
+	var uids []uint32
+	err := s.withClient(ctx, user, func(c *imapclient.Client) error {
+		if err := createIfMissing(c, folder); err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			opts := &imap.AppendOptions{Flags: toFlags(m.Flags)}
+			if !m.InternalDate.IsZero() {
+				opts.Time = m.InternalDate
+			}
+			a := c.Append(folder, int64(len(m.Raw)), opts)
+			if _, err := a.Write(m.Raw); err != nil {
+				return err
+			}
+			if err := a.Close(); err != nil {
+				return err
+			}
+			d, err := a.Wait()
+			if err != nil {
+				return err
+			}
+			uids = append(uids, uint32(d.UID))
+		}
+		return nil
+	})
+	return uids, err
+}
+
+// SetFlags replaces the flags of uids in folder.
+func (s *Server) SetFlags(ctx context.Context, user, folder string, uids []uint32, flags []string) error {
+	return s.store(ctx, user, folder, uids, imap.StoreFlagsSet, flags)
+}
+
+// AddFlags adds flags to uids in folder.
+func (s *Server) AddFlags(ctx context.Context, user, folder string, uids []uint32, flags []string) error {
+	return s.store(ctx, user, folder, uids, imap.StoreFlagsAdd, flags)
+}
+
+func (s *Server) store(ctx context.Context, user, folder string, uids []uint32, op imap.StoreFlagsOp, flags []string) error {
+	return s.withClient(ctx, user, func(c *imapclient.Client) error {
+		if _, err := c.Select(folder, nil).Wait(); err != nil {
+			return err
+		}
+		return c.Store(toUIDSet(uids), &imap.StoreFlags{Op: op, Silent: true, Flags: toFlags(flags)}, nil).Close()
+	})
+}
+
+// Expunge removes uids from folder (STORE \Deleted + UID EXPUNGE).
+func (s *Server) Expunge(ctx context.Context, user, folder string, uids ...uint32) error {
+	return s.withClient(ctx, user, func(c *imapclient.Client) error {
+		if _, err := c.Select(folder, nil).Wait(); err != nil {
+			return err
+		}
+		set := toUIDSet(uids)
+		if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+			return err
+		}
+		return c.UIDExpunge(set).Close()
+	})
+}
+
+// Move moves uids from folder to dest (created if missing) with IMAP MOVE
+// and returns the new UIDs in dest.
+func (s *Server) Move(ctx context.Context, user, folder, dest string, uids ...uint32) ([]uint32, error) {
+	var out []uint32
+	err := s.withClient(ctx, user, func(c *imapclient.Client) error {
+		if err := createIfMissing(c, dest); err != nil {
+			return err
+		}
+		if _, err := c.Select(folder, nil).Wait(); err != nil {
+			return err
+		}
+		d, err := c.Move(toUIDSet(uids), dest).Wait()
+		if err != nil {
+			return err
+		}
+		if d != nil {
+			if set, ok := d.DestUIDs.(imap.UIDSet); ok {
+				if dst, ok := set.Nums(); ok {
+					for _, u := range dst {
+						out = append(out, uint32(u))
+					}
+				}
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteFolder deletes folder and its messages.
+func (s *Server) DeleteFolder(ctx context.Context, user, folder string) error {
+	return s.withClient(ctx, user, func(c *imapclient.Client) error {
+		return c.Delete(folder).Wait()
+	})
+}
+
+// ResetFolder deletes and recreates folder, so it is empty and has a new
+// UIDVALIDITY (the situation a migration must survive without duplicates).
+// It returns the new UIDVALIDITY.
+func (s *Server) ResetFolder(ctx context.Context, user, folder string) (uint32, error) {
+	var uv uint32
+	err := s.withClient(ctx, user, func(c *imapclient.Client) error {
+		if err := c.Delete(folder).Wait(); err != nil {
+			return err
+		}
+		// Dovecot derives UIDVALIDITY from the clock in seconds; make sure
+		// the new one differs.
+		time.Sleep(1100 * time.Millisecond)
+		if err := c.Create(folder, nil).Wait(); err != nil {
+			return err
+		}
+		st, err := c.Status(folder, &imap.StatusOptions{UIDValidity: true}).Wait()
+		if err != nil {
+			return err
+		}
+		uv = st.UIDValidity
+		return nil
+	})
+	return uv, err
+}
+
+// Seed writes every folder of mb as maildir files (fast; see WriteMaildir).
+func (s *Server) Seed(user string, mb *mailgen.Mailbox) error {
+	for _, f := range mb.Folders {
+		if err := s.WriteMaildir(user, f.Path, f.Messages); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SeedAppend APPENDs every folder of mb over IMAP (slower than Seed, but
+// works on a mailbox Dovecot has already indexed and returns in UID order).
+func (s *Server) SeedAppend(ctx context.Context, user string, mb *mailgen.Mailbox) error {
+	u := s.User(user)
+	if u == nil {
+		return fmt.Errorf("dovecot: unknown user %q", user)
+	}
+	for _, f := range mb.Folders {
+		if _, err := s.Append(ctx, user, FolderName(u.Layout, f.Path), f.Messages...); err != nil {
+			return fmt.Errorf("dovecot: seed %s/%v: %w", user, f.Path, err)
+		}
+	}
+	return nil
+}
+
+var fileSeq atomic.Int64
+
+// MaildirDir is the directory of the folder path in user's Maildir++.
+func (s *Server) MaildirDir(user string, path []string) (string, error) {
+	u := s.User(user)
+	if u == nil {
+		return "", fmt.Errorf("dovecot: unknown user %q", user)
+	}
+	root := filepath.Join(u.Home, "Maildir")
+	if len(path) == 1 && strings.EqualFold(path[0], "INBOX") {
+		return root, nil
+	}
+	parts := make([]string, len(path))
+	for i, p := range path {
+		if strings.ContainsAny(p, "./") || p == "" {
+			return "", fmt.Errorf("dovecot: folder component %q cannot be stored in Maildir++ (contains '.' or '/')", p)
+		}
+		parts[i] = encodeMUTF7(p)
+	}
+	return filepath.Join(root, "."+strings.Join(parts, ".")), nil
+}
+
+// WriteMaildir writes msgs directly as maildir files into the folder path
+// (created if missing) of user: the fastest way to seed (1,000 messages in
+// a fraction of a second). Flags go into the file name (keywords through
+// dovecot-keywords), INTERNALDATE into the file's mtime. Files are chowned
+// to the mail uid. UIDs are assigned by Dovecot when it next sees the folder,
+// in file-name order (which is msgs order).
+func (s *Server) WriteMaildir(user string, path []string, msgs []mailgen.Message) error {
+	dir, err := s.MaildirDir(user, path)
+	if err != nil {
+		return err
+	}
+	for _, d := range []string{"cur", "new", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			return err
+		}
+	}
+	if len(path) != 1 || !strings.EqualFold(path[0], "INBOX") {
+		if err := os.WriteFile(filepath.Join(dir, "maildirfolder"), nil, 0o600); err != nil {
+			return err
+		}
+	}
+	kw, err := readKeywords(dir)
+	if err != nil {
+		return err
+	}
+	kwChanged := false
+	base := time.Now().Unix()
+	for _, m := range msgs {
+		var letters []byte
+		for _, f := range m.Flags {
+			switch strings.ToLower(f) {
+			case `\seen`:
+				letters = append(letters, 'S')
+			case `\flagged`:
+				letters = append(letters, 'F')
+			case `\answered`:
+				letters = append(letters, 'R')
+			case `\draft`:
+				letters = append(letters, 'D')
+			case `\deleted`:
+				letters = append(letters, 'T')
+			case `\recent`:
+			default:
+				if strings.HasPrefix(f, `\`) {
+					continue
+				}
+				idx := -1
+				for i, k := range kw {
+					if k == f {
+						idx = i
+					}
+				}
+				if idx < 0 {
+					if len(kw) >= 26 {
+						return fmt.Errorf("dovecot: more than 26 keywords in %v", path)
+					}
+					kw = append(kw, f)
+					idx = len(kw) - 1
+					kwChanged = true
+				}
+				letters = append(letters, byte('a'+idx))
+			}
+		}
+		sort.Slice(letters, func(i, j int) bool { return letters[i] < letters[j] })
+		n := fileSeq.Add(1)
+		name := fmt.Sprintf("%d.M%dP%dQ%d.imapmig,S=%d:2,%s", base, n, os.Getpid(), n, len(m.Raw), letters)
+		p := filepath.Join(dir, "cur", name)
+		if err := os.WriteFile(p, m.Raw, 0o600); err != nil {
+			return err
+		}
+		if !m.InternalDate.IsZero() {
+			if err := os.Chtimes(p, m.InternalDate, m.InternalDate); err != nil {
+				return err
+			}
+		}
+	}
+	if kwChanged {
+		var b strings.Builder
+		for i, k := range kw {
+			b.WriteString(strconv.Itoa(i) + " " + k + "\n")
+		}
+		if err := os.WriteFile(filepath.Join(dir, "dovecot-keywords"), []byte(b.String()), 0o600); err != nil {
+			return err
+		}
+	}
+	return chownTree(dir, s.uid, s.gid)
+}
+
+func readKeywords(dir string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "dovecot-keywords"))
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var kw []string
+	for _, line := range strings.Split(string(b), "\n") {
+		i, name, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(i)
+		if err != nil || n < 0 || n >= 26 {
+			continue
+		}
+		for len(kw) <= n {
+			kw = append(kw, "")
+		}
+		kw[n] = name
+	}
+	return kw, nil
+}

@@ -1,0 +1,72 @@
+package dovecot
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+)
+
+var userSeq atomic.Int64
+
+// AddUser adds a passwd-file user at runtime (Dovecot re-reads the file on
+// its next lookup) and creates its home. An empty Password gets a random one.
+func (s *Server) AddUser(name, password string, layout Layout) (*User, error) {
+	if name == "" || strings.ContainsAny(name, ":*\n /%") {
+		return nil, fmt.Errorf("dovecot: invalid user name %q", name)
+	}
+	if password == "" {
+		password = "pw-" + randomHex(8)
+	}
+	if strings.ContainsAny(password, ":\n") {
+		return nil, fmt.Errorf("dovecot: password of %q contains ':' or newline", name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[name]; ok {
+		return nil, fmt.Errorf("dovecot: user %q exists", name)
+	}
+	home := filepath.Join(s.Dir, "mail", name)
+	if err := os.MkdirAll(filepath.Join(home, "Maildir"), 0o700); err != nil {
+		return nil, err
+	}
+	if err := chownTree(home, s.uid, s.gid); err != nil {
+		return nil, err
+	}
+	extra := ""
+	if layout == LayoutINBOXDot {
+		extra = "userdb_namespace/inbox/prefix=INBOX. userdb_namespace/inbox/separator=."
+	}
+	line := fmt.Sprintf("%s:{PLAIN}%s:%d:%d::%s::%s\n", name, password, s.uid, s.gid, home, extra)
+	if err := os.WriteFile(filepath.Join(s.Dir, "users.d", name), []byte(line), 0o644); err != nil {
+		return nil, err
+	}
+	u := &User{Name: name, Password: password, Layout: layout, Home: home}
+	s.users[name] = u
+	return u, nil
+}
+
+// NewUser adds a user with a unique name starting with prefix.
+func (s *Server) NewUser(prefix string, layout Layout) (*User, error) {
+	return s.AddUser(fmt.Sprintf("%s%d", prefix, userSeq.Add(1)), "", layout)
+}
+
+// User returns a user added earlier, or nil.
+func (s *Server) User(name string) *User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.users[name]
+}
+
+func chownTree(root string, uid, gid int) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	return filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+}
