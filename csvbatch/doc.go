@@ -15,6 +15,8 @@
 // column rejects the file ([ErrUnknownColumn]), as does a header without a
 // required column ([ErrMissingHeader]). The file is UTF-8, with or without a
 // byte order mark, comma-separated, quoted as RFC 4180 (encoding/csv).
+// Lines end in LF, CRLF or a lone CR (Excel for Mac's "CSV (Macintosh)");
+// a lone CR counts as a line break, also inside a quoted field.
 //
 // A file is rejected whole when it is larger than [MaxBytes]
 // ([ErrTooLarge]), has more than [MaxRows] data rows ([ErrTooManyRows]), is

@@ -90,7 +90,7 @@ func checkResult(t *testing.T, data []byte, res *Result, err error) {
 	if res.Valid() != (len(res.Problems) == 0) {
 		t.Fatalf("Valid() inconsistent")
 	}
-	physLines := bytes.Count(data, []byte("\n")) + 1
+	physLines := bytes.Count(normalizeCR(data), []byte("\n")) + 1 // a lone CR is a line break too
 	bad := map[int]bool{}
 	prev := 0
 	for _, p := range res.Problems {
