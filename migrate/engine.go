@@ -34,6 +34,18 @@ type Options struct {
 	MaxMailboxItems int
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// RetryAttempts and RetryBackoff bound the retries of one operation
+	// within a pass (default 4 attempts from 2 s); UserRetryBackoff is the
+	// first wait before a failed pass runs again (default 1 min, doubling).
+	RetryAttempts    int
+	RetryBackoff     time.Duration
+	UserRetryBackoff time.Duration
+	// UserRetries is how many failed passes in a row end in Failed
+	// (default 5).
+	UserRetries int
+	// ScanInterval bounds how long the scheduler sleeps between looks at
+	// the queue when nothing wakes it (default 30 s).
+	ScanInterval time.Duration
 }
 
 // Engine runs batches. Its methods are the operator's actions; the HTTP API
@@ -46,6 +58,10 @@ type Engine struct {
 
 	mu   sync.Mutex // serialises lifecycle actions
 	wake chan struct{}
+
+	regOnce  sync.Once
+	registry *registry
+	fatal    chan error
 }
 
 // New returns an engine over an open store.
@@ -61,6 +77,21 @@ func New(opts Options) *Engine {
 	}
 	if opts.MaxMailboxItems == 0 {
 		opts.MaxMailboxItems = 500000
+	}
+	if opts.RetryAttempts == 0 {
+		opts.RetryAttempts = 4
+	}
+	if opts.RetryBackoff == 0 {
+		opts.RetryBackoff = 2 * time.Second
+	}
+	if opts.UserRetryBackoff == 0 {
+		opts.UserRetryBackoff = time.Minute
+	}
+	if opts.UserRetries == 0 {
+		opts.UserRetries = 5
+	}
+	if opts.ScanInterval == 0 {
+		opts.ScanInterval = 30 * time.Second
 	}
 	return &Engine{opts: opts, store: opts.Store, log: opts.Logger, now: opts.Now, wake: make(chan struct{}, 1)}
 }

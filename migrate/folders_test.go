@@ -13,18 +13,18 @@ func TestMapFolders_SpecialUseLocalizedAndChildren(t *testing.T) {
 	folders := []Folder{
 		{Path: []string{"INBOX"}},
 		{Path: []string{"INBOX", "Projects"}},
-		{Path: []string{"Gesendet"}},               // localized, but \Sent is claimed below
+		{Path: []string{"Gesendet"}}, // localized, but \Sent is claimed below
 		{Path: []string{"Sent Mail"}, SpecialUse: `\Sent`},
 		{Path: []string{"Sent Mail", "2019"}},
-		{Path: []string{"Entwürfe"}},               // localized Drafts
-		{Path: []string{"Papierkorb"}},             // localized Trash
+		{Path: []string{"Entwürfe"}},   // localized Drafts
+		{Path: []string{"Papierkorb"}}, // localized Trash
 		{Path: []string{"Spam"}, SpecialUse: `\Junk`},
 		{Path: []string{"[Gmail]"}, NoSelect: true},
 		{Path: []string{"[Gmail]", "All Mail"}, SpecialUse: `\All`},
-		{Path: []string{"Kunden/Lieferanten"}},     // '/' kept in a name
+		{Path: []string{"Kunden/Lieferanten"}}, // '/' kept in a name
 		{Path: []string{"  Spaced  "}},
-		{Path: []string{"Archive", "2020"}},        // Archive not a folder itself: child keeps names
-		{Path: []string{"Projekte", "Sent"}},       // nested "Sent" is not the Sent folder
+		{Path: []string{"Archive", "2020"}},  // Archive not a folder itself: child keeps names
+		{Path: []string{"Projekte", "Sent"}}, // nested "Sent" is not the Sent folder
 	}
 	plans, excl := mapFolders(folders, state.BatchOptions{MigrateDeletedItems: true})
 	got := map[string]FolderPath{}

@@ -54,7 +54,7 @@ func (e *Engine) Users(batch string) ([]UserView, error) {
 	}
 	out := make([]UserView, len(us))
 	for i, u := range us {
-		out[i] = userView(u)
+		out[i] = e.liveView(u)
 	}
 	return out, nil
 }
@@ -65,7 +65,18 @@ func (e *Engine) User(email string) (UserView, error) {
 	if err != nil {
 		return UserView{}, err
 	}
-	return userView(u), nil
+	return e.liveView(u), nil
+}
+
+// liveView is userView with a running pass's figures.
+func (e *Engine) liveView(u state.User) UserView {
+	v := userView(u)
+	if s, ok := e.liveProgress(u.EmailAddress); ok {
+		v.SyncedItemCount, v.SyncedBytes = s.SyncedItems, s.SyncedBytes
+		v.ItemsPerSecond, v.BytesPerSecond = s.ItemsPerSec, s.BytesPerSec
+		v.EstimatedSecondsLeft = s.SecondsLeft
+	}
+	return v
 }
 
 // Skipped lists a user's skipped items.
@@ -318,9 +329,3 @@ func (e *Engine) ApproveSkipped(ctx context.Context, email string) (int, error) 
 	}
 	return e.store.ApproveSkipped(email)
 }
-
-// cancelBatch and cancelUser stop in-flight syncs; the scheduler (a later
-// part of the engine) registers the cancel functions.
-func (e *Engine) cancelBatch(name string) {}
-
-func (e *Engine) cancelUser(email string) {}

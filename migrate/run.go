@@ -1,9 +1,596 @@
 package migrate
 
-import "context"
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
 
-// Run is the scheduler: it runs until ctx ends.
+	"github.com/imapmig/imapmig/state"
+)
+
+// passKind says which pool a pass runs in and what ends it.
+type passKind int
+
+const (
+	passInitial passKind = iota
+	passIncremental
+	passFinal // the last incremental sync of a completing user
+)
+
+func (k passKind) String() string {
+	return [...]string{"initial", "incremental", "final"}[k]
+}
+
+// running is a pass in flight.
+type running struct {
+	kind     passKind
+	batch    string
+	endpoint string
+	cancel   context.CancelFunc
+	prog     *progress
+}
+
+// registry holds the engine's in-flight passes and cached adapters.
+type registry struct {
+	mu      sync.Mutex
+	runs    map[string]*running // by user key
+	sources map[string]SourceConnector
+	targets map[string]Target
+	wg      sync.WaitGroup
+}
+
+func (e *Engine) reg() *registry {
+	e.regOnce.Do(func() {
+		e.registry = &registry{runs: map[string]*running{}, sources: map[string]SourceConnector{}, targets: map[string]Target{}}
+	})
+	return e.registry
+}
+
+// Run is the scheduler: it starts passes as the endpoints' pools allow and
+// the users' schedules say, until ctx ends; then it stops every pass at its
+// next message boundary and returns.
 func (e *Engine) Run(ctx context.Context) error {
-	<-ctx.Done()
-	return ctx.Err()
+	if err := e.recover(); err != nil {
+		return err
+	}
+	fatal := make(chan error, 1)
+	e.fatal = fatal
+	defer func() {
+		r := e.reg()
+		r.mu.Lock()
+		for _, run := range r.runs {
+			run.cancel()
+		}
+		r.mu.Unlock()
+		r.wg.Wait()
+	}()
+	for {
+		next, err := e.schedule(ctx)
+		if err != nil {
+			return err
+		}
+		wait := e.opts.ScanInterval
+		if !next.IsZero() {
+			wait = min(wait, max(next.Sub(e.now()), 10*time.Millisecond))
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case err := <-fatal:
+			timer.Stop()
+			return err
+		case <-e.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// recover puts users whose pass was interrupted by a daemon stop back where
+// the scheduler picks them up again.
+func (e *Engine) recover() error {
+	us, err := e.store.Users("")
+	if err != nil {
+		return Fatal(err)
+	}
+	now := e.now().UTC()
+	for _, u := range us {
+		var fix func(*state.User)
+		switch u.Status {
+		case state.UserValidating, state.UserSyncing:
+			fix = func(u *state.User) { u.Status = state.UserQueued }
+		case state.UserIncrementalSyncing:
+			fix = func(u *state.User) { u.Status, u.NextSyncAt = state.UserSynced, now }
+		case state.UserStopping:
+			fix = func(u *state.User) { u.Status = state.UserStopped }
+		case state.UserCompleting:
+			fix = func(u *state.User) { u.NextSyncAt = now }
+		}
+		if fix == nil {
+			continue
+		}
+		if _, err := e.store.UpdateUser(u.EmailAddress, func(u *state.User) error { fix(u); return nil }); err != nil {
+			return Fatal(err)
+		}
+	}
+	return nil
+}
+
+// schedule starts what may start now and returns when it should look again
+// (zero: no known time).
+func (e *Engine) schedule(ctx context.Context) (time.Time, error) {
+	eps, err := e.store.Endpoints()
+	if err != nil {
+		return time.Time{}, Fatal(err)
+	}
+	bs, err := e.store.Batches()
+	if err != nil {
+		return time.Time{}, Fatal(err)
+	}
+	us, err := e.store.Users("")
+	if err != nil {
+		return time.Time{}, Fatal(err)
+	}
+	now := e.now()
+	endpoints := map[string]state.Endpoint{}
+	for _, ep := range eps {
+		endpoints[ep.Name] = ep
+	}
+	batches := map[string]state.Batch{}
+	var next time.Time
+	soonest := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, b := range bs {
+		batches[b.Name] = b
+		if ca := b.Options.CompleteAfter; !ca.IsZero() {
+			if (b.Status == state.BatchSynced || b.Status == state.BatchSyncedWithErrors) && !now.Before(ca) {
+				if err := e.CompleteBatch(ctx, b.Name); err != nil {
+					e.log.Warn("complete_after", "batch", b.Name, "err", err)
+				}
+			} else if now.Before(ca) {
+				soonest(ca)
+			}
+		}
+	}
+	r := e.reg()
+	r.mu.Lock()
+	total := map[string]int{}
+	incr := map[string]int{}
+	for _, run := range r.runs {
+		total[run.endpoint]++
+		if run.kind != passInitial {
+			incr[run.endpoint]++
+		}
+	}
+	r.mu.Unlock()
+
+	type cand struct {
+		u    state.User
+		kind passKind
+		at   time.Time
+	}
+	var cands []cand
+	for _, u := range us {
+		b, ok := batches[u.Batch]
+		if !ok || e.isRunning(u.EmailAddress) {
+			continue
+		}
+		if sa := b.Options.StartAfter; !sa.IsZero() && now.Before(sa) {
+			soonest(sa)
+			continue
+		}
+		switch {
+		case u.Status == state.UserQueued && b.Status == state.BatchSyncing || u.Status == state.UserQueued && b.Status == state.BatchSyncedWithErrors || u.Status == state.UserQueued && b.Status == state.BatchSynced:
+			if u.NextSyncAt.After(now) { // backing off after a failed pass
+				soonest(u.NextSyncAt)
+				continue
+			}
+			cands = append(cands, cand{u, passInitial, u.QueuedAt})
+		case u.Status == state.UserSynced && (b.Status == state.BatchSyncing || b.Status == state.BatchSynced || b.Status == state.BatchSyncedWithErrors):
+			if u.NextSyncAt.IsZero() || u.NextSyncAt.After(now) {
+				soonest(u.NextSyncAt)
+				continue
+			}
+			cands = append(cands, cand{u, passIncremental, u.NextSyncAt})
+		case u.Status == state.UserCompleting:
+			if u.NextSyncAt.After(now) {
+				soonest(u.NextSyncAt)
+				continue
+			}
+			cands = append(cands, cand{u, passFinal, u.NextSyncAt})
+		}
+	}
+	// Oldest request first: SyncNow sets the time to now, which puts it
+	// ahead of every user whose 24 h schedule is older still due.
+	slices.SortStableFunc(cands, func(a, b cand) int { return a.at.Compare(b.at) })
+	for _, c := range cands {
+		b := batches[c.u.Batch]
+		ep, ok := endpoints[b.Endpoint]
+		if !ok {
+			continue
+		}
+		maxTotal := cmp.Or(ep.MaxConcurrentMigrations, 20)
+		maxIncr := cmp.Or(ep.MaxConcurrentIncrementalSyncs, 10)
+		if total[ep.Name] >= maxTotal || c.kind != passInitial && incr[ep.Name] >= maxIncr {
+			continue
+		}
+		total[ep.Name]++
+		if c.kind != passInitial {
+			incr[ep.Name]++
+		}
+		e.start(ctx, c.u, b, ep, c.kind)
+	}
+	return next, nil
+}
+
+func (e *Engine) isRunning(email string) bool {
+	r := e.reg()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.runs[state.UserKey(email)]
+	return ok
+}
+
+// start launches one pass in its own goroutine.
+func (e *Engine) start(ctx context.Context, u state.User, b state.Batch, ep state.Endpoint, kind passKind) {
+	key := state.UserKey(u.EmailAddress)
+	pctx, cancel := context.WithCancel(ctx)
+	run := &running{kind: kind, batch: b.Name, endpoint: ep.Name, cancel: cancel}
+	r := e.reg()
+	r.mu.Lock()
+	r.runs[key] = run
+	r.wg.Add(1)
+	r.mu.Unlock()
+	go func() {
+		defer r.wg.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				e.log.Error("pass panicked", "user", u.EmailAddress, "panic", p)
+				e.finishFailed(u.EmailAddress, "InternalError", fmt.Errorf("internal error: %v", p))
+			}
+			r.mu.Lock()
+			delete(r.runs, key)
+			r.mu.Unlock()
+			cancel()
+			e.notify()
+		}()
+		err := e.runPass(pctx, u, b, ep, kind, run)
+		if err != nil && KindOf(err) == KindFatal && e.fatal != nil {
+			select {
+			case e.fatal <- err:
+			default:
+			}
+		}
+	}()
+}
+
+// runPass runs one pass and records its outcome.
+func (e *Engine) runPass(ctx context.Context, u state.User, b state.Batch, ep state.Endpoint, kind passKind, run *running) error {
+	email := u.EmailAddress
+	log := e.log.With("user", email, "batch", b.Name, "pass", kind.String())
+	status := map[passKind]state.UserStatus{passInitial: state.UserValidating, passIncremental: state.UserIncrementalSyncing, passFinal: state.UserCompleting}[kind]
+	now := e.now().UTC()
+	u, err := e.store.UpdateUser(email, func(u *state.User) error {
+		u.Status = status
+		if kind == passInitial && u.StartedAt.IsZero() {
+			u.StartedAt = now
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	e.updateBatchStatus(b.Name)
+	log.Info("pass started")
+
+	var base, baseBytes int64
+	if fs, err := e.store.Folders(email); err == nil {
+		for _, f := range fs {
+			base += f.Items
+			baseBytes += f.ItemBytes
+		}
+	}
+	prog := newProgress(e.now, base, baseBytes)
+	e.reg().mu.Lock()
+	run.prog = prog
+	e.reg().mu.Unlock()
+
+	err = e.doPass(ctx, u, b, ep, kind, prog, log)
+	return e.finishPass(ctx, u, b, kind, prog, err, log)
+}
+
+func (e *Engine) doPass(ctx context.Context, u state.User, b state.Batch, ep state.Endpoint, kind passKind, prog *progress, log *slog.Logger) error {
+	tgt, err := e.targetFor(ctx, b.Tenant)
+	if err != nil {
+		return err
+	}
+	mbx, err := retryOp(ctx, log, e.opts.RetryAttempts, e.opts.RetryBackoff, func() (Mailbox, error) { return tgt.Mailbox(ctx, u.EmailAddress) })
+	if err != nil {
+		if errors.Is(err, ErrRecipientNotFound) && KindOf(err) != KindFailUser {
+			err = FailUser(ReasonRecipientNotFound, err)
+		}
+		return err
+	}
+	conn, err := e.sourceFor(ctx, ep)
+	if err != nil {
+		return err
+	}
+	login, err := e.login(u)
+	if err != nil {
+		return err
+	}
+	src, err := retryOp(ctx, log, e.opts.RetryAttempts, e.opts.RetryBackoff, func() (Source, error) { return conn.Connect(ctx, login) })
+	if err != nil {
+		if errors.Is(err, ErrAuthFailed) && KindOf(err) != KindFailUser {
+			err = FailUser(ReasonImapAuthenticationFailed, err)
+		}
+		return err
+	}
+	defer src.Close()
+	if kind == passInitial {
+		if _, err := e.store.UpdateUser(u.EmailAddress, func(u *state.User) error { u.Status = state.UserSyncing; return nil }); err != nil {
+			return Fatal(err)
+		}
+	}
+	p := &pass{e: e, user: u, batch: b, src: src, mbx: mbx, log: log, prog: prog, email: u.EmailAddress, folderIDs: map[string]string{}}
+	return p.run(ctx)
+}
+
+func (e *Engine) targetFor(ctx context.Context, tenant string) (Target, error) {
+	r := e.reg()
+	r.mu.Lock()
+	t, ok := r.targets[tenant]
+	r.mu.Unlock()
+	if ok {
+		return t, nil
+	}
+	if e.opts.Targets == nil {
+		return nil, Fatal(errors.New("this daemon has no Graph target configured"))
+	}
+	ts, err := e.store.Tenants()
+	if err != nil {
+		return nil, Fatal(err)
+	}
+	for _, tn := range ts {
+		if tn.Name == tenant {
+			t, err := e.opts.Targets(ctx, tn)
+			if err != nil {
+				return nil, err
+			}
+			r.mu.Lock()
+			r.targets[tenant] = t
+			r.mu.Unlock()
+			return t, nil
+		}
+	}
+	return nil, FailUser("TenantNotFound", fmt.Errorf("no tenant named %q", tenant))
+}
+
+func (e *Engine) sourceFor(ctx context.Context, ep state.Endpoint) (SourceConnector, error) {
+	r := e.reg()
+	r.mu.Lock()
+	c, ok := r.sources[ep.Name]
+	r.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	if e.opts.Sources == nil {
+		return nil, Fatal(errors.New("this daemon has no IMAP connector configured"))
+	}
+	c, err := e.opts.Sources(ctx, ep)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.sources[ep.Name] = c
+	r.mu.Unlock()
+	return c, nil
+}
+
+// finishPass records a pass's outcome on the user and its batch.
+func (e *Engine) finishPass(ctx context.Context, u state.User, b state.Batch, kind passKind, prog *progress, runErr error, log *slog.Logger) error {
+	email := u.EmailAddress
+	now := e.now().UTC()
+	defer e.updateBatchStatus(b.Name)
+	if runErr == nil {
+		totals, err := e.totals(email)
+		if err != nil {
+			return Fatal(err)
+		}
+		_, err = e.store.UpdateUser(email, func(u *state.User) error {
+			totals.apply(u)
+			u.LastSuccessfulSyncTime = now
+			u.ErrorReason, u.LastError, u.Failures = "", "", 0
+			switch {
+			case u.Status == state.UserStopping:
+				u.Status = state.UserStopped
+			case kind == passFinal:
+				u.Status = state.UserCompleted
+				if u.SkippedItemCount > 0 {
+					u.Status = state.UserCompletedWithWarnings
+				}
+				u.NextSyncAt = time.Time{}
+			default:
+				u.Status = state.UserSynced
+				u.NextSyncAt = now.Add(jittered(b.Options.SyncInterval, email))
+			}
+			return nil
+		})
+		if err != nil {
+			return Fatal(err)
+		}
+		s := prog.snapshot()
+		log.Info("pass done", "copied", s.Copied, "moved", s.Moved, "flags", s.Flagged, "deleted", s.Deleted,
+			"in_target", totals.items, "skipped", totals.skipped, "score", totals.score, "secs", now.Sub(s.Started).Seconds())
+		e.event(b.Name, email, "info", fmt.Sprintf("%s sync done: %d copied, %d moved, %d flag updates, %d deleted; %s",
+			kind, s.Copied, s.Moved, s.Flagged, s.Deleted, totals.verdict()))
+		return nil
+	}
+	if ctx.Err() != nil && (errors.Is(runErr, context.Canceled) || errors.Is(ctx.Err(), context.Canceled)) {
+		// Stopped, removed, or the daemon is shutting down.
+		_, _ = e.store.UpdateUser(email, func(u *state.User) error {
+			if u.Status == state.UserStopping {
+				u.Status = state.UserStopped
+			}
+			return nil
+		})
+		log.Info("pass stopped")
+		return nil
+	}
+	kindOf := KindOf(runErr)
+	reason := ReasonOf(runErr)
+	log.Warn("pass failed", "kind", kindOf.String(), "reason", reason, "err", runErr)
+	if kindOf == KindFatal {
+		e.finishFailed(email, cmp.Or(reason, "InternalError"), runErr)
+		return runErr
+	}
+	var failedNow bool
+	_, err := e.store.UpdateUser(email, func(u *state.User) error {
+		u.LastError = runErr.Error()
+		u.ErrorReason = cmp.Or(reason, "TransientError")
+		u.Failures++
+		if kindOf == KindFailUser || u.Failures >= e.opts.UserRetries {
+			u.Status = state.UserFailed
+			failedNow = true
+			return nil
+		}
+		wait := e.opts.UserRetryBackoff << min(u.Failures-1, 6)
+		switch kind {
+		case passInitial:
+			u.Status = state.UserQueued
+			u.NextSyncAt = now.Add(wait)
+		case passIncremental:
+			u.Status = state.UserSynced
+			u.NextSyncAt = now.Add(wait)
+		case passFinal:
+			u.Status = state.UserCompleting
+			u.NextSyncAt = now.Add(wait)
+		}
+		if u.Status == state.UserStopping {
+			u.Status = state.UserStopped
+		}
+		return nil
+	})
+	if err != nil {
+		return Fatal(err)
+	}
+	if failedNow {
+		e.event(b.Name, email, "error", fmt.Sprintf("user failed: %s", runErr))
+	}
+	return nil
+}
+
+func (e *Engine) finishFailed(email, reason string, err error) {
+	_, _ = e.store.UpdateUser(email, func(u *state.User) error {
+		u.Status, u.ErrorReason, u.LastError = state.UserFailed, reason, err.Error()
+		return nil
+	})
+}
+
+// jittered spreads users' next syncs over 5% of the interval, by address,
+// so 50,000 users that finished together do not all start together.
+func jittered(interval time.Duration, email string) time.Duration {
+	if interval <= 0 {
+		interval = 24 * time.Hour
+	}
+	h := fnv.New32a()
+	h.Write([]byte(state.UserKey(email)))
+	spread := interval / 20
+	if spread <= 0 {
+		return interval
+	}
+	return interval + time.Duration(uint64(h.Sum32())%uint64(spread))
+}
+
+// updateBatchStatus derives a running batch's status from its users.
+func (e *Engine) updateBatchStatus(name string) {
+	us, err := e.store.Users(name)
+	if err != nil {
+		return
+	}
+	counts := map[state.UserStatus]int{}
+	for _, u := range us {
+		counts[u.Status]++
+	}
+	_, _ = e.store.UpdateBatch(name, func(b *state.Batch) error {
+		b.Status = deriveBatchStatus(b.Status, counts, len(us))
+		return nil
+	})
+}
+
+// deriveBatchStatus is the rule of DESIGN §1: a batch is Syncing while any
+// user's initial sync is pending, then Synced, SyncedWithErrors (some
+// failed) or Failed (all failed); a completing batch is Completed when every
+// user is done.
+func deriveBatchStatus(cur state.BatchStatus, c map[state.UserStatus]int, total int) state.BatchStatus {
+	switch cur {
+	case state.BatchCreated, state.BatchStopped, state.BatchStopping, state.BatchRemoving, state.BatchCompleted, state.BatchCompletedWithErrors:
+		return cur
+	case state.BatchCompleting:
+		if c[state.UserCompleting] > 0 {
+			return cur
+		}
+		if c[state.UserFailed] > 0 || c[state.UserCompletedWithWarnings] > 0 {
+			return state.BatchCompletedWithErrors
+		}
+		return state.BatchCompleted
+	}
+	if total == 0 {
+		return cur
+	}
+	if c[state.UserQueued]+c[state.UserValidating]+c[state.UserSyncing] > 0 {
+		return state.BatchSyncing
+	}
+	if c[state.UserFailed] == total {
+		return state.BatchFailed
+	}
+	if c[state.UserFailed] > 0 {
+		return state.BatchSyncedWithErrors
+	}
+	return state.BatchSynced
+}
+
+// cancelBatch stops the in-flight passes of a batch.
+func (e *Engine) cancelBatch(name string) {
+	r := e.reg()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, run := range r.runs {
+		if run.batch == name {
+			run.cancel()
+		}
+	}
+}
+
+// cancelUser stops a user's in-flight pass.
+func (e *Engine) cancelUser(email string) {
+	r := e.reg()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if run, ok := r.runs[state.UserKey(email)]; ok {
+		run.cancel()
+	}
+}
+
+// liveProgress returns the snapshot of a user's running pass, if any.
+func (e *Engine) liveProgress(email string) (snapshot, bool) {
+	r := e.reg()
+	r.mu.Lock()
+	run, ok := r.runs[state.UserKey(email)]
+	r.mu.Unlock()
+	if !ok || run.prog == nil {
+		return snapshot{}, false
+	}
+	return run.prog.snapshot(), true
 }

@@ -112,6 +112,8 @@ type User struct {
 	DataConsistencyScore   string    `json:"DataConsistencyScore,omitempty"`
 	ErrorReason            string    `json:"ErrorReason,omitempty"`
 	LastError              string    `json:"LastError,omitempty"`
+	// Failures counts failed passes in a row (reset by a good one).
+	Failures int `json:"ConsecutiveFailures,omitempty"`
 
 	QueuedAt   time.Time `json:"QueuedTime,omitzero"`
 	StartedAt  time.Time `json:"StartTime,omitzero"`
@@ -138,6 +140,13 @@ type FolderState struct {
 	// Complete is set once every message of the folder has been handled
 	// at least once (the initial copy finished).
 	Complete bool `json:"Complete,omitempty"`
+	// InScope and InScopeBytes count the folder's messages in scope (after
+	// date filters) at the last pass; Items and ItemBytes those in the
+	// target.
+	InScope      int64 `json:"InScope"`
+	InScopeBytes int64 `json:"InScopeBytes"`
+	Items        int64 `json:"Items"`
+	ItemBytes    int64 `json:"ItemBytes"`
 }
 
 // Message flag bits stored in MessageRecord.Flags.
@@ -147,6 +156,8 @@ const (
 	FlagAnswered
 	FlagDraft
 	FlagDeleted
+	// FlagOutOfScope marks a message left out by a date filter.
+	FlagOutOfScope
 )
 
 // MessageRecord maps one source UID to its target item.

@@ -168,6 +168,27 @@ func (s *Store) Messages(email, folder string, fn func(MessageRecord) error) err
 	}
 }
 
+// Message returns one record by UID.
+func (s *Store) Message(email, folder string, uid uint32) (MessageRecord, bool, error) {
+	var r MessageRecord
+	found := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := sub(tx, bMessages, UserKey(email), folder)
+		if b == nil {
+			return nil
+		}
+		v := b.Get(u32(uid))
+		if v == nil {
+			return nil
+		}
+		var err error
+		r, err = decodeMessage(uid, v)
+		found = err == nil
+		return err
+	})
+	return r, found, err
+}
+
 // MessageCount returns how many messages are recorded for a folder.
 func (s *Store) MessageCount(email, folder string) (int, error) {
 	n := 0
