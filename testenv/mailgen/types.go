@@ -51,13 +51,13 @@ const (
 	KindHTML       = "html"
 	KindAttachment = "attachment"
 	KindInline     = "inline-image"
-	KindLarge      = "large"     // 1–10 MB
+	KindLarge      = "large"      // 1–10 MB
 	KindNearLimit  = "near-limit" // just under 35 MB
-	KindOversize   = "oversize"  // above 35 MB: the engine must skip it
+	KindOversize   = "oversize"   // above 35 MB: the engine must skip it
 	KindMalformed  = "malformed"
 	KindSMIME      = "smime" // multipart/signed
 	KindDuplicate  = "duplicate"
 	KindNoMsgID    = "no-message-id"
-	KindEncoded    = "rfc2047"   // RFC 2047 encoded headers
+	KindEncoded    = "rfc2047" // RFC 2047 encoded headers
 	Kind8Bit       = "8bit-header"
 )

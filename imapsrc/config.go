@@ -1,0 +1,123 @@
+package imapsrc
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/imapmig/imapmig/migrate"
+)
+
+// Security is how the connection is protected.
+type Security string
+
+const (
+	SecuritySSL  Security = "ssl"  // implicit TLS (port 993)
+	SecurityTLS  Security = "tls"  // STARTTLS (port 143)
+	SecurityNone Security = "none" // plaintext
+)
+
+// Config describes an IMAP endpoint.
+type Config struct {
+	Host     string
+	Port     int
+	Security Security
+	// Auth is "plain" (AUTHENTICATE PLAIN, the default) or "login" (LOGIN).
+	Auth string
+	// AcceptUntrustedCertificates turns off certificate verification
+	// (the endpoint's accept_untrusted_certificates).
+	AcceptUntrustedCertificates bool
+	// RootCAs is extra trust (tests); nil means the system pool.
+	RootCAs *x509.CertPool
+	// MasterUser, when set with Auth "plain", logs in as SASL
+	// authzid=Login.UserName, authcid=MasterUser; the password is the
+	// master's. Dovecot's "user*admin" form needs nothing here: it is just
+	// the UserName.
+	MasterUser string
+	// SpoolDir is where bodies above SpoolMemLimit are spooled
+	// ("" = os.TempDir()).
+	SpoolDir string
+	// SpoolMemLimit: bodies up to this size stay in memory (default 1 MiB).
+	SpoolMemLimit int64
+	// DialTimeout bounds connect+TLS+greeting (default 30 s);
+	// CommandTimeout bounds each command round trip (default 2 min).
+	DialTimeout, CommandTimeout time.Duration
+	Logger                      *slog.Logger
+	// Dialer, when set, is used to connect (tests use it to dial from a
+	// different 127.0.0.x source address).
+	Dialer *net.Dialer
+}
+
+// Connector opens mailboxes on one endpoint. It is safe for concurrent use.
+type Connector struct {
+	cfg Config
+	log *slog.Logger
+}
+
+var _ migrate.SourceConnector = (*Connector)(nil)
+
+// New checks cfg and fills defaults.
+func New(cfg Config) (*Connector, error) {
+	if cfg.Host == "" {
+		return nil, migrate.Fatal(fmt.Errorf("imapsrc: endpoint host is empty"))
+	}
+	switch cfg.Security {
+	case SecuritySSL, SecurityTLS, SecurityNone:
+	case "":
+		cfg.Security = SecuritySSL
+	default:
+		return nil, migrate.Fatal(fmt.Errorf("imapsrc: security %q is not one of ssl, tls, none", cfg.Security))
+	}
+	if cfg.Port == 0 {
+		if cfg.Security == SecuritySSL {
+			cfg.Port = 993
+		} else {
+			cfg.Port = 143
+		}
+	}
+	switch cfg.Auth {
+	case "":
+		cfg.Auth = "plain"
+	case "plain", "login":
+	default:
+		return nil, migrate.Fatal(fmt.Errorf("imapsrc: auth %q is not one of plain, login", cfg.Auth))
+	}
+	if cfg.MasterUser != "" && cfg.Auth != "plain" {
+		return nil, migrate.Fatal(fmt.Errorf("imapsrc: master_user needs auth plain (SASL authzid); for LOGIN use the user*master user name form"))
+	}
+	if cfg.SpoolMemLimit <= 0 {
+		cfg.SpoolMemLimit = 1 << 20
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 30 * time.Second
+	}
+	if cfg.CommandTimeout <= 0 {
+		cfg.CommandTimeout = 2 * time.Minute
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Connector{cfg: cfg, log: log.With("imap_host", cfg.Host)}, nil
+}
+
+// Connect logs in as login and returns the open mailbox.
+func (c *Connector) Connect(ctx context.Context, login migrate.Login) (migrate.Source, error) {
+	s := &source{conn: c, login: login, log: c.log.With("imap_user", login.UserName)}
+	if err := s.reconnect(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Test connects, logs in and logs out (for `imapmig endpoint test`).
+func (c *Connector) Test(ctx context.Context, login migrate.Login) error {
+	s, err := c.Connect(ctx, login)
+	if err != nil {
+		return err
+	}
+	return s.Close()
+}

@@ -1,0 +1,172 @@
+package imapsrc
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/imapmig/imapmig/migrate"
+)
+
+// namespace is the personal namespace (RFC 2342) plus the namespaces that are
+// not the user's own (other users', shared), which are not migrated.
+type namespace struct {
+	prefix string
+	delim  rune
+	others []string // prefixes of other-user and shared namespaces
+}
+
+func (s *source) namespace(ctx context.Context) (namespace, error) {
+	var ns namespace
+	if s.has(imap.CapNamespace) || s.has(imap.CapIMAP4rev2) {
+		d, err := s.c.Namespace().Wait()
+		if err != nil {
+			return ns, fmt.Errorf("IMAP NAMESPACE: %w", err)
+		}
+		if len(d.Personal) > 0 {
+			ns.prefix, ns.delim = d.Personal[0].Prefix, d.Personal[0].Delim
+		}
+		for _, o := range append(append([]imap.NamespaceDescriptor{}, d.Other...), d.Shared...) {
+			if o.Prefix != "" {
+				ns.others = append(ns.others, o.Prefix)
+			}
+		}
+		if len(d.Personal) > 0 {
+			return ns, nil
+		}
+	}
+	// No NAMESPACE: the delimiter from LIST "" "".
+	l, err := s.c.List("", "", nil).Collect()
+	if err != nil {
+		return ns, fmt.Errorf(`IMAP LIST "" "": %w`, err)
+	}
+	if len(l) > 0 {
+		ns.delim = l[0].Delim
+	}
+	return ns, nil
+}
+
+// path makes a decoded server name relative to the personal namespace and
+// UserRoot. ok is false for names outside the user's mailbox.
+func (s *source) path(name string, delim rune) (path []string, ok bool) {
+	if delim == 0 {
+		delim = s.ns.delim
+	}
+	if strings.EqualFold(name, "INBOX") {
+		return []string{"INBOX"}, true
+	}
+	rel := name
+	if root := s.login.UserRoot; root != "" {
+		root = strings.TrimSuffix(root, string(delim))
+		switch {
+		case rel == root:
+			return []string{"INBOX"}, true
+		case strings.HasPrefix(rel, root+string(delim)):
+			rel = rel[len(root)+1:]
+		default:
+			return nil, false
+		}
+	} else {
+		for _, o := range s.ns.others {
+			if strings.HasPrefix(rel, o) && (s.ns.prefix == "" || !strings.HasPrefix(rel, s.ns.prefix)) {
+				return nil, false
+			}
+		}
+		if p := s.ns.prefix; p != "" {
+			if len(rel) >= len(p) && strings.EqualFold(rel[:len(p)], p) {
+				rel = rel[len(p):]
+			}
+		}
+	}
+	if rel == "" {
+		return nil, false
+	}
+	if strings.EqualFold(rel, "INBOX") {
+		return []string{"INBOX"}, true
+	}
+	if delim == 0 {
+		return []string{rel}, true
+	}
+	return strings.Split(rel, string(delim)), true
+}
+
+func (s *source) statusOptions() *imap.StatusOptions {
+	return &imap.StatusOptions{NumMessages: true, UIDNext: true, UIDValidity: true, HighestModSeq: s.condStore()}
+}
+
+// Folders lists every folder with special-use attributes and status, in one
+// round trip where the server has LIST-STATUS.
+func (s *source) Folders(ctx context.Context) ([]migrate.Folder, error) {
+	var out []migrate.Folder
+	err := s.do(ctx, "LIST", func(ctx context.Context, c *imapclient.Client) error {
+		out = out[:0]
+		listStatus := s.has(imap.CapListStatus) || s.has(imap.CapIMAP4rev2)
+		opts := &imap.ListOptions{ReturnSpecialUse: s.has(imap.CapSpecialUse) || s.has(imap.CapIMAP4rev2)}
+		if listStatus {
+			opts.ReturnStatus = s.statusOptions()
+		}
+		patterns := []string{"*"}
+		if root := s.login.UserRoot; root != "" {
+			root = strings.TrimSuffix(root, string(s.ns.delim))
+			patterns = []string{root, root + string(s.ns.delim) + "*"}
+		}
+		var all []*imap.ListData
+		for _, p := range patterns {
+			l, err := c.List("", p, opts).Collect()
+			if err != nil {
+				return fmt.Errorf("IMAP LIST: %w", err)
+			}
+			all = append(all, l...)
+		}
+		for _, d := range all {
+			path, ok := s.path(d.Mailbox, d.Delim)
+			if !ok {
+				continue
+			}
+			f := migrate.Folder{Path: path, Name: d.Mailbox, Delimiter: d.Delim}
+			for _, a := range d.Attrs {
+				switch a {
+				case imap.MailboxAttrNoSelect, imap.MailboxAttrNonExistent:
+					f.NoSelect = true
+				case imap.MailboxAttrAll, imap.MailboxAttrArchive, imap.MailboxAttrDrafts,
+					imap.MailboxAttrFlagged, imap.MailboxAttrJunk, imap.MailboxAttrSent, imap.MailboxAttrTrash:
+					if f.SpecialUse == "" {
+						f.SpecialUse = string(a)
+					}
+				}
+			}
+			if d.Status != nil {
+				applyStatus(&f, d.Status)
+			}
+			out = append(out, f)
+		}
+		if listStatus {
+			return nil
+		}
+		// No LIST-STATUS: one STATUS per selectable folder.
+		for i := range out {
+			if out[i].NoSelect {
+				continue
+			}
+			st, err := c.Status(out[i].Name, s.statusOptions()).Wait()
+			if err != nil {
+				return fmt.Errorf("IMAP STATUS %q: %w", out[i].Name, err)
+			}
+			applyStatus(&out[i], st)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func applyStatus(f *migrate.Folder, st *imap.StatusData) {
+	f.UIDValidity = st.UIDValidity
+	f.UIDNext = uint32(st.UIDNext)
+	if st.NumMessages != nil {
+		f.Messages = *st.NumMessages
+	}
+	f.HighestModSeq = st.HighestModSeq
+}

@@ -1,0 +1,272 @@
+package imapsrc
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-message"
+	_ "github.com/emersion/go-message/charset" // decode non-UTF-8 subjects
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/imapmig/imapmig/migrate"
+)
+
+// metaChunk is how many messages one UID FETCH of metadata covers: the
+// chunk is buffered (headers only) and handed to the callback after the
+// command completed, so a slow callback never holds a literal open.
+const metaChunk = 500
+
+// callbackError carries an error returned by the caller's fn unchanged
+// through the reconnect loop.
+type callbackError struct{ err error }
+
+func (e *callbackError) Error() string { return e.err.Error() }
+func (e *callbackError) Unwrap() error { return e.err }
+
+func unwrapCallback(err error) error {
+	var cb *callbackError
+	if errors.As(err, &cb) {
+		return cb.err
+	}
+	return err
+}
+
+func flagStrings(fs []imap.Flag) []string {
+	out := make([]string, 0, len(fs))
+	for _, f := range fs {
+		if f == "\\Recent" || f == "\\recent" || f == "\\RECENT" {
+			continue
+		}
+		out = append(out, string(f))
+	}
+	return out
+}
+
+// searchUIDs returns the selected folder's UIDs in [from, to] (to 0 = no
+// bound), sorted. It uses ESEARCH (RETURN (ALL)) where available.
+func (s *source) searchUIDs(c *imapclient.Client, from, to uint32) ([]uint32, error) {
+	crit := &imap.SearchCriteria{}
+	if from > 1 || to != 0 {
+		if from == 0 {
+			from = 1
+		}
+		var set imap.UIDSet
+		set.AddRange(imap.UID(from), imap.UID(to))
+		crit.UID = []imap.UIDSet{set}
+	}
+	var opts *imap.SearchOptions
+	if s.has(imap.CapESearch) || s.has(imap.CapIMAP4rev2) {
+		opts = &imap.SearchOptions{ReturnAll: true}
+	}
+	d, err := c.UIDSearch(crit, opts).Wait()
+	if err != nil {
+		return nil, fmt.Errorf("IMAP UID SEARCH: %w", err)
+	}
+	all := d.AllUIDs()
+	out := make([]uint32, 0, len(all))
+	for _, u := range all {
+		// "n:*" matches the highest UID even when it is below n.
+		if uint32(u) >= from && (to == 0 || uint32(u) <= to) {
+			out = append(out, uint32(u))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// UIDs returns the folder's current UID set.
+func (s *source) UIDs(ctx context.Context, folder migrate.Folder) ([]uint32, error) {
+	var out []uint32
+	err := s.do(ctx, "UID SEARCH", func(ctx context.Context, c *imapclient.Client) error {
+		if _, err := s.selectFolder(c, folder, true); err != nil {
+			return err
+		}
+		var err error
+		out, err = s.searchUIDs(c, 1, 0)
+		return err
+	})
+	return out, err
+}
+
+var headerSection = &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
+
+// Metas calls fn for every message with a UID in [from, to] in UID order.
+func (s *source) Metas(ctx context.Context, folder migrate.Folder, from, to uint32, fn func(migrate.MessageMeta) error) error {
+	if from == 0 {
+		from = 1
+	}
+	next := from // first UID not yet delivered; a retry resumes here
+	err := s.do(ctx, "UID FETCH metadata", func(ctx context.Context, c *imapclient.Client) error {
+		if _, err := s.selectFolder(c, folder, true); err != nil {
+			return err
+		}
+		if to != 0 && next > to {
+			return nil
+		}
+		uids, err := s.searchUIDs(c, next, to)
+		if err != nil {
+			return err
+		}
+		opts := &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, RFC822Size: true,
+			ModSeq: s.condStore(), BodySection: []*imap.FetchItemBodySection{headerSection}}
+		for len(uids) > 0 {
+			n := min(metaChunk, len(uids))
+			chunk := uids[:n]
+			uids = uids[n:]
+			var set imap.UIDSet
+			for _, u := range chunk {
+				set.AddNum(imap.UID(u))
+			}
+			msgs, err := c.Fetch(set, opts).Collect()
+			if err != nil {
+				return fmt.Errorf("IMAP UID FETCH %s: %w", set, err)
+			}
+			slices.SortFunc(msgs, func(a, b *imapclient.FetchMessageBuffer) int { return int(a.UID) - int(b.UID) })
+			for _, m := range msgs {
+				if uint32(m.UID) < next {
+					continue
+				}
+				meta := migrate.MessageMeta{UID: uint32(m.UID), Flags: flagStrings(m.Flags),
+					InternalDate: m.InternalDate, Size: m.RFC822Size, ModSeq: m.ModSeq}
+				hdr := migrate.HeaderBlock(m.FindBodySection(headerSection))
+				meta.HeaderHash = migrate.HeaderHash(hdr)
+				meta.Subject, meta.Date = subjectDate(hdr)
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if err := fn(meta); err != nil {
+					return &callbackError{err}
+				}
+				next = uint32(m.UID) + 1
+			}
+			if len(chunk) > 0 && chunk[len(chunk)-1] >= next {
+				next = chunk[len(chunk)-1] + 1
+			}
+		}
+		return nil
+	})
+	return unwrapCallback(err)
+}
+
+// subjectDate decodes Subject and Date for reports; failures leave them
+// empty.
+func subjectDate(hdr []byte) (string, time.Time) {
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(append(hdr[:len(hdr):len(hdr)], '\r', '\n'))))
+	if err != nil {
+		return "", time.Time{}
+	}
+	mh := mail.Header{Header: message.Header{Header: h}}
+	subj, err := mh.Subject()
+	if err != nil {
+		subj = mh.Get("Subject")
+	}
+	d, _ := mh.Date()
+	return subj, d
+}
+
+// ChangedSince reports messages whose MODSEQ is above modseq.
+func (s *source) ChangedSince(ctx context.Context, folder migrate.Folder, modseq uint64, fn func(migrate.MessageMeta) error) error {
+	if !s.condStore() {
+		return migrate.ErrNoCondStore
+	}
+	var metas []migrate.MessageMeta
+	err := s.do(ctx, "UID FETCH CHANGEDSINCE", func(ctx context.Context, c *imapclient.Client) error {
+		metas = metas[:0]
+		d, err := s.selectFolder(c, folder, true)
+		if err != nil {
+			return err
+		}
+		if d.HighestModSeq == 0 { // NOMODSEQ: this folder has no mod-sequences
+			return migrate.ErrNoCondStore
+		}
+		if d.NumMessages == 0 {
+			return nil
+		}
+		var all imap.UIDSet
+		all.AddRange(1, 0)
+		fc := c.Fetch(all, &imap.FetchOptions{UID: true, Flags: true, ModSeq: true, ChangedSince: modseq})
+		for {
+			m := fc.Next()
+			if m == nil {
+				break
+			}
+			b, err := m.Collect()
+			if err != nil {
+				fc.Close()
+				return err
+			}
+			if b.ModSeq > modseq {
+				metas = append(metas, migrate.MessageMeta{UID: uint32(b.UID), Flags: flagStrings(b.Flags), ModSeq: b.ModSeq})
+			}
+		}
+		return fc.Close()
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(metas, func(a, b migrate.MessageMeta) int { return int(a.UID) - int(b.UID) })
+	for _, m := range metas {
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Fetch spools the full body of uid.
+func (s *source) Fetch(ctx context.Context, folder migrate.Folder, uid uint32) (migrate.Body, error) {
+	var body *spoolBody
+	err := s.do(ctx, "UID FETCH body", func(ctx context.Context, c *imapclient.Client) error {
+		for try := 0; try < 2; try++ {
+			if _, err := s.selectFolder(c, folder, try > 0); err != nil {
+				return err
+			}
+			b, err := s.fetchBody(c, uid)
+			if err != nil || b != nil {
+				body = b
+				return err
+			}
+		}
+		return migrate.SkipItem(ReasonMessageGone, fmt.Errorf("UID %d in %q of %s: %w", uid, folder.Name, s.login.UserName, ErrMessageGone))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+var bodySection = &imap.FetchItemBodySection{Peek: true}
+
+func (s *source) fetchBody(c *imapclient.Client, uid uint32) (*spoolBody, error) {
+	fc := c.Fetch(imap.UIDSetNum(imap.UID(uid)), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{bodySection}})
+	var body *spoolBody
+	var spoolErr error
+	for m := fc.Next(); m != nil; m = fc.Next() {
+		for item := m.Next(); item != nil; item = m.Next() {
+			bs, ok := item.(imapclient.FetchItemDataBodySection)
+			if !ok || bs.Literal == nil || body != nil || spoolErr != nil {
+				continue
+			}
+			body, spoolErr = s.conn.spool(bs.Literal)
+		}
+	}
+	err := fc.Close()
+	if spoolErr != nil {
+		err = errors.Join(spoolErr, err)
+	}
+	if err != nil {
+		if body != nil {
+			body.Close()
+		}
+		return nil, err
+	}
+	return body, nil
+}

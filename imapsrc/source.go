@@ -1,0 +1,190 @@
+package imapsrc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/imapmig/imapmig/migrate"
+)
+
+// maxAttempts is how often one operation is tried across reconnects.
+const maxAttempts = 3
+
+// source is one user's open mailbox. Not safe for concurrent use.
+type source struct {
+	conn  *Connector
+	login migrate.Login
+	log   *slog.Logger
+
+	c    *imapclient.Client
+	caps imap.CapSet
+	ns   namespace
+
+	selected     string // mailbox currently selected ("" = none)
+	selCondStore bool
+	selData      *imap.SelectData
+
+	reconnects int
+	closed     bool
+}
+
+var _ migrate.Source = (*source)(nil)
+
+func (s *source) reconnect(ctx context.Context) error {
+	s.drop()
+	cl, err := s.conn.dial(ctx, s.login, &imapclient.Options{})
+	if err != nil {
+		return err
+	}
+	s.c = cl
+	caps, err := cl.Capability().Wait()
+	if err != nil {
+		s.drop()
+		return migrate.Retryable(fmt.Errorf("IMAP CAPABILITY: %w", err))
+	}
+	s.caps = caps
+	ns, err := s.namespace(ctx)
+	if err != nil {
+		s.drop()
+		return migrate.Retryable(err)
+	}
+	s.ns = ns
+	return nil
+}
+
+// drop forgets the current connection without a LOGOUT.
+func (s *source) drop() {
+	if s.c != nil {
+		s.c.Close()
+	}
+	s.c = nil
+	s.selected = ""
+	s.selData = nil
+}
+
+func (s *source) has(c imap.Cap) bool { return s.caps.Has(c) }
+
+func (s *source) condStore() bool { return s.has(imap.CapCondStore) }
+
+// do runs op with a command timeout and reconnects and retries it when the
+// connection is lost. op must be resumable: it is called again on a fresh
+// connection (nothing selected).
+func (s *source) do(ctx context.Context, what string, op func(ctx context.Context, c *imapclient.Client) error) error {
+	if s.closed {
+		return fmt.Errorf("imapsrc: %s on closed source", what)
+	}
+	var last error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if attempt > 0 {
+			s.reconnects++
+			s.log.Warn("IMAP connection lost, reconnecting", "op", what, "attempt", attempt+1, "err", last)
+			t := time.NewTimer(time.Duration(attempt*attempt) * 250 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+		if s.c == nil {
+			if err := s.reconnect(ctx); err != nil {
+				if migrate.KindOf(err) != migrate.KindRetryable {
+					return err
+				}
+				last = err
+				continue
+			}
+		}
+		err := s.run(ctx, op)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			s.drop()
+			return ctx.Err()
+		}
+		var cb *callbackError
+		if errors.As(err, &cb) || migrate.KindOf(err) != migrate.KindRetryable {
+			return err
+		}
+		if !connLost(s.c, err) && !errors.Is(err, errCmdTimeout) {
+			return err
+		}
+		s.drop()
+		last = err
+	}
+	return migrate.Retryable(fmt.Errorf("IMAP %s for %s on %s: %w", what, s.login.UserName, s.conn.cfg.Host, last))
+}
+
+var errCmdTimeout = errors.New("IMAP command timed out")
+
+// run calls op; if ctx ends or CommandTimeout passes while it runs, the
+// connection is closed so go-imap's blocking calls return.
+func (s *source) run(ctx context.Context, op func(ctx context.Context, c *imapclient.Client) error) error {
+	c := s.c
+	opCtx, cancel := context.WithTimeoutCause(ctx, s.conn.cfg.CommandTimeout, errCmdTimeout)
+	defer cancel()
+	stop := context.AfterFunc(opCtx, func() { c.Close() })
+	err := op(opCtx, c)
+	if !stop() {
+		// The watchdog fired: the connection is gone.
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w after %v: %v", errCmdTimeout, s.conn.cfg.CommandTimeout, err)
+	}
+	return err
+}
+
+// Close logs out and closes the connection. It is idempotent.
+func (s *source) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.c == nil {
+		return nil
+	}
+	c := s.c
+	s.c = nil
+	done := make(chan error, 1)
+	go func() { done <- c.Logout().Wait() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+	c.Close()
+	return nil
+}
+
+// selectFolder SELECTs (read-only, with CONDSTORE where offered) folder
+// unless it is already selected and !fresh, and checks its UIDVALIDITY.
+func (s *source) selectFolder(c *imapclient.Client, f migrate.Folder, fresh bool) (*imap.SelectData, error) {
+	if !fresh && s.selected == f.Name && s.selData != nil {
+		return s.selData, nil
+	}
+	s.selected, s.selData = "", nil
+	opts := &imap.SelectOptions{ReadOnly: true, CondStore: s.condStore()}
+	d, err := c.Select(f.Name, opts).Wait()
+	if err != nil {
+		var ie *imap.Error
+		if errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo {
+			return nil, fmt.Errorf("IMAP SELECT %q for %s: %w: %v", f.Name, s.login.UserName, migrate.ErrFolderGone, ie.Text)
+		}
+		return nil, err
+	}
+	if f.UIDValidity != 0 && d.UIDValidity != f.UIDValidity {
+		return nil, fmt.Errorf("IMAP folder %q of %s: %w (listed %d, now %d)", f.Name, s.login.UserName, ErrUIDValidityChanged, f.UIDValidity, d.UIDValidity)
+	}
+	s.selected, s.selData = f.Name, d
+	return d, nil
+}
