@@ -61,6 +61,10 @@ type folderScan struct {
 	inScope   int64
 	inBytes   int64
 	gone      bool // the folder no longer exists on the source
+	// prior maps source keys to target items recorded before a UIDVALIDITY
+	// reset: a key found there but no longer in the target was deleted by
+	// the user in Outlook and is not copied again.
+	prior map[string]string
 }
 
 type flagChange struct {
@@ -176,6 +180,15 @@ func (p *pass) scan(ctx context.Context, pl folderPlan, saved map[string]state.F
 	if s.hasSaved && sv.UIDValidity != f.UIDValidity {
 		p.log.Info("UIDVALIDITY changed; rebuilding the folder from the target's source keys", "folder", pl.Display,
 			"old", sv.UIDValidity, "new", f.UIDValidity)
+		s.prior = map[string]string{}
+		if err := p.e.store.Messages(p.email, f.Name, func(r state.MessageRecord) error {
+			if r.ItemID != "" {
+				s.prior[r.SourceKey] = r.ItemID
+			}
+			return nil
+		}); err != nil {
+			return nil, Fatal(err)
+		}
 		if err := p.e.store.ResetMessages(p.email, f.Name); err != nil {
 			return nil, Fatal(err)
 		}
@@ -695,6 +708,12 @@ func (p *pass) createAll(ctx context.Context, s *folderScan, folderID string, ha
 			delete(have, m.SourceKey)
 			record(m, itemID)
 			p.prog.matched(m.Size)
+			continue
+		}
+		if itemID, ok := s.prior[m.SourceKey]; ok {
+			// Copied before the UIDVALIDITY reset and deleted in the
+			// target since: the user's delete stands.
+			record(m, itemID)
 			continue
 		}
 		weight := min(max(m.Size, 1), spoolBudget)

@@ -1,0 +1,372 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/state/statetest"
+)
+
+type harness struct {
+	t      *testing.T
+	eng    *Engine
+	st     *state.Store
+	src    *fakeServer
+	tgt    *fakeTarget
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func newHarness(t *testing.T, st *state.Store, src *fakeServer, tgt *fakeTarget, maxConc int, tweak func(*Options)) *harness {
+	t.Helper()
+	if err := st.PutEndpoint(state.Endpoint{Name: "ep", Host: "x", MaxConcurrentMigrations: maxConc, MaxConcurrentIncrementalSyncs: maxConc}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutTenant(state.Tenant{Name: "tn"}); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{
+		Store:            st,
+		Sources:          func(context.Context, state.Endpoint) (SourceConnector, error) { return src, nil },
+		Targets:          func(context.Context, state.Tenant) (Target, error) { return tgt, nil },
+		RetryBackoff:     time.Millisecond,
+		UserRetryBackoff: 10 * time.Millisecond,
+		ScanInterval:     20 * time.Millisecond,
+		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if tweak != nil {
+		tweak(&opts)
+	}
+	h := &harness{t: t, eng: New(opts), st: st, src: src, tgt: tgt, done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { h.done <- h.eng.Run(ctx) }()
+	t.Cleanup(h.stop)
+	return h
+}
+
+func (h *harness) stop() {
+	if h.cancel != nil {
+		h.cancel()
+		<-h.done
+		h.cancel = nil
+	}
+}
+
+func (h *harness) batch(name string, users ...string) {
+	h.t.Helper()
+	var csv strings.Builder
+	csv.WriteString("EmailAddress,UserName,Password\n")
+	for _, u := range users {
+		fmt.Fprintf(&csv, "%s,%s,pw\n", u, u)
+	}
+	if _, err := h.eng.CreateBatch(context.Background(), BatchSpec{Name: name, Endpoint: "ep", Tenant: "tn", CSV: []byte(csv.String()),
+		Autostart: true, Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour}}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// waitUser waits until the user reaches one of the statuses.
+func (h *harness) waitUser(email string, want ...state.UserStatus) state.User {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		u, err := h.st.User(email)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for _, w := range want {
+			if u.Status == w && !h.eng.isRunning(email) {
+				return u
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("user %s is %s (%s), want %v", email, u.Status, u.LastError, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// syncNow runs one incremental pass of a Synced user and waits for it.
+func (h *harness) syncNow(email string) state.User {
+	h.t.Helper()
+	before, _ := h.st.User(email)
+	if err := h.eng.SyncNowUser(context.Background(), email); err != nil {
+		h.t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		u, _ := h.st.User(email)
+		if u.LastSuccessfulSyncTime.After(before.LastSuccessfulSyncTime) && u.Status == state.UserSynced && !h.eng.isRunning(email) {
+			return u
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("sync now of %s did not finish: %s %s", email, u.Status, u.LastError)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+var day0 = time.Date(2021, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func seedBasic(s *fakeServer) {
+	s.addFolder("Sent", `\Sent`)
+	s.addFolder("Drafts", "")
+	s.addFolder("Projects", "")
+	s.addFolder("Projects/Alpha", "")
+	for i := 0; i < 5; i++ {
+		s.append("INBOX", rawMsg(fmt.Sprintf("inbox %d", i), 300), day0.AddDate(0, 0, i), `\Seen`)
+	}
+	s.append("INBOX", rawMsg("dup", 200), day0, `\Flagged`)
+	s.append("INBOX", rawMsg("dup", 200), day0) // an exact duplicate: both are copied
+	s.append("Sent", rawMsg("sent 1", 300), day0, `\Seen`)
+	s.append("Drafts", rawMsg("draft 1", 300), day0, `\Draft`)
+	s.append("Projects/Alpha", rawMsg("alpha 1", 300), day0, "$label2", "$MDNSent")
+}
+
+func TestEngine_InitialSyncCopiesEveryFolderOnce(t *testing.T) {
+	src, tgt := newFakeServer(), newFakeTarget("ann@contoso.com")
+	seedBasic(src)
+	src.append("INBOX", rawMsg("huge", 9000), day0, `\Seen`)
+	src.append("INBOX", append(rawMsg("bad", 300), "MALFORMED"...), day0)
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *Options) { o.MaxMessageBytes = 5000 })
+	h.batch("b", "ann@contoso.com")
+	u := h.waitUser("ann@contoso.com", state.UserSynced)
+
+	mb := tgt.mailboxes["ann@contoso.com"]
+	if n := len(mb.inFolder(WellKnownInbox)); n != 7 {
+		t.Errorf("inbox has %d items, want 7", n)
+	}
+	if n := len(mb.inFolder(WellKnownSentItems)); n != 1 {
+		t.Errorf("sentitems has %d, want 1", n)
+	}
+	drafts := mb.inFolder(WellKnownDrafts)
+	if len(drafts) != 1 || !drafts[0].draft {
+		t.Errorf("drafts: %+v", drafts)
+	}
+	alpha := mb.inFolder(mb.folderByName("Alpha"))
+	if len(alpha) != 1 || len(alpha[0].flags.Categories) != 1 || alpha[0].flags.Categories[0] != "Work" {
+		t.Errorf("Projects/Alpha: %+v", alpha)
+	}
+	if d := mb.dupKeys(); d != 0 {
+		t.Errorf("%d duplicate keys in the target", d)
+	}
+	if u.SyncedItemCount != 10 || u.EstimatedTotalCount != 12 || u.SkippedItemCount != 2 {
+		t.Errorf("figures: synced %d of %d, skipped %d", u.SyncedItemCount, u.EstimatedTotalCount, u.SkippedItemCount)
+	}
+	if u.DataConsistencyScore != ScoreInvestigate {
+		t.Errorf("score %q, want Investigate", u.DataConsistencyScore)
+	}
+	sk, _ := h.st.Skipped("ann@contoso.com")
+	reasons := map[string]string{}
+	for _, it := range sk {
+		reasons[it.Subject] = it.Reason
+	}
+	if reasons["huge"] != ReasonMessageTooLarge || reasons["bad"] != ReasonMalformedMessage {
+		t.Errorf("skipped: %+v", sk)
+	}
+	b, _ := h.eng.Batch("b")
+	if b.Status != state.BatchSynced || b.SyncedCount != 1 {
+		t.Errorf("batch: %s synced=%d", b.Status, b.SyncedCount)
+	}
+	// A second pass with nothing changed fetches nothing and writes nothing.
+	fetches, creates := src.fetches, mb.creates
+	h.syncNow("ann@contoso.com")
+	if src.fetches != fetches || mb.creates != creates || mb.patches != 0 || mb.deletes != 0 {
+		t.Errorf("no-change pass did work: fetches %d→%d creates %d→%d patches %d deletes %d", fetches, src.fetches, creates, mb.creates, mb.patches, mb.deletes)
+	}
+}
+
+func TestEngine_RerunFromEmptyStateNeverDuplicates(t *testing.T) {
+	src, tgt := newFakeServer(), newFakeTarget("ann@contoso.com")
+	seedBasic(src)
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
+	h.batch("b", "ann@contoso.com")
+	h.waitUser("ann@contoso.com", state.UserSynced)
+	h.stop()
+	mb := tgt.mailboxes["ann@contoso.com"]
+	creates := mb.creates
+
+	// A new state file, a new batch: the target's source keys prevent copies.
+	h2 := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
+	h2.batch("again", "ann@contoso.com")
+	u := h2.waitUser("ann@contoso.com", state.UserSynced)
+	if mb.creates != creates {
+		t.Errorf("re-run created %d messages", mb.creates-creates)
+	}
+	if mb.dupKeys() != 0 {
+		t.Errorf("duplicates after re-run: %d", mb.dupKeys())
+	}
+	if u.SyncedItemCount != int64(len(mb.items)) || u.DataConsistencyScore != ScorePerfect {
+		t.Errorf("after re-run: synced %d (target has %d), score %s", u.SyncedItemCount, len(mb.items), u.DataConsistencyScore)
+	}
+}
+
+func TestEngine_IncrementalReplaysSourceChanges(t *testing.T) {
+	for _, noCond := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noCondStore=%v", noCond), func(t *testing.T) {
+			src, tgt := newFakeServer(), newFakeTarget("ann@contoso.com")
+			src.noCond = noCond
+			seedBasic(src)
+			h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
+			h.batch("b", "ann@contoso.com")
+			h.waitUser("ann@contoso.com", state.UserSynced)
+			mb := tgt.mailboxes["ann@contoso.com"]
+			byKeyFolder := func(subject string) *titem {
+				for _, it := range mb.items {
+					for _, fo := range src.folders {
+						for _, m := range fo.msgs {
+							if strings.Contains(string(m.raw), "Subject: "+subject+"\r") && HeaderHash(HeaderBlock(m.raw)) == strings.Split(it.key, "#")[0] {
+								return it
+							}
+						}
+					}
+				}
+				return nil
+			}
+			inbox0 := byKeyFolder("inbox 0")
+			movedID := inbox0.id
+
+			src.append("INBOX", rawMsg("new mail", 300), day0.AddDate(1, 0, 0)) // new
+			src.expunge("INBOX", 2)                                             // hard delete of "inbox 1"
+			src.move("INBOX", 1, "Projects")                                    // move of "inbox 0"
+			src.setFlags("INBOX", 3, `\Flagged`)                                // "inbox 2": \Seen off, \Flagged on
+			userDeleted := byKeyFolder("inbox 3")                               // deleted in Outlook by the user
+			delete(mb.items, userDeleted.id)
+			src.setFlags("INBOX", 4, `\Seen`, `\Answered`) // "inbox 3" changes too: must not be re-copied
+			u := h.syncNow("ann@contoso.com")
+
+			if it := byKeyFolder("new mail"); it == nil || it.folder != WellKnownInbox {
+				t.Errorf("new mail not copied")
+			}
+			if byKeyFolder("inbox 1") != nil {
+				t.Errorf("expunged message still in the target")
+			}
+			if it, ok := mb.items[movedID]; !ok || it.folder != mb.folderByName("Projects") {
+				t.Errorf("moved message: %+v (want same id in Projects)", it)
+			}
+			if mb.moves != 1 {
+				t.Errorf("%d Graph moves, want 1", mb.moves)
+			}
+			if it := byKeyFolder("inbox 2"); it == nil || it.flags.Seen || !it.flags.Flagged {
+				t.Errorf("flags not replayed: %+v", it)
+			}
+			if byKeyFolder("inbox 3") != nil {
+				t.Errorf("a message deleted in the target was copied again")
+			}
+			if mb.dupKeys() != 0 {
+				t.Errorf("duplicates: %d", mb.dupKeys())
+			}
+			if u.DataConsistencyScore == ScorePoor {
+				t.Errorf("score Poor after incremental: %+v", u)
+			}
+
+			// UIDVALIDITY reset: the folder is rebuilt from the target's keys.
+			creates := mb.creates
+			src.recreate("INBOX")
+			h.syncNow("ann@contoso.com")
+			if mb.creates != creates || mb.dupKeys() != 0 {
+				t.Errorf("UIDVALIDITY reset created %d, dups %d", mb.creates-creates, mb.dupKeys())
+			}
+		})
+	}
+}
+
+func TestEngine_FailuresAreTyped(t *testing.T) {
+	src, tgt := newFakeServer(), newFakeTarget("ann@contoso.com")
+	src.password = "other-secret"
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
+	h.batch("b", "ann@contoso.com", "ghost@contoso.com")
+	u := h.waitUser("ann@contoso.com", state.UserFailed)
+	if u.ErrorReason != ReasonImapAuthenticationFailed || !strings.Contains(u.LastError, "AUTHENTICATIONFAILED") {
+		t.Errorf("auth failure: %s %q", u.ErrorReason, u.LastError)
+	}
+	if strings.Contains(u.LastError, "pw") && strings.Contains(u.LastError, ",pw") {
+		t.Errorf("password in error: %q", u.LastError)
+	}
+	g := h.waitUser("ghost@contoso.com", state.UserFailed)
+	if g.ErrorReason != ReasonRecipientNotFound {
+		t.Errorf("missing recipient: %s", g.ErrorReason)
+	}
+	b, _ := h.eng.Batch("b")
+	if b.Status != state.BatchFailed || b.FailedCount != 2 {
+		t.Errorf("batch %s failed=%d", b.Status, b.FailedCount)
+	}
+}
+
+func TestEngine_TransientFetchErrorRetriesWithoutDuplicates(t *testing.T) {
+	src, tgt := newFakeServer(), newFakeTarget("ann@contoso.com")
+	seedBasic(src)
+	src.failNext = Retryable(fmt.Errorf("connection reset"))
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *Options) { o.RetryAttempts = 1 })
+	h.batch("b", "ann@contoso.com")
+	u := h.waitUser("ann@contoso.com", state.UserSynced)
+	mb := tgt.mailboxes["ann@contoso.com"]
+	if mb.dupKeys() != 0 || u.SyncedItemCount != int64(len(mb.items)) || u.DataConsistencyScore != ScorePerfect {
+		t.Errorf("after retry: synced %d, target %d, dups %d, score %s", u.SyncedItemCount, len(mb.items), mb.dupKeys(), u.DataConsistencyScore)
+	}
+}
+
+func TestEngine_PoolLimitsConcurrentUsers(t *testing.T) {
+	src := newFakeServer()
+	var users []string
+	for i := 0; i < 6; i++ {
+		users = append(users, fmt.Sprintf("u%d@contoso.com", i))
+	}
+	tgt := newFakeTarget(users...)
+	src.hold = make(chan struct{})
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 2, nil)
+	h.batch("b", users...)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := h.eng.Batch("b")
+		if b.ActiveCount == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("active %d queued %d, want 2 active", b.ActiveCount, b.QueuedCount)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // give the scheduler a chance to overshoot
+	b, _ := h.eng.Batch("b")
+	if b.QueuedCount != 4 || b.ActiveCount != 2 {
+		t.Errorf("queued %d active %d while the pool is full, want 4 and 2", b.QueuedCount, b.ActiveCount)
+	}
+	close(src.hold)
+	for _, u := range users {
+		h.waitUser(u, state.UserSynced)
+	}
+	if src.peak != 2 {
+		t.Errorf("peak concurrent sessions %d, want 2", src.peak)
+	}
+}
+
+func TestEngine_MailboxItemLimitKeepsNewest(t *testing.T) {
+	src, tgt := newFakeServer(), newFakeTarget("ann@contoso.com")
+	for i := 0; i < 5; i++ {
+		src.append("INBOX", rawMsg(fmt.Sprintf("m%d", i), 200), day0.AddDate(0, i, 0))
+	}
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *Options) { o.MaxMailboxItems = 3 })
+	h.batch("b", "ann@contoso.com")
+	u := h.waitUser("ann@contoso.com", state.UserSynced)
+	mb := tgt.mailboxes["ann@contoso.com"]
+	if len(mb.items) != 3 {
+		t.Fatalf("%d items, want 3", len(mb.items))
+	}
+	for _, it := range mb.items {
+		if it.received.Before(day0.AddDate(0, 2, 0)) {
+			t.Errorf("an old message was kept: %v", it.received)
+		}
+	}
+	sk, _ := h.st.Skipped("ann@contoso.com")
+	if len(sk) != 2 || sk[0].Reason != ReasonMailboxItemLimit || u.DataConsistencyScore != ScoreInvestigate {
+		t.Errorf("skipped %+v score %s", sk, u.DataConsistencyScore)
+	}
+}
