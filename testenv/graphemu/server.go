@@ -1,0 +1,704 @@
+package graphemu
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Limits are the per app-and-mailbox limits of Exchange Online
+// (learn.microsoft.com/graph/throttling-limits, Outlook service limits).
+// Zero fields take the Exchange Online value.
+type Limits struct {
+	Concurrency    int           // 4
+	Requests       int           // 10,000
+	RequestWindow  time.Duration // 10 minutes
+	UploadBytes    int64         // 150 MB
+	UploadWindow   time.Duration // 5 minutes
+	MaxRequestBody int64         // 4 MB
+}
+
+// ExchangeOnline returns the documented limits.
+func ExchangeOnline() Limits {
+	return Limits{
+		Concurrency:    4,
+		Requests:       10000,
+		RequestWindow:  10 * time.Minute,
+		UploadBytes:    150 << 20,
+		UploadWindow:   5 * time.Minute,
+		MaxRequestBody: 4 << 20,
+	}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := ExchangeOnline()
+	if l.Concurrency == 0 {
+		l.Concurrency = d.Concurrency
+	}
+	if l.Requests == 0 {
+		l.Requests = d.Requests
+	}
+	if l.RequestWindow == 0 {
+		l.RequestWindow = d.RequestWindow
+	}
+	if l.UploadBytes == 0 {
+		l.UploadBytes = d.UploadBytes
+	}
+	if l.UploadWindow == 0 {
+		l.UploadWindow = d.UploadWindow
+	}
+	if l.MaxRequestBody == 0 {
+		l.MaxRequestBody = d.MaxRequestBody
+	}
+	return l
+}
+
+// Options configure a Server. The zero value is a usable emulator on a
+// random loopback port with Exchange Online's limits and no faults.
+type Options struct {
+	// Addr is the listen address for Start ("127.0.0.1:0" when empty).
+	Addr string
+	// PublicURL is the base URL clients use ("https://" + the listen address
+	// when empty), e.g. https://graphemu:8443 behind docker-compose.
+	PublicURL string
+	// UploadHost is the host[:port] of upload-session URLs. Graph serves them
+	// from another host (outlook.office.com); by default the emulator uses
+	// "localhost" when PublicURL's host is 127.0.0.1, so a client that sends
+	// its token there is caught.
+	UploadHost string
+	// Tenant, when set, is the only tenant id the token endpoint accepts.
+	Tenant string
+	// Clients maps client ids to secrets. A nil map accepts any client id
+	// with any non-empty secret or client assertion.
+	Clients map[string]string
+	// Mailboxes are provisioned at start (addresses, case-insensitive).
+	Mailboxes []string
+	// TimeScale divides every throttling window and Retry-After (60 makes a
+	// 10-minute window 10 seconds). Values ≤ 1 mean real time.
+	TimeScale float64
+	// Limits override Exchange Online's per app-and-mailbox limits.
+	Limits Limits
+	// DisableThrottling turns the three limits off (the 4 MB body limit stays).
+	DisableThrottling bool
+	// FaultRate is the probability that an admitted Graph request fails with
+	// 503 or 504 before it has any effect.
+	FaultRate float64
+	// AmbiguousRate is the probability that a message create takes effect
+	// but the client gets 504.
+	AmbiguousRate float64
+	// Latency is added to every admitted Graph request while it holds its
+	// concurrency slot (Exchange's processing time; makes the concurrency
+	// limit observable).
+	Latency time.Duration
+	// Seed seeds the fault injection (0 = random).
+	Seed uint64
+	// Certificate is the TLS certificate; nil generates a self-signed one
+	// for localhost, 127.0.0.1 and ::1 (and Addr's host).
+	Certificate *tls.Certificate
+	// Logger receives one line per request at debug level.
+	Logger *slog.Logger
+}
+
+// Stats counts what the emulator saw. Throttled requests are included in
+// Requests, as Graph counts them.
+type Stats struct {
+	Requests             int64
+	Throttled            int64 // all 429s
+	ThrottledConcurrency int64
+	ThrottledRate        int64
+	ThrottledUpload      int64
+	Faults               int64 // injected 503/504 without effect
+	Ambiguous            int64 // creates that took effect but answered 504
+	Creates              int64 // messages created (JSON or MIME)
+	UploadBytes          int64 // request body bytes of admitted POST/PATCH/PUT
+}
+
+// Server is the emulator.
+type Server struct {
+	opts    Options
+	limits  Limits
+	log     *slog.Logger
+	cert    tls.Certificate
+	certDER []byte
+
+	mu        sync.Mutex // data
+	tmu       sync.Mutex // throttle state (taken while s.mu may be held)
+	mailboxes map[string]*mailbox // lower-case address
+	tokens    map[string]tokenInfo
+	uploads   map[string]*uploadSession
+	throttle  map[string]*throttleState
+	sent      []SentMail
+	rng       *mrand.Rand
+	seq       atomic.Int64
+
+	stats struct {
+		requests, throttled, thrConc, thrRate, thrUpload, faults, ambiguous, creates, uploadBytes atomic.Int64
+	}
+
+	ln      net.Listener
+	httpSrv *http.Server
+	baseURL string
+	handler http.Handler
+}
+
+// New builds a Server. It does not listen until Start.
+func New(opts Options) (*Server, error) {
+	s := &Server{
+		opts:      opts,
+		limits:    opts.Limits.withDefaults(),
+		log:       opts.Logger,
+		mailboxes: map[string]*mailbox{},
+		tokens:    map[string]tokenInfo{},
+		uploads:   map[string]*uploadSession{},
+		throttle:  map[string]*throttleState{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.opts.TimeScale < 1 {
+		s.opts.TimeScale = 1
+	}
+	seed := opts.Seed
+	if seed == 0 {
+		seed = mrand.Uint64()
+	}
+	s.rng = mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	if opts.Certificate != nil {
+		s.cert = *opts.Certificate
+	} else {
+		hosts := []string{"localhost", "127.0.0.1", "::1"}
+		if h, _, err := net.SplitHostPort(opts.Addr); err == nil && h != "" {
+			hosts = append(hosts, h)
+		}
+		if opts.PublicURL != "" {
+			if u, err := url.Parse(opts.PublicURL); err == nil {
+				hosts = append(hosts, u.Hostname())
+			}
+		}
+		c, err := GenerateCertificate(hosts...)
+		if err != nil {
+			return nil, err
+		}
+		s.cert = c
+	}
+	if len(s.cert.Certificate) > 0 {
+		s.certDER = s.cert.Certificate[0]
+	}
+	for _, m := range opts.Mailboxes {
+		s.AddMailbox(m)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1.0/", s.serveGraph)
+	mux.HandleFunc("/upload/", s.serveUpload)
+	mux.HandleFunc("/_emu/", s.serveInspect)
+	mux.HandleFunc("/", s.serveAuth)
+	s.handler = mux
+	return s, nil
+}
+
+// Start listens on Options.Addr and serves HTTPS in the background.
+func (s *Server) Start() error {
+	addr := s.opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	s.baseURL = s.opts.PublicURL
+	if s.baseURL == "" {
+		s.baseURL = "https://" + ln.Addr().String()
+	}
+	s.baseURL = strings.TrimRight(s.baseURL, "/")
+	s.httpSrv = &http.Server{
+		Handler:           s.handler,
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS12},
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          nil,
+	}
+	go func() { _ = s.httpSrv.ServeTLS(ln, "", "") }()
+	return nil
+}
+
+// Close stops the server.
+func (s *Server) Close() error {
+	if s.httpSrv == nil {
+		return nil
+	}
+	return s.httpSrv.Close()
+}
+
+// Handler is the emulator's HTTP handler (Graph under /v1.0, tokens under
+// /{tenant}/oauth2/v2.0/token, uploads under /upload, inspection under /_emu).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// URL is the base URL ("https://127.0.0.1:port"); valid after Start.
+func (s *Server) URL() string { return s.baseURL }
+
+// GraphURL is the Graph base URL (URL()+"/v1.0").
+func (s *Server) GraphURL() string { return s.baseURL + "/v1.0" }
+
+// AuthorityHost is the Entra authority host for azidentity's
+// ClientOptions.Cloud.ActiveDirectoryAuthorityHost (with
+// DisableInstanceDiscovery). It equals URL()+"/".
+func (s *Server) AuthorityHost() string { return s.baseURL + "/" }
+
+// TokenURL is the token endpoint for tenant.
+func (s *Server) TokenURL(tenant string) string {
+	return s.baseURL + "/" + tenant + "/oauth2/v2.0/token"
+}
+
+// Certificate returns the TLS certificate the server presents.
+func (s *Server) Certificate() tls.Certificate { return s.cert }
+
+// CertPEM returns the server certificate in PEM form (to trust it).
+func (s *Server) CertPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.certDER})
+}
+
+// CertPool returns a pool that trusts the server certificate.
+func (s *Server) CertPool() *x509.CertPool {
+	p := x509.NewCertPool()
+	if c, err := x509.ParseCertificate(s.certDER); err == nil {
+		p.AddCert(c)
+	}
+	return p
+}
+
+// Client returns an *http.Client that trusts the server certificate.
+func (s *Server) Client() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		TLSClientConfig:     &tls.Config{RootCAs: s.CertPool()},
+		MaxIdleConnsPerHost: 32,
+		ForceAttemptHTTP2:   true,
+	}}
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Requests:             s.stats.requests.Load(),
+		Throttled:            s.stats.throttled.Load(),
+		ThrottledConcurrency: s.stats.thrConc.Load(),
+		ThrottledRate:        s.stats.thrRate.Load(),
+		ThrottledUpload:      s.stats.thrUpload.Load(),
+		Faults:               s.stats.faults.Load(),
+		Ambiguous:            s.stats.ambiguous.Load(),
+		Creates:              s.stats.creates.Load(),
+		UploadBytes:          s.stats.uploadBytes.Load(),
+	}
+}
+
+// SetFaults changes the fault rates at run time.
+func (s *Server) SetFaults(faultRate, ambiguousRate float64) {
+	s.mu.Lock()
+	s.opts.FaultRate, s.opts.AmbiguousRate = faultRate, ambiguousRate
+	s.mu.Unlock()
+}
+
+// GenerateCertificate makes a self-signed ECDSA certificate valid for hosts
+// (DNS names or IP addresses) for one year.
+func GenerateCertificate(hosts ...string) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "graphemu", Organization: []string{"imapmig test"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(365 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else if h != "" {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
+// ---- helpers ----
+
+func (s *Server) newID(prefix string) string {
+	n := s.seq.Add(1)
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s%06d%x", prefix, n, b)
+}
+
+// graphError is Graph's error body.
+type graphError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	var e graphError
+	e.Error.Code, e.Error.Message = code, msg
+	writeJSON(w, status, e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// retryAfterSeconds converts a real wait into Retry-After seconds (≥ 1).
+func retryAfterSeconds(d time.Duration) int {
+	sec := int((d + time.Second - 1) / time.Second)
+	if sec < 1 {
+		sec = 1
+	}
+	return sec
+}
+
+func (s *Server) scaled(d time.Duration) time.Duration {
+	return time.Duration(float64(d) / s.opts.TimeScale)
+}
+
+// ---- tokens (Entra ID client credentials) ----
+
+type tokenInfo struct {
+	clientID string
+	expires  time.Time
+}
+
+func (s *Server) serveAuth(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	// /{tenant}/v2.0/.well-known/openid-configuration
+	if len(parts) == 4 && parts[1] == "v2.0" && parts[2] == ".well-known" && parts[3] == "openid-configuration" {
+		t := parts[0]
+		if s.opts.Tenant != "" && !strings.EqualFold(t, s.opts.Tenant) && t != "organizations" && t != "common" {
+			writeJSON(w, 400, map[string]string{"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant '" + t + "' not found."})
+			return
+		}
+		base := s.baseURL + "/" + t
+		writeJSON(w, 200, map[string]any{
+			"token_endpoint":                        base + "/oauth2/v2.0/token",
+			"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
+			"issuer":                                base + "/v2.0",
+			"jwks_uri":                              base + "/discovery/v2.0/keys",
+			"response_types_supported":              []string{"code", "token"},
+			"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt"},
+		})
+		return
+	}
+	// /{tenant}/oauth2/v2.0/token
+	if len(parts) == 4 && parts[1] == "oauth2" && parts[2] == "v2.0" && parts[3] == "token" && r.Method == http.MethodPost {
+		s.serveToken(w, r, parts[0])
+		return
+	}
+	writeError(w, 404, "ResourceNotFound", "no such endpoint: "+r.URL.Path)
+}
+
+func oauthError(w http.ResponseWriter, status int, code, desc string) {
+	writeJSON(w, status, map[string]any{"error": code, "error_description": desc, "error_codes": []int{}})
+}
+
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant string) {
+	if err := r.ParseForm(); err != nil {
+		oauthError(w, 400, "invalid_request", "AADSTS900144: malformed body")
+		return
+	}
+	if s.opts.Tenant != "" && !strings.EqualFold(tenant, s.opts.Tenant) {
+		oauthError(w, 400, "invalid_request", "AADSTS90002: Tenant '"+tenant+"' not found.")
+		return
+	}
+	if gt := r.PostForm.Get("grant_type"); gt != "client_credentials" {
+		oauthError(w, 400, "unsupported_grant_type", "AADSTS70003: grant type "+gt+" is not supported")
+		return
+	}
+	clientID := r.PostForm.Get("client_id")
+	secret := r.PostForm.Get("client_secret")
+	assertion := r.PostForm.Get("client_assertion")
+	if clientID == "" {
+		oauthError(w, 400, "invalid_request", "AADSTS900144: The request body must contain the following parameter: 'client_id'.")
+		return
+	}
+	if secret == "" && assertion == "" {
+		oauthError(w, 401, "invalid_client", "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.")
+		return
+	}
+	if assertion != "" && strings.Count(assertion, ".") != 2 {
+		oauthError(w, 401, "invalid_client", "AADSTS50027: JWT token is invalid or malformed.")
+		return
+	}
+	if s.opts.Clients != nil {
+		want, ok := s.opts.Clients[clientID]
+		if !ok {
+			oauthError(w, 400, "unauthorized_client", "AADSTS700016: Application with identifier '"+clientID+"' was not found in the directory.")
+			return
+		}
+		if secret != "" && secret != want {
+			oauthError(w, 401, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
+			return
+		}
+	}
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	tok := fmt.Sprintf("emu.%x", b)
+	s.mu.Lock()
+	s.tokens[tok] = tokenInfo{clientID: clientID, expires: time.Now().Add(time.Hour)}
+	s.mu.Unlock()
+	writeJSON(w, 200, map[string]any{
+		"token_type":     "Bearer",
+		"expires_in":     3599,
+		"ext_expires_in": 3599,
+		"access_token":   tok,
+	})
+}
+
+// authenticate returns the client id of a valid bearer token.
+func (s *Server) authenticate(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || tok == "" {
+		return "", false
+	}
+	s.mu.Lock()
+	ti, ok := s.tokens[tok]
+	s.mu.Unlock()
+	if !ok || time.Now().After(ti.expires) {
+		return "", false
+	}
+	return ti.clientID, true
+}
+
+// ---- request plumbing ----
+
+// releaseWriter frees the concurrency slot as soon as the status line is
+// written, so a client that waits for the response never sees its own
+// finished request counted as in flight.
+type releaseWriter struct {
+	http.ResponseWriter
+	once    sync.Once
+	release func()
+	status  int
+}
+
+func (rw *releaseWriter) WriteHeader(code int) {
+	rw.once.Do(func() {
+		if rw.release != nil {
+			rw.release()
+		}
+	})
+	if rw.status == 0 {
+		rw.status = code
+	}
+	rw.ResponseWriter.WriteHeader(code)
+}
+
+func (rw *releaseWriter) Write(b []byte) (int, error) {
+	if rw.status == 0 {
+		rw.WriteHeader(200)
+	}
+	return rw.ResponseWriter.Write(b)
+}
+
+func (rw *releaseWriter) done() {
+	rw.once.Do(func() {
+		if rw.release != nil {
+			rw.release()
+		}
+	})
+}
+
+// readBody reads at most limit bytes; tooBig reports a larger body.
+func readBody(r *http.Request, limit int64) (body []byte, tooBig bool, err error) {
+	if r.ContentLength > limit {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
+		return nil, true, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if int64(len(b)) > limit {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
+		return nil, true, nil
+	}
+	return b, false, nil
+}
+
+
+func isUpload(method string) bool {
+	return method == http.MethodPost || method == http.MethodPatch || method == http.MethodPut
+}
+
+// admit applies fault-free throttling for one request against app+mailbox.
+// It returns a release func (nil when throttled) and writes the 429 itself.
+func (s *Server) admit(w http.ResponseWriter, clientID, mailboxID, method string, bodyLen int64) func() {
+	s.stats.requests.Add(1)
+	if s.opts.DisableThrottling {
+		if isUpload(method) {
+			s.stats.uploadBytes.Add(bodyLen)
+		}
+		return func() {}
+	}
+	key := clientID + "|" + mailboxID
+	now := time.Now()
+	s.tmu.Lock()
+	ts := s.throttle[key]
+	if ts == nil {
+		ts = &throttleState{}
+		s.throttle[key] = ts
+	}
+	up := int64(0)
+	if isUpload(method) {
+		up = bodyLen
+	}
+	kind, wait := ts.admit(now, s.limits, s.scaled(s.limits.RequestWindow), s.scaled(s.limits.UploadWindow), up)
+	s.tmu.Unlock()
+	switch kind {
+	case throttleNone:
+		if up > 0 {
+			s.stats.uploadBytes.Add(up)
+		}
+		var once sync.Once
+		return func() {
+			once.Do(func() {
+				s.tmu.Lock()
+				ts.inflight--
+				s.tmu.Unlock()
+			})
+		}
+	case throttleConcurrency:
+		s.stats.thrConc.Add(1)
+		s.stats.throttled.Add(1)
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+		writeError(w, 429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.")
+	case throttleRate:
+		s.stats.thrRate.Add(1)
+		s.stats.throttled.Add(1)
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+		writeError(w, 429, "ApplicationThrottled", "Application is over its MailboxRequestRate limit.")
+	case throttleUpload:
+		s.stats.thrUpload.Add(1)
+		s.stats.throttled.Add(1)
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+		writeError(w, 429, "ApplicationThrottled", "Application is over its MailboxUploadSize limit.")
+	}
+	return nil
+}
+
+type throttleKind int
+
+const (
+	throttleNone throttleKind = iota
+	throttleConcurrency
+	throttleRate
+	throttleUpload
+)
+
+type upEntry struct {
+	at time.Time
+	n  int64
+}
+
+// throttleState is the sliding-window state of one app+mailbox pair.
+type throttleState struct {
+	inflight int
+	reqs     []time.Time // admitted and throttled requests in the window
+	ups      []upEntry
+	upSum    int64
+}
+
+func (t *throttleState) admit(now time.Time, l Limits, reqWin, upWin time.Duration, up int64) (throttleKind, time.Duration) {
+	// prune
+	i := 0
+	for i < len(t.reqs) && now.Sub(t.reqs[i]) >= reqWin {
+		i++
+	}
+	t.reqs = t.reqs[i:]
+	j := 0
+	for j < len(t.ups) && now.Sub(t.ups[j].at) >= upWin {
+		t.upSum -= t.ups[j].n
+		j++
+	}
+	t.ups = t.ups[j:]
+
+	// every request counts, throttled or not
+	t.reqs = append(t.reqs, now)
+	if t.inflight >= l.Concurrency {
+		return throttleConcurrency, time.Second
+	}
+	if len(t.reqs) > l.Requests {
+		over := len(t.reqs) - l.Requests
+		return throttleRate, t.reqs[over-1].Add(reqWin).Sub(now)
+	}
+	if up > 0 && t.upSum+up > l.UploadBytes {
+		need := t.upSum + up - l.UploadBytes
+		var freed int64
+		wait := upWin
+		for _, e := range t.ups {
+			freed += e.n
+			if freed >= need {
+				wait = e.at.Add(upWin).Sub(now)
+				break
+			}
+		}
+		return throttleUpload, wait
+	}
+	t.inflight++
+	if up > 0 {
+		t.ups = append(t.ups, upEntry{at: now, n: up})
+		t.upSum += up
+	}
+	return throttleNone, 0
+}
+
+// fault decides on injected faults for an admitted request: 0 none,
+// 1 plain fault (503/504 without effect), 2 ambiguous (effect, then 504).
+func (s *Server) fault(isCreate bool) (int, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.opts.FaultRate > 0 && s.rng.Float64() < s.opts.FaultRate {
+		if s.rng.IntN(2) == 0 {
+			return 1, 503
+		}
+		return 1, 504
+	}
+	if isCreate && s.opts.AmbiguousRate > 0 && s.rng.Float64() < s.opts.AmbiguousRate {
+		return 2, 504
+	}
+	return 0, 0
+}
