@@ -52,6 +52,8 @@ type Endpoint struct {
 	AcceptUntrustedCertificates   bool   `json:"AcceptUntrustedCertificates"`
 	MaxConcurrentMigrations       int    `json:"MaxConcurrentMigrations"`
 	MaxConcurrentIncrementalSyncs int    `json:"MaxConcurrentIncrementalSyncs"`
+	MasterUser                    string `json:"MasterUser,omitempty"`
+	CAFile                        string `json:"CaFile,omitempty"`
 }
 
 // Tenant is a Graph target as declared in config. It holds no secret: the

@@ -1,12 +1,66 @@
 package main
 
 import (
+	"context"
+	"crypto/x509"
+	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 
+	"github.com/imapmig/imapmig/imapsrc"
+	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/config"
+	"github.com/imapmig/imapmig/state"
 )
 
-// productionWiring builds the real adapters from the config.
+// productionWiring builds the real adapters from the config: imapsrc for
+// endpoints, graphdst for tenants.
 func productionWiring(cfg *config.Config, log *slog.Logger) *wiring {
-	return &wiring{}
+	spool := filepath.Join(cfg.DataDir, "spool")
+	return &wiring{
+		sources: func(ctx context.Context, ep state.Endpoint) (migrate.SourceConnector, error) {
+			return newSource(ep, spool, nil, log)
+		},
+		targets: func(ctx context.Context, t state.Tenant) (migrate.Target, error) {
+			ct, ok := cfg.Tenant(t.Name)
+			if !ok {
+				return nil, migrate.FailUser("TenantNotFound", fmt.Errorf("tenant %q is not in the config", t.Name))
+			}
+			return newTarget(ctx, ct, nil, log)
+		},
+	}
+}
+
+// newSource builds an imapsrc connector for an endpoint; extra is trusted
+// in addition to the endpoint's CA file (the demo's own certificate).
+func newSource(ep state.Endpoint, spoolDir string, extra *x509.CertPool, log *slog.Logger) (migrate.SourceConnector, error) {
+	roots := extra
+	if ep.CAFile != "" {
+		pem, err := os.ReadFile(ep.CAFile)
+		if err != nil {
+			return nil, migrate.Fatal(fmt.Errorf("endpoint %s: ca_file: %w", ep.Name, err))
+		}
+		if roots == nil {
+			if roots, err = x509.SystemCertPool(); err != nil {
+				roots = x509.NewCertPool()
+			}
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, migrate.Fatal(fmt.Errorf("endpoint %s: ca_file %s holds no PEM certificate", ep.Name, ep.CAFile))
+		}
+	}
+	if err := os.MkdirAll(spoolDir, 0o700); err != nil {
+		return nil, migrate.Fatal(err)
+	}
+	return imapsrc.New(imapsrc.Config{
+		Host: ep.Host, Port: ep.Port, Security: imapsrc.Security(ep.Security), Auth: ep.Auth,
+		AcceptUntrustedCertificates: ep.AcceptUntrustedCertificates, RootCAs: roots, MasterUser: ep.MasterUser,
+		SpoolDir: spoolDir, Logger: log.With("endpoint", ep.Name),
+	})
+}
+
+// newTarget builds the Graph target of a tenant (graphdst).
+func newTarget(ctx context.Context, t config.Tenant, extra *x509.CertPool, log *slog.Logger) (migrate.Target, error) {
+	return nil, migrate.Fatal(fmt.Errorf("tenant %s: the Graph target is not wired yet", t.Name))
 }

@@ -54,6 +54,11 @@ type Endpoint struct {
 	AcceptUntrustedCertificates   bool   `yaml:"accept_untrusted_certificates"`
 	MaxConcurrentMigrations       int    `yaml:"max_concurrent_migrations"`
 	MaxConcurrentIncrementalSyncs int    `yaml:"max_concurrent_incremental_syncs"`
+	// MasterUser logs every user in with SASL PLAIN as authzid=UserName,
+	// authcid=MasterUser (the CSV's Password is then the master's).
+	MasterUser string `yaml:"master_user"`
+	// CAFile is a PEM bundle of extra CAs to trust for this server.
+	CAFile string `yaml:"ca_file"`
 }
 
 // Tenant is a Graph target. Exactly one credential is set.
@@ -430,6 +435,9 @@ func (c *Config) Validate() error {
 		if e.Auth != "plain" && e.Auth != "login" {
 			bad(p+".auth", "want plain or login, got %q", e.Auth)
 		}
+		if e.MasterUser != "" && e.Auth != "plain" {
+			bad(p+".master_user", "needs auth: plain (SASL PLAIN carries the authorization identity)")
+		}
 		if e.MaxConcurrentMigrations < 1 {
 			bad(p+".max_concurrent_migrations", "must be at least 1")
 		}
@@ -535,6 +543,9 @@ func (c *Config) resolvePaths(dir string) {
 		}
 	}
 	abs(&c.DataDir)
+	for i := range c.Endpoints {
+		abs(&c.Endpoints[i].CAFile)
+	}
 	for i := range c.Tenants {
 		abs(&c.Tenants[i].ClientSecretFile)
 		abs(&c.Tenants[i].CertificateFile)
