@@ -1,0 +1,156 @@
+package imapsrc_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/imapmig/imapmig/imapsrc"
+	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/testenv/dovecot"
+	"github.com/imapmig/imapmig/testenv/mailgen"
+)
+
+// BenchmarkFetch_35MB streams a 35 MB message into a file spool; allocs/op
+// must stay well under 1 MB.
+func BenchmarkFetch_35MB(b *testing.B) {
+	srv := dc.Get(b)
+	u := newUser(b, srv, dovecot.LayoutSlash)
+	raw := bigMessage(35 << 20)
+	if err := srv.WriteMaildir(u.Name, []string{"INBOX"}, []mailgen.Message{{Raw: raw, InternalDate: time.Now()}}); err != nil {
+		b.Fatal(err)
+	}
+	raw = nil
+	cfg := dovecotConfig(srv, imapsrc.SecuritySSL)
+	cfg.SpoolDir = b.TempDir()
+	s := connect(b, newConnector(b, cfg), migrate.Login{UserName: u.Name, Password: u.Password})
+	ctx := context.Background()
+	fs, err := s.Folders(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	inbox := findFolderB(b, fs, "INBOX")
+	// Warm up: select the folder and let Dovecot index it.
+	if _, err := s.UIDs(ctx, inbox); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(35 << 20)
+	b.ReportAllocs()
+	for b.Loop() {
+		body, err := s.Fetch(ctx, inbox, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if imapsrc.SpoolPath(body) == "" || body.Size() < 35<<20-100 {
+			b.Fatalf("not spooled to a file: size %d", body.Size())
+		}
+		body.Close()
+	}
+}
+
+func findFolderB(b *testing.B, fs []migrate.Folder, name string) migrate.Folder {
+	for _, f := range fs {
+		if f.Name == name {
+			return f
+		}
+	}
+	b.Fatalf("no folder %q", name)
+	return migrate.Folder{}
+}
+
+var big100k struct {
+	once sync.Once
+	user *dovecot.User
+	err  error
+}
+
+const bigCount = 100_000
+
+// seed100k writes 100,000 small messages into one folder as maildir files.
+func seed100k(b *testing.B, srv *dovecot.Server) *dovecot.User {
+	big100k.once.Do(func() {
+		u, err := srv.NewUser("big", dovecot.LayoutSlash)
+		if err != nil {
+			big100k.err = err
+			return
+		}
+		msgs := make([]mailgen.Message, 0, 10_000)
+		base := time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := 0; i < bigCount; i++ {
+			raw := fmt.Appendf(nil, "From: a%d@example.org\r\nTo: b@example.org\r\nSubject: message %d\r\nDate: Mon, 02 Jan 2006 15:04:05 +0000\r\nMessage-ID: <%d@big.example.org>\r\n\r\nbody %d\r\n", i%97, i, i, i)
+			msgs = append(msgs, mailgen.Message{Raw: raw, Flags: []string{`\Seen`}, InternalDate: base.Add(time.Duration(i) * time.Minute)})
+			if len(msgs) == cap(msgs) {
+				if err := srv.WriteMaildir(u.Name, []string{"Big"}, msgs); err != nil {
+					big100k.err = err
+					return
+				}
+				msgs = msgs[:0]
+			}
+		}
+		// Let Dovecot index the folder once, as a real server has.
+		c, err := srv.Client(context.Background(), u.Name)
+		if err != nil {
+			big100k.err = err
+			return
+		}
+		defer c.Close()
+		if _, err := c.Select("Big", nil).Wait(); err != nil {
+			big100k.err = err
+			return
+		}
+		big100k.user = u
+	})
+	if big100k.err != nil {
+		b.Fatal(big100k.err)
+	}
+	return big100k.user
+}
+
+// BenchmarkFolders_100k lists folders with status (LIST-STATUS) of a
+// mailbox holding a 100,000-message folder.
+func BenchmarkFolders_100k(b *testing.B) {
+	srv := dc.Get(b)
+	u := seed100k(b, srv)
+	s := connect(b, newConnector(b, dovecotConfig(srv, imapsrc.SecuritySSL)), migrate.Login{UserName: u.Name, Password: u.Password})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		fs, err := s.Folders(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if f := findFolderB(b, fs, "Big"); f.Messages != bigCount {
+			b.Fatalf("Big has %d messages", f.Messages)
+		}
+	}
+}
+
+// BenchmarkMetas_100k reads the metadata (UID, FLAGS, INTERNALDATE, SIZE,
+// MODSEQ, header hash) of all 100,000 messages of one folder.
+func BenchmarkMetas_100k(b *testing.B) {
+	srv := dc.Get(b)
+	u := seed100k(b, srv)
+	s := connect(b, newConnector(b, dovecotConfig(srv, imapsrc.SecuritySSL)), migrate.Login{UserName: u.Name, Password: u.Password})
+	ctx := context.Background()
+	fs, err := s.Folders(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	big := findFolderB(b, fs, "Big")
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		if err := s.Metas(ctx, big, 1, 0, func(m migrate.MessageMeta) error {
+			n++
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		if n != bigCount {
+			b.Fatalf("%d metas, want %d", n, bigCount)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/bigCount, "ns/msg")
+}
