@@ -1,14 +1,360 @@
 package main
 
 import (
+	"context"
+	"crypto/x509"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+
+	"github.com/imapmig/imapmig/csvbatch"
+	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/migrate/config"
+	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/testenv/dovecot"
+	"github.com/imapmig/imapmig/testenv/graphemu"
+	"github.com/imapmig/imapmig/testenv/mailgen"
 )
 
+// cmdDemo runs the whole product on one machine with nothing installed: an
+// IMAP server seeded with generated mailboxes, the Graph emulator, and the
+// daemon, then migrates a batch and prints a summary.
 func cmdDemo(args []string, stdout, stderr io.Writer) error {
-	return errors.New("demo: not built yet")
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	users := fs.Int("users", 20, "number of users")
+	messages := fs.Int("messages", 40, "ordinary messages per user")
+	large := fs.Int("large", 0, "1-10 MB messages per user")
+	useDovecot := fs.Bool("dovecot", false, "use a real Dovecot (must be installed)")
+	throttle := fs.Bool("throttle", false, "throttle Graph like Exchange Online (windows 60x shorter)")
+	keep := fs.String("keep", "", "keep the data directory here")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *users < 1 || *users > 1000 {
+		return errors.New("demo: --users must be 1-1000")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	dir := *keep
+	if dir == "" {
+		d, err := os.MkdirTemp("", "imapmig-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	logFile, err := os.OpenFile(filepath.Join(dir, "imapmig.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	log := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	addrs := make([]string, *users)
+	for i := range addrs {
+		addrs[i] = fmt.Sprintf("user%02d@contoso.example", i+1)
+	}
+	fmt.Fprintf(stdout, "imapmig demo: %d users, %d messages each (+ special cases), data in %s\n", *users, *messages, dir)
+
+	// The Graph side.
+	emuOpts := graphemu.Options{Mailboxes: addrs, DisableThrottling: !*throttle, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if *throttle {
+		emuOpts.TimeScale = 60
+	}
+	emu, err := graphemu.New(emuOpts)
+	if err != nil {
+		return err
+	}
+	if err := emu.Start(); err != nil {
+		return err
+	}
+	defer emu.Close()
+
+	// The IMAP side.
+	start := time.Now()
+	var csv strings.Builder
+	csv.WriteString("EmailAddress,UserName,Password\n")
+	var sourceMessages, sourceBytes int64
+	gen := func(i int) *mailgen.Mailbox {
+		mb := mailgen.Generate(mailgen.Options{Seed: uint64(i + 1), Messages: *messages, Large: *large})
+		for _, f := range mb.Folders {
+			for _, m := range f.Messages {
+				sourceMessages++
+				sourceBytes += int64(len(m.Raw))
+			}
+		}
+		return mb
+	}
+	var ep state.Endpoint
+	var roots *x509.CertPool
+	if *useDovecot {
+		if _, err := dovecot.Installed(""); err != nil {
+			return fmt.Errorf("demo --dovecot: %w (apt-get install -y dovecot-imapd)", err)
+		}
+		dc, err := dovecot.Start(ctx, dovecot.Options{})
+		if err != nil {
+			return err
+		}
+		defer dc.Stop()
+		for i, a := range addrs {
+			name := strings.Split(a, "@")[0]
+			if _, err := dc.AddUser(name, "pw-"+name, dovecot.LayoutSlash); err != nil {
+				return err
+			}
+			if err := dc.Seed(name, gen(i)); err != nil {
+				return err
+			}
+			fmt.Fprintf(&csv, "%s,%s,pw-%s\n", a, name, name)
+		}
+		ep = state.Endpoint{Name: "demo-imap", Host: dc.Host, Port: dc.TLSPort, Security: "ssl", Auth: "plain"}
+		roots = x509.NewCertPool()
+		roots.AppendCertsFromPEM(dc.CAPEM)
+	} else {
+		mem := imapmemserver.New()
+		for i, a := range addrs {
+			name := strings.Split(a, "@")[0]
+			u := imapmemserver.NewUser(name, "pw-"+name)
+			if err := mailgen.SeedMemServer(u, gen(i)); err != nil {
+				return err
+			}
+			mem.AddUser(u)
+			fmt.Fprintf(&csv, "%s,%s,pw-%s\n", a, name, name)
+		}
+		srv := imapserver.New(&imapserver.Options{
+			NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+				return mem.NewSession(), nil, nil
+			},
+			Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
+			InsecureAuth: true,
+		})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		go srv.Serve(ln)
+		defer srv.Close()
+		host, port, _ := net.SplitHostPort(ln.Addr().String())
+		p, _ := strconv.Atoi(port)
+		ep = state.Endpoint{Name: "demo-imap", Host: host, Port: p, Security: "none", Auth: "login"}
+	}
+	ep.MaxConcurrentMigrations, ep.MaxConcurrentIncrementalSyncs = 20, 10
+	fmt.Fprintf(stdout, "source ready: %d messages, %s (%s)\n", sourceMessages, fmtBytes(sourceBytes), time.Since(start).Round(time.Millisecond))
+
+	const secretEnv = "IMAPMIG_DEMO_CLIENT_SECRET"
+	os.Setenv(secretEnv, "demo-secret")
+	tenant := config.Tenant{Name: "demo-tenant", TenantID: "demo-tenant-id", ClientID: "demo-client", ClientSecretEnv: secretEnv,
+		AuthorityHost: emu.AuthorityHost(), GraphURL: emu.GraphURL()}
+	cfg := &config.Config{
+		DataDir: dir, Listen: "127.0.0.1:0", LogLevel: "info",
+		MaxMessageBytes: config.DefaultMaxMessageBytes, MaxMailboxItems: config.DefaultMaxMailboxItems,
+		Endpoints: []config.Endpoint{{Name: ep.Name, Host: ep.Host, Port: ep.Port, Security: ep.Security, Auth: ep.Auth,
+			MaxConcurrentMigrations: 20, MaxConcurrentIncrementalSyncs: 10}},
+		Tenants: []config.Tenant{tenant},
+	}
+	spool := filepath.Join(dir, "spool")
+	w := &wiring{
+		sources: func(ctx context.Context, e state.Endpoint) (migrate.SourceConnector, error) {
+			return newSource(e, spool, roots, log)
+		},
+		targets: func(ctx context.Context, t state.Tenant) (migrate.Target, error) {
+			return newTarget(ctx, tenant, emu.CertPool(), log)
+		},
+	}
+	d, err := startDaemon(ctx, cfg, log, w)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	fmt.Fprintf(stdout, "daemon API on http://%s (token in %s)\n", d.addr, filepath.Join(dir, "api.token"))
+
+	begin := time.Now()
+	if _, err := d.engine.CreateBatch(ctx, migrate.BatchSpec{Name: "demo", Endpoint: ep.Name, Tenant: tenant.Name,
+		CSV: []byte(csv.String()), Autostart: true,
+		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: 24 * time.Hour}}); err != nil {
+		return err
+	}
+	v, err := watchBatch(ctx, d.engine, "demo", stdout)
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(begin)
+	return demoSummary(d.engine, emu, addrs, v, elapsed, stdout)
 }
 
+// watchBatch prints the batch's progress until its initial sync is over.
+func watchBatch(ctx context.Context, eng *migrate.Engine, name string, out io.Writer) (migrate.BatchView, error) {
+	tty := isTerminal(out)
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	var last string
+	lastPrint := time.Time{}
+	for {
+		v, err := eng.Batch(name)
+		if err != nil {
+			return v, err
+		}
+		line := fmt.Sprintf("%-16s users %d: %d queued, %d active, %d synced, %d failed | %d/%d items, %s/%s",
+			v.Status, v.TotalCount, v.QueuedCount, v.ActiveCount, v.SyncedCount, v.FailedCount,
+			v.SyncedItemCount, v.EstimatedTotalCount, fmtBytes(v.SyncedBytes), fmtBytes(v.EstimatedTotalSize))
+		done := v.Status == state.BatchSynced || v.Status == state.BatchSyncedWithErrors || v.Status == state.BatchFailed
+		switch {
+		case tty:
+			fmt.Fprintf(out, "\r\033[K%s", line)
+			if done {
+				fmt.Fprintln(out)
+			}
+		case line != last && (time.Since(lastPrint) > 2*time.Second || done):
+			fmt.Fprintln(out, line)
+			last, lastPrint = line, time.Now()
+		}
+		if done {
+			return v, nil
+		}
+		select {
+		case <-ctx.Done():
+			return v, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// demoSummary prints the outcome, counting duplicates straight from the
+// emulator's mailboxes: two items with one source key in one folder.
+func demoSummary(eng *migrate.Engine, emu *graphemu.Server, addrs []string, v migrate.BatchView, elapsed time.Duration, out io.Writer) error {
+	reasons := map[string]int{}
+	dups, items := 0, 0
+	for _, a := range addrs {
+		sk, err := eng.Skipped(a)
+		if err != nil {
+			return err
+		}
+		for _, it := range sk {
+			reasons[it.Reason]++
+		}
+		dump, ok := emu.Dump(a)
+		if !ok {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, m := range dump.Messages {
+			items++
+			key := sourceKeyOf(m)
+			if key == "" {
+				continue
+			}
+			k := m.FolderID + "|" + key
+			if seen[k] {
+				dups++
+			}
+			seen[k] = true
+		}
+	}
+	secs := elapsed.Seconds()
+	fmt.Fprintf(out, "\nbatch %s: %s in %s\n", v.Name, v.Status, elapsed.Round(time.Millisecond))
+	fmt.Fprintf(out, "  users:      %d (%d synced, %d failed)\n", v.TotalCount, v.SyncedCount, v.FailedCount)
+	fmt.Fprintf(out, "  messages:   %d of %d in scope copied (%d items in the target)\n", v.SyncedItemCount, v.EstimatedTotalCount, items)
+	fmt.Fprintf(out, "  bytes:      %s\n", fmtBytes(v.SyncedBytes))
+	fmt.Fprintf(out, "  rate:       %.0f messages/s, %.2f MB/s\n", float64(v.SyncedItemCount)/secs, float64(v.SyncedBytes)/secs/1e6)
+	var rs []string
+	for r, n := range reasons {
+		rs = append(rs, fmt.Sprintf("%s %d", r, n))
+	}
+	sort.Strings(rs)
+	fmt.Fprintf(out, "  skipped:    %d (%s)\n", v.SkippedItemCount, orDash(strings.Join(rs, ", ")))
+	fmt.Fprintf(out, "  duplicates found in the target: %d\n", dups)
+	fmt.Fprintf(out, "  DataConsistencyScore: %s\n", orDash(v.DataConsistencyScore))
+	if dups > 0 || v.FailedCount > 0 {
+		return exitError{1}
+	}
+	return nil
+}
+
+// sourceKeyOf finds the SourceKey named property on a dumped item.
+func sourceKeyOf(m graphemu.MessageDump) string {
+	for _, p := range m.ExtendedProperties {
+		if strings.HasSuffix(strings.ToLower(p.ID), "name sourcekey") {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+// cmdEmulator runs the Graph emulator alone: `imapmig emulator graph`.
 func cmdEmulator(args []string, stdout, stderr io.Writer) error {
-	return errors.New("emulator: not built yet")
+	if len(args) == 0 || args[0] != "graph" {
+		return errors.New("emulator: want `emulator graph [--listen ADDR] [--public-url URL] [--mailboxes a,b] [--csv FILE] [--time-scale N] [--no-throttling] [--fault-rate F] [--ambiguous-rate F] [--cert-out FILE]`")
+	}
+	fs := flag.NewFlagSet("emulator graph", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:8443", "listen address")
+	public := fs.String("public-url", "", "base URL clients use (default https://LISTEN)")
+	mailboxes := fs.String("mailboxes", "", "comma-separated mailbox addresses to provision")
+	csvPath := fs.String("csv", "", "provision the EmailAddress column of a migration CSV")
+	timeScale := fs.Float64("time-scale", 1, "divide throttling windows and Retry-After by this")
+	noThrottle := fs.Bool("no-throttling", false, "turn the per-mailbox limits off")
+	faults := fs.Float64("fault-rate", 0, "probability of an injected 503/504")
+	ambiguous := fs.Float64("ambiguous-rate", 0, "probability that a create succeeds but answers 504")
+	certOut := fs.String("cert-out", "", "write the emulator's certificate (PEM) here, for clients' ca_file")
+	if _, err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	boxes := splitList(*mailboxes)
+	if *csvPath != "" {
+		res, err := csvbatch.ParseFile(*csvPath)
+		if err != nil {
+			return err
+		}
+		for _, u := range res.Users {
+			boxes = append(boxes, u.EmailAddress)
+		}
+	}
+	emu, err := graphemu.New(graphemu.Options{Addr: *listen, PublicURL: *public, Mailboxes: boxes, TimeScale: *timeScale,
+		DisableThrottling: *noThrottle, FaultRate: *faults, AmbiguousRate: *ambiguous,
+		Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	if err != nil {
+		return err
+	}
+	if err := emu.Start(); err != nil {
+		return err
+	}
+	defer emu.Close()
+	if *certOut != "" {
+		if err := os.WriteFile(*certOut, emu.CertPEM(), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "Graph emulator on %s\n  graph_url:      %s\n  authority_host: %s\n  inspect:        %s/_emu/mailboxes/{address}, /_emu/stats, /_emu/sent\n  mailboxes:      %d\n",
+		emu.URL(), emu.GraphURL(), emu.AuthorityHost(), emu.URL(), len(boxes))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	return nil
 }
