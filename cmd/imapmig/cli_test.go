@@ -18,6 +18,10 @@ import (
 
 var binPath string
 
+// knownSecrets are passwords the tests handed to the daemon; none may appear
+// in its log.
+var knownSecrets []string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "imapmig-bin")
 	if err != nil {
@@ -30,6 +34,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	dc.Close()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -112,7 +117,14 @@ func freePort(t *testing.T) string {
 // startServe runs `imapmig serve` and waits for /healthz.
 func startServe(t *testing.T, cfgPath, addr string) *exec.Cmd {
 	t.Helper()
+	return startServeEnv(t, cfgPath, addr, nil)
+}
+
+// startServeEnv is startServe with extra environment variables.
+func startServeEnv(t *testing.T, cfgPath, addr string, env []string) *exec.Cmd {
+	t.Helper()
 	cmd := exec.Command(binPath, "serve", "--config", cfgPath)
+	cmd.Env = append(os.Environ(), env...)
 	var logs bytes.Buffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
@@ -136,8 +148,10 @@ func startServe(t *testing.T, cfgPath, addr string) *exec.Cmd {
 			cmd.Process.Kill()
 			cmd.Wait()
 		}
-		if strings.Contains(logs.String(), "Pw-1-secret") {
-			t.Error("daemon log contains a password")
+		for _, secret := range append([]string{"Pw-1-secret", "e2e-secret-value"}, knownSecrets...) {
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("daemon log contains a secret (%s…)", secret[:4])
+			}
 		}
 	})
 	return cmd
