@@ -327,5 +327,12 @@ func (e *Engine) ApproveSkipped(ctx context.Context, email string) (int, error) 
 	if _, err := e.store.User(email); err != nil {
 		return 0, err
 	}
-	return e.store.ApproveSkipped(email)
+	n, err := e.store.ApproveSkipped(email)
+	if err != nil {
+		return n, err
+	}
+	if _, err := e.rescore(email); err != nil {
+		return n, err
+	}
+	return n, nil
 }

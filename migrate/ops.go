@@ -65,7 +65,7 @@ func (e *Engine) ApproveBatch(ctx context.Context, name string) (int, error) {
 	}
 	total := 0
 	for _, u := range us {
-		n, err := e.store.ApproveSkipped(u.EmailAddress)
+		n, err := e.ApproveSkipped(ctx, u.EmailAddress)
 		if err != nil {
 			return total, err
 		}

@@ -311,30 +311,8 @@ func (e *Engine) runPass(ctx context.Context, u state.User, b state.Batch, ep st
 }
 
 func (e *Engine) doPass(ctx context.Context, u state.User, b state.Batch, ep state.Endpoint, kind passKind, prog *progress, log *slog.Logger) error {
-	tgt, err := e.targetFor(ctx, b.Tenant)
+	src, mbx, err := e.open(ctx, u, b, ep, log)
 	if err != nil {
-		return err
-	}
-	mbx, err := retryOp(ctx, log, e.opts.RetryAttempts, e.opts.RetryBackoff, func() (Mailbox, error) { return tgt.Mailbox(ctx, u.EmailAddress) })
-	if err != nil {
-		if errors.Is(err, ErrRecipientNotFound) && KindOf(err) != KindFailUser {
-			err = FailUser(ReasonRecipientNotFound, err)
-		}
-		return err
-	}
-	conn, err := e.sourceFor(ctx, ep)
-	if err != nil {
-		return err
-	}
-	login, err := e.login(u)
-	if err != nil {
-		return err
-	}
-	src, err := retryOp(ctx, log, e.opts.RetryAttempts, e.opts.RetryBackoff, func() (Source, error) { return conn.Connect(ctx, login) })
-	if err != nil {
-		if errors.Is(err, ErrAuthFailed) && KindOf(err) != KindFailUser {
-			err = FailUser(ReasonImapAuthenticationFailed, err)
-		}
 		return err
 	}
 	defer src.Close()
@@ -345,6 +323,38 @@ func (e *Engine) doPass(ctx context.Context, u state.User, b state.Batch, ep sta
 	}
 	p := &pass{e: e, user: u, batch: b, src: src, mbx: mbx, log: log, prog: prog, email: u.EmailAddress, folderIDs: map[string]string{}}
 	return p.run(ctx)
+}
+
+// open validates a user (DESIGN §3 step 1): the target mailbox exists and
+// the IMAP login works. The caller closes the Source.
+func (e *Engine) open(ctx context.Context, u state.User, b state.Batch, ep state.Endpoint, log *slog.Logger) (Source, Mailbox, error) {
+	tgt, err := e.targetFor(ctx, b.Tenant)
+	if err != nil {
+		return nil, nil, err
+	}
+	mbx, err := retryOp(ctx, log, e.opts.RetryAttempts, e.opts.RetryBackoff, func() (Mailbox, error) { return tgt.Mailbox(ctx, u.EmailAddress) })
+	if err != nil {
+		if errors.Is(err, ErrRecipientNotFound) && KindOf(err) != KindFailUser {
+			err = FailUser(ReasonRecipientNotFound, err)
+		}
+		return nil, nil, err
+	}
+	conn, err := e.sourceFor(ctx, ep)
+	if err != nil {
+		return nil, nil, err
+	}
+	login, err := e.login(u)
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := retryOp(ctx, log, e.opts.RetryAttempts, e.opts.RetryBackoff, func() (Source, error) { return conn.Connect(ctx, login) })
+	if err != nil {
+		if errors.Is(err, ErrAuthFailed) && KindOf(err) != KindFailUser {
+			err = FailUser(ReasonImapAuthenticationFailed, err)
+		}
+		return nil, nil, err
+	}
+	return src, mbx, nil
 }
 
 func (e *Engine) targetFor(ctx context.Context, tenant string) (Target, error) {

@@ -313,7 +313,7 @@ func cmdBatch(args []string, stdout io.Writer) error {
 
 func cmdUser(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("user: want a sub-command: list, get, syncnow, stop, remove, skipped, approve")
+		return errors.New("user: want a sub-command: list, get, syncnow, stop, remove, skipped, approve, verify")
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
@@ -413,6 +413,27 @@ func cmdUser(args []string, stdout io.Writer) error {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\n", it.Folder, d, fmtBytes(it.Size), it.Reason, it.Approved, it.Subject)
 			}
 		})
+	case "verify":
+		var raw json.RawMessage
+		if err := c.Do(cx, "POST", "/v1/users/"+email+"/verify", nil, &raw); err != nil {
+			return err
+		}
+		var v migrate.Verification
+		if err := show(stdout, cf.output, raw, &v, func(tw *tabwriter.Writer) {
+			fmt.Fprintf(tw, "%s\n", v.Verdict)
+			if len(v.Differences) > 0 {
+				fmt.Fprintln(tw, "KIND\tFOLDER\tUID\tSOURCE KEY\tSUBJECT")
+				for _, d := range v.Differences {
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", d.Kind, d.Folder, d.UID, d.SourceKey, d.Subject)
+				}
+			}
+		}); err != nil {
+			return err
+		}
+		if len(v.Differences) > 0 {
+			return exitError{1}
+		}
+		return nil
 	case "syncnow", "stop", "approve":
 		var res httpapi.CountResult
 		if err := c.Do(cx, "POST", "/v1/users/"+email+"/"+sub, nil, &res); err != nil {

@@ -40,6 +40,7 @@ Users:
   imapmig user get EMAIL [-o json]
   imapmig user syncnow|stop|remove|approve EMAIL
   imapmig user skipped EMAIL [-o json|csv]
+  imapmig user verify EMAIL [-o json]        compare source and target now; exit 1 on differences
 
 Other:
   imapmig endpoint list [-o json]

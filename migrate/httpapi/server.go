@@ -43,6 +43,7 @@ type Engine interface {
 	Endpoints() ([]state.Endpoint, error)
 	TestEndpoint(ctx context.Context, name, email string) (*migrate.EndpointTest, error)
 	Stats() (migrate.Stats, error)
+	VerifyUser(ctx context.Context, email string) (*migrate.Verification, error)
 }
 
 // Server is the API's http.Handler.
@@ -180,6 +181,9 @@ func (s *Server) routes() {
 	h("POST /v1/users/{email}/approve", func(r *http.Request) (any, error) {
 		n, err := s.eng.ApproveSkipped(r.Context(), r.PathValue("email"))
 		return CountResult{n}, err
+	})
+	h("POST /v1/users/{email}/verify", func(r *http.Request) (any, error) {
+		return s.eng.VerifyUser(r.Context(), r.PathValue("email"))
 	})
 	h("GET /v1/endpoints", func(r *http.Request) (any, error) { return s.eng.Endpoints() })
 	h("POST /v1/endpoints/{name}/test", func(r *http.Request) (any, error) {
