@@ -370,3 +370,45 @@ func TestEngine_MailboxItemLimitKeepsNewest(t *testing.T) {
 		t.Errorf("skipped %+v score %s", sk, u.DataConsistencyScore)
 	}
 }
+
+func TestEngine_VerifyFindsTargetSideDeleteAndApprovalScores(t *testing.T) {
+	src, tgt := newFakeServer(), newFakeTarget("ann@contoso.com")
+	seedBasic(src)
+	src.append("INBOX", rawMsg("huge", 9000), day0)
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *Options) { o.MaxMessageBytes = 5000 })
+	h.batch("b", "ann@contoso.com")
+	u := h.waitUser("ann@contoso.com", state.UserSynced)
+	if u.DataConsistencyScore != ScoreInvestigate {
+		t.Fatalf("score %s, want Investigate (one oversize item)", u.DataConsistencyScore)
+	}
+	v, err := h.eng.VerifyUser(context.Background(), "ann@contoso.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Differences) != 0 || v.DataConsistencyScore != ScoreInvestigate {
+		t.Fatalf("clean verify: %+v", v)
+	}
+	if n, err := h.eng.ApproveSkipped(context.Background(), "ann@contoso.com"); err != nil || n != 1 {
+		t.Fatalf("approve: %d %v", n, err)
+	}
+	if u, _ := h.st.User("ann@contoso.com"); u.DataConsistencyScore != ScoreGood {
+		t.Fatalf("after approval: %s, want Good", u.DataConsistencyScore)
+	}
+	// Delete one item behind the engine's back.
+	mb := tgt.mailboxes["ann@contoso.com"]
+	for id, it := range mb.items {
+		if it.folder == WellKnownSentItems {
+			delete(mb.items, id)
+		}
+	}
+	v, err = h.eng.VerifyUser(context.Background(), "ann@contoso.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.DataConsistencyScore != ScorePoor || len(v.Differences) != 1 || v.Differences[0].Kind != "MissingInTarget" || v.Differences[0].Folder != "Sent" {
+		t.Fatalf("verify after a target-side delete: %+v", v)
+	}
+	if u, _ := h.st.User("ann@contoso.com"); u.DataConsistencyScore != ScorePoor {
+		t.Fatalf("user score %s, want Poor", u.DataConsistencyScore)
+	}
+}
