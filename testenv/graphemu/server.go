@@ -139,8 +139,8 @@ type Server struct {
 	cert    tls.Certificate
 	certDER []byte
 
-	mu        sync.Mutex // data
-	tmu       sync.Mutex // throttle state (taken while s.mu may be held)
+	mu        sync.Mutex          // data
+	tmu       sync.Mutex          // throttle state (taken while s.mu may be held)
 	mailboxes map[string]*mailbox // lower-case address
 	tokens    map[string]tokenInfo
 	uploads   map[string]*uploadSession
@@ -558,7 +558,6 @@ func readBody(r *http.Request, limit int64) (body []byte, tooBig bool, err error
 	}
 	return b, false, nil
 }
-
 
 func isUpload(method string) bool {
 	return method == http.MethodPost || method == http.MethodPatch || method == http.MethodPut

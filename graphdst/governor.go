@@ -1,0 +1,197 @@
+package graphdst
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Budget sets the per-mailbox governor's limits. Exchange Online allows, per
+// app and mailbox, 4 concurrent requests, 10,000 requests per 10 minutes and
+// 150 MB of upload (POST/PATCH/PUT bodies) per 5 minutes; the defaults stay
+// 10% under the two windows.
+type Budget struct {
+	Concurrency   int
+	Requests      int
+	RequestWindow time.Duration
+	UploadBytes   int64
+	UploadWindow  time.Duration
+	// MinBackoff is the first wait after a 5xx or transport error (doubled
+	// per attempt, capped at 64×), and after a 429 without Retry-After.
+	MinBackoff time.Duration
+	// MaxAttempts bounds retries of one request after 5xx or transport
+	// errors (429s are waited out without limit: the governor owns waiting).
+	MaxAttempts int
+}
+
+// DefaultBudget is Exchange Online's limits with a 10% margin.
+func DefaultBudget() Budget {
+	return Budget{
+		Concurrency:   4,
+		Requests:      9000,
+		RequestWindow: 10 * time.Minute,
+		UploadBytes:   135 << 20,
+		UploadWindow:  5 * time.Minute,
+		MinBackoff:    time.Second,
+		MaxAttempts:   8,
+	}
+}
+
+// Scaled divides the windows and the backoff by f (for tests against an
+// emulator with the same time scale).
+func (b Budget) Scaled(f float64) Budget {
+	if f <= 1 {
+		return b
+	}
+	b.RequestWindow = time.Duration(float64(b.RequestWindow) / f)
+	b.UploadWindow = time.Duration(float64(b.UploadWindow) / f)
+	b.MinBackoff = time.Duration(float64(b.MinBackoff) / f)
+	return b
+}
+
+func (b Budget) withDefaults() Budget {
+	d := DefaultBudget()
+	if b.Concurrency <= 0 {
+		b.Concurrency = d.Concurrency
+	}
+	if b.Requests <= 0 {
+		b.Requests = d.Requests
+	}
+	if b.RequestWindow <= 0 {
+		b.RequestWindow = d.RequestWindow
+	}
+	if b.UploadBytes <= 0 {
+		b.UploadBytes = d.UploadBytes
+	}
+	if b.UploadWindow <= 0 {
+		b.UploadWindow = d.UploadWindow
+	}
+	if b.MinBackoff <= 0 {
+		b.MinBackoff = d.MinBackoff
+	}
+	if b.MaxAttempts <= 0 {
+		b.MaxAttempts = d.MaxAttempts
+	}
+	return b
+}
+
+// GovernorStats are one mailbox's counters.
+type GovernorStats struct {
+	Requests    int64         // requests sent
+	Throttled   int64         // 429s received
+	Retried     int64         // retries after 5xx or transport errors
+	Ambiguous   int64         // creates resolved by a source-key lookup
+	UploadBytes int64         // bytes of POST/PATCH/PUT bodies sent
+	Waited      time.Duration // total time requests waited for budget or a fence
+}
+
+type upEntry struct {
+	at time.Time
+	n  int64
+}
+
+// governor keeps one mailbox's requests under Exchange's limits: a
+// semaphore for concurrency, sliding windows for request count and upload
+// bytes (the same accounting Exchange does), and a fence raised by a 429
+// that holds every request until Retry-After has passed.
+type governor struct {
+	b   Budget
+	sem chan struct{}
+
+	mu    sync.Mutex
+	reqs  []time.Time
+	ups   []upEntry
+	upSum int64
+	fence time.Time
+
+	requests, throttled, retried, ambiguous, uploadBytes, waited atomic.Int64
+}
+
+func newGovernor(b Budget) *governor {
+	return &governor{b: b, sem: make(chan struct{}, b.Concurrency)}
+}
+
+// acquire waits for a concurrency slot, the fence, and room in both
+// windows, then records the request. release must be called when the
+// response has been received.
+func (g *governor) acquire(ctx context.Context, upload int64) (release func(), err error) {
+	start := time.Now()
+	select {
+	case g.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	for {
+		g.mu.Lock()
+		now := time.Now()
+		wait := g.fence.Sub(now)
+		if wait <= 0 {
+			i := 0
+			for i < len(g.reqs) && now.Sub(g.reqs[i]) >= g.b.RequestWindow {
+				i++
+			}
+			g.reqs = g.reqs[i:]
+			j := 0
+			for j < len(g.ups) && now.Sub(g.ups[j].at) >= g.b.UploadWindow {
+				g.upSum -= g.ups[j].n
+				j++
+			}
+			g.ups = g.ups[j:]
+			switch {
+			case len(g.reqs) >= g.b.Requests:
+				wait = g.reqs[len(g.reqs)-g.b.Requests].Add(g.b.RequestWindow).Sub(now)
+			case upload > 0 && g.upSum+upload > g.b.UploadBytes && len(g.ups) > 0:
+				need := g.upSum + upload - g.b.UploadBytes
+				var freed int64
+				for _, e := range g.ups {
+					freed += e.n
+					if freed >= need {
+						wait = e.at.Add(g.b.UploadWindow).Sub(now)
+						break
+					}
+				}
+			}
+		}
+		if wait <= 0 {
+			g.reqs = append(g.reqs, now)
+			if upload > 0 {
+				g.ups = append(g.ups, upEntry{at: now, n: upload})
+				g.upSum += upload
+			}
+			g.mu.Unlock()
+			break
+		}
+		g.mu.Unlock()
+		t := time.NewTimer(wait + time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			<-g.sem
+			return nil, ctx.Err()
+		}
+	}
+	g.waited.Add(int64(time.Since(start)))
+	g.requests.Add(1)
+	g.uploadBytes.Add(upload)
+	var once sync.Once
+	return func() { once.Do(func() { <-g.sem }) }, nil
+}
+
+// throttle raises the fence for d.
+func (g *governor) throttle(d time.Duration) {
+	g.throttled.Add(1)
+	g.mu.Lock()
+	if until := time.Now().Add(d); until.After(g.fence) {
+		g.fence = until
+	}
+	g.mu.Unlock()
+}
+
+func (g *governor) stats() GovernorStats {
+	return GovernorStats{
+		Requests: g.requests.Load(), Throttled: g.throttled.Load(), Retried: g.retried.Load(),
+		Ambiguous: g.ambiguous.Load(), UploadBytes: g.uploadBytes.Load(), Waited: time.Duration(g.waited.Load()),
+	}
+}

@@ -1,0 +1,556 @@
+package graphdst
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	abs "github.com/microsoft/kiota-abstractions-go"
+	kauth "github.com/microsoft/kiota-authentication-azure-go"
+	khttp "github.com/microsoft/kiota-http-go"
+	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
+	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/imapmig/imapmig/migrate"
+)
+
+// DefaultGraphURL is the global cloud's Graph v1.0 endpoint.
+const DefaultGraphURL = "https://graph.microsoft.com/v1.0"
+
+// SourceKeyProperty is the named extended property that carries a message's
+// source key (DESIGN §3). The GUID is imapmig's own and must never change.
+const SourceKeyProperty = "String {8ad1c3e0-8c3b-4f55-9a57-6b0b9f2a1f01} Name SourceKey"
+
+// pendingPrefix marks a message whose attachments are still being uploaded;
+// the final source key is written when it is complete.
+const pendingPrefix = "pending:"
+
+const preferImmutable = `IdType="ImmutableId"`
+
+// Config configures a Target.
+type Config struct {
+	TenantID, ClientID string
+	ClientSecret       string // one of these three credentials
+	CertificatePEM     []byte // cert+key PEM (azidentity.ParseCertificates)
+	ManagedIdentity    bool   // workload identity, then managed identity
+	AuthorityHost      string // "" = global cloud; custom → DisableInstanceDiscovery
+	GraphURL           string // "" = https://graph.microsoft.com/v1.0
+	HTTPClient         *http.Client
+	Budget             *Budget // nil = Exchange Online's limits with margin
+	Logger             *slog.Logger
+}
+
+// String hides the credentials.
+func (c Config) String() string {
+	return fmt.Sprintf("graphdst.Config{TenantID:%s ClientID:%s GraphURL:%s}", c.TenantID, c.ClientID, c.GraphURL)
+}
+
+// GoString hides the credentials from %#v.
+func (c Config) GoString() string { return c.String() }
+
+// Target is a Graph destination. It implements migrate.Target.
+type Target struct {
+	graphURL *url.URL
+	budget   Budget
+	log      *slog.Logger
+	hc       *http.Client // SDK middleware without retry and compression
+	tokens   *kauth.AzureIdentityAccessTokenProvider
+	client   *msgraphsdk.GraphServiceClient
+
+	mu        sync.Mutex
+	governors map[string]*governor // by mailbox object id
+}
+
+var _ migrate.Target = (*Target)(nil)
+
+// New builds a Target. It does not contact Graph; use Test for that.
+func New(ctx context.Context, cfg Config) (*Target, error) {
+	gu := cfg.GraphURL
+	if gu == "" {
+		gu = DefaultGraphURL
+	}
+	u, err := url.Parse(strings.TrimRight(gu, "/"))
+	if err != nil || u.Host == "" {
+		return nil, migrate.Fatal(fmt.Errorf("graphdst: invalid Graph URL %q", gu))
+	}
+	t := &Target{graphURL: u, log: cfg.Logger, governors: map[string]*governor{}}
+	if t.log == nil {
+		t.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Budget != nil {
+		t.budget = cfg.Budget.withDefaults()
+	} else {
+		t.budget = DefaultBudget()
+	}
+	base := http.DefaultTransport
+	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
+		base = cfg.HTTPClient.Transport
+	}
+	cred, err := credential(cfg, base)
+	if err != nil {
+		return nil, err
+	}
+	// The SDK's middleware, minus the retry handler (the governor owns
+	// retries, and the SDK must never re-POST a create) and with request
+	// compression off (a retried gzip-labelled body with an uncompressed
+	// payload fails with 400; DESIGN §4).
+	opts := msgraphsdk.GetDefaultClientOptions()
+	var mw []khttp.Middleware
+	for _, m := range msgraphgocore.GetDefaultMiddlewaresWithOptions(&opts) {
+		switch m.(type) {
+		case *khttp.RetryHandler:
+			continue
+		case *khttp.CompressionHandler:
+			mw = append(mw, khttp.NewCompressionHandlerWithOptions(khttp.NewCompressionOptions(false)))
+			continue
+		}
+		mw = append(mw, m)
+	}
+	t.hc = &http.Client{
+		Transport:     khttp.NewCustomTransportWithParentTransport(base, mw...),
+		Timeout:       time.Hour, // large uploads; the SDK's 100 s is too short
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	scopes := []string{u.Scheme + "://" + u.Host + "/.default"}
+	// The configured Graph host must be a valid host, or kiota silently
+	// drops the token (DESIGN §4).
+	hosts := []string{u.Hostname()}
+	t.tokens, err = kauth.NewAzureIdentityAccessTokenProviderWithScopesAndValidHosts(cred, scopes, hosts)
+	if err != nil {
+		return nil, migrate.Fatal(fmt.Errorf("graphdst: token provider: %w", err))
+	}
+	auth, err := kauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cred, scopes, hosts)
+	if err != nil {
+		return nil, migrate.Fatal(fmt.Errorf("graphdst: auth provider: %w", err))
+	}
+	adapter, err := msgraphsdk.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, nil, nil, t.hc)
+	if err != nil {
+		return nil, migrate.Fatal(fmt.Errorf("graphdst: request adapter: %w", err))
+	}
+	adapter.SetBaseUrl(u.String())
+	t.client = msgraphsdk.NewGraphServiceClient(adapter)
+	return t, nil
+}
+
+func credential(cfg Config, transport http.RoundTripper) (azcore.TokenCredential, error) {
+	co := azcore.ClientOptions{Transport: &http.Client{Transport: transport, Timeout: 2 * time.Minute}}
+	disable := false
+	if cfg.AuthorityHost != "" {
+		co.Cloud = cloud.Configuration{ActiveDirectoryAuthorityHost: cfg.AuthorityHost}
+		disable = true // otherwise MSAL asks login.microsoftonline.com
+	}
+	n := 0
+	for _, b := range []bool{cfg.ClientSecret != "", len(cfg.CertificatePEM) > 0, cfg.ManagedIdentity} {
+		if b {
+			n++
+		}
+	}
+	if n != 1 {
+		return nil, migrate.Fatal(errors.New("graphdst: exactly one of ClientSecret, CertificatePEM and ManagedIdentity must be set"))
+	}
+	switch {
+	case cfg.ClientSecret != "":
+		c, err := azidentity.NewClientSecretCredential(cfg.TenantID, cfg.ClientID, cfg.ClientSecret,
+			&azidentity.ClientSecretCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: disable})
+		if err != nil {
+			return nil, migrate.Fatal(errors.New("graphdst: invalid client secret credential configuration"))
+		}
+		return c, nil
+	case len(cfg.CertificatePEM) > 0:
+		certs, key, err := azidentity.ParseCertificates(cfg.CertificatePEM, nil)
+		if err != nil {
+			return nil, migrate.Fatal(errors.New("graphdst: CertificatePEM holds no usable certificate and private key"))
+		}
+		c, err := azidentity.NewClientCertificateCredential(cfg.TenantID, cfg.ClientID, certs, key,
+			&azidentity.ClientCertificateCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: disable})
+		if err != nil {
+			return nil, migrate.Fatal(errors.New("graphdst: invalid certificate credential configuration"))
+		}
+		return c, nil
+	default:
+		var chain []azcore.TokenCredential
+		if wi, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
+			ClientOptions: co, ClientID: cfg.ClientID, TenantID: cfg.TenantID, DisableInstanceDiscovery: disable,
+		}); err == nil {
+			chain = append(chain, wi)
+		}
+		mo := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: co}
+		if cfg.ClientID != "" {
+			mo.ID = azidentity.ClientID(cfg.ClientID)
+		}
+		mi, err := azidentity.NewManagedIdentityCredential(mo)
+		if err != nil {
+			return nil, migrate.Fatal(fmt.Errorf("graphdst: managed identity: %w", err))
+		}
+		chain = append(chain, mi)
+		c, err := azidentity.NewChainedTokenCredential(chain, nil)
+		if err != nil {
+			return nil, migrate.Fatal(fmt.Errorf("graphdst: credential chain: %w", err))
+		}
+		return c, nil
+	}
+}
+
+// GraphError is an error response from Graph, parsed from its
+// {"error":{"code","message"}} body.
+type GraphError struct {
+	Status     int
+	Code       string
+	Message    string
+	RetryAfter time.Duration
+	Method     string
+	Path       string // URL path without the query
+}
+
+func (e *GraphError) Error() string {
+	return fmt.Sprintf("graph: %s %s: %d %s: %s", e.Method, e.Path, e.Status, e.Code, e.Message)
+}
+
+// ambiguousError is a failure after which a non-idempotent request may or
+// may not have taken effect (timeout, 5xx, connection reset).
+type ambiguousError struct{ err error }
+
+func (e *ambiguousError) Error() string { return "outcome unknown: " + e.err.Error() }
+func (e *ambiguousError) Unwrap() error { return e.err }
+
+type request struct {
+	method      string
+	url         string // absolute, or a path below the Graph base URL
+	body        []byte
+	contentType string
+	noAuth      bool // pre-authenticated upload URLs
+	header      map[string]string
+	idempotent  bool
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (t *Target) abs(p string) string {
+	if strings.HasPrefix(p, "https://") || strings.HasPrefix(p, "http://") {
+		return p
+	}
+	return t.graphURL.String() + p
+}
+
+// send makes one attempt through the governor.
+func (t *Target) send(ctx context.Context, g *governor, rq request) (*response, error) {
+	var up int64
+	if rq.method == http.MethodPost || rq.method == http.MethodPatch || rq.method == http.MethodPut {
+		up = int64(len(rq.body))
+	}
+	release, err := g.acquire(ctx, up)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	var body io.Reader
+	if rq.body != nil {
+		body = bytes.NewReader(rq.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, rq.method, t.abs(rq.url), body)
+	if err != nil {
+		return nil, migrate.Fatal(fmt.Errorf("graphdst: build request: %w", err))
+	}
+	if rq.body != nil {
+		ct := rq.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
+	}
+	if !rq.noAuth {
+		req.Header.Set("Prefer", preferImmutable)
+		tok, err := t.tokens.GetAuthorizationToken(ctx, req.URL, nil)
+		if err != nil {
+			return nil, migrate.FailUser("TokenAcquisitionFailed", sanitizeAuthError(err))
+		}
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+	}
+	for k, v := range rq.header {
+		req.Header.Set(k, v)
+	}
+	resp, err := t.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	return &response{status: resp.StatusCode, header: resp.Header, body: b}, nil
+}
+
+// sanitizeAuthError keeps an azidentity failure's kind but not its text,
+// which may quote request details.
+func sanitizeAuthError(err error) error {
+	var afe *azidentity.AuthenticationFailedError
+	if errors.As(err, &afe) && afe.RawResponse != nil {
+		return fmt.Errorf("graphdst: token request failed with HTTP %d", afe.RawResponse.StatusCode)
+	}
+	return errors.New("graphdst: token request failed")
+}
+
+func retryAfter(h http.Header) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		return time.Duration(n) * time.Second
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return time.Until(at)
+	}
+	return 0
+}
+
+func (t *Target) backoff(ctx context.Context, attempt int) error {
+	d := t.budget.MinBackoff << min(attempt, 6)
+	d += time.Duration(rand.Int64N(int64(d)/2 + 1))
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// do sends rq until it gets a definite answer: 429s are waited out behind
+// the governor's fence without limit; 5xx and transport errors are retried
+// for idempotent requests and returned as *ambiguousError otherwise.
+func (t *Target) do(ctx context.Context, g *governor, rq request) (*response, error) {
+	for attempt := 0; ; attempt++ {
+		resp, err := t.send(ctx, g, rq)
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, cerr
+		}
+		if err != nil {
+			var me *migrate.Error
+			if errors.As(err, &me) {
+				return nil, err
+			}
+			if !rq.idempotent {
+				return nil, &ambiguousError{err: err}
+			}
+			if attempt+1 >= t.budget.MaxAttempts {
+				return nil, migrate.Retryable(err)
+			}
+			g.retried.Add(1)
+			if berr := t.backoff(ctx, attempt); berr != nil {
+				return nil, berr
+			}
+			continue
+		}
+		switch {
+		case resp.status == http.StatusTooManyRequests:
+			d := retryAfter(resp.header)
+			if d <= 0 {
+				d = t.budget.MinBackoff << min(attempt, 6)
+			}
+			g.throttle(d)
+			t.log.Debug("graph throttled", "path", pathOf(rq.url), "retryAfter", d)
+			continue
+		case resp.status >= 500:
+			gerr := t.graphError(rq, resp)
+			if !rq.idempotent {
+				return nil, &ambiguousError{err: gerr}
+			}
+			if attempt+1 >= t.budget.MaxAttempts {
+				return nil, migrate.Retryable(gerr)
+			}
+			g.retried.Add(1)
+			if berr := t.backoff(ctx, attempt); berr != nil {
+				return nil, berr
+			}
+			continue
+		}
+		return resp, nil
+	}
+}
+
+func pathOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Path
+	}
+	return raw
+}
+
+func (t *Target) graphError(rq request, resp *response) *GraphError {
+	e := &GraphError{Status: resp.status, Method: rq.method, Path: pathOf(t.abs(rq.url)), RetryAfter: retryAfter(resp.header)}
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if jsonUnmarshal(resp.body, &body) == nil {
+		e.Code, e.Message = body.Error.Code, body.Error.Message
+	}
+	if e.Code == "" {
+		e.Code = http.StatusText(resp.status)
+	}
+	return e
+}
+
+// classify turns a definite Graph error into the engine's classes.
+func classify(e *GraphError) error {
+	switch {
+	case e.Status == http.StatusTooManyRequests || e.Status >= 500:
+		return migrate.RetryAfter(e, e.RetryAfter)
+	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
+		return migrate.FailUser(e.Code, e)
+	default:
+		return migrate.SkipItem(e.Code, e)
+	}
+}
+
+func (t *Target) governor(mailboxID string) *governor {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g := t.governors[mailboxID]
+	if g == nil {
+		g = newGovernor(t.budget)
+		t.governors[mailboxID] = g
+	}
+	return g
+}
+
+// Stats returns the governor counters of a mailbox opened with Mailbox.
+func (t *Target) Stats(m migrate.Mailbox) GovernorStats {
+	if mb, ok := m.(*Mailbox); ok {
+		return mb.g.stats()
+	}
+	return GovernorStats{}
+}
+
+// Mailbox resolves a mailbox (GET /users/{address} through msgraph-sdk-go).
+// A 404 is migrate.ErrRecipientNotFound wrapped in FailUser.
+func (t *Target) Mailbox(ctx context.Context, address string) (migrate.Mailbox, error) {
+	id, err := t.resolve(ctx, address)
+	if err != nil {
+		return nil, err
+	}
+	return &Mailbox{t: t, address: address, user: url.PathEscape(address), id: id, g: t.governor(id), folders: map[string]string{}}, nil
+}
+
+func (t *Target) resolve(ctx context.Context, address string) (string, error) {
+	h := abs.NewRequestHeaders()
+	h.Add("Prefer", preferImmutable)
+	sel := []string{"id", "userPrincipalName", "mail"}
+	for attempt := 0; ; attempt++ {
+		u, err := t.client.Users().ByUserId(address).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
+			Headers: h, QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: sel},
+		})
+		if err == nil {
+			if u.GetId() == nil {
+				return "", migrate.Retryable(errors.New("graphdst: user without id"))
+			}
+			return *u.GetId(), nil
+		}
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		var oe *odataerrors.ODataError
+		status, code := 0, ""
+		if errors.As(err, &oe) {
+			status = oe.ResponseStatusCode
+			if me := oe.GetErrorEscaped(); me != nil && me.GetCode() != nil {
+				code = *me.GetCode()
+			}
+		} else {
+			var ae *abs.ApiError
+			if errors.As(err, &ae) {
+				status = ae.ResponseStatusCode
+			}
+		}
+		switch {
+		case status == http.StatusNotFound:
+			return "", migrate.FailUser(migrate.ReasonRecipientNotFound, fmt.Errorf("%w: %s (%s)", migrate.ErrRecipientNotFound, address, code))
+		case status == http.StatusUnauthorized || status == http.StatusForbidden:
+			return "", migrate.FailUser(code, &GraphError{Status: status, Code: code, Method: "GET", Path: "/users/" + address})
+		case status == 0 && isAuthErr(err):
+			return "", migrate.FailUser("TokenAcquisitionFailed", sanitizeAuthError(err))
+		}
+		if attempt+1 >= t.budget.MaxAttempts {
+			return "", migrate.Retryable(fmt.Errorf("graphdst: resolve %s: status %d %s", address, status, code))
+		}
+		if berr := t.backoff(ctx, attempt); berr != nil {
+			return "", berr
+		}
+	}
+}
+
+func isAuthErr(err error) bool {
+	var afe *azidentity.AuthenticationFailedError
+	return errors.As(err, &afe)
+}
+
+// Test checks that mailbox exists and its inbox can be read.
+func (t *Target) Test(ctx context.Context, mailbox string) error {
+	m, err := t.Mailbox(ctx, mailbox)
+	if err != nil {
+		return err
+	}
+	_, err = m.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox})
+	return err
+}
+
+// SendMail sends an HTML report from the sender mailbox.
+func (t *Target) SendMail(ctx context.Context, from string, to []string, subject, html string) error {
+	id, err := t.resolve(ctx, from)
+	if err != nil {
+		return err
+	}
+	var rcpt []recipient
+	for _, a := range to {
+		rcpt = append(rcpt, recipient{EmailAddress: emailAddress{Address: a}})
+	}
+	body := map[string]any{
+		"message": map[string]any{
+			"subject":      subject,
+			"body":         itemBody{ContentType: "html", Content: html},
+			"toRecipients": rcpt,
+		},
+		"saveToSentItems": true,
+	}
+	b, err := jsonMarshal(body)
+	if err != nil {
+		return migrate.Fatal(err)
+	}
+	resp, err := t.do(ctx, t.governor(id), request{method: http.MethodPost, url: "/users/" + url.PathEscape(from) + "/sendMail", body: b})
+	if err != nil {
+		var ae *ambiguousError
+		if errors.As(err, &ae) {
+			return migrate.Retryable(err)
+		}
+		return err
+	}
+	if resp.status != http.StatusAccepted && resp.status != http.StatusOK {
+		return classify(t.graphError(request{method: http.MethodPost, url: "/users/" + from + "/sendMail"}, resp))
+	}
+	return nil
+}
