@@ -43,6 +43,13 @@ type Options struct {
 	// UserRetries is how many failed passes in a row end in Failed
 	// (default 5).
 	UserRetries int
+	// ReportSender is the mailbox report mails are sent from (Mail.Send);
+	// ReportInterval is the time between periodic reports (default 24 h).
+	ReportSender   string
+	ReportInterval time.Duration
+	// StallAfter flags a running user with no progress for this long as
+	// stalled (default 15 min).
+	StallAfter time.Duration
 	// ScanInterval bounds how long the scheduler sleeps between looks at
 	// the queue when nothing wakes it (default 30 s).
 	ScanInterval time.Duration
@@ -89,6 +96,12 @@ func New(opts Options) *Engine {
 	}
 	if opts.UserRetries == 0 {
 		opts.UserRetries = 5
+	}
+	if opts.ReportInterval == 0 {
+		opts.ReportInterval = 24 * time.Hour
+	}
+	if opts.StallAfter == 0 {
+		opts.StallAfter = 15 * time.Minute
 	}
 	if opts.ScanInterval == 0 {
 		opts.ScanInterval = 30 * time.Second

@@ -412,3 +412,52 @@ func TestEngine_VerifyFindsTargetSideDeleteAndApprovalScores(t *testing.T) {
 		t.Fatalf("user score %s, want Poor", u.DataConsistencyScore)
 	}
 }
+
+func TestEngine_ReportMailAfterInitialSync(t *testing.T) {
+	src, tgt := newFakeServer(), newFakeTarget("ann@contoso.com", "bob@contoso.com")
+	seedBasic(src)
+	src.append("INBOX", rawMsg("huge", 9000), day0)
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *Options) {
+		o.MaxMessageBytes = 5000
+		o.ReportSender = "migration@contoso.com"
+	})
+	if _, err := h.eng.CreateBatch(context.Background(), BatchSpec{Name: "r", Endpoint: "ep", Tenant: "tn", Autostart: true,
+		CSV: []byte("EmailAddress,UserName,Password\nann@contoso.com,ann,pw\nghost@contoso.com,g,pw\n"),
+		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour, NotificationEmails: []string{"admin@contoso.com"}}}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitUser("ann@contoso.com", state.UserSynced)
+	h.waitUser("ghost@contoso.com", state.UserFailed)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		tgt.mu.Lock()
+		n := len(tgt.sent)
+		tgt.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no report mail")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	tgt.mu.Lock()
+	defer tgt.mu.Unlock()
+	if len(tgt.sent) != 1 {
+		t.Fatalf("%d report mails, want 1", len(tgt.sent))
+	}
+	m := tgt.sent[0]
+	if m.from != "migration@contoso.com" || len(m.to) != 1 || m.to[0] != "admin@contoso.com" {
+		t.Errorf("report addressing: %+v", m)
+	}
+	if !strings.Contains(m.subject, "SyncedWithErrors") || !strings.Contains(m.subject, "1 failed") {
+		t.Errorf("subject %q", m.subject)
+	}
+	for _, want := range []string{`<td id="total">2</td>`, `<td id="failed">1</td>`, "ghost@contoso.com", "RecipientNotFound",
+		"MessageTooLarge", `<td id="score">Investigate</td>`, `<td id="items">10 of 11</td>`} {
+		if !strings.Contains(m.html, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}

@@ -280,6 +280,7 @@ type fakeTarget struct {
 	mu        sync.Mutex
 	mailboxes map[string]*fakeMailbox
 	seq       int
+	sent      []sentMail
 }
 
 type titem struct {
@@ -327,7 +328,16 @@ func (t *fakeTarget) Mailbox(ctx context.Context, addr string) (Mailbox, error) 
 	return mb, nil
 }
 
+type sentMail struct {
+	from          string
+	to            []string
+	subject, html string
+}
+
 func (t *fakeTarget) SendMail(ctx context.Context, from string, to []string, subject, html string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.sent = append(t.sent, sentMail{from, to, subject, html})
 	return nil
 }
 

@@ -17,7 +17,21 @@ func (e *Engine) Batch(name string) (BatchView, error) {
 	if err != nil {
 		return BatchView{}, err
 	}
-	return batchView(b, us), nil
+	v := batchView(b, us)
+	e.addLive(&v, us)
+	return v, nil
+}
+
+// addLive adds running passes' figures and stalls to a batch view.
+func (e *Engine) addLive(v *BatchView, us []state.User) {
+	for _, u := range us {
+		lv := e.liveView(u)
+		if lv.Stalled {
+			v.StalledCount++
+		}
+		v.SyncedItemCount += lv.SyncedItemCount - u.SyncedItemCount
+		v.SyncedBytes += lv.SyncedBytes - u.SyncedBytes
+	}
 }
 
 // Batches lists all batches with their counts.
@@ -36,7 +50,9 @@ func (e *Engine) Batches() ([]BatchView, error) {
 	}
 	out := make([]BatchView, 0, len(bs))
 	for _, b := range bs {
-		out = append(out, batchView(b, byBatch[b.Name]))
+		v := batchView(b, byBatch[b.Name])
+		e.addLive(&v, byBatch[b.Name])
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -71,10 +87,23 @@ func (e *Engine) User(email string) (UserView, error) {
 // liveView is userView with a running pass's figures.
 func (e *Engine) liveView(u state.User) UserView {
 	v := userView(u)
+	now := e.now()
+	if u.Status == state.UserQueued && !u.QueuedAt.IsZero() {
+		v.QueuedDuration = now.Sub(u.QueuedAt).Seconds()
+	}
+	if !u.LastSuccessfulSyncTime.IsZero() {
+		v.SyncedDuration = now.Sub(u.LastSuccessfulSyncTime).Seconds()
+	}
 	if s, ok := e.liveProgress(u.EmailAddress); ok {
 		v.SyncedItemCount, v.SyncedBytes = s.SyncedItems, s.SyncedBytes
 		v.ItemsPerSecond, v.BytesPerSecond = s.ItemsPerSec, s.BytesPerSec
 		v.EstimatedSecondsLeft = s.SecondsLeft
+		v.InProgressDuration = now.Sub(s.Started).Seconds()
+		lp := s.LastProgress
+		v.LastProgressTime = &lp
+		if idle := now.Sub(lp); idle >= e.opts.StallAfter {
+			v.Stalled, v.StalledDuration = true, idle.Seconds()
+		}
 	}
 	return v
 }

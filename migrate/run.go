@@ -153,6 +153,19 @@ func (e *Engine) schedule(ctx context.Context) (time.Time, error) {
 	}
 	for _, b := range bs {
 		batches[b.Name] = b
+		for _, kind := range e.dueReports(b, now) {
+			r := e.reg()
+			r.wg.Add(1)
+			go func(name, kind string) {
+				defer r.wg.Done()
+				if err := e.SendReport(ctx, name, kind); err != nil {
+					e.log.Warn("report mail", "batch", name, "kind", kind, "err", err)
+				}
+			}(b.Name, kind)
+		}
+		if !b.LastReportAt.IsZero() && e.opts.ReportInterval > 0 {
+			soonest(b.LastReportAt.Add(e.opts.ReportInterval))
+		}
 		if ca := b.Options.CompleteAfter; !ca.IsZero() {
 			if (b.Status == state.BatchSynced || b.Status == state.BatchSyncedWithErrors) && !now.Before(ca) {
 				if err := e.CompleteBatch(ctx, b.Name); err != nil {

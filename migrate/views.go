@@ -32,6 +32,15 @@ type UserView struct {
 	NextSyncTime           *time.Time       `json:"NextSyncTime"`
 	CreationTime           time.Time        `json:"CreationTime"`
 	LastUpdatedTime        *time.Time       `json:"LastUpdatedTime"`
+	// Durations (seconds) as Exchange's migration report has them: time
+	// queued, in progress (this pass), since the last successful sync,
+	// and without progress while running.
+	QueuedDuration     float64    `json:"QueuedDuration"`
+	InProgressDuration float64    `json:"InProgressDuration"`
+	SyncedDuration     float64    `json:"SyncedDuration"`
+	StalledDuration    float64    `json:"StalledDuration"`
+	Stalled            bool       `json:"Stalled"`
+	LastProgressTime   *time.Time `json:"LastProgressTime"`
 }
 
 // BatchView is a batch with its users' counts and totals.
@@ -50,6 +59,7 @@ type BatchView struct {
 	FailedCount               int                `json:"FailedCount"`
 	CompletedCount            int                `json:"CompletedCount"`
 	CompletedWithWarningCount int                `json:"CompletedWithWarningCount"`
+	StalledCount              int                `json:"StalledCount"`
 	EstimatedTotalCount       int64              `json:"EstimatedTotalCount"`
 	EstimatedTotalSize        int64              `json:"EstimatedTotalSize"`
 	SyncedItemCount           int64              `json:"SyncedItemCount"`

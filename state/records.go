@@ -92,6 +92,11 @@ type Batch struct {
 	CreatedAt  time.Time    `json:"CreationDateTime"`
 	StartedAt  time.Time    `json:"StartDateTime,omitzero"`
 	UpdatedAt  time.Time    `json:"LastUpdatedTime,omitzero"`
+	// LastReportAt is when the last report mail went out; ReportedSynced
+	// and ReportedCompleted record the one-off reports.
+	LastReportAt      time.Time `json:"LastReportTime,omitzero"`
+	ReportedSynced    bool      `json:"ReportedSynced,omitempty"`
+	ReportedCompleted bool      `json:"ReportedCompleted,omitempty"`
 }
 
 // User is one migration user: one CSV row and its sync figures.
