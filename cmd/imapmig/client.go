@@ -141,9 +141,12 @@ func splitList(s string) []string {
 
 func cmdBatch(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("batch: want a sub-command: new, list, get, start, stop, syncnow, complete, remove, approve, add-users, events")
+		return errors.New("batch: want a sub-command: new, list, get, watch, start, stop, syncnow, complete, remove, approve, add-users, events")
 	}
 	sub, args := args[0], args[1:]
+	if sub == "watch" {
+		return cmdWatch(args, stdout)
+	}
 	fs := flag.NewFlagSet("batch "+sub, flag.ContinueOnError)
 	var cf clientFlags
 	cf.register(fs)

@@ -193,58 +193,15 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: 24 * time.Hour}}); err != nil {
 		return err
 	}
-	v, err := watchBatch(ctx, d.engine, "demo", stdout)
+	if err := watchLoop(ctx, stdout, 500*time.Millisecond, false, engineWatch(d.engine, "demo")); err != nil {
+		return err
+	}
+	v, err := d.engine.Batch("demo")
 	if err != nil {
 		return err
 	}
 	elapsed := time.Since(begin)
 	return demoSummary(d.engine, emu, addrs, v, elapsed, stdout)
-}
-
-// watchBatch prints the batch's progress until its initial sync is over.
-func watchBatch(ctx context.Context, eng *migrate.Engine, name string, out io.Writer) (migrate.BatchView, error) {
-	tty := isTerminal(out)
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
-	var last string
-	lastPrint := time.Time{}
-	for {
-		v, err := eng.Batch(name)
-		if err != nil {
-			return v, err
-		}
-		line := fmt.Sprintf("%-16s users %d: %d queued, %d active, %d synced, %d failed | %d/%d items, %s/%s",
-			v.Status, v.TotalCount, v.QueuedCount, v.ActiveCount, v.SyncedCount, v.FailedCount,
-			v.SyncedItemCount, v.EstimatedTotalCount, fmtBytes(v.SyncedBytes), fmtBytes(v.EstimatedTotalSize))
-		done := v.Status == state.BatchSynced || v.Status == state.BatchSyncedWithErrors || v.Status == state.BatchFailed
-		switch {
-		case tty:
-			fmt.Fprintf(out, "\r\033[K%s", line)
-			if done {
-				fmt.Fprintln(out)
-			}
-		case line != last && (time.Since(lastPrint) > 2*time.Second || done):
-			fmt.Fprintln(out, line)
-			last, lastPrint = line, time.Now()
-		}
-		if done {
-			return v, nil
-		}
-		select {
-		case <-ctx.Done():
-			return v, ctx.Err()
-		case <-tick.C:
-		}
-	}
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // demoSummary prints the outcome, counting duplicates straight from the

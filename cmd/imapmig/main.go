@@ -31,6 +31,7 @@ Batches (talk to the daemon):
                 [--start-after TIME] [--complete-after TIME] [--sync-interval 24h]
                 [--notification-emails a@x,b@y] [--migrate-deleted-items=false]
   imapmig batch list|get NAME [-o json]
+  imapmig batch watch NAME [--interval 2s] [--follow]   live progress
   imapmig batch start|stop|syncnow|complete|remove|approve NAME
   imapmig batch add-users NAME --csv FILE [--skip-invalid-rows]
   imapmig batch events NAME [--last N] [-o json]

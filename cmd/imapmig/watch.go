@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/migrate/httpapi"
+	"github.com/imapmig/imapmig/state"
+)
+
+// cmdWatch is `imapmig batch watch NAME`: a live view of a batch. On a
+// terminal it redraws a table of progress bars in place; otherwise it prints
+// a plain line whenever the batch or a user changes.
+func cmdWatch(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("batch watch", flag.ContinueOnError)
+	var cf clientFlags
+	cf.register(fs)
+	every := fs.Duration("interval", 2*time.Second, "refresh interval")
+	follow := fs.Bool("follow", false, "keep watching after the batch has nothing queued or running")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := needArgs(pos, 1, "one batch name"); err != nil {
+		return fmt.Errorf("batch watch: %w", err)
+	}
+	c, err := cf.client()
+	if err != nil {
+		return err
+	}
+	cx, cancel := ctx()
+	defer cancel()
+	name := httpapi.PathEscape(pos[0])
+	poll := func(ctx context.Context) (migrate.BatchView, []migrate.UserView, error) {
+		var v migrate.BatchView
+		var us []migrate.UserView
+		if err := c.Do(ctx, "GET", "/v1/batches/"+name, nil, &v); err != nil {
+			return v, nil, err
+		}
+		err := c.Do(ctx, "GET", "/v1/batches/"+name+"/users", nil, &us)
+		return v, us, err
+	}
+	return watchLoop(cx, stdout, *every, *follow, poll)
+}
+
+// watchLoop polls and renders until the batch is idle (or ctx ends).
+func watchLoop(ctx context.Context, out io.Writer, every time.Duration, follow bool,
+	poll func(context.Context) (migrate.BatchView, []migrate.UserView, error)) error {
+	tty, width, height := terminal(out)
+	pl := &plainWatcher{last: map[string]string{}}
+	drawn := 0
+	for {
+		v, us, err := poll(ctx)
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		}
+		if tty {
+			frame := renderWatch(v, us, width, height, time.Now())
+			if drawn > 0 {
+				fmt.Fprintf(out, "\033[%dA", drawn) // back to the top of the last frame
+			}
+			lines := strings.Split(strings.TrimSuffix(frame, "\n"), "\n")
+			for _, l := range lines {
+				fmt.Fprintf(out, "\r\033[K%s\n", l)
+			}
+			for i := len(lines); i < drawn; i++ { // clear what the last frame had below
+				fmt.Fprint(out, "\r\033[K\n")
+			}
+			if drawn > len(lines) {
+				fmt.Fprintf(out, "\033[%dA", drawn-len(lines))
+			}
+			drawn = len(lines)
+		} else {
+			pl.write(out, v, us, time.Now())
+		}
+		if !follow && idle(v) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(every):
+		}
+	}
+}
+
+// idle: nothing queued or running and the batch is in a resting status.
+func idle(v migrate.BatchView) bool {
+	if v.QueuedCount+v.ActiveCount > 0 {
+		return false
+	}
+	switch v.Status {
+	case state.BatchSynced, state.BatchSyncedWithErrors, state.BatchFailed, state.BatchStopped,
+		state.BatchCompleted, state.BatchCompletedWithErrors, state.BatchCreated:
+		return true
+	}
+	return false
+}
+
+func terminal(w io.Writer) (tty bool, width, height int) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return false, 0, 0
+	}
+	width, height, err := term.GetSize(int(f.Fd()))
+	if err != nil || width < 40 {
+		width, height = 100, 30
+	}
+	return true, width, height
+}
+
+// statusOrder puts running users first in the live view.
+var statusOrder = map[state.UserStatus]int{
+	state.UserSyncing: 0, state.UserIncrementalSyncing: 0, state.UserCompleting: 0, state.UserValidating: 1,
+	state.UserStopping: 1, state.UserQueued: 2, state.UserFailed: 3, state.UserSynced: 4, state.UserStopped: 5,
+	state.UserCompleted: 6, state.UserCompletedWithWarnings: 6, state.UserCreated: 7,
+}
+
+// renderWatch draws one frame: the batch's totals, then one row per user
+// (running ones first) with a bar, items, bytes, rate and ETA, cut to the
+// terminal's height.
+func renderWatch(v migrate.BatchView, us []migrate.UserView, width, height int, now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "batch %s  %s  %s\n", v.Name, v.Status, now.Format("15:04:05"))
+	fmt.Fprintf(&b, "users %d: %d queued, %d active, %d synced, %d failed, %d stopped, %d completed, %d stalled | %d/%d items, %s/%s, %d skipped, score %s\n",
+		v.TotalCount, v.QueuedCount, v.ActiveCount, v.SyncedCount, v.FailedCount, v.StoppedCount,
+		v.CompletedCount+v.CompletedWithWarningCount, v.StalledCount, v.SyncedItemCount, v.EstimatedTotalCount,
+		fmtBytes(v.SyncedBytes), fmtBytes(v.EstimatedTotalSize), v.SkippedItemCount, orDash(v.DataConsistencyScore))
+	sort.SliceStable(us, func(i, j int) bool {
+		oi, oj := statusOrder[us[i].Status], statusOrder[us[j].Status]
+		if oi != oj {
+			return oi < oj
+		}
+		return us[i].EmailAddress < us[j].EmailAddress
+	})
+	rows := len(us)
+	if height > 0 && rows > height-4 {
+		rows = max(height-4, 1)
+	}
+	emailW := 8
+	for _, u := range us[:rows] {
+		emailW = max(emailW, min(len(u.EmailAddress), 36))
+	}
+	barW := max(10, min(30, width-emailW-80))
+	for _, u := range us[:rows] {
+		email := u.EmailAddress
+		if len(email) > emailW {
+			email = email[:emailW-1] + "…"
+		}
+		frac := 0.0
+		if u.EstimatedTotalSize > 0 {
+			frac = min(1, float64(u.SyncedBytes)/float64(u.EstimatedTotalSize))
+		} else if u.EstimatedTotalCount > 0 {
+			frac = min(1, float64(u.SyncedItemCount)/float64(u.EstimatedTotalCount))
+		} else if u.Status == state.UserSynced || u.Status == state.UserCompleted {
+			frac = 1
+		}
+		fill := int(frac * float64(barW))
+		bar := strings.Repeat("█", fill) + strings.Repeat("░", barW-fill)
+		eta := "-"
+		if u.EstimatedSecondsLeft != nil && *u.EstimatedSecondsLeft > 0 {
+			eta = (time.Duration(*u.EstimatedSecondsLeft) * time.Second).String()
+		}
+		extra := ""
+		if u.Stalled {
+			extra = "  STALLED " + (time.Duration(u.StalledDuration) * time.Second).String()
+		} else if u.ErrorReason != "" {
+			extra = "  " + u.ErrorReason
+		}
+		fmt.Fprintf(&b, "%-*s %-18s %s %3.0f%% %7d/%-7d %9s %6.1f it/s %9s/s ETA %-8s%s\n", emailW, email, u.Status, bar, frac*100,
+			u.SyncedItemCount, u.EstimatedTotalCount, fmtBytes(u.SyncedBytes), u.ItemsPerSecond, fmtBytes(int64(u.BytesPerSecond)), eta, extra)
+	}
+	if rows < len(us) {
+		fmt.Fprintf(&b, "… %d more users (imapmig user list --batch %s)\n", len(us)-rows, v.Name)
+	}
+	return b.String()
+}
+
+// plainWatcher prints a line when the batch or a user changes, for logs and
+// pipes.
+type plainWatcher struct {
+	lastBatch string
+	last      map[string]string
+}
+
+func (p *plainWatcher) write(out io.Writer, v migrate.BatchView, us []migrate.UserView, now time.Time) {
+	ts := now.Format(time.DateTime)
+	line := fmt.Sprintf("batch %s %s: %d queued, %d active, %d synced, %d failed, %d stalled; %d/%d items, %s/%s, %d skipped",
+		v.Name, v.Status, v.QueuedCount, v.ActiveCount, v.SyncedCount, v.FailedCount, v.StalledCount,
+		v.SyncedItemCount, v.EstimatedTotalCount, fmtBytes(v.SyncedBytes), fmtBytes(v.EstimatedTotalSize), v.SkippedItemCount)
+	if line != p.lastBatch {
+		fmt.Fprintf(out, "%s %s\n", ts, line)
+		p.lastBatch = line
+	}
+	for _, u := range us {
+		ul := fmt.Sprintf("user %s %s: %d/%d items, %s, %d skipped", u.EmailAddress, u.Status, u.SyncedItemCount,
+			u.EstimatedTotalCount, fmtBytes(u.SyncedBytes), u.SkippedItemCount)
+		if u.Stalled {
+			ul += ", STALLED"
+		}
+		if u.ErrorReason != "" {
+			ul += ", " + u.ErrorReason
+		}
+		if p.last[u.EmailAddress] != ul {
+			fmt.Fprintf(out, "%s %s\n", ts, ul)
+			p.last[u.EmailAddress] = ul
+		}
+	}
+}
+
+// engineWatch adapts an in-process engine to watchLoop (the demo).
+func engineWatch(eng *migrate.Engine, name string) func(context.Context) (migrate.BatchView, []migrate.UserView, error) {
+	return func(context.Context) (migrate.BatchView, []migrate.UserView, error) {
+		v, err := eng.Batch(name)
+		if err != nil {
+			return v, nil, err
+		}
+		us, err := eng.Users(name)
+		return v, us, err
+	}
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/state"
+)
+
+func watchFixture(step int) (migrate.BatchView, []migrate.UserView) {
+	left := 30.0
+	us := []migrate.UserView{
+		{EmailAddress: "ann@contoso.com", Status: state.UserSyncing, SyncedItemCount: int64(10 * step), EstimatedTotalCount: 40,
+			SyncedBytes: int64(1 << 20 * step), EstimatedTotalSize: 4 << 20, ItemsPerSecond: 5, BytesPerSecond: 1 << 19, EstimatedSecondsLeft: &left},
+		{EmailAddress: "bob@contoso.com", Status: state.UserQueued},
+		{EmailAddress: "cid@contoso.com", Status: state.UserFailed, ErrorReason: "ImapAuthenticationFailed"},
+	}
+	v := migrate.BatchView{Name: "wave1", Status: state.BatchSyncing, TotalCount: 3, QueuedCount: 1, ActiveCount: 1, FailedCount: 1,
+		SyncedItemCount: int64(10 * step), EstimatedTotalCount: 40}
+	if step == 4 {
+		us[0].Status, us[1].Status = state.UserSynced, state.UserSynced
+		v.Status, v.QueuedCount, v.ActiveCount, v.SyncedCount = state.BatchSyncedWithErrors, 0, 0, 2
+	}
+	return v, us
+}
+
+func TestRenderWatch_BarsRunningFirstAndCut(t *testing.T) {
+	v, us := watchFixture(2)
+	us[0], us[2] = us[2], us[0] // the running user is not first in the input
+	frame := renderWatch(v, us, 120, 5, time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC))
+	lines := strings.Split(strings.TrimSuffix(frame, "\n"), "\n")
+	if !strings.HasPrefix(lines[0], "batch wave1  Syncing") {
+		t.Errorf("header %q", lines[0])
+	}
+	if !strings.HasPrefix(lines[2], "ann@contoso.com") || !strings.Contains(lines[2], " 50%") || !strings.Contains(lines[2], "ETA 30s") {
+		t.Errorf("running user row %q", lines[2])
+	}
+	if len(lines) != 4 || !strings.Contains(lines[3], "… 2 more users") {
+		t.Errorf("a 5-line terminal should show 1 user and a cut line:\n%s", frame)
+	}
+}
+
+func TestWatchLoop_PlainLinesOnlyOnChangeAndStopsWhenIdle(t *testing.T) {
+	var out bytes.Buffer
+	step := 0
+	poll := func(context.Context) (migrate.BatchView, []migrate.UserView, error) {
+		step++
+		s := step
+		if s == 2 {
+			s = 1 // nothing changed between the first two polls
+		}
+		v, us := watchFixture(min(s, 4))
+		return v, us, nil
+	}
+	if err := watchLoop(context.Background(), &out, time.Millisecond, false, poll); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	if step != 4 {
+		t.Errorf("polled %d times, want 4 (stops once idle)", step)
+	}
+	if strings.Contains(text, "\033[") {
+		t.Error("plain mode wrote terminal escapes")
+	}
+	if n := strings.Count(text, "user cid@contoso.com Failed"); n != 1 {
+		t.Errorf("unchanged user printed %d times, want once:\n%s", n, text)
+	}
+	if n := strings.Count(text, "user ann@contoso.com"); n != 3 {
+		t.Errorf("ann printed %d times, want 3 (one per change):\n%s", n, text)
+	}
+	if !strings.Contains(text, "batch wave1 SyncedWithErrors") {
+		t.Errorf("final state missing:\n%s", text)
+	}
+}
