@@ -1,4 +1,4 @@
-package migrate
+package migrate_test
 
 import (
 	"context"
@@ -9,21 +9,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/migrate/memtarget"
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
 )
 
 type harness struct {
 	t      *testing.T
-	eng    *Engine
+	eng    *migrate.Engine
 	st     *state.Store
 	src    *fakeServer
-	tgt    *fakeTarget
+	tgt    *memtarget.Target
 	cancel context.CancelFunc
 	done   chan error
 }
 
-func newHarness(t *testing.T, st *state.Store, src *fakeServer, tgt *fakeTarget, maxConc int, tweak func(*Options)) *harness {
+func newHarness(t *testing.T, st *state.Store, src *fakeServer, tgt *memtarget.Target, maxConc int, tweak func(*migrate.Options)) *harness {
 	t.Helper()
 	if err := st.PutEndpoint(state.Endpoint{Name: "ep", Host: "x", MaxConcurrentMigrations: maxConc, MaxConcurrentIncrementalSyncs: maxConc}); err != nil {
 		t.Fatal(err)
@@ -31,10 +33,10 @@ func newHarness(t *testing.T, st *state.Store, src *fakeServer, tgt *fakeTarget,
 	if err := st.PutTenant(state.Tenant{Name: "tn"}); err != nil {
 		t.Fatal(err)
 	}
-	opts := Options{
+	opts := migrate.Options{
 		Store:            st,
-		Sources:          func(context.Context, state.Endpoint) (SourceConnector, error) { return src, nil },
-		Targets:          func(context.Context, state.Tenant) (Target, error) { return tgt, nil },
+		Sources:          func(context.Context, state.Endpoint) (migrate.SourceConnector, error) { return src, nil },
+		Targets:          func(context.Context, state.Tenant) (migrate.Target, error) { return tgt, nil },
 		RetryBackoff:     time.Millisecond,
 		UserRetryBackoff: 10 * time.Millisecond,
 		ScanInterval:     20 * time.Millisecond,
@@ -43,7 +45,7 @@ func newHarness(t *testing.T, st *state.Store, src *fakeServer, tgt *fakeTarget,
 	if tweak != nil {
 		tweak(&opts)
 	}
-	h := &harness{t: t, eng: New(opts), st: st, src: src, tgt: tgt, done: make(chan error, 1)}
+	h := &harness{t: t, eng: migrate.New(opts), st: st, src: src, tgt: tgt, done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	go func() { h.done <- h.eng.Run(ctx) }()
@@ -66,7 +68,7 @@ func (h *harness) batch(name string, users ...string) {
 	for _, u := range users {
 		fmt.Fprintf(&csv, "%s,%s,pw\n", u, u)
 	}
-	if _, err := h.eng.CreateBatch(context.Background(), BatchSpec{Name: name, Endpoint: "ep", Tenant: "tn", CSV: []byte(csv.String()),
+	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: name, Endpoint: "ep", Tenant: "tn", CSV: []byte(csv.String()),
 		Autostart: true, Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour}}); err != nil {
 		h.t.Fatal(err)
 	}
@@ -82,7 +84,7 @@ func (h *harness) waitUser(email string, want ...state.UserStatus) state.User {
 			h.t.Fatal(err)
 		}
 		for _, w := range want {
-			if u.Status == w && !h.eng.isRunning(email) {
+			if u.Status == w && !h.eng.Running(email) {
 				return u
 			}
 		}
@@ -103,7 +105,7 @@ func (h *harness) syncNow(email string) state.User {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		u, _ := h.st.User(email)
-		if u.LastSuccessfulSyncTime.After(before.LastSuccessfulSyncTime) && u.Status == state.UserSynced && !h.eng.isRunning(email) {
+		if u.LastSuccessfulSyncTime.After(before.LastSuccessfulSyncTime) && u.Status == state.UserSynced && !h.eng.Running(email) {
 			return u
 		}
 		if time.Now().After(deadline) {
@@ -131,36 +133,36 @@ func seedBasic(s *fakeServer) {
 }
 
 func TestEngine_InitialSyncCopiesEveryFolderOnce(t *testing.T) {
-	src, tgt := newFakeServer(), newFakeTarget("ann@contoso.com")
+	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
 	seedBasic(src)
 	src.append("INBOX", rawMsg("huge", 9000), day0, `\Seen`)
 	src.append("INBOX", append(rawMsg("bad", 300), "MALFORMED"...), day0)
-	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *Options) { o.MaxMessageBytes = 5000 })
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.MaxMessageBytes = 5000 })
 	h.batch("b", "ann@contoso.com")
 	u := h.waitUser("ann@contoso.com", state.UserSynced)
 
-	mb := tgt.mailboxes["ann@contoso.com"]
-	if n := len(mb.inFolder(WellKnownInbox)); n != 7 {
+	mb := tgt.Box("ann@contoso.com")
+	if n := len(mb.InFolder(migrate.WellKnownInbox)); n != 7 {
 		t.Errorf("inbox has %d items, want 7", n)
 	}
-	if n := len(mb.inFolder(WellKnownSentItems)); n != 1 {
+	if n := len(mb.InFolder(migrate.WellKnownSentItems)); n != 1 {
 		t.Errorf("sentitems has %d, want 1", n)
 	}
-	drafts := mb.inFolder(WellKnownDrafts)
-	if len(drafts) != 1 || !drafts[0].draft {
+	drafts := mb.InFolder(migrate.WellKnownDrafts)
+	if len(drafts) != 1 || !drafts[0].Draft {
 		t.Errorf("drafts: %+v", drafts)
 	}
-	alpha := mb.inFolder(mb.folderByName("Alpha"))
-	if len(alpha) != 1 || len(alpha[0].flags.Categories) != 1 || alpha[0].flags.Categories[0] != "Work" {
+	alpha := mb.InFolder(mb.FolderByName("Alpha"))
+	if len(alpha) != 1 || len(alpha[0].Flags.Categories) != 1 || alpha[0].Flags.Categories[0] != "Work" {
 		t.Errorf("Projects/Alpha: %+v", alpha)
 	}
-	if d := mb.dupKeys(); d != 0 {
+	if d := mb.Duplicates(); d != 0 {
 		t.Errorf("%d duplicate keys in the target", d)
 	}
 	if u.SyncedItemCount != 10 || u.EstimatedTotalCount != 12 || u.SkippedItemCount != 2 {
 		t.Errorf("figures: synced %d of %d, skipped %d", u.SyncedItemCount, u.EstimatedTotalCount, u.SkippedItemCount)
 	}
-	if u.DataConsistencyScore != ScoreInvestigate {
+	if u.DataConsistencyScore != migrate.ScoreInvestigate {
 		t.Errorf("score %q, want Investigate", u.DataConsistencyScore)
 	}
 	sk, _ := h.st.Skipped("ann@contoso.com")
@@ -168,7 +170,7 @@ func TestEngine_InitialSyncCopiesEveryFolderOnce(t *testing.T) {
 	for _, it := range sk {
 		reasons[it.Subject] = it.Reason
 	}
-	if reasons["huge"] != ReasonMessageTooLarge || reasons["bad"] != ReasonMalformedMessage {
+	if reasons["huge"] != migrate.ReasonMessageTooLarge || reasons["bad"] != migrate.ReasonMalformedMessage {
 		t.Errorf("skipped: %+v", sk)
 	}
 	b, _ := h.eng.Batch("b")
@@ -176,54 +178,54 @@ func TestEngine_InitialSyncCopiesEveryFolderOnce(t *testing.T) {
 		t.Errorf("batch: %s synced=%d", b.Status, b.SyncedCount)
 	}
 	// A second pass with nothing changed fetches nothing and writes nothing.
-	fetches, creates := src.fetches, mb.creates
+	fetches, creates := src.fetches, mb.Counts().Creates
 	h.syncNow("ann@contoso.com")
-	if src.fetches != fetches || mb.creates != creates || mb.patches != 0 || mb.deletes != 0 {
-		t.Errorf("no-change pass did work: fetches %d→%d creates %d→%d patches %d deletes %d", fetches, src.fetches, creates, mb.creates, mb.patches, mb.deletes)
+	if src.fetches != fetches || mb.Counts().Creates != creates || mb.Counts().Patches != 0 || mb.Counts().Deletes != 0 {
+		t.Errorf("no-change pass did work: fetches %d→%d creates %d→%d patches %d deletes %d", fetches, src.fetches, creates, mb.Counts().Creates, mb.Counts().Patches, mb.Counts().Deletes)
 	}
 }
 
 func TestEngine_RerunFromEmptyStateNeverDuplicates(t *testing.T) {
-	src, tgt := newFakeServer(), newFakeTarget("ann@contoso.com")
+	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
 	seedBasic(src)
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
 	h.batch("b", "ann@contoso.com")
 	h.waitUser("ann@contoso.com", state.UserSynced)
 	h.stop()
-	mb := tgt.mailboxes["ann@contoso.com"]
-	creates := mb.creates
+	mb := tgt.Box("ann@contoso.com")
+	creates := mb.Counts().Creates
 
 	// A new state file, a new batch: the target's source keys prevent copies.
 	h2 := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
 	h2.batch("again", "ann@contoso.com")
 	u := h2.waitUser("ann@contoso.com", state.UserSynced)
-	if mb.creates != creates {
-		t.Errorf("re-run created %d messages", mb.creates-creates)
+	if mb.Counts().Creates != creates {
+		t.Errorf("re-run created %d messages", mb.Counts().Creates-creates)
 	}
-	if mb.dupKeys() != 0 {
-		t.Errorf("duplicates after re-run: %d", mb.dupKeys())
+	if mb.Duplicates() != 0 {
+		t.Errorf("duplicates after re-run: %d", mb.Duplicates())
 	}
-	if u.SyncedItemCount != int64(len(mb.items)) || u.DataConsistencyScore != ScorePerfect {
-		t.Errorf("after re-run: synced %d (target has %d), score %s", u.SyncedItemCount, len(mb.items), u.DataConsistencyScore)
+	if u.SyncedItemCount != int64(len(mb.Items())) || u.DataConsistencyScore != migrate.ScorePerfect {
+		t.Errorf("after re-run: synced %d (target has %d), score %s", u.SyncedItemCount, len(mb.Items()), u.DataConsistencyScore)
 	}
 }
 
 func TestEngine_IncrementalReplaysSourceChanges(t *testing.T) {
 	for _, noCond := range []bool{false, true} {
 		t.Run(fmt.Sprintf("noCondStore=%v", noCond), func(t *testing.T) {
-			src, tgt := newFakeServer(), newFakeTarget("ann@contoso.com")
+			src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
 			src.noCond = noCond
 			seedBasic(src)
 			h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
 			h.batch("b", "ann@contoso.com")
 			h.waitUser("ann@contoso.com", state.UserSynced)
-			mb := tgt.mailboxes["ann@contoso.com"]
-			byKeyFolder := func(subject string) *titem {
-				for _, it := range mb.items {
+			mb := tgt.Box("ann@contoso.com")
+			byKeyFolder := func(subject string) *memtarget.Item {
+				for _, it := range mb.Items() {
 					for _, fo := range src.folders {
 						for _, m := range fo.msgs {
-							if strings.Contains(string(m.raw), "Subject: "+subject+"\r") && HeaderHash(HeaderBlock(m.raw)) == strings.Split(it.key, "#")[0] {
-								return it
+							if strings.Contains(string(m.raw), "Subject: "+subject+"\r") && migrate.HeaderHash(migrate.HeaderBlock(m.raw)) == strings.Split(it.Key, "#")[0] {
+								return &it
 							}
 						}
 					}
@@ -231,67 +233,67 @@ func TestEngine_IncrementalReplaysSourceChanges(t *testing.T) {
 				return nil
 			}
 			inbox0 := byKeyFolder("inbox 0")
-			movedID := inbox0.id
+			movedID := inbox0.ID
 
 			src.append("INBOX", rawMsg("new mail", 300), day0.AddDate(1, 0, 0)) // new
 			src.expunge("INBOX", 2)                                             // hard delete of "inbox 1"
 			src.move("INBOX", 1, "Projects")                                    // move of "inbox 0"
 			src.setFlags("INBOX", 3, `\Flagged`)                                // "inbox 2": \Seen off, \Flagged on
 			userDeleted := byKeyFolder("inbox 3")                               // deleted in Outlook by the user
-			delete(mb.items, userDeleted.id)
+			mb.Remove(userDeleted.ID)
 			src.setFlags("INBOX", 4, `\Seen`, `\Answered`) // "inbox 3" changes too: must not be re-copied
 			u := h.syncNow("ann@contoso.com")
 
-			if it := byKeyFolder("new mail"); it == nil || it.folder != WellKnownInbox {
+			if it := byKeyFolder("new mail"); it == nil || it.Folder != migrate.WellKnownInbox {
 				t.Errorf("new mail not copied")
 			}
 			if byKeyFolder("inbox 1") != nil {
 				t.Errorf("expunged message still in the target")
 			}
-			if it, ok := mb.items[movedID]; !ok || it.folder != mb.folderByName("Projects") {
+			if it, ok := mb.Item(movedID); !ok || it.Folder != mb.FolderByName("Projects") {
 				t.Errorf("moved message: %+v (want same id in Projects)", it)
 			}
-			if mb.moves != 1 {
-				t.Errorf("%d Graph moves, want 1", mb.moves)
+			if mb.Counts().Moves != 1 {
+				t.Errorf("%d Graph moves, want 1", mb.Counts().Moves)
 			}
-			if it := byKeyFolder("inbox 2"); it == nil || it.flags.Seen || !it.flags.Flagged {
+			if it := byKeyFolder("inbox 2"); it == nil || it.Flags.Seen || !it.Flags.Flagged {
 				t.Errorf("flags not replayed: %+v", it)
 			}
 			if byKeyFolder("inbox 3") != nil {
 				t.Errorf("a message deleted in the target was copied again")
 			}
-			if mb.dupKeys() != 0 {
-				t.Errorf("duplicates: %d", mb.dupKeys())
+			if mb.Duplicates() != 0 {
+				t.Errorf("duplicates: %d", mb.Duplicates())
 			}
-			if u.DataConsistencyScore == ScorePoor {
+			if u.DataConsistencyScore == migrate.ScorePoor {
 				t.Errorf("score Poor after incremental: %+v", u)
 			}
 
 			// UIDVALIDITY reset: the folder is rebuilt from the target's keys.
-			creates := mb.creates
+			creates := mb.Counts().Creates
 			src.recreate("INBOX")
 			h.syncNow("ann@contoso.com")
-			if mb.creates != creates || mb.dupKeys() != 0 {
-				t.Errorf("UIDVALIDITY reset created %d, dups %d", mb.creates-creates, mb.dupKeys())
+			if mb.Counts().Creates != creates || mb.Duplicates() != 0 {
+				t.Errorf("UIDVALIDITY reset created %d, dups %d", mb.Counts().Creates-creates, mb.Duplicates())
 			}
 		})
 	}
 }
 
 func TestEngine_FailuresAreTyped(t *testing.T) {
-	src, tgt := newFakeServer(), newFakeTarget("ann@contoso.com")
+	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
 	src.password = "other-secret"
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
 	h.batch("b", "ann@contoso.com", "ghost@contoso.com")
 	u := h.waitUser("ann@contoso.com", state.UserFailed)
-	if u.ErrorReason != ReasonImapAuthenticationFailed || !strings.Contains(u.LastError, "AUTHENTICATIONFAILED") {
+	if u.ErrorReason != migrate.ReasonImapAuthenticationFailed || !strings.Contains(u.LastError, "AUTHENTICATIONFAILED") {
 		t.Errorf("auth failure: %s %q", u.ErrorReason, u.LastError)
 	}
 	if strings.Contains(u.LastError, "pw") && strings.Contains(u.LastError, ",pw") {
 		t.Errorf("password in error: %q", u.LastError)
 	}
 	g := h.waitUser("ghost@contoso.com", state.UserFailed)
-	if g.ErrorReason != ReasonRecipientNotFound {
+	if g.ErrorReason != migrate.ReasonRecipientNotFound {
 		t.Errorf("missing recipient: %s", g.ErrorReason)
 	}
 	b, _ := h.eng.Batch("b")
@@ -301,15 +303,15 @@ func TestEngine_FailuresAreTyped(t *testing.T) {
 }
 
 func TestEngine_TransientFetchErrorRetriesWithoutDuplicates(t *testing.T) {
-	src, tgt := newFakeServer(), newFakeTarget("ann@contoso.com")
+	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
 	seedBasic(src)
-	src.failNext = Retryable(fmt.Errorf("connection reset"))
-	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *Options) { o.RetryAttempts = 1 })
+	src.failNext = migrate.Retryable(fmt.Errorf("connection reset"))
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.RetryAttempts = 1 })
 	h.batch("b", "ann@contoso.com")
 	u := h.waitUser("ann@contoso.com", state.UserSynced)
-	mb := tgt.mailboxes["ann@contoso.com"]
-	if mb.dupKeys() != 0 || u.SyncedItemCount != int64(len(mb.items)) || u.DataConsistencyScore != ScorePerfect {
-		t.Errorf("after retry: synced %d, target %d, dups %d, score %s", u.SyncedItemCount, len(mb.items), mb.dupKeys(), u.DataConsistencyScore)
+	mb := tgt.Box("ann@contoso.com")
+	if mb.Duplicates() != 0 || u.SyncedItemCount != int64(len(mb.Items())) || u.DataConsistencyScore != migrate.ScorePerfect {
+		t.Errorf("after retry: synced %d, target %d, dups %d, score %s", u.SyncedItemCount, len(mb.Items()), mb.Duplicates(), u.DataConsistencyScore)
 	}
 }
 
@@ -319,7 +321,7 @@ func TestEngine_PoolLimitsConcurrentUsers(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		users = append(users, fmt.Sprintf("u%d@contoso.com", i))
 	}
-	tgt := newFakeTarget(users...)
+	tgt := memtarget.New(users...)
 	src.hold = make(chan struct{})
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 2, nil)
 	h.batch("b", users...)
@@ -349,80 +351,80 @@ func TestEngine_PoolLimitsConcurrentUsers(t *testing.T) {
 }
 
 func TestEngine_MailboxItemLimitKeepsNewest(t *testing.T) {
-	src, tgt := newFakeServer(), newFakeTarget("ann@contoso.com")
+	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
 	for i := 0; i < 5; i++ {
 		src.append("INBOX", rawMsg(fmt.Sprintf("m%d", i), 200), day0.AddDate(0, i, 0))
 	}
-	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *Options) { o.MaxMailboxItems = 3 })
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.MaxMailboxItems = 3 })
 	h.batch("b", "ann@contoso.com")
 	u := h.waitUser("ann@contoso.com", state.UserSynced)
-	mb := tgt.mailboxes["ann@contoso.com"]
-	if len(mb.items) != 3 {
-		t.Fatalf("%d items, want 3", len(mb.items))
+	mb := tgt.Box("ann@contoso.com")
+	if len(mb.Items()) != 3 {
+		t.Fatalf("%d items, want 3", len(mb.Items()))
 	}
-	for _, it := range mb.items {
-		if it.received.Before(day0.AddDate(0, 2, 0)) {
-			t.Errorf("an old message was kept: %v", it.received)
+	for _, it := range mb.Items() {
+		if it.Received.Before(day0.AddDate(0, 2, 0)) {
+			t.Errorf("an old message was kept: %v", it.Received)
 		}
 	}
 	sk, _ := h.st.Skipped("ann@contoso.com")
-	if len(sk) != 2 || sk[0].Reason != ReasonMailboxItemLimit || u.DataConsistencyScore != ScoreInvestigate {
+	if len(sk) != 2 || sk[0].Reason != migrate.ReasonMailboxItemLimit || u.DataConsistencyScore != migrate.ScoreInvestigate {
 		t.Errorf("skipped %+v score %s", sk, u.DataConsistencyScore)
 	}
 }
 
 func TestEngine_VerifyFindsTargetSideDeleteAndApprovalScores(t *testing.T) {
-	src, tgt := newFakeServer(), newFakeTarget("ann@contoso.com")
+	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
 	seedBasic(src)
 	src.append("INBOX", rawMsg("huge", 9000), day0)
-	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *Options) { o.MaxMessageBytes = 5000 })
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.MaxMessageBytes = 5000 })
 	h.batch("b", "ann@contoso.com")
 	u := h.waitUser("ann@contoso.com", state.UserSynced)
-	if u.DataConsistencyScore != ScoreInvestigate {
+	if u.DataConsistencyScore != migrate.ScoreInvestigate {
 		t.Fatalf("score %s, want Investigate (one oversize item)", u.DataConsistencyScore)
 	}
 	v, err := h.eng.VerifyUser(context.Background(), "ann@contoso.com")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(v.Differences) != 0 || v.DataConsistencyScore != ScoreInvestigate {
+	if len(v.Differences) != 0 || v.DataConsistencyScore != migrate.ScoreInvestigate {
 		t.Fatalf("clean verify: %+v", v)
 	}
 	if n, err := h.eng.ApproveSkipped(context.Background(), "ann@contoso.com"); err != nil || n != 1 {
 		t.Fatalf("approve: %d %v", n, err)
 	}
-	if u, _ := h.st.User("ann@contoso.com"); u.DataConsistencyScore != ScoreGood {
+	if u, _ := h.st.User("ann@contoso.com"); u.DataConsistencyScore != migrate.ScoreGood {
 		t.Fatalf("after approval: %s, want Good", u.DataConsistencyScore)
 	}
 	// Delete one item behind the engine's back.
-	mb := tgt.mailboxes["ann@contoso.com"]
-	for id, it := range mb.items {
-		if it.folder == WellKnownSentItems {
-			delete(mb.items, id)
+	mb := tgt.Box("ann@contoso.com")
+	for _, it := range mb.Items() {
+		if it.Folder == migrate.WellKnownSentItems {
+			mb.Remove(it.ID)
 		}
 	}
 	v, err = h.eng.VerifyUser(context.Background(), "ann@contoso.com")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.DataConsistencyScore != ScorePoor || len(v.Differences) != 1 || v.Differences[0].Kind != "MissingInTarget" || v.Differences[0].Folder != "Sent" {
+	if v.DataConsistencyScore != migrate.ScorePoor || len(v.Differences) != 1 || v.Differences[0].Kind != "MissingInTarget" || v.Differences[0].Folder != "Sent" {
 		t.Fatalf("verify after a target-side delete: %+v", v)
 	}
-	if u, _ := h.st.User("ann@contoso.com"); u.DataConsistencyScore != ScorePoor {
+	if u, _ := h.st.User("ann@contoso.com"); u.DataConsistencyScore != migrate.ScorePoor {
 		t.Fatalf("user score %s, want Poor", u.DataConsistencyScore)
 	}
 }
 
 func TestEngine_ReportMailAfterInitialSync(t *testing.T) {
-	src, tgt := newFakeServer(), newFakeTarget("ann@contoso.com", "bob@contoso.com")
+	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com", "bob@contoso.com")
 	seedBasic(src)
 	src.append("INBOX", rawMsg("huge", 9000), day0)
-	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *Options) {
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) {
 		o.MaxMessageBytes = 5000
 		o.ReportSender = "migration@contoso.com"
 	})
-	if _, err := h.eng.CreateBatch(context.Background(), BatchSpec{Name: "r", Endpoint: "ep", Tenant: "tn", Autostart: true,
-		CSV: []byte("EmailAddress,UserName,Password\nann@contoso.com,ann,pw\nghost@contoso.com,g,pw\n"),
+	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "r", Endpoint: "ep", Tenant: "tn", Autostart: true,
+		CSV:     []byte("EmailAddress,UserName,Password\nann@contoso.com,ann,pw\nghost@contoso.com,g,pw\n"),
 		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour, NotificationEmails: []string{"admin@contoso.com"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -430,9 +432,7 @@ func TestEngine_ReportMailAfterInitialSync(t *testing.T) {
 	h.waitUser("ghost@contoso.com", state.UserFailed)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		tgt.mu.Lock()
-		n := len(tgt.sent)
-		tgt.mu.Unlock()
+		n := len(tgt.Sent())
 		if n > 0 {
 			break
 		}
@@ -442,21 +442,20 @@ func TestEngine_ReportMailAfterInitialSync(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(100 * time.Millisecond)
-	tgt.mu.Lock()
-	defer tgt.mu.Unlock()
-	if len(tgt.sent) != 1 {
-		t.Fatalf("%d report mails, want 1", len(tgt.sent))
+	sent := tgt.Sent()
+	if len(sent) != 1 {
+		t.Fatalf("%d report mails, want 1", len(sent))
 	}
-	m := tgt.sent[0]
-	if m.from != "migration@contoso.com" || len(m.to) != 1 || m.to[0] != "admin@contoso.com" {
+	m := sent[0]
+	if m.From != "migration@contoso.com" || len(m.To) != 1 || m.To[0] != "admin@contoso.com" {
 		t.Errorf("report addressing: %+v", m)
 	}
-	if !strings.Contains(m.subject, "SyncedWithErrors") || !strings.Contains(m.subject, "1 failed") {
-		t.Errorf("subject %q", m.subject)
+	if !strings.Contains(m.Subject, "SyncedWithErrors") || !strings.Contains(m.Subject, "1 failed") {
+		t.Errorf("subject %q", m.Subject)
 	}
 	for _, want := range []string{`<td id="total">2</td>`, `<td id="failed">1</td>`, "ghost@contoso.com", "RecipientNotFound",
 		"MessageTooLarge", `<td id="score">Investigate</td>`, `<td id="items">10 of 11</td>`} {
-		if !strings.Contains(m.html, want) {
+		if !strings.Contains(m.HTML, want) {
 			t.Errorf("report lacks %q", want)
 		}
 	}

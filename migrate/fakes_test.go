@@ -1,13 +1,15 @@
-package migrate
+package migrate_test
 
-// In-memory fakes of Source and Target for unit tests of the engine's
-// logic. The real adapters are tested against Dovecot and the Graph
-// emulator; these only make the engine's decisions fast to check.
+// An in-memory fake IMAP server for unit tests of the engine's logic (the
+// target side is migrate/memtarget). The real adapters are tested against
+// Dovecot and the Graph emulator; these only make the engine's decisions
+// fast to check.
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/imapmig/imapmig/migrate"
 	"io"
 	"slices"
 	"strings"
@@ -128,9 +130,9 @@ func (s *fakeServer) move(from string, uid uint32, to string) uint32 {
 	return nu
 }
 
-func (s *fakeServer) Connect(ctx context.Context, l Login) (Source, error) {
+func (s *fakeServer) Connect(ctx context.Context, l migrate.Login) (migrate.Source, error) {
 	if l.Password != s.password {
-		return nil, FailUser(ReasonImapAuthenticationFailed, fmt.Errorf("%w: [AUTHENTICATIONFAILED] Authentication failed.", ErrAuthFailed))
+		return nil, migrate.FailUser(migrate.ReasonImapAuthenticationFailed, fmt.Errorf("%w: [AUTHENTICATIONFAILED] Authentication failed.", migrate.ErrAuthFailed))
 	}
 	s.mu.Lock()
 	s.active++
@@ -148,46 +150,46 @@ func (s *fakeServer) Connect(ctx context.Context, l Login) (Source, error) {
 
 type fakeSource struct{ s *fakeServer }
 
-func (f *fakeSource) Folders(ctx context.Context) ([]Folder, error) {
+func (f *fakeSource) Folders(ctx context.Context) ([]migrate.Folder, error) {
 	f.s.mu.Lock()
 	defer f.s.mu.Unlock()
-	var out []Folder
+	var out []migrate.Folder
 	for _, fo := range f.s.folders {
 		hms := fo.modseq
 		if f.s.noCond {
 			hms = 0
 		}
-		out = append(out, Folder{Path: strings.Split(fo.name, "/"), Name: fo.name, Delimiter: '/', SpecialUse: fo.special,
+		out = append(out, migrate.Folder{Path: strings.Split(fo.name, "/"), Name: fo.name, Delimiter: '/', SpecialUse: fo.special,
 			UIDValidity: fo.uidValidity, UIDNext: fo.uidNext, Messages: uint32(len(fo.msgs)), HighestModSeq: hms})
 	}
-	slices.SortFunc(out, func(a, b Folder) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b migrate.Folder) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 
-func (f *fakeSource) folder(fo Folder) (*ffolder, error) {
+func (f *fakeSource) folder(fo migrate.Folder) (*ffolder, error) {
 	x, ok := f.s.folders[fo.Name]
 	if !ok {
-		return nil, ErrFolderGone
+		return nil, migrate.ErrFolderGone
 	}
 	return x, nil
 }
 
-func (f *fakeSource) Metas(ctx context.Context, fo Folder, from, to uint32, fn func(MessageMeta) error) error {
+func (f *fakeSource) Metas(ctx context.Context, fo migrate.Folder, from, to uint32, fn func(migrate.MessageMeta) error) error {
 	f.s.mu.Lock()
 	x, err := f.folder(fo)
-	var metas []MessageMeta
+	var metas []migrate.MessageMeta
 	if err == nil {
 		for _, m := range x.msgs {
 			if m.uid < from || to != 0 && m.uid > to {
 				continue
 			}
-			hdr := HeaderBlock(m.raw)
+			hdr := migrate.HeaderBlock(m.raw)
 			subj := ""
 			if i := bytes.Index(hdr, []byte("Subject: ")); i >= 0 {
 				subj = string(hdr[i+9 : i+bytes.IndexByte(hdr[i:], '\r')])
 			}
-			metas = append(metas, MessageMeta{UID: m.uid, Flags: slices.Clone(m.flags), InternalDate: m.date, Size: int64(len(m.raw)),
-				ModSeq: m.modseq, HeaderHash: HeaderHash(hdr), Subject: subj})
+			metas = append(metas, migrate.MessageMeta{UID: m.uid, Flags: slices.Clone(m.flags), InternalDate: m.date, Size: int64(len(m.raw)),
+				ModSeq: m.modseq, HeaderHash: migrate.HeaderHash(hdr), Subject: subj})
 		}
 	}
 	f.s.mu.Unlock()
@@ -202,17 +204,17 @@ func (f *fakeSource) Metas(ctx context.Context, fo Folder, from, to uint32, fn f
 	return nil
 }
 
-func (f *fakeSource) ChangedSince(ctx context.Context, fo Folder, modseq uint64, fn func(MessageMeta) error) error {
+func (f *fakeSource) ChangedSince(ctx context.Context, fo migrate.Folder, modseq uint64, fn func(migrate.MessageMeta) error) error {
 	if f.s.noCond && modseq > 0 {
-		return ErrNoCondStore
+		return migrate.ErrNoCondStore
 	}
 	f.s.mu.Lock()
 	x, err := f.folder(fo)
-	var metas []MessageMeta
+	var metas []migrate.MessageMeta
 	if err == nil {
 		for _, m := range x.msgs {
 			if m.modseq > modseq {
-				metas = append(metas, MessageMeta{UID: m.uid, Flags: slices.Clone(m.flags), ModSeq: m.modseq})
+				metas = append(metas, migrate.MessageMeta{UID: m.uid, Flags: slices.Clone(m.flags), ModSeq: m.modseq})
 			}
 		}
 	}
@@ -225,7 +227,7 @@ func (f *fakeSource) ChangedSince(ctx context.Context, fo Folder, modseq uint64,
 	return err
 }
 
-func (f *fakeSource) UIDs(ctx context.Context, fo Folder) ([]uint32, error) {
+func (f *fakeSource) UIDs(ctx context.Context, fo migrate.Folder) ([]uint32, error) {
 	f.s.mu.Lock()
 	defer f.s.mu.Unlock()
 	x, err := f.folder(fo)
@@ -245,7 +247,7 @@ func (m memBody) Open() (io.ReadCloser, error) { return io.NopCloser(bytes.NewRe
 func (m memBody) Size() int64                  { return int64(len(m.b)) }
 func (m memBody) Close() error                 { return nil }
 
-func (f *fakeSource) Fetch(ctx context.Context, fo Folder, uid uint32) (Body, error) {
+func (f *fakeSource) Fetch(ctx context.Context, fo migrate.Folder, uid uint32) (migrate.Body, error) {
 	f.s.mu.Lock()
 	defer f.s.mu.Unlock()
 	f.s.fetches++
@@ -260,12 +262,12 @@ func (f *fakeSource) Fetch(ctx context.Context, fo Folder, uid uint32) (Body, er
 	for _, m := range x.msgs {
 		if m.uid == uid {
 			if bytes.Contains(m.raw, []byte("MALFORMED")) {
-				return nil, SkipItem(ReasonMalformedMessage, fmt.Errorf("cannot parse"))
+				return nil, migrate.SkipItem(migrate.ReasonMalformedMessage, fmt.Errorf("cannot parse"))
 			}
 			return memBody{m.raw}, nil
 		}
 	}
-	return nil, SkipItem("MessageGone", fmt.Errorf("uid %d gone", uid))
+	return nil, migrate.SkipItem("MessageGone", fmt.Errorf("uid %d gone", uid))
 }
 
 func (f *fakeSource) Close() error {
@@ -273,206 +275,4 @@ func (f *fakeSource) Close() error {
 	f.s.active--
 	f.s.mu.Unlock()
 	return nil
-}
-
-// fakeTarget is an in-memory Exchange mailbox set.
-type fakeTarget struct {
-	mu        sync.Mutex
-	mailboxes map[string]*fakeMailbox
-	seq       int
-	sent      []sentMail
-}
-
-type titem struct {
-	id, folder, key string
-	flags           Flags
-	draft           bool
-	received        time.Time
-}
-
-type tfolder struct{ id, parent, name string }
-
-type fakeMailbox struct {
-	t       *fakeTarget
-	folders map[string]*tfolder
-	items   map[string]*titem
-	creates int
-	moves   int
-	deletes int
-	patches int
-}
-
-func newFakeTarget(addrs ...string) *fakeTarget {
-	t := &fakeTarget{mailboxes: map[string]*fakeMailbox{}}
-	for _, a := range addrs {
-		mb := &fakeMailbox{t: t, folders: map[string]*tfolder{}, items: map[string]*titem{}}
-		for _, wk := range []string{WellKnownRoot, WellKnownInbox, WellKnownSentItems, WellKnownDrafts, WellKnownDeletedItems, WellKnownJunkEmail, WellKnownArchive} {
-			parent := WellKnownRoot
-			if wk == WellKnownRoot {
-				parent = ""
-			}
-			mb.folders[wk] = &tfolder{id: wk, parent: parent, name: wk}
-		}
-		t.mailboxes[strings.ToLower(a)] = mb
-	}
-	return t
-}
-
-func (t *fakeTarget) Mailbox(ctx context.Context, addr string) (Mailbox, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	mb, ok := t.mailboxes[strings.ToLower(addr)]
-	if !ok {
-		return nil, FailUser(ReasonRecipientNotFound, fmt.Errorf("%s: %w", addr, ErrRecipientNotFound))
-	}
-	return mb, nil
-}
-
-type sentMail struct {
-	from          string
-	to            []string
-	subject, html string
-}
-
-func (t *fakeTarget) SendMail(ctx context.Context, from string, to []string, subject, html string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.sent = append(t.sent, sentMail{from, to, subject, html})
-	return nil
-}
-
-func (m *fakeMailbox) EnsureFolder(ctx context.Context, p FolderPath) (string, error) {
-	m.t.mu.Lock()
-	defer m.t.mu.Unlock()
-	parent := p.WellKnown
-	if parent == "" {
-		parent = WellKnownRoot
-	}
-	for _, n := range p.Names {
-		var found string
-		for _, f := range m.folders {
-			if f.parent == parent && strings.EqualFold(f.name, n) {
-				found = f.id
-			}
-		}
-		if found == "" {
-			m.t.seq++
-			found = fmt.Sprintf("F%d", m.t.seq)
-			m.folders[found] = &tfolder{id: found, parent: parent, name: n}
-		}
-		parent = found
-	}
-	return parent, nil
-}
-
-func (m *fakeMailbox) Create(ctx context.Context, folderID string, nm NewMessage) (string, error) {
-	rc, _ := nm.Body.Open()
-	io.Copy(io.Discard, rc)
-	rc.Close()
-	m.t.mu.Lock()
-	defer m.t.mu.Unlock()
-	m.t.seq++
-	id := fmt.Sprintf("I%d", m.t.seq)
-	m.items[id] = &titem{id: id, folder: folderID, key: nm.Meta.SourceKey, flags: nm.Flags, draft: nm.Draft, received: ReceivedTime(nm.Meta)}
-	m.creates++
-	return id, nil
-}
-
-func (m *fakeMailbox) SetFlags(ctx context.Context, id string, f Flags) error {
-	m.t.mu.Lock()
-	defer m.t.mu.Unlock()
-	it, ok := m.items[id]
-	if !ok {
-		return SkipItem("ErrorItemNotFound", fmt.Errorf("item %s not found", id))
-	}
-	it.flags = f
-	m.patches++
-	return nil
-}
-
-func (m *fakeMailbox) Move(ctx context.Context, id, dest string) (string, error) {
-	m.t.mu.Lock()
-	defer m.t.mu.Unlock()
-	it, ok := m.items[id]
-	if !ok {
-		return "", SkipItem("ErrorItemNotFound", fmt.Errorf("item %s not found", id))
-	}
-	it.folder = dest
-	m.moves++
-	return id, nil
-}
-
-func (m *fakeMailbox) Delete(ctx context.Context, id string) error {
-	m.t.mu.Lock()
-	defer m.t.mu.Unlock()
-	delete(m.items, id)
-	m.deletes++
-	return nil
-}
-
-func (m *fakeMailbox) Keys(ctx context.Context, folderID string, fn func(KeyedItem) error) error {
-	m.t.mu.Lock()
-	var ks []KeyedItem
-	for _, it := range m.items {
-		if it.folder == folderID && it.key != "" {
-			ks = append(ks, KeyedItem{SourceKey: it.key, ItemID: it.id})
-		}
-	}
-	m.t.mu.Unlock()
-	for _, k := range ks {
-		if err := fn(k); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (m *fakeMailbox) LookupKey(ctx context.Context, folderID, key string) (string, bool, error) {
-	var id string
-	err := m.Keys(ctx, folderID, func(k KeyedItem) error {
-		if k.SourceKey == key {
-			id = k.ItemID
-		}
-		return nil
-	})
-	return id, id != "", err
-}
-
-// inFolder returns the items of a target folder (by well-known id or path).
-func (m *fakeMailbox) inFolder(id string) []*titem {
-	m.t.mu.Lock()
-	defer m.t.mu.Unlock()
-	var out []*titem
-	for _, it := range m.items {
-		if it.folder == id {
-			out = append(out, it)
-		}
-	}
-	return out
-}
-
-func (m *fakeMailbox) folderByName(name string) string {
-	m.t.mu.Lock()
-	defer m.t.mu.Unlock()
-	for _, f := range m.folders {
-		if f.name == name {
-			return f.id
-		}
-	}
-	return ""
-}
-
-// dupKeys counts source keys present more than once in one folder.
-func (m *fakeMailbox) dupKeys() int {
-	m.t.mu.Lock()
-	defer m.t.mu.Unlock()
-	seen := map[string]int{}
-	for _, it := range m.items {
-		seen[it.folder+"|"+it.key]++
-	}
-	d := 0
-	for _, n := range seen {
-		d += n - 1
-	}
-	return d
 }

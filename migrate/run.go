@@ -196,7 +196,7 @@ func (e *Engine) schedule(ctx context.Context) (time.Time, error) {
 	var cands []cand
 	for _, u := range us {
 		b, ok := batches[u.Batch]
-		if !ok || e.isRunning(u.EmailAddress) {
+		if !ok || e.Running(u.EmailAddress) {
 			continue
 		}
 		if sa := b.Options.StartAfter; !sa.IsZero() && now.Before(sa) {
@@ -247,7 +247,8 @@ func (e *Engine) schedule(ctx context.Context) (time.Time, error) {
 	return next, nil
 }
 
-func (e *Engine) isRunning(email string) bool {
+// Running reports whether a pass of the user is in flight.
+func (e *Engine) Running(email string) bool {
 	r := e.reg()
 	r.mu.Lock()
 	defer r.mu.Unlock()
