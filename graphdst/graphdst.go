@@ -179,7 +179,7 @@ func credential(cfg Config, transport http.RoundTripper) (azcore.TokenCredential
 		c, err := azidentity.NewClientCertificateCredential(cfg.TenantID, cfg.ClientID, certs, key,
 			&azidentity.ClientCertificateCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: disable})
 		if err != nil {
-			return nil, migrate.Fatal(errors.New("graphdst: invalid certificate credential configuration"))
+			return nil, migrate.Fatal(fmt.Errorf("graphdst: invalid certificate credential configuration: %w", err))
 		}
 		return c, nil
 	default:
