@@ -16,16 +16,22 @@ import (
 )
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	eng    *migrate.Engine
 	st     *state.Store
-	src    *fakeServer
-	tgt    *memtarget.Target
+	src    migrate.SourceConnector
+	tgt    migrate.Target
 	cancel context.CancelFunc
 	done   chan error
 }
 
 func newHarness(t *testing.T, st *state.Store, src *fakeServer, tgt *memtarget.Target, maxConc int, tweak func(*migrate.Options)) *harness {
+	t.Helper()
+	return newHarnessWith(t, st, src, tgt, maxConc, tweak)
+}
+
+// newHarnessWith runs an engine over any source and target.
+func newHarnessWith(t testing.TB, st *state.Store, src migrate.SourceConnector, tgt migrate.Target, maxConc int, tweak func(*migrate.Options)) *harness {
 	t.Helper()
 	if err := st.PutEndpoint(state.Endpoint{Name: "ep", Host: "x", MaxConcurrentMigrations: maxConc, MaxConcurrentIncrementalSyncs: maxConc}); err != nil {
 		t.Fatal(err)
@@ -77,7 +83,13 @@ func (h *harness) batch(name string, users ...string) {
 // waitUser waits until the user reaches one of the statuses.
 func (h *harness) waitUser(email string, want ...state.UserStatus) state.User {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	return h.waitUserFor(email, 30*time.Second, want...)
+}
+
+// waitUserFor is waitUser with a time limit.
+func (h *harness) waitUserFor(email string, limit time.Duration, want ...state.UserStatus) state.User {
+	h.t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
 		u, err := h.st.User(email)
 		if err != nil {
@@ -102,7 +114,7 @@ func (h *harness) syncNow(email string) state.User {
 	if err := h.eng.SyncNowUser(context.Background(), email); err != nil {
 		h.t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		u, _ := h.st.User(email)
 		if u.LastSuccessfulSyncTime.After(before.LastSuccessfulSyncTime) && u.Status == state.UserSynced && !h.eng.Running(email) {

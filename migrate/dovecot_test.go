@@ -1,0 +1,299 @@
+package migrate_test
+
+// The engine over the real IMAP source against a real Dovecot. The target is
+// memtarget here (the engine's decisions are under test); the end-to-end
+// tests in cmd/imapmig run the same scenarios through graphdst and the
+// Graph emulator.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imapmig/imapmig/imapsrc"
+	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/migrate/memtarget"
+	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/state/statetest"
+	"github.com/imapmig/imapmig/testenv/dovecot"
+	"github.com/imapmig/imapmig/testenv/mailgen"
+)
+
+var dc dovecot.Shared
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	dc.Close()
+	os.Exit(code)
+}
+
+// dovecotWorld is an engine over Dovecot users and a memtarget.
+type dovecotWorld struct {
+	h   *harness
+	srv *dovecot.Server
+	tgt *memtarget.Target
+	// users maps addresses to Dovecot logins.
+	users map[string]*dovecot.User
+}
+
+func newDovecotWorld(tb testing.TB, st *state.Store, tgt *memtarget.Target, users map[string]*dovecot.User, srv *dovecot.Server) *dovecotWorld {
+	tb.Helper()
+	conn, err := imapsrc.New(imapsrc.Config{Host: srv.Host, Port: srv.TLSPort, Security: imapsrc.SecuritySSL, RootCAs: srv.CertPool,
+		SpoolDir: tb.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h := newHarnessWith(tb, st, conn, tgt, 10, nil)
+	var csv strings.Builder
+	csv.WriteString("EmailAddress,UserName,Password\n")
+	for addr, u := range users {
+		fmt.Fprintf(&csv, "%s,%s,%s\n", addr, u.Name, u.Password)
+	}
+	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "dc", Endpoint: "ep", Tenant: "tn", Autostart: true,
+		CSV: []byte(csv.String()), Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour}}); err != nil {
+		tb.Fatal(err)
+	}
+	return &dovecotWorld{h: h, srv: srv, tgt: tgt, users: users}
+}
+
+func TestDovecot_IncrementalReplaysEveryKindOfChange(t *testing.T) {
+	srv := dc.Get(t)
+	ctx := context.Background()
+	u, err := srv.NewUser("inc", dovecot.LayoutSlash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := mailgen.Generate(mailgen.Options{Seed: 7, Messages: 60})
+	if err := srv.Seed(u.Name, mb); err != nil {
+		t.Fatal(err)
+	}
+	addr := u.Name + "@contoso.example"
+	tgt := memtarget.New(addr)
+	w := newDovecotWorld(t, statetest.MustOpen(t), tgt, map[string]*dovecot.User{addr: u}, srv)
+	first := w.h.waitUser(addr, state.UserSynced)
+	box := tgt.Box(addr)
+	if box.Duplicates() != 0 {
+		t.Fatalf("duplicates after the initial sync: %d", box.Duplicates())
+	}
+	items0 := len(box.Items())
+	t.Logf("initial sync: %d items in the target, %d skipped, score %s", items0, first.SkippedItemCount, first.DataConsistencyScore)
+
+	// What the target holds for a source UID in INBOX, by its source key.
+	keyOf := func(folder string, uid uint32) string {
+		rec, ok, err := w.h.st.Message(addr, folder, uid)
+		if err != nil || !ok {
+			t.Fatalf("no record for %s/%d: %v", folder, uid, err)
+		}
+		return rec.SourceKey
+	}
+	itemOf := func(key string) (memtarget.Item, bool) {
+		for _, it := range box.Items() {
+			if it.Key == key {
+				return it, true
+			}
+		}
+		return memtarget.Item{}, false
+	}
+
+	// All kinds of change in one pass.
+	newMsg := mailgen.Message{Raw: []byte("From: x@example.org\r\nTo: y@example.org\r\nSubject: fresh\r\nMessage-ID: <fresh@x>\r\n\r\nhello\r\n"),
+		InternalDate: time.Date(2025, 7, 1, 9, 0, 0, 0, time.UTC)}
+	if _, err := srv.Append(ctx, u.Name, "INBOX", newMsg); err != nil {
+		t.Fatal(err)
+	}
+	uids := inboxUIDs(t, w, addr)
+	expunged, moved, reflagged, userDeleted := uids[0], uids[1], uids[2], uids[3]
+	expKey, movKey, flagKey, delKey := keyOf("INBOX", expunged), keyOf("INBOX", moved), keyOf("INBOX", reflagged), keyOf("INBOX", userDeleted)
+	movedItem, _ := itemOf(movKey)
+	delItem, _ := itemOf(delKey)
+	box.Remove(delItem.ID) // the user deleted it in Outlook
+	if err := srv.Expunge(ctx, u.Name, "INBOX", expunged); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Move(ctx, u.Name, "INBOX", "Projekte", moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.SetFlags(ctx, u.Name, "INBOX", []uint32{reflagged}, []string{`\Flagged`}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.SetFlags(ctx, u.Name, "INBOX", []uint32{userDeleted}, []string{`\Seen`, `\Answered`}); err != nil {
+		t.Fatal(err)
+	}
+	before := box.Counts()
+	w.h.syncNow(addr)
+	after := box.Counts()
+
+	if _, ok := itemOf(expKey); ok {
+		t.Error("the expunged message is still in the target")
+	}
+	if it, ok := itemOf(movKey); !ok || it.ID != movedItem.ID || it.Folder != box.FolderByName("Projekte") {
+		t.Errorf("moved message: %+v, want id %s in Projekte", it, movedItem.ID)
+	}
+	if it, ok := itemOf(flagKey); !ok || it.Flags.Seen || !it.Flags.Flagged {
+		t.Errorf("flag change not replayed: %+v", it.Flags)
+	}
+	if _, ok := itemOf(delKey); ok {
+		t.Error("a message the user deleted in the target was copied again")
+	}
+	found := false
+	for _, it := range box.Items() {
+		found = found || it.Received.Equal(newMsg.InternalDate)
+	}
+	if !found {
+		t.Error("the new message was not copied")
+	}
+	if d := (memtarget.Counts{Creates: 1, Moves: 1, Deletes: 1}); after.Creates-before.Creates != d.Creates ||
+		after.Moves-before.Moves != d.Moves || after.Deletes-before.Deletes != d.Deletes {
+		t.Errorf("writes in the pass: %+v → %+v, want 1 create, 1 move, 1 delete", before, after)
+	}
+	if box.Duplicates() != 0 {
+		t.Errorf("duplicates: %d", box.Duplicates())
+	}
+
+	// UIDVALIDITY reset: recreate a folder on the server, nothing is copied twice.
+	if _, err := srv.ResetFolder(ctx, u.Name, "Projekte"); err != nil {
+		t.Fatal(err)
+	}
+	before = box.Counts()
+	w.h.syncNow(addr)
+	if c := box.Counts(); c.Creates != before.Creates || box.Duplicates() != 0 {
+		t.Errorf("UIDVALIDITY reset: %d creates, %d duplicates", c.Creates-before.Creates, box.Duplicates())
+	}
+
+	// A restart of the engine between passes changes nothing.
+	w.h.stop()
+	h2 := newHarnessWith(t, w.h.st, w.h.src, tgt, 10, nil)
+	before = box.Counts()
+	h2.syncNow(addr)
+	if c := box.Counts(); c != before {
+		t.Errorf("a pass after a restart wrote %+v → %+v", before, c)
+	}
+}
+
+func inboxUIDs(t *testing.T, w *dovecotWorld, addr string) []uint32 {
+	t.Helper()
+	var uids []uint32
+	if err := w.h.st.Messages(addr, "INBOX", func(r state.MessageRecord) error {
+		if r.ItemID != "" {
+			uids = append(uids, r.UID)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(uids) < 4 {
+		t.Fatalf("INBOX has only %d copied messages", len(uids))
+	}
+	return uids
+}
+
+// seedBig writes n small messages straight into a user's INBOX.
+func seedBig(tb testing.TB, srv *dovecot.Server, user string, n int) {
+	tb.Helper()
+	msgs := make([]mailgen.Message, 0, 10000)
+	base := time.Date(2018, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < n; i++ {
+		raw := fmt.Sprintf("From: sender%d@example.org\r\nTo: %s@example.org\r\nSubject: message %d\r\nMessage-ID: <m%d@bench>\r\nDate: %s\r\n\r\nbody %d\r\n",
+			i%97, user, i, i, base.Add(time.Duration(i)*time.Minute).Format(time.RFC1123Z), i)
+		var flags []string
+		if i%3 == 0 {
+			flags = []string{`\Seen`}
+		}
+		msgs = append(msgs, mailgen.Message{Raw: []byte(raw), InternalDate: base.Add(time.Duration(i) * time.Minute), Flags: flags})
+		if len(msgs) == cap(msgs) || i == n-1 {
+			if err := srv.WriteMaildir(user, []string{"INBOX"}, msgs); err != nil {
+				tb.Fatal(err)
+			}
+			msgs = msgs[:0]
+		}
+	}
+}
+
+// benchDelta prepares a synced 100,000-message mailbox once per process.
+func benchDelta(b *testing.B, n int) (*dovecotWorld, string, *dovecot.User) {
+	b.Helper()
+	srv := dc.Get(b)
+	u, err := srv.NewUser("bench", dovecot.LayoutSlash)
+	if err != nil {
+		b.Fatal(err)
+	}
+	seedBig(b, srv, u.Name, n)
+	addr := u.Name + "@contoso.example"
+	tgt := memtarget.New(addr)
+	start := time.Now()
+	w := newDovecotWorld(b, statetest.MustOpen(b), tgt, map[string]*dovecot.User{addr: u}, srv)
+	usr := w.h.waitUserFor(addr, 30*time.Minute, state.UserSynced)
+	b.Logf("initial sync of %d messages: %s (%d in the target)", n, time.Since(start), usr.SyncedItemCount)
+	return w, addr, u
+}
+
+// BenchmarkDelta_NoChange100k measures a delta sync of a 100,000-message
+// mailbox in which nothing changed: one LIST-STATUS round trip, no SELECT,
+// no target write.
+func BenchmarkDelta_NoChange100k(b *testing.B) {
+	w, addr, _ := benchDelta(b, 100000)
+	box := w.tgt.Box(addr)
+	before := box.Counts()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.h.syncNow(addr)
+	}
+	b.StopTimer()
+	if c := box.Counts(); c != before {
+		b.Fatalf("a no-change delta wrote to the target: %+v → %+v", before, c)
+	}
+	b.ReportMetric(0, "target-writes/op")
+}
+
+// BenchmarkDelta_OnePercentChanged100k changes 1% of a 100,000-message
+// mailbox before each delta: 500 flag changes, 250 expunges, 250 new.
+func BenchmarkDelta_OnePercentChanged100k(b *testing.B) {
+	w, addr, u := benchDelta(b, 100000)
+	ctx := context.Background()
+	box := w.tgt.Box(addr)
+	b.ResetTimer()
+	var writes int
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		uids := inboxUIDsB(b, w, addr)
+		off := (i * 1000) % (len(uids) - 1000)
+		if err := w.srv.SetFlags(ctx, u.Name, "INBOX", uids[off:off+500], []string{`\Flagged`}); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.srv.Expunge(ctx, u.Name, "INBOX", uids[off+500:off+750]...); err != nil {
+			b.Fatal(err)
+		}
+		var fresh []mailgen.Message
+		for j := 0; j < 250; j++ {
+			fresh = append(fresh, mailgen.Message{Raw: []byte(fmt.Sprintf("From: a@b.c\r\nSubject: new %d-%d\r\nMessage-ID: <n%d.%d@bench>\r\n\r\nx\r\n", i, j, i, j)),
+				InternalDate: time.Now()})
+		}
+		if _, err := w.srv.Append(ctx, u.Name, "INBOX", fresh...); err != nil {
+			b.Fatal(err)
+		}
+		before := box.Counts()
+		b.StartTimer()
+		w.h.syncNow(addr)
+		b.StopTimer()
+		c := box.Counts()
+		writes += c.Creates - before.Creates + c.Patches - before.Patches + c.Deletes - before.Deletes
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(writes)/float64(b.N), "target-writes/op")
+}
+
+func inboxUIDsB(b *testing.B, w *dovecotWorld, addr string) []uint32 {
+	var uids []uint32
+	if err := w.h.st.Messages(addr, "INBOX", func(r state.MessageRecord) error {
+		uids = append(uids, r.UID)
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	return uids
+}
