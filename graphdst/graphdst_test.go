@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
@@ -370,4 +371,89 @@ func TestGovernor_WaitsOutThrottling(t *testing.T) {
 	if d, _ := f.emu.Dump(user); len(d.Messages) != 60 {
 		t.Fatalf("%d messages, want 60", len(d.Messages))
 	}
+}
+
+// TestCreate_AttachmentSizes covers the three attachment routes: inline in
+// the create, one POST each when the create is full, and upload sessions.
+func TestCreate_AttachmentSizes(t *testing.T) {
+	f := start(t, graphemu.Options{TimeScale: 60}, ptr(graphdst.DefaultBudget().Scaled(60)))
+	ctx := context.Background()
+	mb, err := f.target.Mailbox(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder, err := mb.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		sizes []int
+	}{
+		{"OneSmallInline", []int{100_000}},
+		{"JustUnderInlineLimit", []int{2_999_000}},
+		{"JustOverInlineLimit", []int{3_000_500}},
+		{"ManySmallOverflowCreate", []int{2_000_000, 2_000_000, 2_000_000, 2_000_000}},
+		{"MixedWithSession", []int{500_000, 9_000_000, 1_500_000}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var sb strings.Builder
+			fmt.Fprintf(&sb, "From: a@example.test\r\nSubject: %s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nx\r\n", tt.name)
+			want := map[string]string{}
+			for i, n := range tt.sizes {
+				data := bytes.Repeat([]byte{byte('a' + i)}, n)
+				name := fmt.Sprintf("f%d.bin", i)
+				want[name] = fmt.Sprintf("%x", sha256.Sum256(data))
+				fmt.Fprintf(&sb, "--B\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=%s\r\n\r\n", name)
+				sb.Write(data)
+				sb.WriteString("\r\n")
+			}
+			sb.WriteString("--B--\r\n")
+			nm := targettest.NewMessage([]byte(sb.String()), time.Now(), migrate.Flags{})
+			id, err := mb.Create(ctx, folder, nm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			it, ok := f.inspect(t, user, id)
+			if !ok || it.SourceKey != nm.Meta.SourceKey {
+				t.Fatalf("item %v source key %q, want %q", ok, it.SourceKey, nm.Meta.SourceKey)
+			}
+			if len(it.Attachments) != len(want) {
+				t.Fatalf("%d attachments, want %d", len(it.Attachments), len(want))
+			}
+			for n, h := range want {
+				if it.Attachments[n] != h {
+					t.Fatalf("attachment %s hash mismatch", n)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCreate_Small measures small-message creates per second through
+// the governor against the emulator without throttling limits in reach.
+func BenchmarkCreate_Small(b *testing.B) {
+	f := start(b, graphemu.Options{DisableThrottling: true}, nil)
+	ctx := context.Background()
+	mb, err := f.target.Mailbox(ctx, user)
+	if err != nil {
+		b.Fatal(err)
+	}
+	folder, err := mb.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n atomic.Int64
+	b.SetParallelism(2)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(n.Add(1))
+			if _, err := mb.Create(ctx, folder, targettest.NewMessage(targettest.SimpleMessage("bench", i), time.Now(), migrate.Flags{})); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
 }

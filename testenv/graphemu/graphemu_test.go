@@ -503,8 +503,8 @@ func TestUpload_Session(t *testing.T) {
 	c := e.do("POST", "/users/"+user+"/mailFolders/inbox/messages", map[string]any{"subject": "big", "singleValueExtendedProperties": nonDraft()}, "Prefer", immutable)
 	att := bytes.Repeat([]byte("0123456789abcdef"), (9<<20)/16+7)
 	sum := sha256.Sum256(att)
-	if r := e.do("POST", "/users/"+user+"/messages/"+c.str("id")+"/attachments/createUploadSession", map[string]any{"AttachmentItem": map[string]any{"attachmentType": "file", "name": "small.bin", "size": 1000}}); r.status != 400 {
-		t.Fatalf("small upload session: %d", r.status)
+	if r := e.do("POST", "/users/"+user+"/messages/"+c.str("id")+"/attachments/createUploadSession", map[string]any{"AttachmentItem": map[string]any{"attachmentType": "file", "name": "huge.bin", "size": 151 << 20}}); r.status != 400 {
+		t.Fatalf("upload session over 150 MB: %d", r.status)
 	}
 	s := e.do("POST", "/users/"+user+"/messages/"+c.str("id")+"/attachments/createUploadSession", map[string]any{"AttachmentItem": map[string]any{"attachmentType": "file", "name": "big.bin", "size": len(att), "contentType": "application/octet-stream"}})
 	if s.status != 201 {

@@ -67,8 +67,8 @@ func (s *Server) createUploadSession(w http.ResponseWriter, r *http.Request, mb 
 		writeError(w, 400, "ErrorInvalidRequest", "The attachment name is required.")
 		return
 	}
-	if ai.Size < maxInlineAttachment {
-		writeError(w, 400, "ErrorAttachmentSizeShouldNotBeLessThanMinimumSize", "Attachment size must be at least 3 MB to use an upload session.")
+	if ai.Size <= 0 {
+		writeError(w, 400, "ErrorInvalidRequest", "The attachment size must be positive.")
 		return
 	}
 	if ai.Size > maxUploadSession {
