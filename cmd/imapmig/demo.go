@@ -23,6 +23,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
 	"github.com/imapmig/imapmig/csvbatch"
+	"github.com/imapmig/imapmig/graphdst"
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/config"
 	"github.com/imapmig/imapmig/state"
@@ -257,12 +258,8 @@ func demoSummary(eng *migrate.Engine, emu *graphemu.Server, addrs []string, v mi
 
 // sourceKeyOf finds the SourceKey named property on a dumped item.
 func sourceKeyOf(m graphemu.MessageDump) string {
-	for _, p := range m.ExtendedProperties {
-		if strings.HasSuffix(strings.ToLower(p.ID), "name sourcekey") {
-			return p.Value
-		}
-	}
-	return ""
+	v, _ := m.Ext(graphdst.SourceKeyProperty)
+	return v
 }
 
 // cmdEmulator runs the Graph emulator alone: `imapmig emulator graph`.

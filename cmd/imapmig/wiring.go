@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 
+	"net/http"
+
+	"github.com/imapmig/imapmig/graphdst"
 	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/config"
@@ -60,7 +64,47 @@ func newSource(ep state.Endpoint, spoolDir string, extra *x509.CertPool, log *sl
 	})
 }
 
-// newTarget builds the Graph target of a tenant (graphdst).
+// newTarget builds the Graph target of a tenant (graphdst). extra is
+// trusted in addition to the tenant's CA file (the demo's emulator). A bad
+// credential fails the users of the tenant, not the daemon.
 func newTarget(ctx context.Context, t config.Tenant, extra *x509.CertPool, log *slog.Logger) (migrate.Target, error) {
-	return nil, migrate.Fatal(fmt.Errorf("tenant %s: the Graph target is not wired yet", t.Name))
+	cfg := graphdst.Config{TenantID: t.TenantID, ClientID: t.ClientID, ManagedIdentity: t.ManagedIdentity,
+		AuthorityHost: t.AuthorityHost, GraphURL: t.GraphURL, Logger: log.With("tenant", t.Name)}
+	switch {
+	case t.ClientSecretEnv != "" || t.ClientSecretFile != "":
+		secret, err := t.ClientSecret()
+		if err != nil {
+			return nil, migrate.FailUser("TenantCredentialError", err)
+		}
+		cfg.ClientSecret = secret
+	case t.CertificateFile != "":
+		pem, err := os.ReadFile(t.CertificateFile)
+		if err != nil {
+			return nil, migrate.FailUser("TenantCredentialError", fmt.Errorf("tenant %s: certificate_file: %w", t.Name, err))
+		}
+		cfg.CertificatePEM = pem
+	}
+	roots := extra
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, migrate.FailUser("TenantCredentialError", fmt.Errorf("tenant %s: ca_file: %w", t.Name, err))
+		}
+		if roots == nil {
+			if roots, err = x509.SystemCertPool(); err != nil {
+				roots = x509.NewCertPool()
+			}
+		}
+		roots.AppendCertsFromPEM(pem)
+	}
+	if roots != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+		cfg.HTTPClient = &http.Client{Transport: tr}
+	}
+	tgt, err := graphdst.New(ctx, cfg)
+	if err != nil {
+		return nil, migrate.FailUser("TenantConfigurationError", err)
+	}
+	return tgt, nil
 }
