@@ -125,10 +125,12 @@ func (s *source) Metas(ctx context.Context, folder migrate.Folder, from, to uint
 			for _, u := range chunk {
 				set.AddNum(imap.UID(u))
 			}
+			s.progress()
 			msgs, err := c.Fetch(set, opts).Collect()
 			if err != nil {
 				return fmt.Errorf("IMAP UID FETCH %s: %w", set, err)
 			}
+			s.progress()
 			slices.SortFunc(msgs, func(a, b *imapclient.FetchMessageBuffer) int { return int(a.UID) - int(b.UID) })
 			for _, m := range msgs {
 				if uint32(m.UID) < next {
@@ -202,6 +204,9 @@ func (s *source) ChangedSince(ctx context.Context, folder migrate.Folder, modseq
 			if err != nil {
 				fc.Close()
 				return err
+			}
+			if len(metas)%1000 == 0 {
+				s.progress()
 			}
 			if b.ModSeq > modseq {
 				metas = append(metas, migrate.MessageMeta{UID: uint32(b.UID), Flags: flagStrings(b.Flags), ModSeq: b.ModSeq})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -31,6 +32,7 @@ type source struct {
 	selData      *imap.SelectData
 
 	reconnects int
+	watch      *time.Timer // command timeout of the running op
 	closed     bool
 }
 
@@ -127,22 +129,36 @@ func (s *source) do(ctx context.Context, what string, op func(ctx context.Contex
 
 var errCmdTimeout = errors.New("IMAP command timed out")
 
-// run calls op; if ctx ends or CommandTimeout passes while it runs, the
-// connection is closed so go-imap's blocking calls return.
+// run calls op; if ctx ends, or CommandTimeout passes without progress
+// (see progress), the connection is closed so go-imap's blocking calls
+// return.
 func (s *source) run(ctx context.Context, op func(ctx context.Context, c *imapclient.Client) error) error {
 	c := s.c
-	opCtx, cancel := context.WithTimeoutCause(ctx, s.conn.cfg.CommandTimeout, errCmdTimeout)
-	defer cancel()
-	stop := context.AfterFunc(opCtx, func() { c.Close() })
-	err := op(opCtx, c)
-	if !stop() {
-		// The watchdog fired: the connection is gone.
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+	var timedOut atomic.Bool
+	s.watch = time.AfterFunc(s.conn.cfg.CommandTimeout, func() {
+		timedOut.Store(true)
+		c.Close()
+	})
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	err := op(ctx, c)
+	s.watch.Stop()
+	s.watch = nil
+	cancelled := !stop()
+	switch {
+	case cancelled && ctx.Err() != nil:
+		return ctx.Err()
+	case timedOut.Load():
 		return fmt.Errorf("%w after %v: %v", errCmdTimeout, s.conn.cfg.CommandTimeout, err)
 	}
 	return err
+}
+
+// progress restarts the command timeout: long operations (metadata of a big
+// folder) call it after each round trip.
+func (s *source) progress() {
+	if s.watch != nil {
+		s.watch.Reset(s.conn.cfg.CommandTimeout)
+	}
 }
 
 // Close logs out and closes the connection. It is idempotent.
