@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // decode legacy charsets
@@ -324,4 +323,3 @@ func fallback(raw, hdr []byte, nm migrate.NewMessage) *converted {
 	return c
 }
 
-var _ = utf8.RuneError
