@@ -322,4 +322,3 @@ func fallback(raw, hdr []byte, nm migrate.NewMessage) *converted {
 	c.attachments = []part{{name: "original.eml", contentType: "message/rfc822", data: raw}}
 	return c
 }
-
