@@ -51,10 +51,10 @@ func (e *TLSError) Unwrap() error { return e.Err }
 
 // ErrUIDValidityChanged: the folder's UIDVALIDITY is not the one the caller
 // listed; its UIDs mean other messages now. List folders again.
-var ErrUIDValidityChanged = errors.New("IMAP folder UIDVALIDITY changed")
+var ErrUIDValidityChanged = migrate.ErrUIDValidityChanged
 
 // ErrMessageGone: the requested UID no longer exists in the folder.
-var ErrMessageGone = errors.New("IMAP message no longer exists")
+var ErrMessageGone = migrate.ErrMessageGone
 
 // ReasonMessageGone is the skip reason for a message expunged between
 // listing and fetching.

@@ -60,6 +60,12 @@ var (
 	ErrNoCondStore = errors.New("IMAP server lacks CONDSTORE")
 	// ErrFolderGone: the folder no longer exists on the source or target.
 	ErrFolderGone = errors.New("folder no longer exists")
+	// ErrMessageGone: the message was expunged between listing and
+	// fetching it; the engine drops it from this pass, it is not skipped.
+	ErrMessageGone = errors.New("message no longer exists on the source")
+	// ErrUIDValidityChanged: a folder's UIDVALIDITY changed during a pass;
+	// the pass is retried and the next one rebuilds the folder.
+	ErrUIDValidityChanged = errors.New("folder UIDVALIDITY changed")
 )
 
 // Error carries a classification, an operator-facing reason and the cause.

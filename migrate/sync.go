@@ -105,6 +105,10 @@ func (p *pass) run(ctx context.Context) error {
 			return err
 		}
 		s, err := p.scan(ctx, pl, saved)
+		if errors.Is(err, ErrFolderGone) {
+			p.log.Info("folder vanished during the pass; it is looked at again next pass", "folder", pl.Display)
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -730,6 +734,12 @@ func (p *pass) createAll(ctx context.Context, s *folderScan, folderID string, ha
 		if err != nil {
 			slots.Release(1)
 			budget.Release(weight)
+			if errors.Is(err, ErrMessageGone) {
+				// Expunged since the scan: not in scope any more.
+				s.inScope--
+				s.inBytes -= m.Size
+				continue
+			}
 			if KindOf(err) == KindSkipItem {
 				skip(m, cmp.Or(ReasonOf(err), ReasonMalformedMessage), err)
 				continue
