@@ -156,13 +156,20 @@ func TestDovecot_IncrementalReplaysEveryKindOfChange(t *testing.T) {
 	}
 
 	// UIDVALIDITY reset: recreate a folder on the server, nothing is copied twice.
-	if _, err := srv.ResetFolder(ctx, u.Name, "Projekte"); err != nil {
+	if _, err := srv.RecreateFolder(ctx, u.Name, "Projekte"); err != nil {
 		t.Fatal(err)
 	}
 	before = box.Counts()
+	projekte := len(box.InFolder(box.FolderByName("Projekte")))
 	w.h.syncNow(addr)
 	if c := box.Counts(); c.Creates != before.Creates || box.Duplicates() != 0 {
 		t.Errorf("UIDVALIDITY reset: %d creates, %d duplicates", c.Creates-before.Creates, box.Duplicates())
+	}
+	if n := len(box.InFolder(box.FolderByName("Projekte"))); n != projekte || n < 2 {
+		t.Errorf("Projekte has %d items after the reset, had %d", n, projekte)
+	}
+	if c, _ := w.h.st.MessageCount(addr, "Projekte"); c != projekte {
+		t.Errorf("state maps %d messages of Projekte after the reset, want %d", c, projekte)
 	}
 
 	// A restart of the engine between passes changes nothing.

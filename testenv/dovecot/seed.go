@@ -217,6 +217,48 @@ func (s *Server) ResetFolder(ctx context.Context, user, folder string) (uint32, 
 	return uv, err
 }
 
+// RecreateFolder is what a server does when it rebuilds a folder's index:
+// the same messages (bytes, flags, dates) under a new UIDVALIDITY and new
+// UIDs. It returns the new UIDVALIDITY.
+func (s *Server) RecreateFolder(ctx context.Context, user, folder string) (uint32, error) {
+	var msgs []mailgen.Message
+	err := s.withClient(ctx, user, func(c *imapclient.Client) error {
+		if _, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+			return err
+		}
+		body := &imap.FetchItemBodySection{Peek: true}
+		var all imap.SeqSet
+		all.AddRange(1, 0)
+		bufs, err := c.Fetch(all, &imap.FetchOptions{Flags: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{body}}).Collect()
+		if err != nil {
+			return err
+		}
+		for _, b := range bufs {
+			var flags []string
+			for _, f := range b.Flags {
+				if !strings.EqualFold(string(f), `\Recent`) {
+					flags = append(flags, string(f))
+				}
+			}
+			msgs = append(msgs, mailgen.Message{Raw: b.FindBodySection(body), Flags: flags, InternalDate: b.InternalDate})
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	uv, err := s.ResetFolder(ctx, user, folder)
+	if err != nil {
+		return 0, err
+	}
+	if len(msgs) > 0 {
+		if _, err := s.Append(ctx, user, folder, msgs...); err != nil {
+			return 0, err
+		}
+	}
+	return uv, nil
+}
+
 // Seed writes every folder of mb as maildir files (fast; see WriteMaildir).
 func (s *Server) Seed(user string, mb *mailgen.Mailbox) error {
 	for _, f := range mb.Folders {
