@@ -177,6 +177,16 @@ func (e *e2e) verify() int {
 	e.t.Helper()
 	checked := 0
 	for _, u := range e.users {
+		checked += e.verifyUser(u)
+	}
+	return checked
+}
+
+// verifyUser is verify for one user.
+func (e *e2e) verifyUser(u e2eUser) int {
+	e.t.Helper()
+	checked := 0
+	{
 		want, skip := expectations(u.mb)
 		dump, ok := e.emu.Dump(u.email)
 		if !ok {
