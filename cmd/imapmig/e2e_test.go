@@ -338,18 +338,26 @@ func TestE2E_InitialSyncMatchesSourceAndRerunsNeverDuplicate(t *testing.T) {
 }
 
 func TestE2E_SIGKILLDuringRunNeverDuplicates(t *testing.T) {
-	e := newE2E(t, "kill", 4, mailgen.Options{Messages: 120}, graphemu.Options{DisableThrottling: true, Latency: 15 * time.Millisecond})
+	// Enough mail, and enough Graph latency, that the batch takes far longer
+	// than the five kills: each kill lands in the middle of copying.
+	e := newE2E(t, "kill", 4, mailgen.Options{Messages: 250}, graphemu.Options{DisableThrottling: true, Latency: 25 * time.Millisecond})
 	e.start()
 	e.cli("batch", "new", "k", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	midRun := 0
 	for i := 0; i < 5; i++ {
-		time.Sleep(time.Duration(200+r.IntN(1200)) * time.Millisecond)
-		if v := e.batch("k"); v.Status == "Synced" {
-			t.Logf("kill %d: batch already synced", i+1)
+		time.Sleep(time.Duration(300+r.IntN(700)) * time.Millisecond)
+		v := e.batch("k")
+		if v.Status == "Syncing" && v.SyncedItemCount > 0 {
+			midRun++
 		}
 		e.daemon.Process.Signal(syscall.SIGKILL)
 		e.daemon.Wait()
+		t.Logf("kill %d at %d of %d items (%s)", i+1, v.SyncedItemCount, v.EstimatedTotalCount, v.Status)
 		e.start()
+	}
+	if midRun < 3 {
+		t.Errorf("only %d of 5 kills landed while messages were being copied", midRun)
 	}
 	v := e.waitSynced("k", 10*time.Minute)
 	if v.Status != "Synced" {
