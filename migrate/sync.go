@@ -42,7 +42,12 @@ type lite struct {
 }
 
 func liteOf(r state.MessageRecord) lite {
-	return lite{key: r.SourceKey, flags: recordFlags(r), size: r.Size, inTgt: r.ItemID != "", outScope: r.Flags&state.FlagOutOfScope != 0}
+	return liteOfSummary(state.MessageSummary{UID: r.UID, SourceKey: r.SourceKey, Flags: r.Flags, Size: r.Size, Keywords: r.Keywords, InTarget: r.ItemID != ""})
+}
+
+func liteOfSummary(r state.MessageSummary) lite {
+	return lite{key: r.SourceKey, flags: recordFlags(state.MessageRecord{Flags: r.Flags, Keywords: r.Keywords}), size: r.Size,
+		inTgt: r.InTarget, outScope: r.Flags&state.FlagOutOfScope != 0}
 }
 
 // folderScan is what changed in one folder.
@@ -201,8 +206,8 @@ func (p *pass) scan(ctx context.Context, pl folderPlan, saved map[string]state.F
 	s.rebuild = !s.hasSaved || sv.Dirty || !sv.Complete
 	ordinals := map[string]int{}
 	if s.hasSaved {
-		if err := p.e.store.Messages(p.email, f.Name, func(r state.MessageRecord) error {
-			s.records[r.UID] = liteOf(r)
+		if err := p.e.store.Summaries(p.email, f.Name, func(r state.MessageSummary) error {
+			s.records[r.UID] = liteOfSummary(r)
 			h, o := SplitSourceKey(r.SourceKey)
 			ordinals[h] = max(ordinals[h], o)
 			return nil
@@ -602,14 +607,11 @@ func (p *pass) applyFolder(ctx context.Context, s *folderScan) error {
 // finishFolder saves the folder's new state, counts included.
 func (p *pass) finishFolder(s *folderScan) error {
 	var items, itemBytes int64
-	if err := p.e.store.Messages(p.email, s.plan.Src.Name, func(r state.MessageRecord) error {
-		if r.ItemID != "" {
+	for _, r := range s.records { // kept in step with the state by every write of the pass
+		if r.inTgt {
 			items++
-			itemBytes += r.Size
+			itemBytes += r.size
 		}
-		return nil
-	}); err != nil {
-		return Fatal(err)
 	}
 	fs := s.saved
 	f := s.plan.Src

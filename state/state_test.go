@@ -218,6 +218,17 @@ func TestMessages_RoundTripInChunks(t *testing.T) {
 	if c, _ := s.MessageCount(email, "INBOX"); c != n-2 {
 		t.Fatalf("MessageCount = %d", c)
 	}
+	i := 0
+	if err := s.Summaries(email, "INBOX", func(m state.MessageSummary) error {
+		r := got[i]
+		if m.UID != r.UID || m.SourceKey != r.SourceKey || m.Flags != r.Flags || m.Size != r.Size || m.InTarget != (r.ItemID != "") || len(m.Keywords) != len(r.Keywords) {
+			t.Fatalf("summary %d = %+v, record %+v", i, m, r)
+		}
+		i++
+		return nil
+	}); err != nil || i != n-2 {
+		t.Fatalf("summaries: %d, %v", i, err)
+	}
 	if err := s.ResetMessages(email, "INBOX"); err != nil {
 		t.Fatal(err)
 	}
