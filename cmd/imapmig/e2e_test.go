@@ -27,7 +27,7 @@ var dc dovecot.Shared
 // e2e is one test's world: Dovecot users with generated mail, the emulator,
 // a config file and the daemon.
 type e2e struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	cfgPath string
 	addr    string
@@ -43,7 +43,7 @@ type e2eUser struct {
 	mb           *mailgen.Mailbox
 }
 
-func newE2E(t *testing.T, prefix string, n int, gen mailgen.Options, emuOpts graphemu.Options) *e2e {
+func newE2E(t testing.TB, prefix string, n int, gen mailgen.Options, emuOpts graphemu.Options) *e2e {
 	t.Helper()
 	e := &e2e{t: t, dir: t.TempDir(), dc: dc.Get(t), addr: freePort(t)}
 	var csv strings.Builder
