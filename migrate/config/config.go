@@ -179,9 +179,12 @@ func (t *Time) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// ParseTime parses RFC 3339 or YYYY-MM-DD (midnight UTC).
+// ParseTime parses RFC 3339 or YYYY-MM-DD (midnight UTC); "" is no time.
 func ParseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
 	if v, err := time.Parse(time.RFC3339, s); err == nil {
 		return v, nil
 	}

@@ -160,3 +160,23 @@ func TestParseDuration_Days(t *testing.T) {
 		}
 	}
 }
+
+// The configs the project ships must stay valid: the README's reference
+// config and the docker-compose one.
+func TestLoad_ShippedConfigs(t *testing.T) {
+	if _, err := config.Load("../../testenv/compose/imapmig.yaml"); err != nil {
+		t.Errorf("testenv/compose/imapmig.yaml: %v", err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "```yaml\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no ```yaml block")
+	}
+	if _, err := config.Parse([]byte(block)); err != nil {
+		t.Errorf("README.md config: %v", err)
+	}
+}
