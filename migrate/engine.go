@@ -192,7 +192,7 @@ type CreateResult struct {
 // CreateBatch validates the CSV and stores the batch with its users. With
 // Autostart it starts it too.
 func (e *Engine) CreateBatch(ctx context.Context, spec BatchSpec) (*CreateResult, error) {
-	if !validName(spec.Name) {
+	if !ValidName(spec.Name) {
 		return nil, ErrInvalidName
 	}
 	if err := e.checkRefs(spec.Endpoint, spec.Tenant); err != nil {
@@ -268,7 +268,9 @@ func hasName[T any](xs []T, name string, key func(T) string) bool {
 	return false
 }
 
-func validName(s string) bool {
+// ValidName reports whether s can name a batch or an endpoint: 1-64
+// letters, digits, '-', '_' or '.' (it appears in URLs and file names).
+func ValidName(s string) bool {
 	if s == "" || len(s) > 64 {
 		return false
 	}

@@ -240,66 +240,58 @@ func encodeMessage(r MessageRecord) []byte {
 
 var errShort = errors.New("truncated record")
 
-// decodeSummary decodes a record but its item id.
-func decodeSummary(uid uint32, b []byte) (MessageSummary, error) {
-	m := MessageSummary{UID: uid}
-	if len(b) < 1 {
-		return m, errShort
-	}
-	m.Flags = b[0]
-	b = b[1:]
-	size, w := binary.Uvarint(b)
-	if w <= 0 {
-		return m, errShort
-	}
-	m.Size = int64(size)
-	b = b[w:]
-	for i := 0; i < 3; i++ {
-		n, w := binary.Uvarint(b)
-		if w <= 0 || uint64(len(b)-w) < n {
-			return m, errShort
-		}
-		field := b[w : w+int(n)]
-		switch i {
-		case 0:
-			m.SourceKey = string(field)
-		case 1:
-			m.InTarget = n > 0
-		case 2:
-			if n > 0 {
-				m.Keywords = strings.Split(string(field), " ")
-			}
-		}
-		b = b[w+int(n):]
-	}
-	return m, nil
+// rawRecord is an encoded record split into its parts (slices of the
+// value: valid only inside the transaction).
+type rawRecord struct {
+	flags                uint8
+	size                 int64
+	key, itemID, keyword []byte
 }
 
-func decodeMessage(uid uint32, b []byte) (MessageRecord, error) {
-	r := MessageRecord{UID: uid}
+func splitRecord(b []byte) (rawRecord, error) {
+	var r rawRecord
 	if len(b) < 1 {
 		return r, errShort
 	}
-	r.Flags = b[0]
+	r.flags = b[0]
 	b = b[1:]
 	size, w := binary.Uvarint(b)
 	if w <= 0 {
 		return r, errShort
 	}
-	r.Size = int64(size)
+	r.size = int64(size)
 	b = b[w:]
-	var fields [3]string
-	for i := range fields {
+	for _, f := range []*[]byte{&r.key, &r.itemID, &r.keyword} {
 		n, w := binary.Uvarint(b)
 		if w <= 0 || uint64(len(b)-w) < n {
 			return r, errShort
 		}
-		fields[i] = string(b[w : w+int(n)])
+		*f = b[w : w+int(n)]
 		b = b[w+int(n):]
 	}
-	r.SourceKey, r.ItemID = fields[0], fields[1]
-	if fields[2] != "" {
-		r.Keywords = strings.Split(fields[2], " ")
-	}
 	return r, nil
+}
+
+func keywords(b []byte) []string {
+	if len(b) == 0 {
+		return nil
+	}
+	return strings.Split(string(b), " ")
+}
+
+func decodeMessage(uid uint32, b []byte) (MessageRecord, error) {
+	r, err := splitRecord(b)
+	if err != nil {
+		return MessageRecord{UID: uid}, err
+	}
+	return MessageRecord{UID: uid, Flags: r.flags, Size: r.size, SourceKey: string(r.key), ItemID: string(r.itemID), Keywords: keywords(r.keyword)}, nil
+}
+
+// decodeSummary decodes a record but its item id.
+func decodeSummary(uid uint32, b []byte) (MessageSummary, error) {
+	r, err := splitRecord(b)
+	if err != nil {
+		return MessageSummary{UID: uid}, err
+	}
+	return MessageSummary{UID: uid, Flags: r.flags, Size: r.size, SourceKey: string(r.key), InTarget: len(r.itemID) > 0, Keywords: keywords(r.keyword)}, nil
 }

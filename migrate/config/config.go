@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/imapmig/imapmig/migrate"
 )
 
 // Defaults.
@@ -486,7 +488,7 @@ func (c *Config) Validate() error {
 	batches := map[string]bool{}
 	for i, b := range c.Batches {
 		p := fmt.Sprintf("batches[%d]", i)
-		if !validName(b.Name) {
+		if !migrate.ValidName(b.Name) {
 			bad(p+".name", "want 1-64 letters, digits, '-', '_' or '.', got %q", b.Name)
 		} else if batches[b.Name] {
 			bad(p+".name", "batch %q declared twice", b.Name)
@@ -515,24 +517,6 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-// validName reports whether s is a usable batch or endpoint name (it appears
-// in URLs and file names).
-func validName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return false
-		}
-	}
-	return true
-}
-
-// ValidName is validName for callers outside the package (the API checks
-// batch names created at run time with it).
-func ValidName(s string) bool { return validName(s) }
 
 func isAddress(s string) bool {
 	a, err := mail.ParseAddress(s)
