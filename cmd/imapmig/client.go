@@ -78,6 +78,19 @@ func (c *clientFlags) client() (*httpapi.Client, error) {
 	return &httpapi.Client{BaseURL: base, Token: token}, nil
 }
 
+// connect adds the client flags to fs, parses args and returns the API
+// client, the output format and the positional arguments.
+func connect(fs *flag.FlagSet, args []string) (*httpapi.Client, string, []string, error) {
+	var cf clientFlags
+	cf.register(fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	c, err := cf.client()
+	return c, cf.output, pos, err
+}
+
 func ctx() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt)
 }
@@ -148,8 +161,6 @@ func cmdBatch(args []string, stdout io.Writer) error {
 		return cmdWatch(args, stdout)
 	}
 	fs := flag.NewFlagSet("batch "+sub, flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
 	var (
 		endpoint, tenant, csvPath, exclude, include, notify string
 		receivedAfter, startAfter, completeAfter, syncEvery string
@@ -177,11 +188,7 @@ func cmdBatch(args []string, stdout io.Writer) error {
 	if sub == "events" {
 		fs.IntVar(&last, "last", 50, "how many events")
 	}
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, output, pos, err := connect(fs, args)
 	if err != nil {
 		return err
 	}
@@ -193,7 +200,7 @@ func cmdBatch(args []string, stdout io.Writer) error {
 			return err
 		}
 		var bs []migrate.BatchView
-		return show(stdout, cf.output, raw, &bs, func(tw *tabwriter.Writer) {
+		return show(stdout, output, raw, &bs, func(tw *tabwriter.Writer) {
 			fmt.Fprintln(tw, "NAME\tSTATUS\tTOTAL\tACTIVE\tQUEUED\tSYNCED\tFAILED\tCOMPLETED\tITEMS\tSKIPPED\tSCORE")
 			for _, b := range bs {
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", b.Name, b.Status, b.TotalCount, b.ActiveCount,
@@ -262,7 +269,7 @@ func cmdBatch(args []string, stdout io.Writer) error {
 			return err
 		}
 		var b migrate.BatchView
-		return show(stdout, cf.output, raw, &b, func(tw *tabwriter.Writer) {
+		return show(stdout, output, raw, &b, func(tw *tabwriter.Writer) {
 			rows := [][2]string{
 				{"Identity", b.Name}, {"Status", string(b.Status)}, {"SourceEndpoint", b.Endpoint}, {"TargetTenant", b.Tenant},
 				{"TotalCount", strconv.Itoa(b.TotalCount)}, {"ActiveCount", strconv.Itoa(b.ActiveCount)},
@@ -285,7 +292,7 @@ func cmdBatch(args []string, stdout io.Writer) error {
 			return err
 		}
 		var evs []state.Event
-		return show(stdout, cf.output, raw, &evs, func(tw *tabwriter.Writer) {
+		return show(stdout, output, raw, &evs, func(tw *tabwriter.Writer) {
 			for _, e := range evs {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.At.Local().Format(time.DateTime), e.Level, orDash(e.User), e.Message)
 			}
@@ -320,17 +327,11 @@ func cmdUser(args []string, stdout io.Writer) error {
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
 	var batch string
 	if sub == "list" {
 		fs.StringVar(&batch, "batch", "", "only this batch")
 	}
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, output, pos, err := connect(fs, args)
 	if err != nil {
 		return err
 	}
@@ -346,7 +347,7 @@ func cmdUser(args []string, stdout io.Writer) error {
 			return err
 		}
 		var us []migrate.UserView
-		return show(stdout, cf.output, raw, &us, func(tw *tabwriter.Writer) {
+		return show(stdout, output, raw, &us, func(tw *tabwriter.Writer) {
 			fmt.Fprintln(tw, "EMAIL\tBATCH\tSTATUS\tITEMS\tOF\tBYTES\tSKIPPED\tSCORE\tLAST SYNC\tERROR")
 			for _, u := range us {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\t%s\t%s\n", u.EmailAddress, u.BatchId, u.Status, u.SyncedItemCount,
@@ -366,7 +367,7 @@ func cmdUser(args []string, stdout io.Writer) error {
 			return err
 		}
 		var u migrate.UserView
-		return show(stdout, cf.output, raw, &u, func(tw *tabwriter.Writer) {
+		return show(stdout, output, raw, &u, func(tw *tabwriter.Writer) {
 			eta := "-"
 			if u.EstimatedSecondsLeft != nil {
 				eta = (time.Duration(*u.EstimatedSecondsLeft) * time.Second).String()
@@ -390,7 +391,7 @@ func cmdUser(args []string, stdout io.Writer) error {
 			return err
 		}
 		var items []state.SkippedItem
-		if cf.output == "csv" {
+		if output == "csv" {
 			if err := json.Unmarshal(raw, &items); err != nil {
 				return err
 			}
@@ -406,7 +407,7 @@ func cmdUser(args []string, stdout io.Writer) error {
 			w.Flush()
 			return w.Error()
 		}
-		return show(stdout, cf.output, raw, &items, func(tw *tabwriter.Writer) {
+		return show(stdout, output, raw, &items, func(tw *tabwriter.Writer) {
 			fmt.Fprintln(tw, "FOLDER\tDATE\tSIZE\tREASON\tAPPROVED\tSUBJECT")
 			for _, it := range items {
 				d := "-"
@@ -422,7 +423,7 @@ func cmdUser(args []string, stdout io.Writer) error {
 			return err
 		}
 		var v migrate.Verification
-		if err := show(stdout, cf.output, raw, &v, func(tw *tabwriter.Writer) {
+		if err := show(stdout, output, raw, &v, func(tw *tabwriter.Writer) {
 			fmt.Fprintf(tw, "%s\n", v.Verdict)
 			if len(v.Differences) > 0 {
 				fmt.Fprintln(tw, "KIND\tFOLDER\tUID\tSOURCE KEY\tSUBJECT")
@@ -464,15 +465,9 @@ func cmdEndpoint(args []string, stdout io.Writer) error {
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("endpoint "+sub, flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
 	var user string
 	fs.StringVar(&user, "user", "", "migration user whose credentials to test with")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, output, pos, err := connect(fs, args)
 	if err != nil {
 		return err
 	}
@@ -485,7 +480,7 @@ func cmdEndpoint(args []string, stdout io.Writer) error {
 			return err
 		}
 		var eps []state.Endpoint
-		return show(stdout, cf.output, raw, &eps, func(tw *tabwriter.Writer) {
+		return show(stdout, output, raw, &eps, func(tw *tabwriter.Writer) {
 			fmt.Fprintln(tw, "NAME\tHOST\tPORT\tSECURITY\tAUTH\tMAX INITIAL\tMAX INCREMENTAL")
 			for _, e := range eps {
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%d\n", e.Name, e.Host, e.Port, e.Security, e.Auth, e.MaxConcurrentMigrations, e.MaxConcurrentIncrementalSyncs)
@@ -504,7 +499,7 @@ func cmdEndpoint(args []string, stdout io.Writer) error {
 			return err
 		}
 		var res migrate.EndpointTest
-		if err := show(stdout, cf.output, raw, &res, func(tw *tabwriter.Writer) {
+		if err := show(stdout, output, raw, &res, func(tw *tabwriter.Writer) {
 			fmt.Fprintf(tw, "endpoint %s as %s: %s (%.2fs)\n", res.Endpoint, res.User, res.Result, res.Seconds)
 			if res.Error != "" {
 				fmt.Fprintf(tw, "  %s\n", res.Error)
@@ -522,12 +517,7 @@ func cmdEndpoint(args []string, stdout io.Writer) error {
 
 func cmdStats(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, output, _, err := connect(fs, args)
 	if err != nil {
 		return err
 	}
@@ -538,7 +528,7 @@ func cmdStats(args []string, stdout io.Writer) error {
 		return err
 	}
 	var s migrate.Stats
-	return show(stdout, cf.output, raw, &s, func(tw *tabwriter.Writer) {
+	return show(stdout, output, raw, &s, func(tw *tabwriter.Writer) {
 		fmt.Fprintf(tw, "Batches:\t%d\n", s.Batches)
 		fmt.Fprintf(tw, "Users:\t%d\n", s.Users)
 		for st, n := range s.UsersByStatus {

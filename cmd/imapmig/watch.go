@@ -23,20 +23,14 @@ import (
 // a plain line whenever the batch or a user changes.
 func cmdWatch(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("batch watch", flag.ContinueOnError)
-	var cf clientFlags
-	cf.register(fs)
 	every := fs.Duration("interval", 2*time.Second, "refresh interval")
 	follow := fs.Bool("follow", false, "keep watching after the batch has nothing queued or running")
-	pos, err := parseFlags(fs, args)
+	c, _, pos, err := connect(fs, args)
 	if err != nil {
 		return err
 	}
 	if err := needArgs(pos, 1, "one batch name"); err != nil {
 		return fmt.Errorf("batch watch: %w", err)
-	}
-	c, err := cf.client()
-	if err != nil {
-		return err
 	}
 	cx, cancel := ctx()
 	defer cancel()
