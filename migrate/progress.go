@@ -109,8 +109,17 @@ func (p *progress) snapshot() snapshot {
 			s.BytesPerSec = float64(last.bytes-first.bytes) / dt
 		}
 	}
+	// The ETA is the larger of what the bytes and the items left need at
+	// their current rates: a few large messages early (newest first) must
+	// not promise an end that thousands of small ones will not keep.
+	var left float64
 	if s.BytesPerSec > 0 {
-		left := float64(max(p.estBytes-s.SyncedBytes, 0)) / s.BytesPerSec
+		left = float64(max(p.estBytes-s.SyncedBytes, 0)) / s.BytesPerSec
+	}
+	if s.ItemsPerSec > 0 {
+		left = max(left, float64(max(p.estItems-s.SyncedItems, 0))/s.ItemsPerSec)
+	}
+	if s.BytesPerSec > 0 || s.ItemsPerSec > 0 {
 		s.SecondsLeft = &left
 	}
 	return s

@@ -68,7 +68,9 @@ func watchLoop(ctx context.Context, out io.Writer, every time.Duration, follow b
 			}
 			lines := strings.Split(strings.TrimSuffix(frame, "\n"), "\n")
 			for _, l := range lines {
-				fmt.Fprintf(out, "\r\033[K%s\n", l)
+				// A line wider than the terminal would wrap and throw the
+				// cursor arithmetic off: cut it.
+				fmt.Fprintf(out, "\r\033[K%s\n", cut(l, width-1))
 			}
 			for i := len(lines); i < drawn; i++ { // clear what the last frame had below
 				fmt.Fprint(out, "\r\033[K\n")
@@ -102,6 +104,18 @@ func idle(v migrate.BatchView) bool {
 		return true
 	}
 	return false
+}
+
+// cut shortens s to at most n runes.
+func cut(s string, n int) string {
+	if n <= 0 {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
 }
 
 func terminal(w io.Writer) (tty bool, width, height int) {
