@@ -113,9 +113,11 @@ func newGovernor(b Budget) *governor {
 }
 
 // acquire waits for a concurrency slot, the fence, and room in both
-// windows, then records the request. release must be called when the
-// response has been received.
-func (g *governor) acquire(ctx context.Context, upload int64) (release func(), err error) {
+// windows, then records the request as cost requests (a $batch counts as
+// each request in it, as Exchange counts it). release must be called when
+// the response has been received.
+func (g *governor) acquire(ctx context.Context, upload int64, cost int) (release func(), err error) {
+	cost = min(max(cost, 1), g.b.Requests)
 	start := time.Now()
 	select {
 	case g.sem <- struct{}{}:
@@ -139,8 +141,8 @@ func (g *governor) acquire(ctx context.Context, upload int64) (release func(), e
 			}
 			g.ups = g.ups[j:]
 			switch {
-			case len(g.reqs) >= g.b.Requests:
-				wait = g.reqs[len(g.reqs)-g.b.Requests].Add(g.b.RequestWindow).Sub(now)
+			case len(g.reqs)+cost > g.b.Requests:
+				wait = g.reqs[len(g.reqs)+cost-g.b.Requests-1].Add(g.b.RequestWindow).Sub(now)
 			case upload > 0 && g.upSum+upload > g.b.UploadBytes && len(g.ups) > 0:
 				need := g.upSum + upload - g.b.UploadBytes
 				var freed int64
@@ -154,7 +156,9 @@ func (g *governor) acquire(ctx context.Context, upload int64) (release func(), e
 			}
 		}
 		if wait <= 0 {
-			g.reqs = append(g.reqs, now)
+			for range cost {
+				g.reqs = append(g.reqs, now)
+			}
 			if upload > 0 {
 				g.ups = append(g.ups, upEntry{at: now, n: upload})
 				g.upSum += upload
@@ -173,7 +177,7 @@ func (g *governor) acquire(ctx context.Context, upload int64) (release func(), e
 		}
 	}
 	g.waited.Add(int64(time.Since(start)))
-	g.requests.Add(1)
+	g.requests.Add(int64(cost))
 	g.uploadBytes.Add(upload)
 	var once sync.Once
 	return func() { once.Do(func() { <-g.sem }) }, nil

@@ -236,6 +236,7 @@ type request struct {
 	noAuth      bool // pre-authenticated upload URLs
 	header      map[string]string
 	idempotent  bool
+	cost        int // requests it counts as against the budget (a $batch: its size)
 }
 
 type response struct {
@@ -257,7 +258,7 @@ func (t *Target) send(ctx context.Context, g *governor, rq request) (*response, 
 	if rq.method == http.MethodPost || rq.method == http.MethodPatch || rq.method == http.MethodPut {
 		up = int64(len(rq.body))
 	}
-	release, err := g.acquire(ctx, up)
+	release, err := g.acquire(ctx, up, rq.cost)
 	if err != nil {
 		return nil, err
 	}

@@ -504,19 +504,7 @@ func (m *Mailbox) sessionOffset(ctx context.Context, uploadURL string) (next int
 
 // SetFlags implements migrate.Mailbox.
 func (m *Mailbox) SetFlags(ctx context.Context, itemID string, f migrate.Flags) error {
-	status := "notFlagged"
-	if f.Flagged {
-		status = "flagged"
-	}
-	cats := f.Categories
-	if cats == nil {
-		cats = []string{}
-	}
-	patch := map[string]any{"isRead": f.Seen, "flag": map[string]string{"flagStatus": status}, "categories": cats}
-	if f.Answered {
-		patch["singleValueExtendedProperties"] = []extProp{extp(propLastVerb, strconv.Itoa(verbReplyToSender))}
-	}
-	resp, rq, err := m.jsonReq(ctx, http.MethodPatch, m.path("/messages/"+url.PathEscape(itemID)), patch, true)
+	resp, rq, err := m.jsonReq(ctx, http.MethodPatch, m.path("/messages/"+url.PathEscape(itemID)), flagPatch(f), true)
 	if err != nil {
 		return err
 	}

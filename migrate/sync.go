@@ -556,25 +556,8 @@ func (p *pass) applyFolder(ctx context.Context, s *folderScan) error {
 	if err := p.createAll(ctx, s, id, have); err != nil {
 		return err
 	}
-	for _, c := range s.changes {
-		r, found, err := p.e.store.Message(p.email, s.plan.Src.Name, c.uid)
-		if err != nil {
-			return Fatal(err)
-		}
-		if !found || r.ItemID == "" {
-			continue
-		}
-		if _, err := retryOp(ctx, p.log, p.e.opts.RetryAttempts, p.e.opts.RetryBackoff, func() (struct{}, error) { return struct{}{}, p.mbx.SetFlags(ctx, r.ItemID, c.flags) }); err != nil {
-			if KindOf(err) != KindSkipItem {
-				return err
-			}
-			p.log.Info("flag update skipped: item gone from the target", "folder", s.plan.Display, "uid", c.uid, "err", err)
-		}
-		r.Flags, r.Keywords = flagBits(c.flags)|r.Flags&state.FlagOutOfScope, c.flags.Categories
-		if err := p.e.store.PutMessages(p.email, s.plan.Src.Name, []state.MessageRecord{r}); err != nil {
-			return Fatal(err)
-		}
-		p.prog.flagged()
+	if err := p.applyFlags(ctx, s); err != nil {
+		return err
 	}
 	var gone []uint32
 	for _, r := range s.vanished {
@@ -602,6 +585,68 @@ func (p *pass) applyFolder(ctx context.Context, s *folderScan) error {
 		}
 	}
 	return p.finishFolder(s)
+}
+
+// flagChunk is how many flag updates are sent and committed together.
+const flagChunk = 100
+
+// applyFlags replays a folder's flag changes, through the target's
+// FlagBatcher capability when it has one ($batch), and commits each chunk.
+func (p *pass) applyFlags(ctx context.Context, s *folderScan) error {
+	batcher, _ := p.mbx.(FlagBatcher)
+	for start := 0; start < len(s.changes); start += flagChunk {
+		var recs []state.MessageRecord
+		var ups []FlagUpdate
+		for _, c := range s.changes[start:min(start+flagChunk, len(s.changes))] {
+			r, found, err := p.e.store.Message(p.email, s.plan.Src.Name, c.uid)
+			if err != nil {
+				return Fatal(err)
+			}
+			if !found || r.ItemID == "" {
+				continue
+			}
+			r.Flags, r.Keywords = flagBits(c.flags)|r.Flags&state.FlagOutOfScope, c.flags.Categories
+			recs = append(recs, r)
+			ups = append(ups, FlagUpdate{ItemID: r.ItemID, Flags: c.flags})
+		}
+		var errs []error
+		if batcher != nil {
+			errs = batcher.SetFlagsBatch(ctx, ups)
+		} else {
+			errs = make([]error, len(ups))
+			for i, u := range ups {
+				_, errs[i] = retryOp(ctx, p.log, p.e.opts.RetryAttempts, p.e.opts.RetryBackoff, func() (struct{}, error) {
+					return struct{}{}, p.mbx.SetFlags(ctx, u.ItemID, u.Flags)
+				})
+			}
+		}
+		var done []state.MessageRecord
+		var failed error
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				done = append(done, recs[i])
+				p.prog.flagged()
+			case KindOf(err) == KindSkipItem:
+				// The item is gone from the target (deleted in Outlook):
+				// remember the new flags, there is nothing to update.
+				p.log.Info("flag update skipped", "folder", s.plan.Display, "uid", recs[i].UID, "err", err)
+				done = append(done, recs[i])
+			default:
+				failed = cmp.Or(failed, fmt.Errorf("folder %s, UID %d: %w", s.plan.Display, recs[i].UID, err))
+			}
+		}
+		if err := p.e.store.PutMessages(p.email, s.plan.Src.Name, done); err != nil {
+			return Fatal(err)
+		}
+		for _, r := range done {
+			s.records[r.UID] = liteOf(r)
+		}
+		if failed != nil {
+			return failed
+		}
+	}
+	return nil
 }
 
 // finishFolder saves the folder's new state, counts included.

@@ -89,3 +89,17 @@ func ReceivedTime(m MessageMeta) time.Time {
 	}
 	return m.Date
 }
+
+// FlagUpdate is one item's new flags.
+type FlagUpdate struct {
+	ItemID string
+	Flags  Flags
+}
+
+// FlagBatcher is an optional capability of a Mailbox (discovered by type
+// assertion, as rclone's optional features are): update the flags of many
+// items in few requests. The result has one error (or nil) per update, in
+// order, classified like SetFlags' errors.
+type FlagBatcher interface {
+	SetFlagsBatch(ctx context.Context, updates []FlagUpdate) []error
+}

@@ -1,0 +1,63 @@
+package graphdst_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/migrate/targettest"
+	"github.com/imapmig/imapmig/testenv/graphemu"
+)
+
+// TestSetFlagsBatch_ThrottledBatchesAndMissingItems sends 45 flag updates
+// (three $batch requests) to a mailbox that throttles after a few dozen
+// requests, one of them for an item that no longer exists.
+func TestSetFlagsBatch_ThrottledBatchesAndMissingItems(t *testing.T) {
+	f := start(t, graphemu.Options{TimeScale: 60, Limits: graphemu.Limits{Requests: 60}}, nil)
+	ctx := context.Background()
+	mb, err := f.target.Mailbox(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder, err := mb.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ups []migrate.FlagUpdate
+	for i := range 45 {
+		id, err := mb.Create(ctx, folder, targettest.NewMessage(targettest.SimpleMessage("batch", i), time.Now(), migrate.Flags{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ups = append(ups, migrate.FlagUpdate{ItemID: id, Flags: migrate.Flags{Seen: i%2 == 0, Flagged: i%3 == 0, Categories: []string{"Work"}}})
+	}
+	gone := ups[7].ItemID
+	if err := mb.Delete(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	before := f.emu.Stats()
+	errs := mb.(migrate.FlagBatcher).SetFlagsBatch(ctx, ups)
+	after := f.emu.Stats()
+	for i, err := range errs {
+		switch {
+		case i == 7 && migrate.KindOf(err) != migrate.KindSkipItem:
+			t.Errorf("update of a deleted item: %v, want a skip-item error", err)
+		case i != 7 && err != nil:
+			t.Errorf("update %d: %v", i, err)
+		}
+	}
+	for i, u := range ups {
+		if i == 7 {
+			continue
+		}
+		it, ok := f.inspect(t, user, u.ItemID)
+		if !ok || it.IsRead != u.Flags.Seen || it.Flagged != u.Flags.Flagged || len(it.Categories) != 1 {
+			t.Errorf("item %d after the batch: %+v", i, it)
+		}
+	}
+	if after.Throttled == before.Throttled {
+		t.Errorf("no 429 inside the batches; the test proves nothing about them (%+v)", after)
+	}
+	t.Logf("45 updates: %d requests (batches and their parts), %d answered 429", after.Requests-before.Requests, after.Throttled-before.Throttled)
+}
