@@ -91,6 +91,17 @@ func (e *e2e) graphDelete(mailbox, id string) {
 	}
 }
 
+// findKey returns the dumped item with a source key.
+func (e *e2e) findKey(mailbox, key string) (graphemu.MessageDump, bool) {
+	d, _ := e.emu.Dump(mailbox)
+	for _, m := range d.Messages {
+		if sourceKeyOf(m) == key {
+			return m, true
+		}
+	}
+	return graphemu.MessageDump{}, false
+}
+
 // findItem returns the dumped item whose subject contains s.
 func (e *e2e) findItem(mailbox, s string) (graphemu.MessageDump, bool) {
 	d, _ := e.emu.Dump(mailbox)
@@ -104,7 +115,7 @@ func (e *e2e) findItem(mailbox, s string) (graphemu.MessageDump, bool) {
 
 func TestE2E_BatchLifecycleIncrementalAndOperations(t *testing.T) {
 	ctx := context.Background()
-	e := newE2E(t, "life", 2, mailgen.Options{Messages: 25}, graphemu.Options{TimeScale: 60})
+	e := newE2E(t, "life", 2, mailgen.Options{Messages: 60}, graphemu.Options{TimeScale: 60})
 	e.emu.AddMailbox("migration@contoso.example")
 	f, _ := os.OpenFile(e.cfgPath, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString("report_sender: migration@contoso.example\nmax_message_bytes: 150000\n")
@@ -180,57 +191,85 @@ func TestE2E_BatchLifecycleIncrementalAndOperations(t *testing.T) {
 		}
 		return out
 	}
-	subjectOf := func(folder string, uid uint32) string {
+	// keyOf is the source key of an INBOX message: its header hash (the
+	// roles below use messages whose header is unique in the folder).
+	keyOf := func(uid uint32) string {
 		c, _ := e.dc.Client(ctx, u0.login)
 		defer c.Close()
-		c.Select(folder, nil).Wait()
-		msgs, err := c.Fetch(uidSet(uid), fetchEnvelope()).Collect()
+		c.Select("INBOX", nil).Wait()
+		hdr := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
+		msgs, err := c.Fetch(uidSet(uid), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{hdr}}).Collect()
 		if err != nil || len(msgs) != 1 {
-			t.Fatalf("fetch %s/%d: %v", folder, uid, err)
+			t.Fatalf("fetch INBOX/%d: %v", uid, err)
 		}
-		return msgs[0].Envelope.Subject
+		return migrate.HeaderHash(migrate.HeaderBlock(msgs[0].FindBodySection(hdr)))
 	}
-	in := uids("INBOX")
-	var plain []uint32 // INBOX messages with a usable, unique subject in the target
-	for _, uid := range in {
-		s := subjectOf("INBOX", uid)
-		if it, ok := e.findItem(u0.email, s); ok && s != "" && !it.IsDraft {
-			n := 0
-			d, _ := e.emu.Dump(u0.email)
-			for _, m := range d.Messages {
-				if m.Subject == s {
-					n++
-				}
+	// INBOX messages with their current state in the target, so that each
+	// role below gets a message whose flags really change in the wanted
+	// direction.
+	type cand struct {
+		uid  uint32
+		key  string
+		item graphemu.MessageDump
+	}
+	var cands []cand
+	seenKey := map[string]int{}
+	var all []cand
+	for _, uid := range uids("INBOX") {
+		k := keyOf(uid)
+		seenKey[k]++
+		all = append(all, cand{uid: uid, key: k})
+	}
+	for _, c := range all {
+		if it, ok := e.findKey(u0.email, c.key); ok && seenKey[c.key] == 1 && !it.IsDraft {
+			c.item = it
+			cands = append(cands, c)
+		}
+	}
+	roles := map[string]cand{}
+	take := func(role string, ok func(graphemu.MessageDump) bool) {
+		for i, c := range cands {
+			if ok(c.item) {
+				roles[role] = c
+				cands = append(cands[:i], cands[i+1:]...)
+				return
 			}
-			if n == 1 {
-				plain = append(plain, uid)
-			}
 		}
-		if len(plain) == 5 {
-			break
-		}
+		t.Fatalf("no INBOX message for the role %q", role)
 	}
-	if len(plain) < 5 {
-		t.Fatalf("only %d usable INBOX messages", len(plain))
+	flagged := func(m graphemu.MessageDump) bool { return m.FlagStatus == "flagged" }
+	take("read+flag", func(m graphemu.MessageDump) bool { return !m.IsRead && !flagged(m) })
+	take("unread", func(m graphemu.MessageDump) bool { return m.IsRead })
+	take("unflag", func(m graphemu.MessageDump) bool { return flagged(m) })
+	any := func(graphemu.MessageDump) bool { return true }
+	take("expunge", any)
+	take("move", any)
+	take("outlook", any)
+	key := map[string]string{}
+	for k, c := range roles {
+		key[k] = c.key
 	}
-	subj := map[string]string{}
-	for i, k := range []string{"expunge", "move", "flag", "unread", "outlook"} {
-		subj[k] = subjectOf("INBOX", plain[i])
-	}
-	movedBefore, _ := e.findItem(u0.email, subj["move"])
-	outlook, _ := e.findItem(u0.email, subj["outlook"])
-	e.graphDelete(u0.email, outlook.ID)
+	movedBefore := roles["move"].item
+	e.graphDelete(u0.email, roles["outlook"].item.ID)
 	newMsg := mailgen.Message{Raw: []byte("From: x@example.org\r\nTo: y@example.org\r\nSubject: arrived after the initial sync\r\nMessage-ID: <late@x>\r\n\r\nhello\r\n"),
 		InternalDate: time.Date(2025, 7, 1, 9, 0, 0, 0, time.UTC), Flags: []string{`\Seen`}}
 	if _, err := e.dc.Append(ctx, u0.login, "INBOX", newMsg); err != nil {
 		t.Fatal(err)
 	}
-	must(t, e.dc.Expunge(ctx, u0.login, "INBOX", plain[0]))
-	if _, err := e.dc.Move(ctx, u0.login, "INBOX", "Projekte", plain[1]); err != nil {
+	must(t, e.dc.Expunge(ctx, u0.login, "INBOX", roles["expunge"].uid))
+	if _, err := e.dc.Move(ctx, u0.login, "INBOX", "Projekte", roles["move"].uid); err != nil {
 		t.Fatal(err)
 	}
-	must(t, e.dc.SetFlags(ctx, u0.login, "INBOX", []uint32{plain[2]}, []string{`\Seen`, `\Flagged`}))
-	must(t, e.dc.SetFlags(ctx, u0.login, "INBOX", []uint32{plain[3]}, nil))
+	must(t, e.dc.AddFlags(ctx, u0.login, "INBOX", []uint32{roles["read+flag"].uid}, []string{`\Seen`, `\Flagged`}))
+	unreadFlags, unflagFlags := []string{}, []string{}
+	if flagged(roles["unread"].item) {
+		unreadFlags = append(unreadFlags, `\Flagged`)
+	}
+	if roles["unflag"].item.IsRead {
+		unflagFlags = append(unflagFlags, `\Seen`)
+	}
+	must(t, e.dc.SetFlags(ctx, u0.login, "INBOX", []uint32{roles["unread"].uid}, unreadFlags))
+	must(t, e.dc.SetFlags(ctx, u0.login, "INBOX", []uint32{roles["unflag"].uid}, unflagFlags))
 	creates := e.emu.Stats().Creates
 
 	took, _ := e.syncNow(u0.email)
@@ -241,19 +280,22 @@ func TestE2E_BatchLifecycleIncrementalAndOperations(t *testing.T) {
 	if it, ok := e.findItem(u0.email, "arrived after the initial sync"); !ok || it.FolderWellKnown != "inbox" || !it.IsRead || it.IsDraft {
 		t.Errorf("new mail: %+v %v", it, ok)
 	}
-	if _, ok := e.findItem(u0.email, subj["expunge"]); ok {
+	if _, ok := e.findKey(u0.email, key["expunge"]); ok {
 		t.Error("expunged message still in the target")
 	}
-	if it, ok := e.findItem(u0.email, subj["move"]); !ok || it.ID != movedBefore.ID || !strings.Contains(it.FolderPath, "Projekte") {
+	if it, ok := e.findKey(u0.email, key["move"]); !ok || it.ID != movedBefore.ID || !strings.Contains(it.FolderPath, "Projekte") {
 		t.Errorf("moved message: id %s→%s in %s", movedBefore.ID, it.ID, it.FolderPath)
 	}
-	if it, _ := e.findItem(u0.email, subj["flag"]); !it.IsRead || it.FlagStatus != "flagged" {
-		t.Errorf("flagged message: read=%v flag=%s", it.IsRead, it.FlagStatus)
+	if it, _ := e.findKey(u0.email, key["read+flag"]); !it.IsRead || !flagged(it) {
+		t.Errorf("unread unflagged → read flagged: read=%v flag=%s", it.IsRead, it.FlagStatus)
 	}
-	if it, _ := e.findItem(u0.email, subj["unread"]); it.IsRead || it.FlagStatus == "flagged" {
-		t.Errorf("unflagged unread message: read=%v flag=%s", it.IsRead, it.FlagStatus)
+	if it, _ := e.findKey(u0.email, key["unread"]); it.IsRead || flagged(it) != flagged(roles["unread"].item) {
+		t.Errorf("read → unread: read=%v flag=%s", it.IsRead, it.FlagStatus)
 	}
-	if _, ok := e.findItem(u0.email, subj["outlook"]); ok {
+	if it, _ := e.findKey(u0.email, key["unflag"]); flagged(it) || it.IsRead != roles["unflag"].item.IsRead {
+		t.Errorf("flagged → unflagged: read=%v flag=%s", it.IsRead, it.FlagStatus)
+	}
+	if _, ok := e.findKey(u0.email, key["outlook"]); ok {
 		t.Error("a message deleted in Outlook was copied again")
 	}
 	if c := e.emu.Stats().Creates - creates; c != 1 {
@@ -333,5 +375,3 @@ func must(t *testing.T, err error) {
 }
 
 func uidSet(uid uint32) imap.UIDSet { return imap.UIDSetNum(imap.UID(uid)) }
-
-func fetchEnvelope() *imap.FetchOptions { return &imap.FetchOptions{Envelope: true} }
