@@ -260,3 +260,44 @@ batches:
 		t.Fatalf("batches: %s", out)
 	}
 }
+
+func TestServe_SIGHUPCreatesNewConfigBatches(t *testing.T) {
+	dir := t.TempDir()
+	addr := freePort(t)
+	writeFile(t, filepath.Join(dir, "users.csv"), csvRows(3))
+	base := fmt.Sprintf(`
+data_dir: data
+listen: %s
+endpoints: [{name: old, host: 127.0.0.1}]
+tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: X}]
+`, addr)
+	cfg := writeFile(t, filepath.Join(dir, "imapmig.yaml"), base)
+	d := startServe(t, cfg, addr)
+	env := []string{"IMAPMIG_CONFIG=" + cfg}
+	if out, _, _ := runCLI(t, env, "batch", "list", "-o", "json"); strings.TrimSpace(out) != "[]" {
+		t.Fatalf("batches before reload: %s", out)
+	}
+	// An invalid config is refused on reload; the daemon keeps running.
+	writeFile(t, cfg, base+"batches: [{name: bad, endpoint: nope, tenant: contoso, csv: users.csv}]\n")
+	d.Process.Signal(syscall.SIGHUP)
+	time.Sleep(300 * time.Millisecond)
+	writeFile(t, cfg, base+"batches: [{name: late, endpoint: old, tenant: contoso, csv: users.csv}]\n")
+	d.Process.Signal(syscall.SIGHUP)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		out, _, code := runCLI(t, env, "batch", "get", "late", "-o", "json")
+		if code == 0 {
+			var v map[string]any
+			json.Unmarshal([]byte(out), &v)
+			if v["TotalCount"] != float64(3) || v["Status"] != "Created" {
+				t.Fatalf("batch from reload: %s", out)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("SIGHUP did not create the new batch")
+		}
+	}
+	if _, _, code := runCLI(t, env, "batch", "get", "bad"); code == 0 {
+		t.Error("a batch from an invalid config was created")
+	}
+}

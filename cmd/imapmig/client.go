@@ -135,6 +135,14 @@ func fmtBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
+// dur prints seconds as a rounded duration.
+func dur(secs float64) string {
+	if secs <= 0 {
+		return "-"
+	}
+	return (time.Duration(secs) * time.Second).String()
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"
@@ -276,6 +284,7 @@ func cmdBatch(args []string, stdout io.Writer) error {
 				{"QueuedCount", strconv.Itoa(b.QueuedCount)}, {"SyncedCount", strconv.Itoa(b.SyncedCount)},
 				{"StoppedCount", strconv.Itoa(b.StoppedCount)}, {"FailedCount", strconv.Itoa(b.FailedCount)},
 				{"CompletedCount", strconv.Itoa(b.CompletedCount)}, {"CompletedWithWarningCount", strconv.Itoa(b.CompletedWithWarningCount)},
+				{"StalledCount", strconv.Itoa(b.StalledCount)},
 				{"EstimatedTotalCount", strconv.FormatInt(b.EstimatedTotalCount, 10)}, {"EstimatedTotalSize", fmtBytes(b.EstimatedTotalSize)},
 				{"SyncedItemCount", strconv.FormatInt(b.SyncedItemCount, 10)}, {"SyncedBytes", fmtBytes(b.SyncedBytes)},
 				{"SkippedItemCount", strconv.FormatInt(b.SkippedItemCount, 10)}, {"DataConsistencyScore", orDash(b.DataConsistencyScore)},
@@ -379,6 +388,8 @@ func cmdUser(args []string, stdout io.Writer) error {
 				{"SkippedItemCount", strconv.FormatInt(u.SkippedItemCount, 10)},
 				{"Rate", fmt.Sprintf("%.1f items/s, %s/s", u.ItemsPerSecond, fmtBytes(int64(u.BytesPerSecond)))}, {"ETA", eta},
 				{"LastSuccessfulSyncTime", fmtTime(u.LastSuccessfulSyncTime)}, {"NextSyncTime", fmtTime(u.NextSyncTime)},
+				{"QueuedDuration", dur(u.QueuedDuration)}, {"InProgressDuration", dur(u.InProgressDuration)},
+				{"SyncedDuration", dur(u.SyncedDuration)}, {"StalledDuration", dur(u.StalledDuration)}, {"Stalled", strconv.FormatBool(u.Stalled)},
 				{"DataConsistencyScore", orDash(u.DataConsistencyScore)}, {"ErrorReason", orDash(u.ErrorReason)}, {"LastError", orDash(u.LastError)},
 			}
 			for _, r := range rows {
