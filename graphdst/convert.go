@@ -91,6 +91,7 @@ type converted struct {
 	msg         graphMessage
 	attachments []part
 	smime       bool // stored as an smime.p7m item
+	notes       []string
 	fallback    bool // unparseable: text body plus the original as .eml
 }
 
@@ -162,6 +163,7 @@ func convert(raw []byte, nm migrate.NewMessage) (*converted, error) {
 	ct, _, _ := ent.Header.ContentType()
 	if isSMIMEType(strings.ToLower(ct)) {
 		c.smime = true
+		c.notes = append(c.notes, migrate.NoteSmimeStoredAsAttachment)
 		class := "IPM.Note.SMIME"
 		if strings.EqualFold(ct, "multipart/signed") {
 			class = "IPM.Note.SMIME.MultipartSigned"
@@ -310,7 +312,7 @@ func applyFlags(m *graphMessage, nm migrate.NewMessage) {
 // fallback migrates a message that cannot be parsed: a text body that says
 // so, and the original bytes as an .eml attachment.
 func fallback(raw, hdr []byte, nm migrate.NewMessage) *converted {
-	c := &converted{fallback: true}
+	c := &converted{fallback: true, notes: []string{migrate.NoteStoredAsOriginalEml}}
 	m := &c.msg
 	m.Subject = nm.Meta.Subject
 	if m.Subject == "" {

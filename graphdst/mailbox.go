@@ -192,6 +192,7 @@ func packMessage(c *converted) (*plan, []byte, error) {
 		}
 		c.attachments = append([]part{{name: name, contentType: ct, data: []byte(c.msg.Body.Content)}}, c.attachments...)
 		c.msg.Body = itemBody{ContentType: "text", Content: "The body of this message was too large to show here; it is attached as " + name + "."}
+		c.notes = append(c.notes, migrate.NoteBodyStoredAsAttachment)
 		if base, err = jsonMarshal(c.msg); err != nil {
 			return nil, nil, migrate.SkipItem(migrate.ReasonMalformedMessage, err)
 		}
@@ -232,17 +233,34 @@ func toFileAttachment(a part) fileAttachment {
 // fit the create request is created under a pending source key, completed,
 // and then given its real key, so a lookup never finds a half-made item.
 func (m *Mailbox) Create(ctx context.Context, folderID string, nm migrate.NewMessage) (string, error) {
+	id, _, err := m.CreateNoted(ctx, folderID, nm)
+	return id, err
+}
+
+var _ migrate.NotingCreator = (*Mailbox)(nil)
+
+// CreateNoted implements migrate.NotingCreator: Create, and how the message
+// was stored when it was not a plain copy (S/MIME, unparseable, huge body).
+func (m *Mailbox) CreateNoted(ctx context.Context, folderID string, nm migrate.NewMessage) (string, []string, error) {
+	id, conv, err := m.create(ctx, folderID, nm)
+	if err != nil || conv == nil {
+		return id, nil, err
+	}
+	return id, conv.notes, nil
+}
+
+func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMessage) (string, *converted, error) {
 	if nm.Body == nil {
-		return "", migrate.SkipItem(migrate.ReasonMalformedMessage, errors.New("no body"))
+		return "", nil, migrate.SkipItem(migrate.ReasonMalformedMessage, errors.New("no body"))
 	}
 	rc, err := nm.Body.Open()
 	if err != nil {
-		return "", migrate.Retryable(fmt.Errorf("graphdst: open spool: %w", err))
+		return "", nil, migrate.Retryable(fmt.Errorf("graphdst: open spool: %w", err))
 	}
 	raw, err := io.ReadAll(rc)
 	_ = rc.Close()
 	if err != nil {
-		return "", migrate.Retryable(fmt.Errorf("graphdst: read spool: %w", err))
+		return "", nil, migrate.Retryable(fmt.Errorf("graphdst: read spool: %w", err))
 	}
 	key := nm.Meta.SourceKey
 	if key == "" {
@@ -250,11 +268,11 @@ func (m *Mailbox) Create(ctx context.Context, folderID string, nm migrate.NewMes
 	}
 	conv, err := convert(raw, nm)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	pl, _, err := packMessage(conv)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	needsMore := len(pl.post)+len(pl.session) > 0
 	createKey := key
@@ -263,44 +281,44 @@ func (m *Mailbox) Create(ctx context.Context, folderID string, nm migrate.NewMes
 		// A pending item left by an earlier, interrupted attempt is
 		// incomplete: remove it before starting again.
 		if id, found, err := m.LookupKey(ctx, folderID, createKey); err != nil {
-			return "", err
+			return "", nil, err
 		} else if found {
 			if err := m.Delete(ctx, id); err != nil {
-				return "", err
+				return "", nil, err
 			}
 		}
 	}
 	conv.msg.Props = append(conv.msg.Props, extp(SourceKeyProperty, createKey))
 	body, err := jsonMarshal(conv.msg)
 	if err != nil {
-		return "", migrate.SkipItem(migrate.ReasonMalformedMessage, err)
+		return "", nil, migrate.SkipItem(migrate.ReasonMalformedMessage, err)
 	}
 	id, err := m.createResolved(ctx, folderID, body, createKey)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if !needsMore {
-		return id, nil
+		return id, conv, nil
 	}
 	for i, a := range pl.post {
 		if err := m.postAttachment(ctx, id, a, pl.post[:i]); err != nil {
-			return "", err
+			return "", nil, err
 		}
 	}
 	for _, a := range pl.session {
 		if err := m.uploadAttachment(ctx, id, a); err != nil {
-			return "", err
+			return "", nil, err
 		}
 	}
 	resp, rq, err := m.jsonReq(ctx, http.MethodPatch, m.path("/messages/"+url.PathEscape(id)),
 		map[string]any{"singleValueExtendedProperties": []extProp{extp(SourceKeyProperty, key)}}, true)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if resp.status != http.StatusOK {
-		return "", classify(m.t.graphError(rq, resp))
+		return "", nil, classify(m.t.graphError(rq, resp))
 	}
-	return id, nil
+	return id, conv, nil
 }
 
 // createResolved posts a create; when its outcome is unknown it looks the

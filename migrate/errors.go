@@ -50,6 +50,20 @@ const (
 	ReasonSmimeStoredAsAttachment  = "SmimeStoredAsAttachment"
 )
 
+// Notes on messages that were migrated, but not as a plain copy: the
+// operator sees how many of each (UserView.ItemNotes).
+const (
+	// NoteSmimeStoredAsAttachment: an S/MIME message stored the way
+	// Exchange stores them, the original MIME as smime.p7m (DESIGN §4).
+	NoteSmimeStoredAsAttachment = ReasonSmimeStoredAsAttachment
+	// NoteStoredAsOriginalEml: a message that could not be parsed was
+	// stored with a short text body and the original as original.eml.
+	NoteStoredAsOriginalEml = "UnparseableStoredAsEml"
+	// NoteBodyStoredAsAttachment: a body too large for a Graph request
+	// was attached instead of shown.
+	NoteBodyStoredAsAttachment = "BodyStoredAsAttachment"
+)
+
 // Sentinel errors that adapters wrap so the engine can test with errors.Is.
 var (
 	// ErrRecipientNotFound: the target mailbox does not exist.

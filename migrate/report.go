@@ -78,6 +78,11 @@ var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 {{range .Skipped}}<tr><td>{{.Reason}}</td><td>{{.Count}}</td></tr>
 {{end}}</table>
 <p>List them with <code>imapmig user skipped EMAIL</code>; approve with <code>imapmig batch approve {{.Batch.Name}}</code>.</p>{{end}}
+{{if .Batch.ItemNotes}}<h3>Migrated, but not as a plain copy</h3>
+<table border="1" cellpadding="4" cellspacing="0" style="border-collapse: collapse">
+<tr><th>Note</th><th>Items</th></tr>
+{{range $k, $n := .Batch.ItemNotes}}<tr><td>{{$k}}</td><td>{{$n}}</td></tr>
+{{end}}</table>{{end}}
 <h3>Users</h3>
 <table border="1" cellpadding="4" cellspacing="0" style="border-collapse: collapse">
 <tr><th>User</th><th>Status</th><th>Messages</th><th>Data</th><th>Skipped</th><th>Score</th><th>Last sync</th></tr>

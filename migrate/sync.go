@@ -689,7 +689,9 @@ func (p *pass) createAll(ctx context.Context, s *folderScan, folderID string, ha
 		pending []state.MessageRecord
 		fatal   error
 		wg      sync.WaitGroup
+		noted   = map[string]int64{}
 	)
+	noter, _ := p.mbx.(NotingCreator)
 	flush := func() error {
 		mu.Lock()
 		recs := pending
@@ -800,12 +802,24 @@ func (p *pass) createAll(ctx context.Context, s *folderScan, folderID string, ha
 			defer slots.Release(1)
 			defer budget.Release(weight)
 			defer body.Close()
-			fl := flagsFromIMAP(m.Flags)
-			itemID, err := p.mbx.Create(upCtx, folderID, NewMessage{Meta: m, Body: body, Draft: s.plan.Draft, Flags: fl})
+			nm := NewMessage{Meta: m, Body: body, Draft: s.plan.Draft, Flags: flagsFromIMAP(m.Flags)}
+			var itemID string
+			var notes []string
+			var err error
+			if noter != nil {
+				itemID, notes, err = noter.CreateNoted(upCtx, folderID, nm)
+			} else {
+				itemID, err = p.mbx.Create(upCtx, folderID, nm)
+			}
 			switch {
 			case err == nil:
 				record(m, itemID)
 				p.prog.copied(m.Size)
+				mu.Lock()
+				for _, n := range notes {
+					noted[n]++
+				}
+				mu.Unlock()
 			case KindOf(err) == KindSkipItem:
 				skip(m, cmp.Or(ReasonOf(err), ReasonMalformedMessage), err)
 			default:
@@ -818,6 +832,19 @@ func (p *pass) createAll(ctx context.Context, s *folderScan, folderID string, ha
 	wg.Wait()
 	if err := flush(); err != nil {
 		return err
+	}
+	if len(noted) > 0 {
+		if _, err := p.e.store.UpdateUser(p.email, func(u *state.User) error {
+			if u.ItemNotes == nil {
+				u.ItemNotes = map[string]int64{}
+			}
+			for k, n := range noted {
+				u.ItemNotes[k] += n
+			}
+			return nil
+		}); err != nil {
+			return Fatal(err)
+		}
 	}
 	if err := failed(); err != nil {
 		return err

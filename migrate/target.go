@@ -103,3 +103,10 @@ type FlagUpdate struct {
 type FlagBatcher interface {
 	SetFlagsBatch(ctx context.Context, updates []FlagUpdate) []error
 }
+
+// NotingCreator is an optional capability of a Mailbox: Create that also
+// says how the message was stored when it was not a plain copy (Note*
+// constants). The engine counts the notes per user.
+type NotingCreator interface {
+	CreateNoted(ctx context.Context, folderID string, m NewMessage) (itemID string, notes []string, err error)
+}

@@ -20,6 +20,7 @@ type UserView struct {
 	SyncedItemCount        int64            `json:"SyncedItemCount"`
 	SyncedBytes            int64            `json:"SyncedBytes"`
 	SkippedItemCount       int64            `json:"SkippedItemCount"`
+	ItemNotes              map[string]int64 `json:"ItemNotes,omitempty"`
 	LastSuccessfulSyncTime *time.Time       `json:"LastSuccessfulSyncTime"`
 	DataConsistencyScore   string           `json:"DataConsistencyScore"`
 	ErrorReason            string           `json:"ErrorReason,omitempty"`
@@ -65,6 +66,7 @@ type BatchView struct {
 	SyncedItemCount           int64              `json:"SyncedItemCount"`
 	SyncedBytes               int64              `json:"SyncedBytes"`
 	SkippedItemCount          int64              `json:"SkippedItemCount"`
+	ItemNotes                 map[string]int64   `json:"ItemNotes,omitempty"`
 	DataConsistencyScore      string             `json:"DataConsistencyScore"`
 	CreationDateTime          time.Time          `json:"CreationDateTime"`
 	StartDateTime             *time.Time         `json:"StartDateTime"`
@@ -87,6 +89,7 @@ func userView(u state.User) UserView {
 		SyncedItemCount:        u.SyncedItemCount,
 		SyncedBytes:            u.SyncedBytes,
 		SkippedItemCount:       u.SkippedItemCount,
+		ItemNotes:              u.ItemNotes,
 		LastSuccessfulSyncTime: timePtr(u.LastSuccessfulSyncTime),
 		DataConsistencyScore:   u.DataConsistencyScore,
 		ErrorReason:            u.ErrorReason,
@@ -131,6 +134,12 @@ func batchView(b state.Batch, users []state.User) BatchView {
 		v.SyncedItemCount += u.SyncedItemCount
 		v.SyncedBytes += u.SyncedBytes
 		v.SkippedItemCount += u.SkippedItemCount
+		for k, n := range u.ItemNotes {
+			if v.ItemNotes == nil {
+				v.ItemNotes = map[string]int64{}
+			}
+			v.ItemNotes[k] += n
+		}
 		if scoreRank[u.DataConsistencyScore] > scoreRank[v.DataConsistencyScore] {
 			v.DataConsistencyScore = u.DataConsistencyScore
 		}

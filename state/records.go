@@ -121,6 +121,9 @@ type User struct {
 	LastError              string    `json:"LastError,omitempty"`
 	// Failures counts failed passes in a row (reset by a good one).
 	Failures int `json:"ConsecutiveFailures,omitempty"`
+	// ItemNotes counts messages migrated other than as a plain copy, by
+	// note (e.g. SmimeStoredAsAttachment).
+	ItemNotes map[string]int64 `json:"ItemNotes,omitempty"`
 
 	QueuedAt   time.Time `json:"QueuedTime,omitzero"`
 	StartedAt  time.Time `json:"StartTime,omitzero"`

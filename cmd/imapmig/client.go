@@ -8,10 +8,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -394,6 +396,9 @@ func cmdUser(args []string, stdout io.Writer) error {
 			}
 			for _, r := range rows {
 				fmt.Fprintf(tw, "%s:\t%s\n", r[0], r[1])
+			}
+			for _, k := range slices.Sorted(maps.Keys(u.ItemNotes)) {
+				fmt.Fprintf(tw, "ItemNotes.%s:\t%d\n", k, u.ItemNotes[k])
 			}
 		})
 	case "skipped":

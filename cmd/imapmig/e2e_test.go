@@ -317,7 +317,10 @@ func TestE2E_InitialSyncMatchesSourceAndRerunsNeverDuplicate(t *testing.T) {
 		t.Fatalf("batch after initial sync: %+v", v)
 	}
 	n := e.verify()
-	t.Logf("initial sync: %d messages checked, %d items, %d skipped", n, v.SyncedItemCount, v.SkippedItemCount)
+	t.Logf("initial sync: %d messages checked, %d items, %d skipped, notes %v", n, v.SyncedItemCount, v.SkippedItemCount, v.ItemNotes)
+	if got := v.ItemNotes[migrate.NoteSmimeStoredAsAttachment]; got != 20 {
+		t.Errorf("S/MIME messages stored as attachment: %d, want one per user (20)", got)
+	}
 
 	// Delete the state file and run everything again as a new batch.
 	stopServe(t, e.daemon)
