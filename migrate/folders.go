@@ -17,6 +17,7 @@ type folderPlan struct {
 
 // folderExclusion is a source folder left out, with the reason.
 type folderExclusion struct {
+	Name    string // the source folder's name
 	Display string
 	Reason  string
 }
@@ -103,7 +104,7 @@ func mapFolders(folders []Folder, opts state.BatchOptions) ([]folderPlan, []fold
 	for _, f := range folders {
 		disp := displayPath(f.Path)
 		if virtualSpecialUse[f.SpecialUse] {
-			excluded = append(excluded, folderExclusion{disp, "virtual folder (" + f.SpecialUse + "): its messages are copied from their real folders"})
+			excluded = append(excluded, folderExclusion{f.Name, disp, "virtual folder (" + f.SpecialUse + "): its messages are copied from their real folders"})
 			continue
 		}
 		p := folderPlan{Src: f, Display: disp}
@@ -124,7 +125,7 @@ func mapFolders(folders []Folder, opts state.BatchOptions) ([]folderPlan, []fold
 		}
 		p.Draft = p.Target.WellKnown == WellKnownDrafts && len(p.Target.Names) == 0
 		if reason := filterReason(disp, p.Target, opts); reason != "" {
-			excluded = append(excluded, folderExclusion{disp, reason})
+			excluded = append(excluded, folderExclusion{f.Name, disp, reason})
 			continue
 		}
 		plans = append(plans, p)

@@ -95,7 +95,9 @@ func (p *pass) run(ctx context.Context) error {
 		return err
 	}
 	plans, excluded := mapFolders(folders, p.batch.Options)
+	present := map[string]bool{} // on the source, in scope or not
 	for _, x := range excluded {
+		present[x.Name] = true
 		p.log.Debug("folder excluded", "folder", x.Display, "reason", x.Reason)
 	}
 	saved, err := p.e.store.Folders(p.email)
@@ -103,7 +105,6 @@ func (p *pass) run(ctx context.Context) error {
 		return Fatal(err)
 	}
 	var scans []*folderScan
-	present := map[string]bool{}
 	for _, pl := range plans {
 		present[pl.Src.Name] = true
 		if err := ctx.Err(); err != nil {
