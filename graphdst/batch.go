@@ -49,13 +49,45 @@ func flagPatch(f migrate.Flags) map[string]any {
 }
 
 // SetFlagsBatch implements migrate.FlagBatcher with JSON $batch requests of
-// up to 20 PATCHes. Each PATCH counts against the mailbox's budget (the
-// governor charges a batch as its size); a PATCH answered 429 or 5xx inside
-// a batch is sent again in a later one, after the fence.
+// up to 20 PATCHes.
 func (m *Mailbox) SetFlagsBatch(ctx context.Context, updates []migrate.FlagUpdate) []error {
-	errs := make([]error, len(updates))
-	attempts := make([]int, len(updates))
-	pending := make([]int, len(updates))
+	reqs := make([]batchRequest, len(updates))
+	for i, u := range updates {
+		reqs[i] = batchRequest{Method: http.MethodPatch, URL: m.path("/messages/" + url.PathEscape(u.ItemID)),
+			Headers: map[string]string{"Content-Type": "application/json", "Prefer": preferImmutable}, Body: flagPatch(u.Flags)}
+	}
+	return m.batch(ctx, reqs)
+}
+
+// DeleteBatch implements migrate.DeleteBatcher with JSON $batch requests of
+// up to 20 DELETEs. An item that is already gone counts as deleted.
+func (m *Mailbox) DeleteBatch(ctx context.Context, itemIDs []string) []error {
+	reqs := make([]batchRequest, len(itemIDs))
+	for i, id := range itemIDs {
+		reqs[i] = batchRequest{Method: http.MethodDelete, URL: m.path("/messages/" + url.PathEscape(id)),
+			Headers: map[string]string{"Prefer": preferImmutable}}
+	}
+	errs := m.batch(ctx, reqs)
+	for i, err := range errs {
+		var ge *GraphError
+		if errors.As(err, &ge) && ge.Status == http.StatusNotFound {
+			errs[i] = nil
+		}
+	}
+	return errs
+}
+
+var _ migrate.DeleteBatcher = (*Mailbox)(nil)
+
+// batch sends idempotent requests in JSON $batch requests of up to 20 and
+// returns one error (or nil) per request. Each request counts against the
+// mailbox's budget (the governor charges a batch as its size); a request
+// answered 429 or 5xx inside a batch is sent again in a later one, after
+// the fence.
+func (m *Mailbox) batch(ctx context.Context, reqs []batchRequest) []error {
+	errs := make([]error, len(reqs))
+	attempts := make([]int, len(reqs))
+	pending := make([]int, len(reqs))
 	for i := range pending {
 		pending[i] = i
 	}
@@ -63,14 +95,12 @@ func (m *Mailbox) SetFlagsBatch(ctx context.Context, updates []migrate.FlagUpdat
 		n := min(maxBatch, len(pending))
 		chunk := pending[:n]
 		pending = pending[n:]
-		reqs := make([]batchRequest, n)
+		part := make([]batchRequest, n)
 		for j, i := range chunk {
-			reqs[j] = batchRequest{ID: strconv.Itoa(i), Method: http.MethodPatch,
-				URL:     m.path("/messages/" + url.PathEscape(updates[i].ItemID)),
-				Headers: map[string]string{"Content-Type": "application/json", "Prefer": preferImmutable},
-				Body:    flagPatch(updates[i].Flags)}
+			part[j] = reqs[i]
+			part[j].ID = strconv.Itoa(i)
 		}
-		body, err := jsonMarshal(map[string]any{"requests": reqs})
+		body, err := jsonMarshal(map[string]any{"requests": part})
 		if err != nil {
 			return fill(errs, chunk, migrate.Fatal(err))
 		}
@@ -92,7 +122,7 @@ func (m *Mailbox) SetFlagsBatch(ctx context.Context, updates []migrate.FlagUpdat
 		answered := map[int]bool{}
 		for _, r := range out.Responses {
 			i, convErr := strconv.Atoi(r.ID)
-			if convErr != nil || i < 0 || i >= len(updates) {
+			if convErr != nil || i < 0 || i >= len(reqs) {
 				continue
 			}
 			answered[i] = true
@@ -101,7 +131,7 @@ func (m *Mailbox) SetFlagsBatch(ctx context.Context, updates []migrate.FlagUpdat
 				sub.header.Set(k, v)
 			}
 			switch {
-			case r.Status == http.StatusOK || r.Status == http.StatusNoContent:
+			case r.Status >= 200 && r.Status < 300:
 				errs[i] = nil
 			case r.Status == http.StatusTooManyRequests:
 				d := retryAfter(sub.header)
@@ -115,7 +145,7 @@ func (m *Mailbox) SetFlagsBatch(ctx context.Context, updates []migrate.FlagUpdat
 				m.g.retried.Add(1)
 				pending = append(pending, i)
 			default:
-				errs[i] = classify(m.t.graphError(request{method: http.MethodPatch, url: m.path("/messages/" + updates[i].ItemID)}, sub))
+				errs[i] = classify(m.t.graphError(request{method: reqs[i].Method, url: reqs[i].URL}, sub))
 			}
 		}
 		for _, i := range chunk {

@@ -61,3 +61,39 @@ func TestSetFlagsBatch_ThrottledBatchesAndMissingItems(t *testing.T) {
 	}
 	t.Logf("45 updates: %d requests (batches and their parts), %d answered 429", after.Requests-before.Requests, after.Throttled-before.Throttled)
 }
+
+func TestDeleteBatch_AlreadyGoneCountsAsDeleted(t *testing.T) {
+	f := start(t, graphemu.Options{}, nil)
+	ctx := context.Background()
+	mb, err := f.target.Mailbox(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder, err := mb.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 25 {
+		id, err := mb.Create(ctx, folder, targettest.NewMessage(targettest.SimpleMessage("del", i), time.Now(), migrate.Flags{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := mb.Delete(ctx, ids[3]); err != nil {
+		t.Fatal(err)
+	}
+	before := f.emu.Stats().Requests
+	for i, err := range mb.(migrate.DeleteBatcher).DeleteBatch(ctx, ids) {
+		if err != nil {
+			t.Errorf("delete %d: %v", i, err)
+		}
+	}
+	if d, _ := f.emu.Dump(user); len(d.Messages) != 0 {
+		t.Errorf("%d items left", len(d.Messages))
+	}
+	if n := f.emu.Stats().Requests - before; n > 27 {
+		t.Errorf("25 deletes took %d requests; want 2 batches and their 25 parts", n)
+	}
+}

@@ -560,19 +560,8 @@ func (p *pass) applyFolder(ctx context.Context, s *folderScan) error {
 	if err := p.applyFlags(ctx, s); err != nil {
 		return err
 	}
-	var gone []uint32
-	for _, r := range s.vanished {
-		if r.ItemID != "" {
-			if _, err := retryOp(ctx, p.log, p.e.opts.RetryAttempts, p.e.opts.RetryBackoff, func() (struct{}, error) { return struct{}{}, p.mbx.Delete(ctx, r.ItemID) }); err != nil && KindOf(err) != KindSkipItem {
-				return err
-			}
-			p.prog.deleted()
-		}
-		gone = append(gone, r.UID)
-		delete(s.records, r.UID)
-	}
-	if err := p.e.store.DeleteMessages(p.email, s.plan.Src.Name, gone); err != nil {
-		return Fatal(err)
+	if err := p.applyDeletes(ctx, s); err != nil {
+		return err
 	}
 	if len(s.vanished) > 0 {
 		keys := map[string]bool{}
@@ -645,6 +634,62 @@ func (p *pass) applyFlags(ctx context.Context, s *folderScan) error {
 		}
 		if failed != nil {
 			return failed
+		}
+	}
+	return nil
+}
+
+// applyDeletes deletes the target items of a folder's expunged messages,
+// through the target's DeleteBatcher capability when it has one, and
+// forgets them chunk by chunk.
+func (p *pass) applyDeletes(ctx context.Context, s *folderScan) error {
+	batcher, _ := p.mbx.(DeleteBatcher)
+	for start := 0; start < len(s.vanished); start += flagChunk {
+		chunk := s.vanished[start:min(start+flagChunk, len(s.vanished))]
+		var ids []string
+		var idx []int
+		for i, r := range chunk {
+			if r.ItemID != "" {
+				ids = append(ids, r.ItemID)
+				idx = append(idx, i)
+			}
+		}
+		var errs []error
+		if batcher != nil && len(ids) > 1 {
+			errs = batcher.DeleteBatch(ctx, ids)
+		} else {
+			errs = make([]error, len(ids))
+			for i, id := range ids {
+				_, errs[i] = retryOp(ctx, p.log, p.e.opts.RetryAttempts, p.e.opts.RetryBackoff, func() (struct{}, error) {
+					return struct{}{}, p.mbx.Delete(ctx, id)
+				})
+			}
+		}
+		failed := map[int]bool{}
+		var firstErr error
+		for j, err := range errs {
+			switch {
+			case err == nil:
+				p.prog.deleted()
+			case KindOf(err) == KindSkipItem:
+				p.log.Info("delete skipped", "folder", s.plan.Display, "uid", chunk[idx[j]].UID, "err", err)
+			default:
+				failed[idx[j]] = true
+				firstErr = cmp.Or(firstErr, fmt.Errorf("folder %s, UID %d: %w", s.plan.Display, chunk[idx[j]].UID, err))
+			}
+		}
+		var gone []uint32
+		for i, r := range chunk {
+			if !failed[i] {
+				gone = append(gone, r.UID)
+				delete(s.records, r.UID)
+			}
+		}
+		if err := p.e.store.DeleteMessages(p.email, s.plan.Src.Name, gone); err != nil {
+			return Fatal(err)
+		}
+		if firstErr != nil {
+			return firstErr
 		}
 	}
 	return nil

@@ -110,3 +110,10 @@ type FlagBatcher interface {
 type NotingCreator interface {
 	CreateNoted(ctx context.Context, folderID string, m NewMessage) (itemID string, notes []string, err error)
 }
+
+// DeleteBatcher is an optional capability of a Mailbox: delete many items in
+// few requests. The result has one error (or nil) per id, in order; an item
+// that is already gone counts as deleted.
+type DeleteBatcher interface {
+	DeleteBatch(ctx context.Context, itemIDs []string) []error
+}
