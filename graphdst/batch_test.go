@@ -16,14 +16,7 @@ import (
 func TestSetFlagsBatch_ThrottledBatchesAndMissingItems(t *testing.T) {
 	f := start(t, graphemu.Options{TimeScale: 60, Limits: graphemu.Limits{Requests: 60}}, nil)
 	ctx := context.Background()
-	mb, err := f.target.Mailbox(ctx, user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	folder, err := mb.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mb, folder := f.inbox(t)
 	var ups []migrate.FlagUpdate
 	for i := range 45 {
 		id, err := mb.Create(ctx, folder, targettest.NewMessage(targettest.SimpleMessage("batch", i), time.Now(), migrate.Flags{}))
@@ -65,14 +58,7 @@ func TestSetFlagsBatch_ThrottledBatchesAndMissingItems(t *testing.T) {
 func TestDeleteBatch_AlreadyGoneCountsAsDeleted(t *testing.T) {
 	f := start(t, graphemu.Options{}, nil)
 	ctx := context.Background()
-	mb, err := f.target.Mailbox(ctx, user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	folder, err := mb.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mb, folder := f.inbox(t)
 	var ids []string
 	for i := range 25 {
 		id, err := mb.Create(ctx, folder, targettest.NewMessage(targettest.SimpleMessage("del", i), time.Now(), migrate.Flags{}))

@@ -72,6 +72,21 @@ func start(t testing.TB, eo graphemu.Options, b *graphdst.Budget, mutate ...func
 	return &fixture{emu: emu, target: tg, logs: logs}
 }
 
+// inbox resolves the test user's mailbox and its inbox.
+func (f *fixture) inbox(t testing.TB) (migrate.Mailbox, string) {
+	t.Helper()
+	ctx := context.Background()
+	mb, err := f.target.Mailbox(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder, err := mb.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mb, folder
+}
+
 type lockedWriter struct {
 	mu sync.Mutex
 	w  *bytes.Buffer
@@ -292,14 +307,7 @@ func TestThrottle_UploadBudget(t *testing.T) {
 	b := graphdst.DefaultBudget().Scaled(scale)
 	f := start(t, graphemu.Options{TimeScale: scale}, &b)
 	ctx := context.Background()
-	mb, err := f.target.Mailbox(ctx, user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	folder, err := mb.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mb, folder := f.inbox(t)
 	const msgs, size = 30, 10 << 20
 	att := bytes.Repeat([]byte("imapmig-upload-"), size/15)
 	rawFor := func(i int) []byte {
@@ -347,14 +355,7 @@ func TestGovernor_WaitsOutThrottling(t *testing.T) {
 	b := graphdst.Budget{Concurrency: 4, Requests: 1000, RequestWindow: time.Second, MinBackoff: 10 * time.Millisecond}
 	f := start(t, graphemu.Options{Limits: graphemu.Limits{Requests: 40, RequestWindow: 2 * time.Second}}, &b)
 	ctx := context.Background()
-	mb, err := f.target.Mailbox(ctx, user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	folder, err := mb.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mb, folder := f.inbox(t)
 	var wg sync.WaitGroup
 	for i := range 60 {
 		wg.Go(func() {
@@ -378,14 +379,7 @@ func TestGovernor_WaitsOutThrottling(t *testing.T) {
 func TestCreate_AttachmentSizes(t *testing.T) {
 	f := start(t, graphemu.Options{TimeScale: 60}, ptr(graphdst.DefaultBudget().Scaled(60)))
 	ctx := context.Background()
-	mb, err := f.target.Mailbox(ctx, user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	folder, err := mb.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mb, folder := f.inbox(t)
 	tests := []struct {
 		name  string
 		sizes []int
