@@ -472,3 +472,85 @@ func TestEngine_ReportMailAfterInitialSync(t *testing.T) {
 		}
 	}
 }
+
+func TestEngine_FolderRenamedOnSourceMovesItsItems(t *testing.T) {
+	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
+	seedBasic(src)
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
+	h.batch("b", "ann@contoso.com")
+	h.waitUser("ann@contoso.com", state.UserSynced)
+	mb := tgt.Box("ann@contoso.com")
+	oldID := mb.FolderByName("Alpha")
+	items := mb.InFolder(oldID)
+	if len(items) != 1 {
+		t.Fatalf("Projects/Alpha has %d items", len(items))
+	}
+	before := mb.Counts()
+	src.rename("Projects/Alpha", "Projects/Beta")
+	h.syncNow("ann@contoso.com")
+	c := mb.Counts()
+	if c.Creates != before.Creates || c.Deletes != before.Deletes || c.Moves != before.Moves+1 {
+		t.Errorf("rename: %+v → %+v, want one move and nothing else", before, c)
+	}
+	it, ok := mb.Item(items[0].ID)
+	if !ok || it.Folder != mb.FolderByName("Beta") {
+		t.Errorf("the item did not follow its folder: %+v", it)
+	}
+	events, _ := h.eng.Events("b", 0)
+	found := false
+	for _, e := range events {
+		found = found || strings.Contains(e.Message, `folder "Projects/Alpha" is gone from the source`)
+	}
+	if !found {
+		t.Error("no event about the folder gone from the source")
+	}
+}
+
+func TestEngine_StalledUserIsFlagged(t *testing.T) {
+	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
+	seedBasic(src)
+	src.fetchHold = make(chan struct{})
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.StallAfter = 100 * time.Millisecond })
+	h.batch("b", "ann@contoso.com")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		u, _ := h.eng.User("ann@contoso.com")
+		v, _ := h.eng.Batch("b")
+		if u.Stalled && v.StalledCount == 1 && u.StalledDuration >= 0.1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not flagged as stalled: user %+v, batch stalled %d", u, v.StalledCount)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(src.fetchHold)
+	h.waitUser("ann@contoso.com", state.UserSynced)
+	if u, _ := h.eng.User("ann@contoso.com"); u.Stalled {
+		t.Error("still stalled after the sync finished")
+	}
+}
+
+func TestEngine_StartAfterAndCompleteAfter(t *testing.T) {
+	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
+	seedBasic(src)
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
+	start := time.Now().Add(400 * time.Millisecond)
+	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "later", Endpoint: "ep", Tenant: "tn", Autostart: true,
+		CSV: []byte("EmailAddress,UserName,Password\nann@contoso.com,ann,pw\n"),
+		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour, StartAfter: start, CompleteAfter: start.Add(200 * time.Millisecond)}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if u, _ := h.st.User("ann@contoso.com"); u.Status != state.UserQueued || tgt.Box("ann@contoso.com").Counts().Creates != 0 {
+		t.Fatalf("before start_after: %s, %d creates", u.Status, tgt.Box("ann@contoso.com").Counts().Creates)
+	}
+	u := h.waitUser("ann@contoso.com", state.UserCompleted, state.UserCompletedWithWarnings)
+	if u.StartedAt.Before(start) {
+		t.Errorf("started at %v, before start_after %v", u.StartedAt, start)
+	}
+	v, _ := h.eng.Batch("later")
+	if v.Status != state.BatchCompleted {
+		t.Errorf("batch after complete_after: %s", v.Status)
+	}
+}

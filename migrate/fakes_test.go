@@ -44,6 +44,19 @@ type fakeServer struct {
 	active   int   // open sessions
 	peak     int   // most sessions open at once
 	hold     chan struct{}
+	// fetchHold, when set, blocks every Fetch until it is closed (a source
+	// that stopped answering).
+	fetchHold chan struct{}
+}
+
+// rename renames a folder, keeping its UIDVALIDITY and UIDs (IMAP RENAME).
+func (s *fakeServer) rename(from, to string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.folders[from]
+	delete(s.folders, from)
+	f.name = to
+	s.folders[to] = f
 }
 
 func newFakeServer() *fakeServer {
@@ -248,6 +261,16 @@ func (m memBody) Size() int64                  { return int64(len(m.b)) }
 func (m memBody) Close() error                 { return nil }
 
 func (f *fakeSource) Fetch(ctx context.Context, fo migrate.Folder, uid uint32) (migrate.Body, error) {
+	f.s.mu.Lock()
+	hold := f.s.fetchHold
+	f.s.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	f.s.mu.Lock()
 	defer f.s.mu.Unlock()
 	f.s.fetches++
