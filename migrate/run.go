@@ -611,10 +611,13 @@ func (e *Engine) cancelUser(email string) {
 func (e *Engine) liveProgress(email string) (snapshot, bool) {
 	r := e.reg()
 	r.mu.Lock()
-	run, ok := r.runs[state.UserKey(email)]
+	var prog *progress
+	if run, ok := r.runs[state.UserKey(email)]; ok {
+		prog = run.prog
+	}
 	r.mu.Unlock()
-	if !ok || run.prog == nil {
+	if prog == nil {
 		return snapshot{}, false
 	}
-	return run.prog.snapshot(), true
+	return prog.snapshot(), true
 }
