@@ -29,6 +29,22 @@
 // The state of a mailbox can be inspected with Server.Dump or over HTTP at
 // /_emu/mailboxes/{address}.
 //
+// # Choices not confirmed against Exchange Online
+//
+// Where the documentation is silent the emulator chose, and a real tenant
+// should confirm:
+//
+//   - the error code of a 413 (RequestEntityTooLarge) and of an upload
+//     session over 150 MB;
+//   - a PATCH of `Integer 0x0E07` answers 400
+//     ErrorInvalidPropertyUpdateSentMessage (the service may ignore it);
+//   - a MIME create keeps only Subject, Message-ID and Date;
+//   - `$filter` supports only the extended-property `Any(...)` form on
+//     messages and `displayName eq` on folders; `$orderby` is ignored;
+//   - `GET /users/{upn}` is not throttled (a directory call, not Outlook);
+//   - a concurrency 429 always says `Retry-After: 1` in real seconds,
+//     whatever the time scale.
+//
 // # What it must not do
 //
 // It must not import msgraph-sdk-go or any Graph client (it must build in
