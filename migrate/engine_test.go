@@ -537,7 +537,7 @@ func TestEngine_StartAfterAndCompleteAfter(t *testing.T) {
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
 	start := time.Now().Add(400 * time.Millisecond)
 	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "later", Endpoint: "ep", Tenant: "tn", Autostart: true,
-		CSV: []byte("EmailAddress,UserName,Password\nann@contoso.com,ann,pw\n"),
+		CSV:     []byte("EmailAddress,UserName,Password\nann@contoso.com,ann,pw\n"),
 		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour, StartAfter: start, CompleteAfter: start.Add(200 * time.Millisecond)}}); err != nil {
 		t.Fatal(err)
 	}
