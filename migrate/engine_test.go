@@ -46,6 +46,7 @@ func newHarnessWith(t testing.TB, st *state.Store, src migrate.SourceConnector, 
 		RetryBackoff:     time.Millisecond,
 		UserRetryBackoff: 10 * time.Millisecond,
 		ScanInterval:     20 * time.Millisecond,
+		MinScanGap:       time.Millisecond,
 		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if tweak != nil {

@@ -70,7 +70,20 @@ func (e *Engine) Run(ctx context.Context) error {
 		r.mu.Unlock()
 		r.wg.Wait()
 	}()
+	var last time.Time
 	for {
+		// Wake-ups come in bursts (every pass that ends sends one); a scan
+		// reads every user, so scans are at least MinScanGap apart.
+		if gap := e.opts.MinScanGap - time.Since(last); gap > 0 {
+			t := time.NewTimer(gap)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+		last = time.Now()
 		next, err := e.schedule(ctx)
 		if err != nil {
 			return err

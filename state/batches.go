@@ -134,6 +134,9 @@ func putUsers(tx *bolt.Tx, batch string, users []User) error {
 		if err := putJSON(ub, key, u); err != nil {
 			return err
 		}
+		if err := indexUser(tx, batch, key); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -179,20 +182,21 @@ func (s *Store) RemoveBatch(name string) error {
 			return fmt.Errorf("batch %q: %w", name, ErrNotFound)
 		}
 		var keys []string
-		err := tx.Bucket(bUsers).ForEach(func(k, v []byte) error {
-			var u User
-			if err := json.Unmarshal(v, &u); err == nil && u.Batch == name {
+		if idx := sub(tx, bBatchUsers, name); idx != nil {
+			if err := idx.ForEach(func(k, _ []byte) error {
 				keys = append(keys, string(k))
+				return nil
+			}); err != nil {
+				return err
 			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
 		for _, k := range keys {
 			if err := removeUser(tx, k); err != nil {
 				return err
 			}
+		}
+		if err := deleteSub(tx, bBatchUsers, name); err != nil {
+			return err
 		}
 		if err := deleteSub(tx, bEvents, name); err != nil {
 			return err

@@ -19,7 +19,7 @@ const FileName = "state.db"
 
 // SchemaVersion is written to the meta bucket; a file with a newer version is
 // refused rather than misread.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // MaxEventsPerBatch caps a batch's event log; the oldest events go first.
 const MaxEventsPerBatch = 10000
@@ -34,7 +34,9 @@ var (
 	bMessages  = []byte("messages")
 	bSkipped   = []byte("skipped")
 	bEvents    = []byte("events")
-	topBuckets = [][]byte{bMeta, bEndpoints, bTenants, bBatches, bUsers, bFolders, bMessages, bSkipped, bEvents}
+	// bBatchUsers indexes users by batch: batchusers/<batch>/<user key>.
+	bBatchUsers = []byte("batchusers")
+	topBuckets  = [][]byte{bMeta, bEndpoints, bTenants, bBatches, bUsers, bBatchUsers, bFolders, bMessages, bSkipped, bEvents}
 )
 
 // Errors returned when opening the store.
@@ -133,7 +135,18 @@ func (s *Store) init() error {
 		if len(v) != 8 || binary.BigEndian.Uint64(v) > SchemaVersion {
 			return ErrCorrupt
 		}
-		return nil
+		if binary.BigEndian.Uint64(v) < 2 { // version 1 had no batch index
+			if err := tx.Bucket(bUsers).ForEach(func(k, v []byte) error {
+				var u User
+				if err := json.Unmarshal(v, &u); err != nil {
+					return fmt.Errorf("%w: user %s: %v", ErrCorrupt, k, err)
+				}
+				return indexUser(tx, u.Batch, string(k))
+			}); err != nil {
+				return err
+			}
+		}
+		return meta.Put([]byte("schema"), u64(SchemaVersion))
 	})
 }
 
@@ -209,6 +222,15 @@ func deleteSub(tx *bolt.Tx, top []byte, name string) error {
 	return err
 }
 
+// indexUser records a user in its batch's index.
+func indexUser(tx *bolt.Tx, batch, key string) error {
+	b, err := subCreate(tx, bBatchUsers, batch)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(key), nil)
+}
+
 // nextSeq returns the next sequence number of b as a key.
 func nextSeq(b *bolt.Bucket) (uint64, []byte, error) {
 	n, err := b.NextSequence()
@@ -270,6 +292,24 @@ func (s *Store) Check() error {
 					return nil
 				})
 			})
+		})
+		_ = tx.Bucket(bBatchUsers).ForEach(func(batch, _ []byte) error {
+			return sub(tx, bBatchUsers, string(batch)).ForEach(func(k, _ []byte) error {
+				var u User
+				if getJSON(users, string(k), &u) != nil || u.Batch != string(batch) {
+					errs = append(errs, fmt.Errorf("batchusers/%s/%s does not match a user of that batch", batch, k))
+				}
+				return nil
+			})
+		})
+		_ = users.ForEach(func(k, v []byte) error {
+			var u User
+			if json.Unmarshal(v, &u) == nil {
+				if b := sub(tx, bBatchUsers, u.Batch); b == nil || b.Get(k) == nil {
+					errs = append(errs, fmt.Errorf("user %s is missing from the index of batch %q", k, u.Batch))
+				}
+			}
+			return nil
 		})
 		_ = tx.Bucket(bEvents).ForEach(func(k, v []byte) error {
 			if batches.Get(k) == nil {

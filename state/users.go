@@ -17,18 +17,35 @@ func (s *Store) User(email string) (User, error) {
 	return u, nil
 }
 
-// Users lists the users of a batch ("" = all users), by address.
+// Users lists the users of a batch ("" = all users), by address. A batch's
+// users come from its index, without reading the other batches' users.
 func (s *Store) Users(batch string) ([]User, error) {
 	var out []User
+	if batch != "" {
+		err := s.db.View(func(tx *bolt.Tx) error {
+			idx := sub(tx, bBatchUsers, batch)
+			if idx == nil {
+				return nil
+			}
+			ub := tx.Bucket(bUsers)
+			return idx.ForEach(func(k, _ []byte) error {
+				var u User
+				if err := getJSON(ub, string(k), &u); err != nil {
+					return fmt.Errorf("%w: index of batch %s names user %s: %v", ErrCorrupt, batch, k, err)
+				}
+				out = append(out, u)
+				return nil
+			})
+		})
+		return out, err
+	}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bUsers).ForEach(func(k, v []byte) error {
 			var u User
 			if err := json.Unmarshal(v, &u); err != nil {
 				return fmt.Errorf("%w: user %s: %v", ErrCorrupt, k, err)
 			}
-			if batch == "" || u.Batch == batch {
-				out = append(out, u)
-			}
+			out = append(out, u)
 			return nil
 		})
 	})
@@ -90,6 +107,14 @@ func removeUser(tx *bolt.Tx, key string) error {
 	for _, top := range [][]byte{bFolders, bMessages, bSkipped} {
 		if err := deleteSub(tx, top, key); err != nil {
 			return err
+		}
+	}
+	var u User
+	if getJSON(tx.Bucket(bUsers), key, &u) == nil {
+		if idx := sub(tx, bBatchUsers, u.Batch); idx != nil {
+			if err := idx.Delete([]byte(key)); err != nil {
+				return err
+			}
 		}
 	}
 	return tx.Bucket(bUsers).Delete([]byte(key))

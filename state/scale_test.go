@@ -1,0 +1,45 @@
+package state_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/state/statetest"
+)
+
+// BenchmarkUsers_50000 lists every user of a 50,000-user store: what the
+// scheduler and `user list` pay.
+func BenchmarkUsers_50000(b *testing.B) {
+	s := statetest.MustOpen(b)
+	for i := 0; i < 10; i++ {
+		if err := s.CreateBatch(state.Batch{Name: fmt.Sprintf("wave%d", i)}, users(5000, fmt.Sprintf("w%d-", i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		us, err := s.Users("")
+		if err != nil || len(us) != 50000 {
+			b.Fatal(len(us), err)
+		}
+	}
+}
+
+// BenchmarkUsersOfBatch_5000Of50000 lists one batch's 5,000 users in a
+// 50,000-user store (the batch index at work).
+func BenchmarkUsersOfBatch_5000Of50000(b *testing.B) {
+	s := statetest.MustOpen(b)
+	for i := 0; i < 10; i++ {
+		if err := s.CreateBatch(state.Batch{Name: fmt.Sprintf("wave%d", i)}, users(5000, fmt.Sprintf("w%d-", i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		us, err := s.Users("wave3")
+		if err != nil || len(us) != 5000 {
+			b.Fatal(len(us), err)
+		}
+	}
+}
