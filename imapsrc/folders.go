@@ -128,14 +128,11 @@ func (s *source) Folders(ctx context.Context) ([]migrate.Folder, error) {
 			}
 			f := migrate.Folder{Path: path, Name: d.Mailbox, Delimiter: d.Delim}
 			for _, a := range d.Attrs {
-				switch a {
-				case imap.MailboxAttrNoSelect, imap.MailboxAttrNonExistent:
+				switch {
+				case strings.EqualFold(string(a), string(imap.MailboxAttrNoSelect)), strings.EqualFold(string(a), string(imap.MailboxAttrNonExistent)):
 					f.NoSelect = true
-				case imap.MailboxAttrAll, imap.MailboxAttrArchive, imap.MailboxAttrDrafts,
-					imap.MailboxAttrFlagged, imap.MailboxAttrJunk, imap.MailboxAttrSent, imap.MailboxAttrTrash:
-					if f.SpecialUse == "" {
-						f.SpecialUse = string(a)
-					}
+				case f.SpecialUse == "":
+					f.SpecialUse = specialUse(a)
 				}
 			}
 			if d.Status != nil {
@@ -169,4 +166,19 @@ func applyStatus(f *migrate.Folder, st *imap.StatusData) {
 		f.Messages = *st.NumMessages
 	}
 	f.HighestModSeq = st.HighestModSeq
+}
+
+// specialUses are the RFC 6154 and RFC 8457 attributes the engine maps, in
+// their canonical spelling (attributes are case-insensitive on the wire).
+var specialUses = []imap.MailboxAttr{imap.MailboxAttrAll, imap.MailboxAttrArchive, imap.MailboxAttrDrafts,
+	imap.MailboxAttrFlagged, imap.MailboxAttrJunk, imap.MailboxAttrSent, imap.MailboxAttrTrash, imap.MailboxAttr(`\Important`)}
+
+// specialUse returns a's canonical special-use name, or "".
+func specialUse(a imap.MailboxAttr) string {
+	for _, su := range specialUses {
+		if strings.EqualFold(string(a), string(su)) {
+			return string(su)
+		}
+	}
+	return ""
 }

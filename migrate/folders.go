@@ -55,10 +55,10 @@ func init() {
 	}
 }
 
-// virtualSpecialUse are RFC 6154 attributes of views onto other folders
-// (Gmail's All Mail and Starred): copying them would copy every message
-// twice.
-var virtualSpecialUse = map[string]bool{`\All`: true, `\Flagged`: true}
+// virtualSpecialUse are special-use attributes of views onto other folders
+// (Gmail's All Mail, Starred and Important; RFC 6154 and RFC 8457): copying
+// them would copy messages twice.
+var virtualSpecialUse = map[string]bool{`\All`: true, `\Flagged`: true, `\Important`: true}
 
 // cleanName trims a folder name component as Exchange wants it.
 func cleanName(s string) string {

@@ -21,6 +21,7 @@ func TestMapFolders_SpecialUseLocalizedAndChildren(t *testing.T) {
 		{Path: []string{"Spam"}, SpecialUse: `\Junk`},
 		{Path: []string{"[Gmail]"}, NoSelect: true},
 		{Path: []string{"[Gmail]", "All Mail"}, SpecialUse: `\All`},
+		{Path: []string{"[Gmail]", "Important"}, SpecialUse: `\Important`},
 		{Path: []string{"Kunden/Lieferanten"}}, // '/' kept in a name
 		{Path: []string{"  Spaced  "}},
 		{Path: []string{"Archive", "2020"}},  // Archive not a folder itself: child keeps names
@@ -58,7 +59,7 @@ func TestMapFolders_SpecialUseLocalizedAndChildren(t *testing.T) {
 			}
 		}
 	}
-	if len(excl) != 1 || excl[0].Display != "[Gmail]/All Mail" {
+	if len(excl) != 2 || excl[0].Display != "[Gmail]/All Mail" || excl[1].Display != "[Gmail]/Important" {
 		t.Errorf("exclusions = %+v", excl)
 	}
 	for _, p := range plans {
