@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -148,10 +147,6 @@ func (e *Engine) schedule(ctx context.Context) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, Fatal(err)
 	}
-	us, err := e.store.Users("")
-	if err != nil {
-		return time.Time{}, Fatal(err)
-	}
 	now := e.now()
 	endpoints := map[string]state.Endpoint{}
 	for _, ep := range eps {
@@ -201,61 +196,60 @@ func (e *Engine) schedule(ctx context.Context) (time.Time, error) {
 	}
 	r.mu.Unlock()
 
-	type cand struct {
-		u    state.User
-		kind passKind
-		at   time.Time
+	full := func(ep state.Endpoint, kind passKind) bool {
+		return total[ep.Name] >= cmp.Or(ep.MaxConcurrentMigrations, 20) ||
+			kind != passInitial && incr[ep.Name] >= cmp.Or(ep.MaxConcurrentIncrementalSyncs, 10)
 	}
-	var cands []cand
-	for _, u := range us {
+	allFull := func() bool {
+		for _, ep := range endpoints {
+			if !full(ep, passInitial) {
+				return false
+			}
+		}
+		return true
+	}
+	// Due users come from the state's due index, earliest first: queued
+	// users in the order they were queued, synced users by their next sync
+	// (SyncNow makes it now). Reading stops once every pool is full.
+	err = e.store.Due(now, func(u state.User) bool {
+		if allFull() {
+			return false
+		}
 		b, ok := batches[u.Batch]
 		if !ok || e.Running(u.EmailAddress) {
-			continue
+			return true
 		}
 		if sa := b.Options.StartAfter; !sa.IsZero() && now.Before(sa) {
 			soonest(sa)
-			continue
+			return true
 		}
+		var kind passKind
 		switch {
-		case u.Status == state.UserQueued && b.Status == state.BatchSyncing || u.Status == state.UserQueued && b.Status == state.BatchSyncedWithErrors || u.Status == state.UserQueued && b.Status == state.BatchSynced:
-			if u.NextSyncAt.After(now) { // backing off after a failed pass
-				soonest(u.NextSyncAt)
-				continue
-			}
-			cands = append(cands, cand{u, passInitial, u.QueuedAt})
+		case u.Status == state.UserQueued && (b.Status == state.BatchSyncing || b.Status == state.BatchSyncedWithErrors || b.Status == state.BatchSynced):
+			kind = passInitial
 		case u.Status == state.UserSynced && (b.Status == state.BatchSyncing || b.Status == state.BatchSynced || b.Status == state.BatchSyncedWithErrors):
-			if u.NextSyncAt.IsZero() || u.NextSyncAt.After(now) {
-				soonest(u.NextSyncAt)
-				continue
-			}
-			cands = append(cands, cand{u, passIncremental, u.NextSyncAt})
+			kind = passIncremental
 		case u.Status == state.UserCompleting:
-			if u.NextSyncAt.After(now) {
-				soonest(u.NextSyncAt)
-				continue
-			}
-			cands = append(cands, cand{u, passFinal, u.NextSyncAt})
+			kind = passFinal
+		default:
+			return true
 		}
-	}
-	// Oldest request first: SyncNow sets the time to now, which puts it
-	// ahead of every user whose 24 h schedule is older still due.
-	slices.SortStableFunc(cands, func(a, b cand) int { return a.at.Compare(b.at) })
-	for _, c := range cands {
-		b := batches[c.u.Batch]
 		ep, ok := endpoints[b.Endpoint]
-		if !ok {
-			continue
-		}
-		maxTotal := cmp.Or(ep.MaxConcurrentMigrations, 20)
-		maxIncr := cmp.Or(ep.MaxConcurrentIncrementalSyncs, 10)
-		if total[ep.Name] >= maxTotal || c.kind != passInitial && incr[ep.Name] >= maxIncr {
-			continue
+		if !ok || full(ep, kind) {
+			return true
 		}
 		total[ep.Name]++
-		if c.kind != passInitial {
+		if kind != passInitial {
 			incr[ep.Name]++
 		}
-		e.start(ctx, c.u, b, ep, c.kind)
+		e.start(ctx, u, b, ep, kind)
+		return true
+	})
+	if err != nil {
+		return time.Time{}, Fatal(err)
+	}
+	if t, ok := e.store.NextDue(now); ok {
+		soonest(t)
 	}
 	return next, nil
 }

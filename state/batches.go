@@ -137,6 +137,9 @@ func putUsers(tx *bolt.Tx, batch string, users []User) error {
 		if err := indexUser(tx, batch, key); err != nil {
 			return err
 		}
+		if err := reindexDue(tx, nil, &u); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package state_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
@@ -40,6 +41,35 @@ func BenchmarkUsersOfBatch_5000Of50000(b *testing.B) {
 		us, err := s.Users("wave3")
 		if err != nil || len(us) != 5000 {
 			b.Fatal(len(us), err)
+		}
+	}
+}
+
+// BenchmarkDue_First20Of50000Queued is what one scheduler look costs when
+// 50,000 users wait in the queue and 20 slots are free.
+func BenchmarkDue_First20Of50000Queued(b *testing.B) {
+	s := statetest.MustOpen(b)
+	for i := 0; i < 10; i++ {
+		name := fmt.Sprintf("wave%d", i)
+		if err := s.CreateBatch(state.Batch{Name: name}, users(5000, fmt.Sprintf("w%d-", i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	us, _ := s.Users("")
+	t0 := time.Now().Add(-time.Hour)
+	for i, u := range us {
+		if _, err := s.UpdateUser(u.EmailAddress, func(u *state.User) error {
+			u.Status, u.QueuedAt = state.UserQueued, t0.Add(time.Duration(i)*time.Millisecond)
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := 0
+		if err := s.Due(time.Now(), func(state.User) bool { n++; return n < 20 }); err != nil || n != 20 {
+			b.Fatal(n, err)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
@@ -337,5 +338,54 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestDue_OrderAndIndexMaintenance(t *testing.T) {
+	s := statetest.MustOpen(t)
+	must(t, s.CreateBatch(state.Batch{Name: "b"}, users(4, "d")))
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	set := func(i int, st state.UserStatus, queued, next time.Time) {
+		t.Helper()
+		if _, err := s.UpdateUser(fmt.Sprintf("d%d@example.org", i), func(u *state.User) error {
+			u.Status, u.QueuedAt, u.NextSyncAt = st, queued, next
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due := func(until time.Time) []string {
+		var out []string
+		if err := s.Due(until, func(u state.User) bool { out = append(out, u.UserName); return true }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got := due(t0.Add(time.Hour)); len(got) != 0 {
+		t.Fatalf("Created users are due: %v", got)
+	}
+	set(0, state.UserQueued, t0.Add(2*time.Minute), time.Time{})
+	set(1, state.UserQueued, t0.Add(time.Minute), t0.Add(3*time.Minute)) // backing off
+	set(2, state.UserSynced, time.Time{}, t0.Add(30*time.Minute))
+	set(3, state.UserFailed, t0, t0)
+	if got := fmt.Sprint(due(t0.Add(5 * time.Minute))); got != "[d0 d1]" {
+		t.Fatalf("due at +5m: %s", got)
+	}
+	if got := fmt.Sprint(due(t0.Add(time.Hour))); got != "[d0 d1 d2]" {
+		t.Fatalf("due at +1h: %s", got)
+	}
+	if next, ok := s.NextDue(t0.Add(5 * time.Minute)); !ok || !next.Equal(t0.Add(30*time.Minute)) {
+		t.Fatalf("NextDue = %v %v", next, ok)
+	}
+	// Syncing users leave the index; removing a user removes its entry.
+	set(0, state.UserSyncing, t0, time.Time{})
+	must(t, s.RemoveUser("d1@example.org"))
+	if got := fmt.Sprint(due(t0.Add(time.Hour))); got != "[d2]" {
+		t.Fatalf("after changes: %s", got)
+	}
+	stop := 0
+	_ = s.Due(t0.Add(time.Hour), func(state.User) bool { stop++; return false })
+	if stop != 1 {
+		t.Fatalf("Due did not stop when asked: %d calls", stop)
 	}
 }

@@ -19,7 +19,7 @@ const FileName = "state.db"
 
 // SchemaVersion is written to the meta bucket; a file with a newer version is
 // refused rather than misread.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // MaxEventsPerBatch caps a batch's event log; the oldest events go first.
 const MaxEventsPerBatch = 10000
@@ -36,7 +36,7 @@ var (
 	bEvents    = []byte("events")
 	// bBatchUsers indexes users by batch: batchusers/<batch>/<user key>.
 	bBatchUsers = []byte("batchusers")
-	topBuckets  = [][]byte{bMeta, bEndpoints, bTenants, bBatches, bUsers, bBatchUsers, bFolders, bMessages, bSkipped, bEvents}
+	topBuckets  = [][]byte{bMeta, bEndpoints, bTenants, bBatches, bUsers, bBatchUsers, bDue, bFolders, bMessages, bSkipped, bEvents}
 )
 
 // Errors returned when opening the store.
@@ -135,13 +135,19 @@ func (s *Store) init() error {
 		if len(v) != 8 || binary.BigEndian.Uint64(v) > SchemaVersion {
 			return ErrCorrupt
 		}
-		if binary.BigEndian.Uint64(v) < 2 { // version 1 had no batch index
+		if ver := binary.BigEndian.Uint64(v); ver < SchemaVersion {
+			// Version 1 had no batch index, version 2 no due index.
 			if err := tx.Bucket(bUsers).ForEach(func(k, v []byte) error {
 				var u User
 				if err := json.Unmarshal(v, &u); err != nil {
 					return fmt.Errorf("%w: user %s: %v", ErrCorrupt, k, err)
 				}
-				return indexUser(tx, u.Batch, string(k))
+				if ver < 2 {
+					if err := indexUser(tx, u.Batch, string(k)); err != nil {
+						return err
+					}
+				}
+				return reindexDue(tx, nil, &u)
 			}); err != nil {
 				return err
 			}
@@ -307,6 +313,23 @@ func (s *Store) Check() error {
 			if json.Unmarshal(v, &u) == nil {
 				if b := sub(tx, bBatchUsers, u.Batch); b == nil || b.Get(k) == nil {
 					errs = append(errs, fmt.Errorf("user %s is missing from the index of batch %q", k, u.Batch))
+				}
+			}
+			return nil
+		})
+		due := tx.Bucket(bDue)
+		_ = due.ForEach(func(k, _ []byte) error {
+			var u User
+			if len(k) < 8 || getJSON(users, string(k[8:]), &u) != nil || !bytes.Equal(dueKey(u), k) {
+				errs = append(errs, fmt.Errorf("due index entry %x does not match its user", k))
+			}
+			return nil
+		})
+		_ = users.ForEach(func(k, v []byte) error {
+			var u User
+			if json.Unmarshal(v, &u) == nil {
+				if dk := dueKey(u); dk != nil && due.Get(dk) == nil {
+					errs = append(errs, fmt.Errorf("user %s (%s) is missing from the due index", k, u.Status))
 				}
 			}
 			return nil

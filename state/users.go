@@ -63,11 +63,15 @@ func (s *Store) UpdateUser(email string, fn func(*User) error) (User, error) {
 		if err := getJSON(ub, key, &u); err != nil {
 			return fmt.Errorf("user %s: %w", email, err)
 		}
+		old := u
 		if err := fn(&u); err != nil {
 			return err
 		}
 		u.UpdatedAt = s.now().UTC()
 		out = u
+		if err := reindexDue(tx, &old, &u); err != nil {
+			return err
+		}
 		return putJSON(ub, key, u)
 	})
 	return out, err
@@ -115,6 +119,9 @@ func removeUser(tx *bolt.Tx, key string) error {
 			if err := idx.Delete([]byte(key)); err != nil {
 				return err
 			}
+		}
+		if err := reindexDue(tx, &u, nil); err != nil {
+			return err
 		}
 	}
 	return tx.Bucket(bUsers).Delete([]byte(key))
