@@ -47,6 +47,7 @@ type UserView struct {
 // BatchView is a batch with its users' counts and totals.
 type BatchView struct {
 	Name                      string             `json:"Identity"`
+	BatchName                 string             `json:"Name"` // the same as Identity, for scripts that expect Name
 	Status                    state.BatchStatus  `json:"Status"`
 	Endpoint                  string             `json:"SourceEndpoint"`
 	Tenant                    string             `json:"TargetTenant"`
@@ -108,7 +109,7 @@ var scoreRank = map[string]int{"": 0, "Perfect": 1, "Good": 2, "Investigate": 3,
 
 func batchView(b state.Batch, users []state.User) BatchView {
 	v := BatchView{
-		Name: b.Name, Status: b.Status, Endpoint: b.Endpoint, Tenant: b.Tenant, CSVPath: b.CSVPath,
+		Name: b.Name, BatchName: b.Name, Status: b.Status, Endpoint: b.Endpoint, Tenant: b.Tenant, CSVPath: b.CSVPath,
 		Options: b.Options, TotalCount: len(users), CreationDateTime: b.CreatedAt, StartDateTime: timePtr(b.StartedAt),
 	}
 	var last time.Time

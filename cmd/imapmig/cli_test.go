@@ -201,6 +201,10 @@ tenants:
 	if code == 0 || !strings.Contains(errOut, "UserDuplicateInOtherBatch") {
 		t.Fatalf("duplicate user accepted: %d %s", code, errOut)
 	}
+	csv3 := writeFile(t, filepath.Join(dir, "three.csv"), "EmailAddress,UserName,Password\nthird@contoso.com,t,p\n")
+	if out, errOut, code := runCLI(t, env, "batch", "new", "--name", "wave3", "--endpoint", "old", "--tenant", "contoso", "--csv", csv3); code != 0 || !strings.Contains(out, "batch wave3 created") {
+		t.Fatalf("batch new --name: %d %s %s", code, out, errOut)
+	}
 	if _, errOut, code := runCLI(t, env, "batch", "start", "wave1"); code != 0 {
 		t.Fatalf("start: %s", errOut)
 	}

@@ -182,7 +182,9 @@ func cmdBatch(args []string, stdout io.Writer) error {
 		fs.StringVar(&csvPath, "csv", "", "CSV of users (EmailAddress,UserName,Password[,UserRoot])")
 		fs.BoolVar(&skipInvalid, "skip-invalid-rows", false, "create the batch without the bad rows")
 	}
+	var nameFlag string
 	if sub == "new" {
+		fs.StringVar(&nameFlag, "name", "", "batch name (or give it as the first argument)")
 		fs.StringVar(&endpoint, "endpoint", "", "IMAP endpoint name")
 		fs.StringVar(&tenant, "tenant", "", "Graph tenant name")
 		fs.BoolVar(&autostart, "autostart", false, "start the batch at once")
@@ -218,6 +220,9 @@ func cmdBatch(args []string, stdout io.Writer) error {
 					b.SyncedItemCount, b.SkippedItemCount, orDash(b.DataConsistencyScore))
 			}
 		})
+	}
+	if nameFlag != "" && len(pos) == 0 {
+		pos = []string{nameFlag}
 	}
 	if err := needArgs(pos, 1, "one batch name"); err != nil {
 		return fmt.Errorf("batch %s: %w", sub, err)
