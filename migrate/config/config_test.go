@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/imapmig/imapmig/migrate/config"
 )
 
@@ -178,5 +180,36 @@ func TestLoad_ShippedConfigs(t *testing.T) {
 	}
 	if _, err := config.Parse([]byte(block)); err != nil {
 		t.Errorf("README.md config: %v", err)
+	}
+}
+
+// docker-compose.yml is not run here (no Docker engine), but it must at
+// least be valid YAML with the services the README names, each running
+// imapmig from source.
+func TestDockerCompose_IsValidAndNamesTheServices(t *testing.T) {
+	data, err := os.ReadFile("../../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dc struct {
+		Services map[string]struct {
+			Image    string   `yaml:"image"`
+			Command  string   `yaml:"command"`
+			Profiles []string `yaml:"profiles"`
+			Volumes  []string `yaml:"volumes"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(data, &dc); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"demo", "graph-emulator", "imapmig"} {
+		s, ok := dc.Services[name]
+		if !ok {
+			t.Errorf("service %s missing", name)
+			continue
+		}
+		if !strings.HasPrefix(s.Image, "golang:") || !strings.Contains(s.Command, "./cmd/imapmig") || len(s.Volumes) == 0 {
+			t.Errorf("service %s: %+v", name, s)
+		}
 	}
 }
