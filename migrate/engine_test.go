@@ -474,36 +474,48 @@ func TestEngine_ReportMailAfterInitialSync(t *testing.T) {
 	}
 }
 
-func TestEngine_FolderRenamedOnSourceMovesItsItems(t *testing.T) {
+func TestEngine_FolderRenamedOnSourceIsRenamedInTarget(t *testing.T) {
 	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
 	seedBasic(src)
+	for i := 0; i < 4; i++ {
+		src.append("Projects/Alpha", rawMsg(fmt.Sprintf("alpha more %d", i), 300), day0)
+	}
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
 	h.batch("b", "ann@contoso.com")
 	h.waitUser("ann@contoso.com", state.UserSynced)
 	mb := tgt.Box("ann@contoso.com")
 	oldID := mb.FolderByName("Alpha")
 	items := mb.InFolder(oldID)
-	if len(items) != 1 {
+	if len(items) != 5 {
 		t.Fatalf("Projects/Alpha has %d items", len(items))
 	}
 	before := mb.Counts()
 	src.rename("Projects/Alpha", "Projects/Beta")
-	h.syncNow("ann@contoso.com")
+	src.append("Projects/Beta", rawMsg("after the rename", 300), day0)
+	u := h.syncNow("ann@contoso.com")
 	c := mb.Counts()
-	if c.Creates != before.Creates || c.Deletes != before.Deletes || c.Moves != before.Moves+1 {
-		t.Errorf("rename: %+v → %+v, want one move and nothing else", before, c)
+	if c.Renames != before.Renames+1 || c.Moves != before.Moves || c.Deletes != before.Deletes || c.Creates != before.Creates+1 {
+		t.Errorf("rename: %+v → %+v, want one folder rename, one create (the new message) and nothing else", before, c)
 	}
-	it, ok := mb.Item(items[0].ID)
-	if !ok || it.Folder != mb.FolderByName("Beta") {
-		t.Errorf("the item did not follow its folder: %+v", it)
+	if mb.FolderByName("Beta") != oldID || mb.FolderByName("Alpha") != "" {
+		t.Errorf("target folder not renamed: Beta=%q Alpha=%q (was %q)", mb.FolderByName("Beta"), mb.FolderByName("Alpha"), oldID)
+	}
+	if n := len(mb.InFolder(oldID)); n != 6 {
+		t.Errorf("renamed folder holds %d items, want 6", n)
+	}
+	if u.DataConsistencyScore != migrate.ScorePerfect {
+		t.Errorf("score after rename: %s", u.DataConsistencyScore)
+	}
+	if fs, _ := h.st.Folders("ann@contoso.com"); fs["Projects/Beta"].TargetID != oldID || fs["Projects/Alpha"].Name != "" {
+		t.Errorf("state after rename: %+v", fs)
 	}
 	events, _ := h.eng.Events("b", 0)
 	found := false
 	for _, e := range events {
-		found = found || strings.Contains(e.Message, `folder "Projects/Alpha" is gone from the source`)
+		found = found || strings.Contains(e.Message, `folder "Projects/Alpha" was renamed on the source to "Projects/Beta"`)
 	}
 	if !found {
-		t.Error("no event about the folder gone from the source")
+		t.Error("no event about the rename")
 	}
 }
 
@@ -553,5 +565,30 @@ func TestEngine_StartAfterAndCompleteAfter(t *testing.T) {
 	v, _ := h.eng.Batch("later")
 	if v.Status != state.BatchCompleted {
 		t.Errorf("batch after complete_after: %s", v.Status)
+	}
+}
+
+func TestEngine_FolderDeletedOnSourceKeepsTargetMail(t *testing.T) {
+	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
+	seedBasic(src)
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
+	h.batch("b", "ann@contoso.com")
+	h.waitUser("ann@contoso.com", state.UserSynced)
+	mb := tgt.Box("ann@contoso.com")
+	before := mb.Counts()
+	src.mu.Lock()
+	delete(src.folders, "Projects/Alpha")
+	src.mu.Unlock()
+	h.syncNow("ann@contoso.com")
+	if c := mb.Counts(); c != before || len(mb.InFolder(mb.FolderByName("Alpha"))) != 1 {
+		t.Errorf("deleting a source folder changed the target: %+v → %+v", before, c)
+	}
+	events, _ := h.eng.Events("b", 0)
+	found := false
+	for _, e := range events {
+		found = found || strings.Contains(e.Message, `folder "Projects/Alpha" is gone from the source; 1 of its messages stay in the target`)
+	}
+	if !found {
+		t.Error("no event about the folder gone from the source")
 	}
 }

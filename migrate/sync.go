@@ -136,6 +136,10 @@ func (p *pass) run(ctx context.Context) error {
 		}
 		scans = append(scans, g)
 	}
+	scans, err = p.detectRenames(ctx, scans)
+	if err != nil {
+		return err
+	}
 	p.estimate(scans)
 	moves := matchMoves(scans)
 	p.capMailbox(scans)
@@ -169,6 +173,86 @@ func (p *pass) run(ctx context.Context) error {
 		p.e.event(p.user.Batch, p.email, "warn", fmt.Sprintf("folder %q is gone from the source; %d of its messages stay in the target", s.plan.Display, left))
 	}
 	return nil
+}
+
+// detectRenames finds folders renamed on the source: a folder gone under
+// its old name and a new folder with the same content (by header hash, and
+// the same UIDVALIDITY or nearly all keys in common). When the target can
+// rename folders, the target folder is renamed and the folder's state moves
+// to the new name, so nothing is copied or moved message by message.
+func (p *pass) detectRenames(ctx context.Context, scans []*folderScan) ([]*folderScan, error) {
+	renamer, ok := p.mbx.(FolderRenamer)
+	if !ok {
+		return scans, nil
+	}
+	var gone, fresh []*folderScan
+	for _, s := range scans {
+		switch {
+		case s.gone && s.saved.TargetID != "" && len(s.vanished) > 0:
+			gone = append(gone, s)
+		case !s.gone && !s.hasSaved && !s.plan.Src.NoSelect && len(s.newMetas) > 0:
+			fresh = append(fresh, s)
+		}
+	}
+	if len(gone) == 0 || len(fresh) == 0 {
+		return scans, nil
+	}
+	// Parents first: a renamed parent takes its children along in the
+	// target, and their own renames then find them in place.
+	slices.SortFunc(gone, func(a, b *folderScan) int { return cmp.Compare(len(a.saved.Path), len(b.saved.Path)) })
+	drop := map[*folderScan]bool{}
+	for _, g := range gone {
+		hashes := map[string]bool{}
+		for _, r := range g.vanished {
+			h, _ := SplitSourceKey(r.SourceKey)
+			hashes[h] = true
+		}
+		for i, f := range fresh {
+			if f == nil {
+				continue
+			}
+			common := 0
+			for _, m := range f.newMetas {
+				if hashes[m.HeaderHash] {
+					common++
+				}
+			}
+			smaller := min(len(f.newMetas), len(g.vanished))
+			sameUV := f.plan.Src.UIDValidity == g.saved.UIDValidity
+			if !(sameUV && common*5 >= smaller*4 || common*10 >= max(len(f.newMetas), len(g.vanished))*9) {
+				continue
+			}
+			if err := renamer.RenameFolder(ctx, g.saved.TargetID, f.plan.Target); err != nil {
+				if KindOf(err) != KindSkipItem {
+					return nil, err
+				}
+				p.log.Info("folder renamed on the source, but not renamable in the target; its messages are moved", "from", g.plan.Display, "to", f.plan.Display, "err", err)
+				continue
+			}
+			fs := g.saved
+			fs.Name, fs.Path = f.plan.Src.Name, f.plan.Src.Path
+			if err := p.e.store.RenameFolder(p.email, g.plan.Src.Name, fs); err != nil {
+				return nil, Fatal(err)
+			}
+			again, err := p.scan(ctx, f.plan, map[string]state.FolderState{fs.Name: fs})
+			if err != nil {
+				return nil, err
+			}
+			*f = *again
+			p.folderIDs[fs.Name] = fs.TargetID
+			drop[g] = true
+			fresh[i] = nil
+			p.e.event(p.user.Batch, p.email, "info", fmt.Sprintf("folder %q was renamed on the source to %q; renamed in the target too", g.plan.Display, f.plan.Display))
+			break
+		}
+	}
+	out := scans[:0]
+	for _, s := range scans {
+		if !drop[s] {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 // scan finds what changed in one folder since the saved state.

@@ -117,3 +117,11 @@ type NotingCreator interface {
 type DeleteBatcher interface {
 	DeleteBatch(ctx context.Context, itemIDs []string) []error
 }
+
+// FolderRenamer is an optional capability of a Mailbox: rename and move a
+// folder to a new path, keeping its id and its items (a folder renamed on
+// the source). ErrFolderExists-like conflicts come back as skip-item errors;
+// the engine then moves the items one by one instead.
+type FolderRenamer interface {
+	RenameFolder(ctx context.Context, folderID string, to FolderPath) error
+}

@@ -389,3 +389,26 @@ func TestDue_OrderAndIndexMaintenance(t *testing.T) {
 		t.Fatalf("Due did not stop when asked: %d calls", stop)
 	}
 }
+
+func TestRenameFolder_MovesStateAndMessages(t *testing.T) {
+	s := statetest.MustOpen(t)
+	must(t, s.CreateBatch(state.Batch{Name: "b"}, users(1, "r")))
+	e := "r0@example.org"
+	must(t, s.PutFolder(e, state.FolderState{Name: "Old", UIDValidity: 9, UIDNext: 3, TargetID: "F1"}))
+	must(t, s.PutMessages(e, "Old", []state.MessageRecord{{UID: 1, SourceKey: "a", ItemID: "I1"}, {UID: 2, SourceKey: "b", ItemID: "I2"}}))
+	must(t, s.PutFolder(e, state.FolderState{Name: "Other"}))
+	if err := s.RenameFolder(e, "Old", state.FolderState{Name: "Other"}); !errors.Is(err, state.ErrExists) {
+		t.Fatalf("rename onto an existing folder: %v", err)
+	}
+	must(t, s.RenameFolder(e, "Old", state.FolderState{Name: "New", UIDValidity: 9, UIDNext: 3, TargetID: "F1"}))
+	fs, _ := s.Folders(e)
+	if _, ok := fs["Old"]; ok || fs["New"].TargetID != "F1" {
+		t.Fatalf("folders after rename: %+v", fs)
+	}
+	if n, _ := s.MessageCount(e, "New"); n != 2 {
+		t.Fatalf("%d messages under the new name", n)
+	}
+	if n, _ := s.MessageCount(e, "Old"); n != 0 {
+		t.Fatalf("%d messages left under the old name", n)
+	}
+}

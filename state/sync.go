@@ -295,3 +295,34 @@ func decodeSummary(uid uint32, b []byte) (MessageSummary, error) {
 	}
 	return MessageSummary{UID: uid, Flags: r.flags, Size: r.size, SourceKey: string(r.key), InTarget: len(r.itemID) > 0, Keywords: keywords(r.keyword)}, nil
 }
+
+// RenameFolder moves a folder's state and message map from one source name
+// to another (the folder was renamed on the source), in one transaction.
+func (s *Store) RenameFolder(email, from string, to FolderState) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		key := UserKey(email)
+		fb := sub(tx, bFolders, key)
+		if fb == nil || fb.Get([]byte(from)) == nil {
+			return fmt.Errorf("folder %s/%s: %w", email, from, ErrNotFound)
+		}
+		if fb.Get([]byte(to.Name)) != nil {
+			return fmt.Errorf("folder %s/%s: %w", email, to.Name, ErrExists)
+		}
+		if old := sub(tx, bMessages, key, from); old != nil {
+			nb, err := subCreate(tx, bMessages, key, to.Name)
+			if err != nil {
+				return err
+			}
+			if err := old.ForEach(func(k, v []byte) error { return nb.Put(k, v) }); err != nil {
+				return err
+			}
+			if err := sub(tx, bMessages, key).DeleteBucket([]byte(from)); err != nil {
+				return err
+			}
+		}
+		if err := fb.Delete([]byte(from)); err != nil {
+			return err
+		}
+		return putJSON(fb, to.Name, to)
+	})
+}

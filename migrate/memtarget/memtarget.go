@@ -35,7 +35,7 @@ type Item struct {
 type folder struct{ id, parent, name string }
 
 // Counts are the writes a mailbox received.
-type Counts struct{ Creates, Moves, Deletes, Patches int }
+type Counts struct{ Creates, Moves, Deletes, Patches, Renames int }
 
 // Mailbox is one mailbox.
 type Mailbox struct {
@@ -292,6 +292,34 @@ func (m *Mailbox) Duplicates() int {
 	}
 	return d
 }
+
+// RenameFolder implements migrate.FolderRenamer.
+func (m *Mailbox) RenameFolder(ctx context.Context, folderID string, to migrate.FolderPath) error {
+	if len(to.Names) == 0 {
+		return migrate.SkipItem("ErrorInvalidRequest", fmt.Errorf("cannot become a well-known folder"))
+	}
+	parent, err := m.EnsureFolder(ctx, migrate.FolderPath{WellKnown: to.WellKnown, Names: to.Names[:len(to.Names)-1]})
+	if err != nil {
+		return err
+	}
+	name := to.Names[len(to.Names)-1]
+	m.t.mu.Lock()
+	defer m.t.mu.Unlock()
+	f, ok := m.folders[folderID]
+	if !ok {
+		return notFound(folderID)
+	}
+	for _, o := range m.folders {
+		if o.id != f.id && o.parent == parent && strings.EqualFold(o.name, name) {
+			return migrate.SkipItem("ErrorFolderExists", fmt.Errorf("a folder %q exists", name))
+		}
+	}
+	f.name, f.parent = name, parent
+	m.counts.Renames++
+	return nil
+}
+
+var _ migrate.FolderRenamer = (*Mailbox)(nil)
 
 var _ migrate.Target = (*Target)(nil)
 var _ migrate.Mailbox = (*Mailbox)(nil)

@@ -160,8 +160,12 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, mb *mailbox, r
 		default:
 			methodNotAllowed(w)
 		}
+	case seg(0) == "mailfolders" && n == 2 && m == http.MethodPatch:
+		s.patchFolder(w, r, mb, rest[1], body)
 	case seg(0) == "mailfolders" && n == 2:
 		s.getFolder(w, r, mb, rest[1])
+	case seg(0) == "mailfolders" && n == 3 && seg(2) == "move" && m == http.MethodPost:
+		s.moveFolder(w, r, mb, rest[1], body)
 	case seg(0) == "mailfolders" && n == 3 && seg(2) == "childfolders":
 		f := s.folderRef(mb, rest[1])
 		if f == nil {
@@ -334,6 +338,76 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, items []any, 
 		resp["@odata.nextLink"] = s.baseURL + r.URL.Path + "?" + q.Encode()
 	}
 	writeJSON(w, 200, resp)
+}
+
+// patchFolder renames a folder (displayName). Well-known folders cannot be
+// renamed; a sibling with the new name is a 409 ErrorFolderExists.
+func (s *Server) patchFolder(w http.ResponseWriter, r *http.Request, mb *mailbox, ref string, body []byte) {
+	var in struct {
+		DisplayName *string `json:"displayName"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		writeError(w, 400, "RequestBodyRead", "Cannot read the request body: "+err.Error())
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := mb.folder(ref)
+	switch {
+	case f == nil:
+		writeError(w, 404, "ErrorItemNotFound", "The specified object was not found in the store.")
+		return
+	case f.wellKnown != "":
+		writeError(w, 400, "ErrorInvalidRequest", "A distinguished folder cannot be renamed.")
+		return
+	case in.DisplayName == nil || strings.TrimSpace(*in.DisplayName) == "":
+		writeError(w, 400, "ErrorInvalidRequest", "The displayName cannot be empty.")
+		return
+	}
+	for _, o := range mb.folders {
+		if o.id != f.id && o.parentID == f.parentID && strings.EqualFold(o.name, *in.DisplayName) {
+			writeError(w, 409, "ErrorFolderExists", "A folder with the specified name already exists.")
+			return
+		}
+	}
+	f.name = *in.DisplayName
+	writeJSON(w, 200, folderJSON(mb, f))
+}
+
+// moveFolder moves a folder under another; the id does not change.
+func (s *Server) moveFolder(w http.ResponseWriter, r *http.Request, mb *mailbox, ref string, body []byte) {
+	var in struct {
+		DestinationID string `json:"destinationId"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		writeError(w, 400, "RequestBodyRead", "Cannot read the request body: "+err.Error())
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, dest := mb.folder(ref), mb.folder(in.DestinationID)
+	switch {
+	case f == nil || dest == nil:
+		writeError(w, 404, "ErrorItemNotFound", "The specified object was not found in the store.")
+		return
+	case f.wellKnown != "":
+		writeError(w, 400, "ErrorInvalidRequest", "A distinguished folder cannot be moved.")
+		return
+	}
+	for p := dest; p != nil; p = mb.folders[p.parentID] {
+		if p.id == f.id {
+			writeError(w, 400, "ErrorMoveCopyFailed", "A folder cannot be moved into itself.")
+			return
+		}
+	}
+	for _, o := range mb.folders {
+		if o.id != f.id && o.parentID == dest.id && strings.EqualFold(o.name, f.name) {
+			writeError(w, 409, "ErrorFolderExists", "A folder with the specified name already exists.")
+			return
+		}
+	}
+	f.parentID = dest.id
+	writeJSON(w, 201, folderJSON(mb, f))
 }
 
 func (s *Server) createFolder(w http.ResponseWriter, r *http.Request, mb *mailbox, parentID string, body []byte) {

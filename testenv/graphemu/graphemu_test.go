@@ -733,3 +733,30 @@ func TestInspect_HTTP(t *testing.T) {
 		t.Fatalf("source key in dump: %q", v)
 	}
 }
+
+func TestFolders_RenameAndMove(t *testing.T) {
+	e := newEnv(t, graphemu.Options{})
+	base := "/users/" + user
+	a := e.do("POST", base+"/mailFolders", map[string]string{"displayName": "Alpha"})
+	b := e.do("POST", base+"/mailFolders", map[string]string{"displayName": "Beta"})
+	if a.status != 201 || b.status != 201 {
+		t.Fatalf("create: %d %d", a.status, b.status)
+	}
+	if r := e.do("PATCH", base+"/mailFolders/"+a.str("id"), map[string]string{"displayName": "beta"}); r.status != 409 || r.code() != "ErrorFolderExists" {
+		t.Fatalf("rename onto a sibling: %d %s", r.status, r.raw)
+	}
+	if r := e.do("PATCH", base+"/mailFolders/inbox", map[string]string{"displayName": "Posteingang"}); r.status != 400 {
+		t.Fatalf("rename a well-known folder: %d", r.status)
+	}
+	r := e.do("PATCH", base+"/mailFolders/"+a.str("id"), map[string]string{"displayName": "Gamma"})
+	if r.status != 200 || r.str("displayName") != "Gamma" || r.str("id") != a.str("id") {
+		t.Fatalf("rename: %d %s", r.status, r.raw)
+	}
+	m := e.do("POST", base+"/mailFolders/"+a.str("id")+"/move", map[string]string{"destinationId": b.str("id")})
+	if m.status != 201 || m.str("parentFolderId") != b.str("id") || m.str("id") != a.str("id") {
+		t.Fatalf("move: %d %s", m.status, m.raw)
+	}
+	if r := e.do("POST", base+"/mailFolders/"+b.str("id")+"/move", map[string]string{"destinationId": a.str("id")}); r.status != 400 {
+		t.Fatalf("move into its own child: %d %s", r.status, r.raw)
+	}
+}
