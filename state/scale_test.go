@@ -9,15 +9,22 @@ import (
 	"github.com/imapmig/imapmig/state/statetest"
 )
 
-// BenchmarkUsers_50000 lists every user of a 50,000-user store: what the
-// scheduler and `user list` pay.
-func BenchmarkUsers_50000(b *testing.B) {
+// store50k opens a store with ten batches of 5,000 users.
+func store50k(b *testing.B) *state.Store {
+	b.Helper()
 	s := statetest.MustOpen(b)
 	for i := 0; i < 10; i++ {
 		if err := s.CreateBatch(state.Batch{Name: fmt.Sprintf("wave%d", i)}, users(5000, fmt.Sprintf("w%d-", i))); err != nil {
 			b.Fatal(err)
 		}
 	}
+	return s
+}
+
+// BenchmarkUsers_50000 lists every user of a 50,000-user store: what the
+// scheduler and `user list` pay.
+func BenchmarkUsers_50000(b *testing.B) {
+	s := store50k(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		us, err := s.Users("")
@@ -30,12 +37,7 @@ func BenchmarkUsers_50000(b *testing.B) {
 // BenchmarkUsersOfBatch_5000Of50000 lists one batch's 5,000 users in a
 // 50,000-user store (the batch index at work).
 func BenchmarkUsersOfBatch_5000Of50000(b *testing.B) {
-	s := statetest.MustOpen(b)
-	for i := 0; i < 10; i++ {
-		if err := s.CreateBatch(state.Batch{Name: fmt.Sprintf("wave%d", i)}, users(5000, fmt.Sprintf("w%d-", i))); err != nil {
-			b.Fatal(err)
-		}
-	}
+	s := store50k(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		us, err := s.Users("wave3")
@@ -48,13 +50,7 @@ func BenchmarkUsersOfBatch_5000Of50000(b *testing.B) {
 // BenchmarkDue_First20Of50000Queued is what one scheduler look costs when
 // 50,000 users wait in the queue and 20 slots are free.
 func BenchmarkDue_First20Of50000Queued(b *testing.B) {
-	s := statetest.MustOpen(b)
-	for i := 0; i < 10; i++ {
-		name := fmt.Sprintf("wave%d", i)
-		if err := s.CreateBatch(state.Batch{Name: name}, users(5000, fmt.Sprintf("w%d-", i))); err != nil {
-			b.Fatal(err)
-		}
-	}
+	s := store50k(b)
 	us, _ := s.Users("")
 	t0 := time.Now().Add(-time.Hour)
 	for i, u := range us {
