@@ -2,10 +2,12 @@ package migrate_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -591,4 +593,75 @@ func TestEngine_FolderDeletedOnSourceKeepsTargetMail(t *testing.T) {
 	if !found {
 		t.Error("no event about the folder gone from the source")
 	}
+}
+
+// holdTarget is a Target whose creates wait until release is closed.
+type holdTarget struct {
+	migrate.Target
+	release chan struct{}
+	started chan struct{}
+	once    sync.Once
+}
+
+type holdMailbox struct {
+	migrate.Mailbox
+	t *holdTarget
+}
+
+func (t *holdTarget) Mailbox(ctx context.Context, addr string) (migrate.Mailbox, error) {
+	mb, err := t.Target.Mailbox(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	return holdMailbox{mb, t}, nil
+}
+
+func (m holdMailbox) Create(ctx context.Context, folderID string, nm migrate.NewMessage) (string, error) {
+	m.t.once.Do(func() { close(m.t.started) })
+	<-m.t.release
+	return m.Mailbox.Create(ctx, folderID, nm)
+}
+
+// A user removed while its uploads are in flight: the uploads finish (a
+// stop lands on a message boundary), their commits find no user, and the
+// engine goes on with the others.
+func TestEngine_RemovingARunningUserKeepsTheEngineGoing(t *testing.T) {
+	src := newFakeServer()
+	seedBasic(src)
+	mem := memtarget.New("ann@contoso.com", "bob@contoso.com")
+	tgt := &holdTarget{Target: mem, release: make(chan struct{}), started: make(chan struct{})}
+	h := newHarnessWith(t, statetest.MustOpen(t), src, tgt, 1, nil)
+	h.batch("b", "ann@contoso.com")
+	select {
+	case <-tgt.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no upload started")
+	}
+	if err := h.eng.RemoveUser(context.Background(), "ann@contoso.com"); err != nil {
+		t.Fatal(err)
+	}
+	close(tgt.release)
+	for deadline := time.Now().Add(5 * time.Second); h.eng.Running("ann@contoso.com"); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the removed user's pass did not end")
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case err := <-h.done:
+		t.Fatalf("the engine stopped: %v", err)
+	default:
+	}
+	if _, err := h.st.User("ann@contoso.com"); !errors.Is(err, state.ErrNotFound) {
+		t.Fatalf("removed user came back: %v", err)
+	}
+	if fs, _ := h.st.Folders("ann@contoso.com"); len(fs) != 0 {
+		t.Fatalf("a removed user's pass wrote folder state: %v", fs)
+	}
+	// The engine still works: a new batch syncs.
+	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "b2", Endpoint: "ep", Tenant: "tn", Autostart: true,
+		CSV: []byte("EmailAddress,UserName,Password\nbob@contoso.com,bob,pw\n"), Options: state.BatchOptions{SyncInterval: time.Hour}}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitUser("bob@contoso.com", state.UserSynced)
 }

@@ -287,6 +287,14 @@ func (e *Engine) start(ctx context.Context, u state.User, b state.Batch, ep stat
 			e.notify()
 		}()
 		err := e.runPass(pctx, u, b, ep, kind, run)
+		if err != nil && KindOf(err) == KindFatal {
+			if _, uerr := e.store.User(u.EmailAddress); errors.Is(uerr, state.ErrNotFound) {
+				// The user (or its batch) was removed while its pass ran:
+				// the pass's last writes found nothing to write to.
+				e.log.Info("pass ended: the user was removed", "user", u.EmailAddress)
+				return
+			}
+		}
 		if err != nil && KindOf(err) == KindFatal && e.fatal != nil {
 			select {
 			case e.fatal <- err:
@@ -435,6 +443,9 @@ func (e *Engine) finishPass(ctx context.Context, u state.User, b state.Batch, ki
 	now := e.now().UTC()
 	defer e.updateBatchStatus(b.Name)
 	if runErr == nil {
+		if _, err := e.store.User(email); errors.Is(err, state.ErrNotFound) {
+			return nil // removed while the pass ran
+		}
 		totals, err := e.totals(email)
 		if err != nil {
 			return Fatal(err)
