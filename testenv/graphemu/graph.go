@@ -167,33 +167,9 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, mb *mailbox, r
 	case seg(0) == "mailfolders" && n == 3 && seg(2) == "move" && m == http.MethodPost:
 		s.moveFolder(w, r, mb, rest[1], body)
 	case seg(0) == "mailfolders" && n == 3 && seg(2) == "childfolders":
-		f := s.folderRef(mb, rest[1])
-		if f == nil {
-			writeError(w, 404, "ErrorItemNotFound", "The specified object was not found in the store.")
-			return
-		}
-		switch m {
-		case http.MethodGet:
-			s.listFolders(w, r, mb, f.id)
-		case http.MethodPost:
-			s.createFolder(w, r, mb, f.id, body)
-		default:
-			methodNotAllowed(w)
-		}
+		s.folderCollection(w, r, mb, rest[1], body, s.listFolders, s.createFolder)
 	case seg(0) == "mailfolders" && n == 3 && seg(2) == "messages":
-		f := s.folderRef(mb, rest[1])
-		if f == nil {
-			writeError(w, 404, "ErrorItemNotFound", "The specified object was not found in the store.")
-			return
-		}
-		switch m {
-		case http.MethodGet:
-			s.listMessages(w, r, mb, f.id)
-		case http.MethodPost:
-			s.createMessage(w, r, mb, f.id, body)
-		default:
-			methodNotAllowed(w)
-		}
+		s.folderCollection(w, r, mb, rest[1], body, s.listMessages, s.createMessage)
 	case seg(0) == "mailfolders" && n >= 4 && seg(2) == "messages":
 		s.messageOp(w, r, mb, rest[3], rest[4:], body)
 	case seg(0) == "messages" && n == 1:
@@ -211,6 +187,26 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, mb *mailbox, r
 		s.sendMail(w, r, mb, body)
 	default:
 		writeError(w, 400, "BadRequest", "Resource not found for the segment '"+strings.Join(rest, "/")+"'.")
+	}
+}
+
+// folderCollection serves GET (list) and POST (create) on a collection of
+// the folder ref: its child folders or its messages.
+func (s *Server) folderCollection(w http.ResponseWriter, r *http.Request, mb *mailbox, ref string, body []byte,
+	list func(http.ResponseWriter, *http.Request, *mailbox, string),
+	create func(http.ResponseWriter, *http.Request, *mailbox, string, []byte)) {
+	f := s.folderRef(mb, ref)
+	if f == nil {
+		writeError(w, 404, "ErrorItemNotFound", "The specified object was not found in the store.")
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		list(w, r, mb, f.id)
+	case http.MethodPost:
+		create(w, r, mb, f.id, body)
+	default:
+		methodNotAllowed(w)
 	}
 }
 
