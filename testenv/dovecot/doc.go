@@ -16,6 +16,18 @@
 // user server-side. Users get LayoutSlash (no prefix, "/") or
 // LayoutINBOXDot (prefix "INBOX.", separator ".").
 //
+// # Profiles
+//
+// Options.Profile ProfileFull (the default) is Dovecot as it comes.
+// ProfileOldHoster imitates an old hosting provider: the capability line
+// OldHosterCapability (no CONDSTORE, QRESYNC, ESEARCH, MOVE, LIST-STATUS or
+// SPECIAL-USE), every user under "INBOX." with separator ".", no special-use
+// attributes, the German folders Gesendet, Entwürfe, Papierkorb and Spam
+// created for every user, and mail_max_userip_connections = 3 (the fourth
+// login of a user from one IP gets NO [LIMIT]). Dovecot still grants
+// CONDSTORE to a client that asks for it without it being advertised, which
+// an old server would refuse.
+//
 // # Caveats
 //
 //   - Failed logins get an escalating per-IP delay from Dovecot's anvil

@@ -36,6 +36,42 @@ type Options struct {
 	Dir string
 	// Logger receives start/stop messages; default: discard.
 	Logger *slog.Logger
+	// Profile selects what the server offers; default ProfileFull.
+	Profile Profile
+}
+
+// Profile is the kind of IMAP server the harness imitates.
+type Profile int
+
+const (
+	// ProfileFull is Dovecot as it comes: CONDSTORE, QRESYNC, ESEARCH,
+	// MOVE, LIST-STATUS, SPECIAL-USE, and the special-use folders Sent,
+	// Drafts, Junk, Trash, Archive.
+	ProfileFull Profile = iota
+	// ProfileOldHoster is the server an old hosting provider runs: the
+	// capability line OldHosterCapability (no CONDSTORE, QRESYNC, ESEARCH,
+	// MOVE, LIST-STATUS, SPECIAL-USE), every user in LayoutINBOXDot, no
+	// special-use attributes, the German folders OldHosterFolders created
+	// for every user, and at most OldHosterMaxConnections connections per
+	// user and IP.
+	ProfileOldHoster
+)
+
+// OldHosterCapability is the post-login capability line of ProfileOldHoster.
+const OldHosterCapability = "IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS IDLE NAMESPACE UIDPLUS CHILDREN UNSELECT"
+
+// OldHosterFolders are created (and subscribed) for every ProfileOldHoster
+// user, under the "INBOX." prefix, without special-use attributes.
+var OldHosterFolders = []string{"Gesendet", "Entwürfe", "Papierkorb", "Spam"}
+
+// OldHosterMaxConnections is mail_max_userip_connections of ProfileOldHoster.
+const OldHosterMaxConnections = 3
+
+func (p Profile) String() string {
+	if p == ProfileOldHoster {
+		return "old-hoster"
+	}
+	return "full"
 }
 
 // Server is a running Dovecot bound to 127.0.0.1.
@@ -54,6 +90,8 @@ type Server struct {
 	MasterUser, MasterPassword string
 	// Dir holds config, logs and mail.
 	Dir string
+	// Profile is the profile the server was started with.
+	Profile Profile
 
 	binary   string
 	conf     string
@@ -127,7 +165,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Host: "127.0.0.1", binary: bin, log: opts.Logger, users: map[string]*User{}}
+	s := &Server{Host: "127.0.0.1", binary: bin, log: opts.Logger, users: map[string]*User{}, Profile: opts.Profile}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -248,8 +286,8 @@ auth_cache_size = 0
 auth_verbose = yes
 mail_location = maildir:~/Maildir
 mail_fsync = never
-mail_max_userip_connections = 1000
-imap_hibernate_timeout = 0
+mail_max_userip_connections = %[8]d
+%[9]simap_hibernate_timeout = 0
 %[3]s
 service imap-login {
 %[6]s  inet_listener imap {
@@ -281,7 +319,12 @@ userdb {
   driver = passwd-file
   args = %[1]s/users.d/%%u
 }
-namespace inbox {
+%[7]s`, d, randomHex(4), ids, s.Port, s.TLSPort, loginChroot, s.namespaceConf(), s.maxUserIPConnections(), s.capabilityConf())
+	s.conf = filepath.Join(d, "dovecot.conf")
+	return os.WriteFile(s.conf, []byte(conf), 0o644)
+}
+
+const fullNamespace = `namespace inbox {
   inbox = yes
   separator = /
   mailbox Sent {
@@ -305,9 +348,33 @@ namespace inbox {
     auto = create
   }
 }
-`, d, randomHex(4), ids, s.Port, s.TLSPort, loginChroot)
-	s.conf = filepath.Join(d, "dovecot.conf")
-	return os.WriteFile(s.conf, []byte(conf), 0o644)
+`
+
+func (s *Server) namespaceConf() string {
+	if s.Profile != ProfileOldHoster {
+		return fullNamespace
+	}
+	var b strings.Builder
+	b.WriteString("namespace inbox {\n  inbox = yes\n  prefix = INBOX.\n  separator = .\n")
+	for _, f := range OldHosterFolders {
+		fmt.Fprintf(&b, "  mailbox \"%s\" {\n    auto = subscribe\n  }\n", f)
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+func (s *Server) maxUserIPConnections() int {
+	if s.Profile == ProfileOldHoster {
+		return OldHosterMaxConnections
+	}
+	return 1000
+}
+
+func (s *Server) capabilityConf() string {
+	if s.Profile == ProfileOldHoster {
+		return "imap_capability = " + OldHosterCapability + "\n"
+	}
+	return ""
 }
 
 func (s *Server) startProcess(ctx context.Context) error {

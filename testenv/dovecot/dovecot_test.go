@@ -21,6 +21,7 @@ var dc dovecot.Shared
 func TestMain(m *testing.M) {
 	code := m.Run()
 	dc.Close()
+	oldHoster.Close()
 	os.Exit(code)
 }
 

@@ -22,6 +22,9 @@ func (s *Server) AddUser(name, password string, layout Layout) (*User, error) {
 	if strings.ContainsAny(password, ":\n") {
 		return nil, fmt.Errorf("dovecot: password of %q contains ':' or newline", name)
 	}
+	if s.Profile == ProfileOldHoster {
+		layout = LayoutINBOXDot // the namespace is server-wide
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.users[name]; ok {
@@ -35,7 +38,7 @@ func (s *Server) AddUser(name, password string, layout Layout) (*User, error) {
 		return nil, err
 	}
 	extra := ""
-	if layout == LayoutINBOXDot {
+	if layout == LayoutINBOXDot && s.Profile != ProfileOldHoster {
 		extra = "userdb_namespace/inbox/prefix=INBOX. userdb_namespace/inbox/separator=."
 	}
 	line := fmt.Sprintf("%s:{PLAIN}%s:%d:%d::%s::%s\n", name, password, s.uid, s.gid, home, extra)
