@@ -3,6 +3,9 @@
 //
 //   - testenv/dovecot starts a real Dovecot on loopback with a throwaway
 //     config, users and a master user.
+//   - testenv/imapseed changes mailboxes on any IMAP server through IMAP
+//     (append, flags, expunge, move with or without MOVE, folders), for the
+//     harnesses and the interop tests.
 //   - testenv/mailgen generates deterministic, realistic mailboxes.
 //   - testenv/graphemu is an HTTPS emulator of the Microsoft Graph mail
 //     surface and the Entra token endpoint that behaves as Exchange Online

@@ -11,8 +11,10 @@
 // Use one instance per test package through Shared and TestMain; stopping
 // Dovecot takes ~3 s. Seed mailboxes with Seed/WriteMaildir (maildir files
 // written directly: fastest, for big folders) or Append (IMAP APPEND with
-// mail_fsync = never), and change them with SetFlags, AddFlags, Expunge,
-// Move, DeleteFolder and ResetFolder (new UIDVALIDITY). Kick disconnects a
+// mail_fsync = never), and change them with SetFlags, AddFlags,
+// RemoveFlags, Expunge, Move, RenameFolder, DeleteFolder, ResetFolder (new
+// UIDVALIDITY) and RecreateFolder: these go through testenv/imapseed (the
+// same code seeds every server of the interop tests; Seeder returns it). Kick disconnects a
 // user server-side. Users get LayoutSlash (no prefix, "/") or
 // LayoutINBOXDot (prefix "INBOX.", separator ".").
 //

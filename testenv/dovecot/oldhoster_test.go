@@ -2,6 +2,7 @@ package dovecot_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"fmt"
 	"slices"
@@ -180,4 +181,50 @@ func TestOldHoster_ConnectionLimit(t *testing.T) {
 		t.Fatalf("connection %d accepted, want the limit of %d", dovecot.OldHosterMaxConnections+1, dovecot.OldHosterMaxConnections)
 	}
 	t.Logf("connection %d: %v", dovecot.OldHosterMaxConnections+1, err)
+}
+
+// The seeding operations work on a server without MOVE (COPY + expunge).
+func TestOldHoster_SeedWithoutMove(t *testing.T) {
+	srv := oldHoster.Get(t)
+	ctx := context.Background()
+	u, err := srv.NewUser("seed", dovecot.LayoutSlash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uids, err := srv.Append(ctx, u.Name, "INBOX", msg("a"), msg("b"), msg("c"))
+	if err != nil || len(uids) != 3 {
+		t.Fatalf("Append = %v, %v", uids, err)
+	}
+	moved, err := srv.Move(ctx, u.Name, "INBOX", "INBOX.Papierkorb", uids[1])
+	if err != nil || len(moved) != 1 {
+		t.Fatalf("Move = %v, %v", moved, err)
+	}
+	if err := srv.RemoveFlags(ctx, u.Name, "INBOX", uids[:1], []string{`\Seen`}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.RenameFolder(ctx, u.Name, "INBOX.Papierkorb", "INBOX.Alt.Papierkorb"); err != nil {
+		t.Fatal(err)
+	}
+	inbox, inboxUIDs, err := srv.Seeder().Messages(ctx, u.Name, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inbox) != 2 || inboxUIDs[0] != uids[0] || inboxUIDs[1] != uids[2] {
+		t.Errorf("INBOX after the move: uids %v, want %v", inboxUIDs, []uint32{uids[0], uids[2]})
+	}
+	if len(inbox) > 0 && slices.Contains(inbox[0].Flags, `\Seen`) {
+		t.Errorf("\\Seen not removed: %v", inbox[0].Flags)
+	}
+	alt, _, err := srv.Seeder().Messages(ctx, u.Name, "INBOX.Alt.Papierkorb")
+	if err != nil || len(alt) != 1 || !strings.Contains(string(alt[0].Raw), "Subject: b") {
+		t.Fatalf("renamed folder: %d messages, %v", len(alt), err)
+	}
+	uv, err := srv.RecreateFolder(ctx, u.Name, "INBOX.Alt.Papierkorb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _, err := srv.Seeder().Messages(ctx, u.Name, "INBOX.Alt.Papierkorb")
+	if err != nil || len(again) != 1 || uv == 0 {
+		t.Errorf("recreated folder: %d messages, uidvalidity %d, %v", len(again), uv, err)
+	}
 }

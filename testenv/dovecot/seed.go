@@ -12,9 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/imapmig/imapmig/testenv/imapseed"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
 
@@ -38,225 +38,82 @@ func (s *Server) Client(ctx context.Context, user string) (*imapclient.Client, e
 // FolderName is the server form of a folder path for layout: "INBOX" stays,
 // other paths get the namespace prefix and the layout's delimiter.
 func FolderName(layout Layout, path []string) string {
-	if len(path) == 1 && strings.EqualFold(path[0], "INBOX") {
-		return "INBOX"
-	}
-	return layout.Prefix() + strings.Join(path, string(layout.Delim()))
+	return layout.ImapLayout().Name(path...)
 }
 
-func (s *Server) withClient(ctx context.Context, user string, fn func(c *imapclient.Client) error) error {
-	c, err := s.Client(ctx, user)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if err := fn(c); err != nil {
-		return err
-	}
-	return c.Logout().Wait()
-}
-
-func toFlags(fs []string) []imap.Flag {
-	out := make([]imap.Flag, len(fs))
-	for i, f := range fs {
-		out[i] = imap.Flag(f)
-	}
-	return out
-}
-
-func toUIDSet(uids []uint32) imap.UIDSet {
-	var set imap.UIDSet
-	for _, u := range uids {
-		set.AddNum(imap.UID(u))
-	}
-	return set
+func (s *Server) seed() *imapseed.Seeder {
+	return &imapseed.Seeder{Dial: s.Client}
 }
 
 // CreateFolder creates folder (server form) for user; an existing folder is
 // not an error.
 func (s *Server) CreateFolder(ctx context.Context, user, folder string) error {
-	return s.withClient(ctx, user, func(c *imapclient.Client) error {
-		return createIfMissing(c, folder)
-	})
-}
-
-func createIfMissing(c *imapclient.Client, folder string) error {
-	if strings.EqualFold(folder, "INBOX") {
-		return nil
-	}
-	err := c.Create(folder, nil).Wait()
-	var ie *imap.Error
-	if err != nil && asIMAPError(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists {
-		return nil
-	}
-	return err
+	return s.seed().CreateFolder(ctx, user, folder)
 }
 
 // Append APPENDs msgs to folder (created if missing) with their flags and
 // internal dates and returns their UIDs.
 func (s *Server) Append(ctx context.Context, user, folder string, msgs ...mailgen.Message) ([]uint32, error) {
-	var uids []uint32
-	err := s.withClient(ctx, user, func(c *imapclient.Client) error {
-		if err := createIfMissing(c, folder); err != nil {
-			return err
-		}
-		for _, m := range msgs {
-			opts := &imap.AppendOptions{Flags: toFlags(m.Flags)}
-			if !m.InternalDate.IsZero() {
-				opts.Time = m.InternalDate
-			}
-			a := c.Append(folder, int64(len(m.Raw)), opts)
-			if _, err := a.Write(m.Raw); err != nil {
-				return err
-			}
-			if err := a.Close(); err != nil {
-				return err
-			}
-			d, err := a.Wait()
-			if err != nil {
-				return err
-			}
-			uids = append(uids, uint32(d.UID))
-		}
-		return nil
-	})
-	return uids, err
+	return s.seed().Append(ctx, user, folder, msgs...)
 }
 
 // SetFlags replaces the flags of uids in folder.
 func (s *Server) SetFlags(ctx context.Context, user, folder string, uids []uint32, flags []string) error {
-	return s.store(ctx, user, folder, uids, imap.StoreFlagsSet, flags)
+	return s.seed().SetFlags(ctx, user, folder, uids, flags)
 }
 
 // AddFlags adds flags to uids in folder.
 func (s *Server) AddFlags(ctx context.Context, user, folder string, uids []uint32, flags []string) error {
-	return s.store(ctx, user, folder, uids, imap.StoreFlagsAdd, flags)
+	return s.seed().AddFlags(ctx, user, folder, uids, flags)
 }
 
-func (s *Server) store(ctx context.Context, user, folder string, uids []uint32, op imap.StoreFlagsOp, flags []string) error {
-	return s.withClient(ctx, user, func(c *imapclient.Client) error {
-		if _, err := c.Select(folder, nil).Wait(); err != nil {
-			return err
-		}
-		return c.Store(toUIDSet(uids), &imap.StoreFlags{Op: op, Silent: true, Flags: toFlags(flags)}, nil).Close()
-	})
+// RemoveFlags clears flags of uids in folder.
+func (s *Server) RemoveFlags(ctx context.Context, user, folder string, uids []uint32, flags []string) error {
+	return s.seed().RemoveFlags(ctx, user, folder, uids, flags)
 }
 
 // Expunge removes uids from folder (STORE \Deleted + UID EXPUNGE).
 func (s *Server) Expunge(ctx context.Context, user, folder string, uids ...uint32) error {
-	return s.withClient(ctx, user, func(c *imapclient.Client) error {
-		if _, err := c.Select(folder, nil).Wait(); err != nil {
-			return err
-		}
-		set := toUIDSet(uids)
-		if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
-			return err
-		}
-		return c.UIDExpunge(set).Close()
-	})
+	return s.seed().Expunge(ctx, user, folder, uids...)
 }
 
-// Move moves uids from folder to dest (created if missing) with IMAP MOVE
-// and returns the new UIDs in dest.
+// Move moves uids from folder to dest (created if missing) and returns the
+// new UIDs in dest: IMAP MOVE, or COPY + expunge when the profile does not
+// advertise MOVE.
 func (s *Server) Move(ctx context.Context, user, folder, dest string, uids ...uint32) ([]uint32, error) {
-	var out []uint32
-	err := s.withClient(ctx, user, func(c *imapclient.Client) error {
-		if err := createIfMissing(c, dest); err != nil {
-			return err
-		}
-		if _, err := c.Select(folder, nil).Wait(); err != nil {
-			return err
-		}
-		d, err := c.Move(toUIDSet(uids), dest).Wait()
-		if err != nil {
-			return err
-		}
-		if d != nil {
-			if set, ok := d.DestUIDs.(imap.UIDSet); ok {
-				if dst, ok := set.Nums(); ok {
-					for _, u := range dst {
-						out = append(out, uint32(u))
-					}
-				}
-			}
-		}
-		return nil
-	})
-	return out, err
+	return s.seed().Move(ctx, user, folder, dest, uids...)
 }
 
 // DeleteFolder deletes folder and its messages.
 func (s *Server) DeleteFolder(ctx context.Context, user, folder string) error {
-	return s.withClient(ctx, user, func(c *imapclient.Client) error {
-		return c.Delete(folder).Wait()
-	})
+	return s.seed().DeleteFolder(ctx, user, folder)
+}
+
+// RenameFolder renames folder to name.
+func (s *Server) RenameFolder(ctx context.Context, user, folder, name string) error {
+	return s.seed().RenameFolder(ctx, user, folder, name)
 }
 
 // ResetFolder deletes and recreates folder, so it is empty and has a new
 // UIDVALIDITY (the situation a migration must survive without duplicates).
 // It returns the new UIDVALIDITY.
 func (s *Server) ResetFolder(ctx context.Context, user, folder string) (uint32, error) {
-	var uv uint32
-	err := s.withClient(ctx, user, func(c *imapclient.Client) error {
-		if err := c.Delete(folder).Wait(); err != nil {
-			return err
-		}
-		// Dovecot derives UIDVALIDITY from the clock in seconds; make sure
-		// the new one differs.
-		time.Sleep(1100 * time.Millisecond)
-		if err := c.Create(folder, nil).Wait(); err != nil {
-			return err
-		}
-		st, err := c.Status(folder, &imap.StatusOptions{UIDValidity: true}).Wait()
-		if err != nil {
-			return err
-		}
-		uv = st.UIDValidity
-		return nil
-	})
-	return uv, err
+	return s.seed().ResetFolder(ctx, user, folder)
 }
 
 // RecreateFolder is what a server does when it rebuilds a folder's index:
 // the same messages (bytes, flags, dates) under a new UIDVALIDITY and new
 // UIDs. It returns the new UIDVALIDITY.
 func (s *Server) RecreateFolder(ctx context.Context, user, folder string) (uint32, error) {
-	var msgs []mailgen.Message
-	err := s.withClient(ctx, user, func(c *imapclient.Client) error {
-		if _, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
-			return err
-		}
-		body := &imap.FetchItemBodySection{Peek: true}
-		var all imap.SeqSet
-		all.AddRange(1, 0)
-		bufs, err := c.Fetch(all, &imap.FetchOptions{Flags: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{body}}).Collect()
-		if err != nil {
-			return err
-		}
-		for _, b := range bufs {
-			var flags []string
-			for _, f := range b.Flags {
-				if !strings.EqualFold(string(f), `\Recent`) {
-					flags = append(flags, string(f))
-				}
-			}
-			msgs = append(msgs, mailgen.Message{Raw: b.FindBodySection(body), Flags: flags, InternalDate: b.InternalDate})
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	uv, err := s.ResetFolder(ctx, user, folder)
-	if err != nil {
-		return 0, err
-	}
-	if len(msgs) > 0 {
-		if _, err := s.Append(ctx, user, folder, msgs...); err != nil {
-			return 0, err
-		}
-	}
-	return uv, nil
+	return s.seed().RecreateFolder(ctx, user, folder)
+}
+
+// Seeder is the generic IMAP seeder over this server's master login.
+func (s *Server) Seeder() *imapseed.Seeder { return s.seed() }
+
+// ImapLayout is the imapseed form of layout.
+func (l Layout) ImapLayout() imapseed.Layout {
+	return imapseed.Layout{Prefix: l.Prefix(), Delim: l.Delim()}
 }
 
 // Seed writes every folder of mb as maildir files (fast; see WriteMaildir).
@@ -276,12 +133,7 @@ func (s *Server) SeedAppend(ctx context.Context, user string, mb *mailgen.Mailbo
 	if u == nil {
 		return fmt.Errorf("dovecot: unknown user %q", user)
 	}
-	for _, f := range mb.Folders {
-		if _, err := s.Append(ctx, user, FolderName(u.Layout, f.Path), f.Messages...); err != nil {
-			return fmt.Errorf("dovecot: seed %s/%v: %w", user, f.Path, err)
-		}
-	}
-	return nil
+	return s.seed().SeedAppend(ctx, user, u.Layout.ImapLayout(), mb)
 }
 
 var fileSeq atomic.Int64

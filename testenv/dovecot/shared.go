@@ -6,8 +6,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-imap/v2"
 )
 
 // Shared is one Dovecot per test package, started lazily by the first test
@@ -51,5 +49,3 @@ func (s *Shared) Close() {
 		s.srv.Stop()
 	}
 }
-
-func asIMAPError(err error, target **imap.Error) bool { return errors.As(err, target) }
