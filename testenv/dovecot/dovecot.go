@@ -19,9 +19,12 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/imapmig/imapmig/testenv/internal/testcert"
 )
 
-// InstallHint is the command that installs Dovecot on Debian/Ubuntu.
+// InstallHint is the command that installs Dovecot on Debian/Ubuntu
+// (testenv/install.sh, which the README's test command runs, does it too).
 const InstallHint = "apt-get update && apt-get install -y dovecot-imapd"
 
 // ErrNotInstalled is returned by Start when no dovecot binary is found.
@@ -213,7 +216,7 @@ func randomHex(n int) string {
 }
 
 func (s *Server) writeFiles() error {
-	certPEM, keyPEM, err := selfSigned()
+	certPEM, keyPEM, err := testcert.SelfSigned("dovecot")
 	if err != nil {
 		return err
 	}

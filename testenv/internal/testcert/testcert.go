@@ -1,4 +1,6 @@
-package dovecot
+// Package testcert makes the self-signed server certificates of the test
+// servers in testenv.
+package testcert
 
 import (
 	"crypto/ecdsa"
@@ -12,9 +14,9 @@ import (
 	"time"
 )
 
-// selfSigned makes a certificate for localhost and 127.0.0.1 that is its own
-// CA, so a client can trust exactly it.
-func selfSigned() (certPEM, keyPEM []byte, err error) {
+// SelfSigned makes a certificate for localhost and 127.0.0.1 that is its
+// own CA, so a client can trust exactly it. name goes into the subject.
+func SelfSigned(name string) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
@@ -22,7 +24,7 @@ func selfSigned() (certPEM, keyPEM []byte, err error) {
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "imapmig test dovecot"},
+		Subject:               pkix.Name{CommonName: "imapmig test " + name},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(10 * 365 * 24 * time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,

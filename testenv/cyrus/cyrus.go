@@ -1,0 +1,431 @@
+package cyrus
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/imapmig/imapmig/testenv/imapseed"
+	"github.com/imapmig/imapmig/testenv/internal/testcert"
+)
+
+// Namespace is the mailbox naming Cyrus presents.
+type Namespace int
+
+const (
+	// NamespaceAlt: altnamespace: 1, unixhierarchysep: 1 (the Cyrus 3
+	// default): no prefix, separator "/".
+	NamespaceAlt Namespace = iota
+	// NamespaceClassic: altnamespace: 0, unixhierarchysep: 0 (the Cyrus 2
+	// default): prefix "INBOX.", separator ".".
+	NamespaceClassic
+)
+
+func (n Namespace) String() string {
+	if n == NamespaceClassic {
+		return "classic"
+	}
+	return "alt"
+}
+
+// Layout is how folder paths are written in the namespace.
+func (n Namespace) Layout() imapseed.Layout {
+	if n == NamespaceClassic {
+		return imapseed.Layout{Prefix: "INBOX.", Delim: '.'}
+	}
+	return imapseed.Layout{Delim: '/'}
+}
+
+// Folders are created for every user at its first login, with their
+// special-use attributes.
+var Folders = []string{"Sent", "Drafts", "Trash", "Junk", "Archive"}
+
+// Options configure Start. The zero value is fine.
+type Options struct {
+	// Root is an unpacked Cyrus tree (see Locate); default: found by Locate.
+	Root string
+	// Dir is where config, state and mail live; default: a new temp dir
+	// removed by Stop.
+	Dir string
+	// Namespace selects the layout; default NamespaceAlt.
+	Namespace Namespace
+	// Logger receives start/stop messages; default: discard.
+	Logger *slog.Logger
+}
+
+// Server is a running Cyrus master bound to 127.0.0.1.
+type Server struct {
+	// Host is always "127.0.0.1".
+	Host string
+	// Port serves plain IMAP (plaintext logins allowed); TLSPort serves
+	// implicit TLS.
+	Port, TLSPort int
+	// CAPEM is the PEM of the self-signed server certificate (its own CA);
+	// CertPool holds it. Valid for "localhost" and 127.0.0.1.
+	CAPEM    []byte
+	CertPool *x509.CertPool
+	// AdminUser and AdminPassword authenticate as any user through SASL
+	// PLAIN with authzid.
+	AdminUser, AdminPassword string
+	// Dir holds config, mail and master's log.
+	Dir string
+	// Namespace is the layout the server was started with.
+	Namespace Namespace
+
+	root     string
+	conf     string
+	ownDir   bool
+	uid, gid int
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	log      *slog.Logger
+
+	mu    sync.Mutex
+	users map[string]*User
+}
+
+// Start writes a self-contained config and starts Cyrus's master on random
+// loopback ports. It returns when both ports accept connections.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	root, err := Locate(opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := exec.LookPath("saslpasswd2"); err != nil {
+		return nil, fmt.Errorf("%w: saslpasswd2 (sasl2-bin) is missing", ErrNotInstalled)
+	}
+	s := &Server{Host: "127.0.0.1", root: root, log: opts.Logger, users: map[string]*User{}, Namespace: opts.Namespace}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.Dir = opts.Dir
+	if s.Dir == "" {
+		d, err := os.MkdirTemp("", "imapmig-cyrus-")
+		if err != nil {
+			return nil, err
+		}
+		s.Dir, s.ownDir = d, true
+	}
+	if err := os.Chmod(s.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok && s.ownDir {
+			os.RemoveAll(s.Dir)
+		}
+	}()
+	if err := s.copyBinaries(); err != nil {
+		return nil, err
+	}
+	if err := s.writeFiles(); err != nil {
+		return nil, err
+	}
+	if err := s.startProcess(ctx); err != nil {
+		return nil, err
+	}
+	ok = true
+	return s, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (s *Server) bin(name string) string { return filepath.Join(s.Dir, "bin", name) }
+
+// programs are the Cyrus binaries the harness runs.
+var programs = []string{"master", "imapd", "ctl_cyrusdb"}
+
+// copyBinaries copies the programs and the libcyrus* libraries into Dir:
+// the services run as an unprivileged user (Cyrus's imapd refuses root),
+// which may not be able to traverse the unpacked tree (~root/.cache).
+func (s *Server) copyBinaries() error {
+	for _, d := range []string{"bin", "lib"} {
+		if err := os.MkdirAll(filepath.Join(s.Dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	for _, p := range programs {
+		if err := copyFile(filepath.Join(s.root, "usr", "lib", "cyrus", "bin", p), s.bin(p), 0o755); err != nil {
+			return err
+		}
+	}
+	libs, err := filepath.Glob(filepath.Join(s.root, "usr", "lib", "*-linux-gnu", "libcyrus*.so.*"))
+	if err != nil {
+		return err
+	}
+	for _, l := range libs {
+		// Through the soname symlinks too: the copy is a plain file under
+		// every name the loader may ask for.
+		if err := copyFile(l, filepath.Join(s.Dir, "lib", filepath.Base(l)), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, mode)
+}
+
+// identity is the user and group the services run as.
+func (s *Server) identity() (string, string, error) {
+	if os.Geteuid() == 0 {
+		s.uid, s.gid = 65534, 65534
+	} else {
+		s.uid, s.gid = os.Geteuid(), os.Getegid()
+	}
+	u, err := user.LookupId(strconv.Itoa(s.uid))
+	if err != nil {
+		return "", "", err
+	}
+	g, err := user.LookupGroupId(strconv.Itoa(s.gid))
+	if err != nil {
+		return "", "", err
+	}
+	return u.Username, g.Name, nil
+}
+
+func (s *Server) writeFiles() error {
+	certPEM, keyPEM, err := testcert.SelfSigned("cyrus")
+	if err != nil {
+		return err
+	}
+	s.CAPEM = certPEM
+	s.CertPool = x509.NewCertPool()
+	s.CertPool.AppendCertsFromPEM(certPEM)
+	d := s.Dir
+	for _, sub := range []string{"conf/socket", "conf/proc", "conf/log", "conf/db", "conf/sieve", "conf/user", "conf/quota", "conf/lock", "spool", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(d, sub), 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(d, "cert.pem"), certPEM, 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(d, "key.pem"), keyPEM, 0o600); err != nil {
+		return err
+	}
+	if s.Port, err = freePort(); err != nil {
+		return err
+	}
+	if s.TLSPort, err = freePort(); err != nil {
+		return err
+	}
+	usr, grp, err := s.identity()
+	if err != nil {
+		return err
+	}
+	s.AdminUser, s.AdminPassword = "cyrus", "admin-"+randomHex(8)
+	if err := s.saslpasswd(s.AdminUser, s.AdminPassword); err != nil {
+		return err
+	}
+	alt := "1"
+	if s.Namespace == NamespaceClassic {
+		alt = "0"
+	}
+	var xlist strings.Builder
+	for _, f := range Folders {
+		fmt.Fprintf(&xlist, "xlist-%s: %s\n", strings.ToLower(f), f)
+	}
+	imapd := fmt.Sprintf(`# generated by imapmig testenv/cyrus; self-contained
+configdirectory: %[1]s/conf
+defaultpartition: default
+partition-default: %[1]s/spool
+sievedir: %[1]s/conf/sieve
+temp_path: %[1]s/tmp
+cyrus_user: %[2]s
+cyrus_group: %[3]s
+servername: localhost
+admins: %[4]s
+proxyservers: %[4]s
+allowplaintext: 1
+sasl_pwcheck_method: auxprop
+sasl_auxprop_plugin: sasldb
+sasl_sasldb_path: %[1]s/sasldb2
+sasl_mech_list: PLAIN LOGIN
+tls_server_cert: %[1]s/cert.pem
+tls_server_key: %[1]s/key.pem
+altnamespace: %[5]s
+unixhierarchysep: %[5]s
+autocreate_quota: 0
+autocreate_inbox_folders: %[6]s
+%[7]s`, d, usr, grp, s.AdminUser, alt, strings.Join(Folders, " | "), xlist.String())
+	s.conf = filepath.Join(d, "imapd.conf")
+	if err := os.WriteFile(s.conf, []byte(imapd), 0o644); err != nil {
+		return err
+	}
+	master := fmt.Sprintf(`# generated by imapmig testenv/cyrus
+START {
+  recover cmd="%[1]s -C %[2]s -r"
+}
+SERVICES {
+  imap cmd="%[3]s -C %[2]s" listen="127.0.0.1:%[4]d" prefork=0
+  imaps cmd="%[3]s -s -C %[2]s" listen="127.0.0.1:%[5]d" prefork=0
+}
+EVENTS {
+}
+DAEMON {
+}
+`, s.bin("ctl_cyrusdb"), s.conf, s.bin("imapd"), s.Port, s.TLSPort)
+	if err := os.WriteFile(filepath.Join(d, "cyrus.conf"), []byte(master), 0o644); err != nil {
+		return err
+	}
+	return chownTree(d, s.uid, s.gid)
+}
+
+// saslpasswd sets user's password in the private sasldb.
+func (s *Server) saslpasswd(name, password string) error {
+	db := filepath.Join(s.Dir, "sasldb2")
+	cmd := exec.Command("saslpasswd2", "-p", "-c", "-f", db, "-u", "localhost", name)
+	cmd.Stdin = strings.NewReader(password)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("saslpasswd2 %s: %v: %s", name, err, out)
+	}
+	if os.Geteuid() == 0 {
+		return os.Chown(db, s.uid, s.gid)
+	}
+	return nil
+}
+
+func (s *Server) libPath() string {
+	p := filepath.Join(s.Dir, "lib")
+	if v := os.Getenv("LD_LIBRARY_PATH"); v != "" {
+		p += ":" + v
+	}
+	return p
+}
+
+func (s *Server) startProcess(ctx context.Context) error {
+	logPath := filepath.Join(s.Dir, "master.log")
+	cmd := exec.Command(s.bin("master"), "-C", s.conf, "-M", filepath.Join(s.Dir, "cyrus.conf"),
+		"-p", filepath.Join(s.Dir, "master.pid"), "-L", logPath)
+	cmd.Dir = s.Dir
+	cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+s.libPath())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := os.Create(filepath.Join(s.Dir, "master.out"))
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("cyrus master: %v", err)
+	}
+	s.cmd = cmd
+	s.exited = make(chan struct{})
+	go func() { cmd.Wait(); close(s.exited) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for _, p := range []int{s.Port, s.TLSPort} {
+		for {
+			c, err := net.DialTimeout("tcp", net.JoinHostPort(s.Host, strconv.Itoa(p)), time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case <-s.exited:
+				return fmt.Errorf("cyrus master exited before listening on port %d: %v%s", p, cmd.ProcessState, s.Log())
+			default:
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				s.Stop()
+				return fmt.Errorf("cyrus did not listen on port %d: %v%s", p, err, s.Log())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	s.log.Info("cyrus started", "dir", s.Dir, "port", s.Port, "tls_port", s.TLSPort, "namespace", s.Namespace)
+	return nil
+}
+
+// Log returns the tail of master's output and log (for failure messages).
+func (s *Server) Log() string {
+	var b strings.Builder
+	for _, f := range []string{"master.out", "master.log"} {
+		data, err := os.ReadFile(filepath.Join(s.Dir, f))
+		if err != nil || len(data) == 0 {
+			continue
+		}
+		if len(data) > 4000 {
+			data = data[len(data)-4000:]
+		}
+		b.WriteString("\n" + f + ":\n" + string(data))
+	}
+	return b.String()
+}
+
+// Stop terminates master and its services, waits for master to exit and
+// removes the temp dir it created.
+func (s *Server) Stop() error {
+	if s.cmd != nil && s.cmd.Process != nil {
+		pgid := s.cmd.Process.Pid
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.exited:
+		case <-time.After(15 * time.Second):
+			syscall.Kill(-pgid, syscall.SIGKILL)
+			<-s.exited
+		}
+		// Services master forked and did not reap.
+		syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+	if s.ownDir {
+		return os.RemoveAll(s.Dir)
+	}
+	return nil
+}
+
+// Addr is host:port of the plain listener.
+func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
+
+// TLSAddr is host:port of the implicit-TLS listener.
+func (s *Server) TLSAddr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.TLSPort)) }
+
+// TLSConfig trusts the server's certificate.
+func (s *Server) TLSConfig() *tls.Config {
+	return &tls.Config{RootCAs: s.CertPool, ServerName: "localhost"}
+}
+
+func chownTree(root string, uid, gid int) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	return filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+}
