@@ -5,17 +5,31 @@
 // # Basics
 //
 // New(Config) checks an endpoint (ssl|tls|none, LOGIN or AUTHENTICATE PLAIN,
-// an optional SASL master user) and Connect logs a user in. A Source lists
-// folders with special-use attributes and status in one LIST … RETURN
-// (STATUS … SPECIAL-USE) where the server has LIST-STATUS (else STATUS per
-// folder), with paths made relative to the personal NAMESPACE and UserRoot;
-// reads metadata in UID chunks (FLAGS without \Recent, INTERNALDATE,
-// RFC822.SIZE, MODSEQ and the raw header, hashed with migrate.HeaderHash);
-// reports changes since a MODSEQ (CONDSTORE; migrate.ErrNoCondStore
-// without); returns the current UID set (ESEARCH where offered); and spools
-// bodies: memory up to SpoolMemLimit, a temp file above it, removed by
-// Body.Close. Lost connections (BYE, EOF, reset, timeout) are reconnected and
-// the operation resumes where it was.
+// an optional SASL master user) and Connect logs a user in. A Source keeps
+// the contract of migrate.Source on every IMAP4rev1 server; extensions
+// only save round trips:
+//
+//   - Folders: LIST … RETURN (STATUS … SPECIAL-USE) in one round trip with
+//     LIST-STATUS; otherwise a LIST (RETURN only with LIST-EXTENDED) and one
+//     STATUS per selectable folder. Paths are relative to the personal
+//     NAMESPACE, or without NAMESPACE to a prefix derived from LIST (INBOX
+//     as the only top-level mailbox with children means "INBOX" +
+//     delimiter), and to UserRoot. A folder refused STATUS is reported
+//     NoSelect for the pass. HighestModSeq is 0 without CONDSTORE and on
+//     NOMODSEQ folders.
+//   - Metas: UID chunks of FLAGS (without \Recent), INTERNALDATE,
+//     RFC822.SIZE, MODSEQ where the folder has mod-sequences, and the raw
+//     header, hashed with migrate.HeaderHash.
+//   - ChangedSince: CHANGEDSINCE with CONDSTORE on folders with
+//     mod-sequences; otherwise a chunked UID FETCH (UID FLAGS) of every
+//     message.
+//   - UIDs: ESEARCH where offered, else plain UID SEARCH ALL.
+//   - Fetch spools bodies: memory up to SpoolMemLimit, a temp file above
+//     it, removed by Body.Close.
+//
+// Neither MOVE nor UIDPLUS is used (the Source only reads). Lost
+// connections (BYE, EOF, reset, timeout) are reconnected and the operation
+// resumes where it was.
 //
 // Errors: a refused login is migrate.FailUser(ReasonImapAuthenticationFailed)
 // wrapping *AuthError (which wraps migrate.ErrAuthFailed) with the server's

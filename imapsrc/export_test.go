@@ -1,9 +1,16 @@
 package imapsrc
 
-import "github.com/imapmig/imapmig/migrate"
+import (
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/imapmig/imapmig/migrate"
+)
 
 // SpoolPath returns the temp file of a body spooled to disk, or "".
 func SpoolPath(b migrate.Body) string { return b.(*spoolBody).path }
 
 // Reconnects counts how often s reconnected.
 func Reconnects(s migrate.Source) int { return s.(*source).reconnects }
+
+// Caps is the capability set a Source saw after login.
+func Caps(s migrate.Source) imap.CapSet { return s.(*source).caps }

@@ -2,6 +2,7 @@ package imapsrc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -38,13 +39,33 @@ func (s *source) namespace(ctx context.Context) (namespace, error) {
 			return ns, nil
 		}
 	}
-	// No NAMESPACE: the delimiter from LIST "" "".
+	// No NAMESPACE: the delimiter from LIST "" "", and the prefix from the
+	// top level: a server whose only top-level mailbox is INBOX and that
+	// has folders below it (Courier, Cyrus in its default namespace) keeps
+	// the user's folders under "INBOX" + delimiter.
 	l, err := s.c.List("", "", nil).Collect()
 	if err != nil {
 		return ns, fmt.Errorf(`IMAP LIST "" "": %w`, err)
 	}
 	if len(l) > 0 {
 		ns.delim = l[0].Delim
+	}
+	if ns.delim == 0 {
+		return ns, nil
+	}
+	top, err := s.c.List("", "%", nil).Collect()
+	if err != nil {
+		return ns, fmt.Errorf(`IMAP LIST "" "%%": %w`, err)
+	}
+	if len(top) != 1 || !strings.EqualFold(top[0].Mailbox, "INBOX") {
+		return ns, nil
+	}
+	below, err := s.c.List("", top[0].Mailbox+string(ns.delim)+"%", nil).Collect()
+	if err != nil {
+		return ns, fmt.Errorf("IMAP LIST INBOX children: %w", err)
+	}
+	if len(below) > 0 {
+		ns.prefix = top[0].Mailbox + string(ns.delim)
 	}
 	return ns, nil
 }
@@ -103,10 +124,18 @@ func (s *source) Folders(ctx context.Context) ([]migrate.Folder, error) {
 	var out []migrate.Folder
 	err := s.do(ctx, "LIST", func(ctx context.Context, c *imapclient.Client) error {
 		out = out[:0]
-		listStatus := s.has(imap.CapListStatus) || s.has(imap.CapIMAP4rev2)
-		opts := &imap.ListOptions{ReturnSpecialUse: s.has(imap.CapSpecialUse) || s.has(imap.CapIMAP4rev2)}
-		if listStatus {
-			opts.ReturnStatus = s.statusOptions()
+		rev2 := s.has(imap.CapIMAP4rev2)
+		listStatus := s.has(imap.CapListStatus) || rev2
+		// RETURN (…) needs LIST-EXTENDED (LIST-STATUS implies it). Without
+		// it a plain LIST is sent: SPECIAL-USE servers include the
+		// attributes there too (RFC 6154 §2).
+		extended := listStatus || s.has(imap.CapListExtended)
+		var opts *imap.ListOptions
+		if extended {
+			opts = &imap.ListOptions{ReturnSpecialUse: s.has(imap.CapSpecialUse) || rev2}
+			if listStatus {
+				opts.ReturnStatus = s.statusOptions()
+			}
 		}
 		patterns := []string{"*"}
 		if root := s.login.UserRoot; root != "" {
@@ -140,15 +169,21 @@ func (s *source) Folders(ctx context.Context) ([]migrate.Folder, error) {
 			}
 			out = append(out, f)
 		}
-		if listStatus {
-			return nil
-		}
-		// No LIST-STATUS: one STATUS per selectable folder.
+		// No LIST-STATUS, or a folder it gave no status for: one STATUS per
+		// selectable folder. A folder the server refuses STATUS for (a
+		// \Noselect it did not mark, one deleted since the LIST) is treated
+		// as not selectable for this pass.
 		for i := range out {
-			if out[i].NoSelect {
+			if out[i].NoSelect || out[i].UIDValidity != 0 {
 				continue
 			}
 			st, err := c.Status(out[i].Name, s.statusOptions()).Wait()
+			var ie *imap.Error
+			if errors.As(err, &ie) && ie.Type != imap.StatusResponseTypeBye {
+				s.log.Info("IMAP STATUS refused; folder skipped this pass", "folder", out[i].Name, "response", ie.Text)
+				out[i].NoSelect = true
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("IMAP STATUS %q: %w", out[i].Name, err)
 			}
@@ -165,7 +200,7 @@ func applyStatus(f *migrate.Folder, st *imap.StatusData) {
 	if st.NumMessages != nil {
 		f.Messages = *st.NumMessages
 	}
-	f.HighestModSeq = st.HighestModSeq
+	f.HighestModSeq = st.HighestModSeq // 0 without CONDSTORE and on NOMODSEQ folders
 }
 
 // specialUses are the RFC 6154 and RFC 8457 attributes the engine maps, in

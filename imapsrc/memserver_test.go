@@ -17,7 +17,10 @@ import (
 )
 
 // memServer is go-imap's in-memory server on loopback: no CONDSTORE, no
-// special-use attributes, no authzid.
+// special-use attributes, no authzid. Started with only IMAP4rev1 it is a
+// bare server: it announces IMAP4rev1 SASL-IR LITERAL- AUTH=PLAIN (UNSELECT
+// ENABLE IDLE UTF8=ACCEPT once logged in) and none of CONDSTORE, ESEARCH,
+// MOVE, UIDPLUS, NAMESPACE, LIST-EXTENDED, LIST-STATUS or SPECIAL-USE.
 type memServer struct {
 	mem  *imapmemserver.Server
 	addr string
@@ -25,13 +28,22 @@ type memServer struct {
 }
 
 func startMemServer(t testing.TB) *memServer {
+	return startMemServerCaps(t, imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}})
+}
+
+// startBareMemServer starts a server with IMAP4rev1 and no extension.
+func startBareMemServer(t testing.TB) *memServer {
+	return startMemServerCaps(t, imap.CapSet{imap.CapIMAP4rev1: {}})
+}
+
+func startMemServerCaps(t testing.TB, caps imap.CapSet) *memServer {
 	t.Helper()
 	ms := &memServer{mem: imapmemserver.New()}
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return ms.mem.NewSession(), nil, nil
 		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
+		Caps:         caps,
 		InsecureAuth: true,
 		Logger:       nopLogger{},
 	})
@@ -70,11 +82,31 @@ func (m *memServer) Admin(t testing.TB, login migrate.Login) *imapclient.Client 
 	return c
 }
 
-func TestConformance_MemServer(t *testing.T) {
-	ms := startMemServer(t)
-	host, port, _ := net.SplitHostPort(ms.addr)
+func (m *memServer) config() imapsrc.Config {
+	host, port, _ := net.SplitHostPort(m.addr)
 	var p int
 	fmt.Sscan(port, &p)
-	c := newConnector(t, imapsrc.Config{Host: host, Port: p, Security: imapsrc.SecurityNone})
+	return imapsrc.Config{Host: host, Port: p, Security: imapsrc.SecurityNone}
+}
+
+func TestConformance_MemServer(t *testing.T) {
+	ms := startMemServer(t)
+	c := newConnector(t, ms.config())
+	sourcetest.Run(t, sourcetest.Options{Connector: c, Server: ms, CondStore: false, SpecialUse: false})
+}
+
+// TestConformance_BareIMAP4rev1 runs the suite on a server with no
+// extension at all: the whole contract holds without CONDSTORE, ESEARCH,
+// MOVE, UIDPLUS, NAMESPACE, LIST-STATUS and SPECIAL-USE.
+func TestConformance_BareIMAP4rev1(t *testing.T) {
+	ms := startBareMemServer(t)
+	c := newConnector(t, ms.config())
+	caps := imapsrc.Caps(connect(t, c, ms.NewUser(t)))
+	for _, cp := range []imap.Cap{imap.CapCondStore, imap.CapESearch, imap.CapMove, imap.CapUIDPlus, imap.CapNamespace,
+		imap.CapListStatus, imap.CapListExtended, imap.CapSpecialUse, imap.CapIMAP4rev2} {
+		if caps.Has(cp) {
+			t.Fatalf("the bare server announces %s", cp)
+		}
+	}
 	sourcetest.Run(t, sourcetest.Options{Connector: c, Server: ms, CondStore: false, SpecialUse: false})
 }

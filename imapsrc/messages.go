@@ -115,8 +115,10 @@ func (s *source) Metas(ctx context.Context, folder migrate.Folder, from, to uint
 		if err != nil {
 			return err
 		}
+		d := s.selData
 		opts := &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, RFC822Size: true,
-			ModSeq: s.condStore(), BodySection: []*imap.FetchItemBodySection{headerSection}}
+			ModSeq:      s.condStore() && d != nil && d.HighestModSeq != 0, // not on a NOMODSEQ folder
+			BodySection: []*imap.FetchItemBodySection{headerSection}}
 		for len(uids) > 0 {
 			n := min(metaChunk, len(uids))
 			chunk := uids[:n]
@@ -174,56 +176,81 @@ func subjectDate(hdr []byte) (string, time.Time) {
 	return subj, d
 }
 
-// ChangedSince reports messages whose MODSEQ is above modseq.
+// flagChunk is how many messages one UID FETCH (UID FLAGS) of a full flag
+// scan covers (about 100 bytes of response each).
+const flagChunk = 5000
+
+// ChangedSince reports, in UID order, at least every message whose flags
+// changed since modseq: CHANGEDSINCE where the folder has mod-sequences and
+// modseq > 0, otherwise the FLAGS of every message (chunked UID FETCH),
+// which works on any IMAP4rev1 server and on NOMODSEQ folders.
 func (s *source) ChangedSince(ctx context.Context, folder migrate.Folder, modseq uint64, fn func(migrate.MessageMeta) error) error {
-	if !s.condStore() {
-		return migrate.ErrNoCondStore
-	}
-	var metas []migrate.MessageMeta
-	err := s.do(ctx, "UID FETCH CHANGEDSINCE", func(ctx context.Context, c *imapclient.Client) error {
-		metas = metas[:0]
+	next := uint32(1) // first UID not yet delivered; a retry resumes here
+	err := s.do(ctx, "UID FETCH FLAGS", func(ctx context.Context, c *imapclient.Client) error {
 		d, err := s.selectFolder(c, folder, true)
 		if err != nil {
 			return err
 		}
-		if d.HighestModSeq == 0 { // NOMODSEQ: this folder has no mod-sequences
-			return migrate.ErrNoCondStore
-		}
 		if d.NumMessages == 0 {
 			return nil
 		}
-		var all imap.UIDSet
-		all.AddRange(1, 0)
-		fc := c.Fetch(all, &imap.FetchOptions{UID: true, Flags: true, ModSeq: true, ChangedSince: modseq})
-		for {
-			m := fc.Next()
-			if m == nil {
-				break
+		hasModSeq := s.condStore() && d.HighestModSeq != 0 // not NOMODSEQ
+		deliver := func(msgs []*imapclient.FetchMessageBuffer) error {
+			slices.SortFunc(msgs, func(a, b *imapclient.FetchMessageBuffer) int { return int(a.UID) - int(b.UID) })
+			for _, m := range msgs {
+				if uint32(m.UID) < next || (hasModSeq && modseq > 0 && m.ModSeq <= modseq) {
+					continue
+				}
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if err := fn(migrate.MessageMeta{UID: uint32(m.UID), Flags: flagStrings(m.Flags), ModSeq: m.ModSeq}); err != nil {
+					return &callbackError{err}
+				}
+				next = uint32(m.UID) + 1
 			}
-			b, err := m.Collect()
-			if err != nil {
-				fc.Close()
-				return err
-			}
-			if len(metas)%1000 == 0 {
-				s.progress()
-			}
-			if b.ModSeq > modseq {
-				metas = append(metas, migrate.MessageMeta{UID: uint32(b.UID), Flags: flagStrings(b.Flags), ModSeq: b.ModSeq})
-			}
+			return nil
 		}
-		return fc.Close()
-	})
-	if err != nil {
-		return err
-	}
-	slices.SortFunc(metas, func(a, b migrate.MessageMeta) int { return int(a.UID) - int(b.UID) })
-	for _, m := range metas {
-		if err := fn(m); err != nil {
+		if hasModSeq && modseq > 0 {
+			if d.HighestModSeq <= modseq {
+				return nil // nothing changed since
+			}
+			var set imap.UIDSet
+			set.AddRange(imap.UID(next), 0)
+			s.progress()
+			msgs, err := c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, ModSeq: true, ChangedSince: modseq}).Collect()
+			if err != nil {
+				return fmt.Errorf("IMAP UID FETCH CHANGEDSINCE: %w", err)
+			}
+			return deliver(msgs)
+		}
+		// A full flag scan, in chunks of known UIDs.
+		uids, err := s.searchUIDs(c, next, 0)
+		if err != nil {
 			return err
 		}
-	}
-	return nil
+		opts := &imap.FetchOptions{UID: true, Flags: true, ModSeq: hasModSeq}
+		for len(uids) > 0 {
+			n := min(flagChunk, len(uids))
+			var set imap.UIDSet
+			for _, u := range uids[:n] {
+				set.AddNum(imap.UID(u))
+			}
+			last := uids[n-1]
+			uids = uids[n:]
+			s.progress()
+			msgs, err := c.Fetch(set, opts).Collect()
+			if err != nil {
+				return fmt.Errorf("IMAP UID FETCH FLAGS: %w", err)
+			}
+			if err := deliver(msgs); err != nil {
+				return err
+			}
+			next = max(next, last+1)
+		}
+		return nil
+	})
+	return unwrapCallback(err)
 }
 
 // Fetch spools the full body of uid.

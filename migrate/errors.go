@@ -3,6 +3,7 @@ package migrate
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -48,6 +49,13 @@ const (
 	ReasonMailboxItemLimit         = "MailboxItemLimit"
 	ReasonMalformedMessage         = "MalformedMessage"
 	ReasonSmimeStoredAsAttachment  = "SmimeStoredAsAttachment"
+	// ReasonImapCapabilityMissing: the IMAP server lacks a capability an
+	// operation cannot do without (a *CapabilityError names it). It is
+	// permanent for that server: the user fails instead of retrying.
+	ReasonImapCapabilityMissing = "ImapCapabilityMissing"
+	// ReasonImapConnectionLimit: the IMAP server refused a login because the
+	// user has too many connections open. It is retried with backoff.
+	ReasonImapConnectionLimit = "ImapConnectionLimit"
 )
 
 // Notes on messages that were migrated, but not as a plain copy: the
@@ -71,7 +79,11 @@ var (
 	// ErrAuthFailed: the IMAP server refused the login.
 	ErrAuthFailed = errors.New("IMAP authentication failed")
 	// ErrNoCondStore: the IMAP server cannot report changes since a MODSEQ.
-	ErrNoCondStore = errors.New("IMAP server lacks CONDSTORE")
+	// It is a *CapabilityError: errors.Is matches any CapabilityError for
+	// CONDSTORE. No Source of this repository returns it (ChangedSince
+	// falls back to a full flag scan, see Source); the engine still falls
+	// back when a Source does, and a second refusal fails the user.
+	ErrNoCondStore error = &CapabilityError{Capability: "CONDSTORE", Op: "report changes since a MODSEQ"}
 	// ErrFolderGone: the folder no longer exists on the source or target.
 	ErrFolderGone = errors.New("folder no longer exists")
 	// ErrMessageGone: the message was expunged between listing and
@@ -81,6 +93,39 @@ var (
 	// the pass is retried and the next one rebuilds the folder.
 	ErrUIDValidityChanged = errors.New("folder UIDVALIDITY changed")
 )
+
+// CapabilityError: the source server lacks a capability that an operation
+// cannot do without. It is permanent for that server, never a retry loop:
+// unless a classified *Error wraps it, KindOf reports KindFailUser and
+// ReasonOf ReasonImapCapabilityMissing. Error() names the capability.
+type CapabilityError struct {
+	Capability string // e.g. "CONDSTORE", "AUTH=PLAIN"
+	Op         string // what needed it, e.g. "SASL PLAIN master-user login"
+	Host       string // the server, when known
+	Hint       string // what the operator can do, when anything
+}
+
+func (e *CapabilityError) Error() string {
+	s := "IMAP server"
+	if e.Host != "" {
+		s += " " + e.Host
+	}
+	s += " lacks the " + e.Capability + " capability"
+	if e.Op != "" {
+		s += ", needed to " + e.Op
+	}
+	if e.Hint != "" {
+		s += "; " + e.Hint
+	}
+	return s
+}
+
+// Is makes errors.Is(err, ErrNoCondStore) match any CapabilityError for the
+// same capability.
+func (e *CapabilityError) Is(target error) bool {
+	o, ok := target.(*CapabilityError)
+	return ok && strings.EqualFold(o.Capability, e.Capability)
+}
 
 // Error carries a classification, an operator-facing reason and the cause.
 type Error struct {
@@ -134,14 +179,23 @@ func KindOf(err error) Kind {
 	if errors.As(err, &e) {
 		return e.Kind
 	}
+	var ce *CapabilityError
+	if errors.As(err, &ce) {
+		return KindFailUser
+	}
 	return KindRetryable
 }
 
-// ReasonOf returns the first non-empty reason in err's chain, or "".
+// ReasonOf returns the first non-empty reason in err's chain, or "" (a bare
+// *CapabilityError has ReasonImapCapabilityMissing).
 func ReasonOf(err error) string {
 	for err != nil {
 		var e *Error
 		if !errors.As(err, &e) {
+			var ce *CapabilityError
+			if errors.As(err, &ce) {
+				return ReasonImapCapabilityMissing
+			}
 			return ""
 		}
 		if e.Reason != "" {

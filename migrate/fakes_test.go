@@ -9,12 +9,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/imapmig/imapmig/migrate"
 	"io"
+	"mime"
+	"net/mail"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/imapmig/imapmig/migrate"
 )
 
 type fmsg struct {
@@ -35,15 +38,21 @@ type ffolder struct {
 }
 
 type fakeServer struct {
-	mu       sync.Mutex
-	folders  map[string]*ffolder
-	noCond   bool
-	password string
-	fetches  int
-	failNext error // returned once by the next Fetch
-	active   int   // open sessions
-	peak     int   // most sessions open at once
-	hold     chan struct{}
+	mu      sync.Mutex
+	folders map[string]*ffolder
+	// noCond: a server without CONDSTORE (HighestModSeq and ModSeq 0,
+	// ChangedSince reports every message).
+	noCond bool
+	// refuseCondStore: a third-party Source that answers ChangedSince with
+	// modseq > 0 with ErrNoCondStore; refuseAll also refuses modseq 0.
+	refuseCondStore, refuseAll bool
+	nextValidity               uint32
+	password                   string
+	fetches                    int
+	failNext                   error // returned once by the next Fetch
+	active                     int   // open sessions
+	peak                       int   // most sessions open at once
+	hold                       chan struct{}
 	// fetchHold, when set, blocks every Fetch until it is closed (a source
 	// that stopped answering).
 	fetchHold chan struct{}
@@ -68,7 +77,8 @@ func newFakeServer() *fakeServer {
 func (s *fakeServer) addFolder(name, special string) *ffolder {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f := &ffolder{name: name, special: special, uidValidity: uint32(len(s.folders) + 100), uidNext: 1, modseq: 1}
+	s.nextValidity++
+	f := &ffolder{name: name, special: special, uidValidity: s.nextValidity + 100, uidNext: 1, modseq: 1}
 	s.folders[name] = f
 	return f
 }
@@ -179,12 +189,36 @@ func (f *fakeSource) Folders(ctx context.Context) ([]migrate.Folder, error) {
 	return out, nil
 }
 
+// folder finds fo as listed, with the errors imapsrc gives (the contract
+// of migrate.Source).
 func (f *fakeSource) folder(fo migrate.Folder) (*ffolder, error) {
 	x, ok := f.s.folders[fo.Name]
 	if !ok {
-		return nil, migrate.ErrFolderGone
+		return nil, fmt.Errorf("fake folder %q: %w", fo.Name, migrate.ErrFolderGone)
+	}
+	if fo.UIDValidity != 0 && fo.UIDValidity != x.uidValidity {
+		return nil, fmt.Errorf("fake folder %q: %w", fo.Name, migrate.ErrUIDValidityChanged)
 	}
 	return x, nil
+}
+
+// fakeFlags drops \Recent as imapsrc does.
+func fakeFlags(fl []string) []string {
+	return slices.DeleteFunc(slices.Clone(fl), func(f string) bool { return strings.EqualFold(f, `\Recent`) })
+}
+
+// subjectDate decodes Subject and Date like imapsrc (RFC 2047 words).
+func subjectDate(hdr []byte) (string, time.Time) {
+	m, err := mail.ReadMessage(bytes.NewReader(append(slices.Clone(hdr), '\r', '\n')))
+	if err != nil {
+		return "", time.Time{}
+	}
+	subj := m.Header.Get("Subject")
+	if d, err := new(mime.WordDecoder).DecodeHeader(subj); err == nil {
+		subj = d
+	}
+	date, _ := m.Header.Date()
+	return subj, date
 }
 
 func (f *fakeSource) Metas(ctx context.Context, fo migrate.Folder, from, to uint32, fn func(migrate.MessageMeta) error) error {
@@ -197,12 +231,13 @@ func (f *fakeSource) Metas(ctx context.Context, fo migrate.Folder, from, to uint
 				continue
 			}
 			hdr := migrate.HeaderBlock(m.raw)
-			subj := ""
-			if i := bytes.Index(hdr, []byte("Subject: ")); i >= 0 {
-				subj = string(hdr[i+9 : i+bytes.IndexByte(hdr[i:], '\r')])
+			subj, date := subjectDate(hdr)
+			modseq := m.modseq
+			if f.s.noCond {
+				modseq = 0
 			}
-			metas = append(metas, migrate.MessageMeta{UID: m.uid, Flags: slices.Clone(m.flags), InternalDate: m.date, Size: int64(len(m.raw)),
-				ModSeq: m.modseq, HeaderHash: migrate.HeaderHash(hdr), Subject: subj})
+			metas = append(metas, migrate.MessageMeta{UID: m.uid, Flags: fakeFlags(m.flags), InternalDate: m.date, Size: int64(len(m.raw)),
+				ModSeq: modseq, HeaderHash: migrate.HeaderHash(hdr), Subject: subj, Date: date})
 		}
 	}
 	f.s.mu.Unlock()
@@ -217,8 +252,10 @@ func (f *fakeSource) Metas(ctx context.Context, fo migrate.Folder, from, to uint
 	return nil
 }
 
+// ChangedSince follows the contract of migrate.Source: exactly the changed
+// messages with mod-sequences and modseq > 0, every message otherwise.
 func (f *fakeSource) ChangedSince(ctx context.Context, fo migrate.Folder, modseq uint64, fn func(migrate.MessageMeta) error) error {
-	if f.s.noCond && modseq > 0 {
+	if f.s.refuseAll || f.s.refuseCondStore && modseq > 0 {
 		return migrate.ErrNoCondStore
 	}
 	f.s.mu.Lock()
@@ -226,18 +263,24 @@ func (f *fakeSource) ChangedSince(ctx context.Context, fo migrate.Folder, modseq
 	var metas []migrate.MessageMeta
 	if err == nil {
 		for _, m := range x.msgs {
-			if m.modseq > modseq {
-				metas = append(metas, migrate.MessageMeta{UID: m.uid, Flags: slices.Clone(m.flags), ModSeq: m.modseq})
+			switch {
+			case f.s.noCond:
+				metas = append(metas, migrate.MessageMeta{UID: m.uid, Flags: fakeFlags(m.flags)})
+			case m.modseq > modseq:
+				metas = append(metas, migrate.MessageMeta{UID: m.uid, Flags: fakeFlags(m.flags), ModSeq: m.modseq})
 			}
 		}
 	}
 	f.s.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	for _, m := range metas {
 		if err := fn(m); err != nil {
 			return err
 		}
 	}
-	return err
+	return nil
 }
 
 func (f *fakeSource) UIDs(ctx context.Context, fo migrate.Folder) ([]uint32, error) {
@@ -290,7 +333,7 @@ func (f *fakeSource) Fetch(ctx context.Context, fo migrate.Folder, uid uint32) (
 			return memBody{m.raw}, nil
 		}
 	}
-	return nil, migrate.SkipItem("MessageGone", fmt.Errorf("uid %d gone", uid))
+	return nil, migrate.SkipItem("SourceMessageGone", fmt.Errorf("uid %d: %w", uid, migrate.ErrMessageGone))
 }
 
 func (f *fakeSource) Close() error {

@@ -90,6 +90,62 @@ type SourceConnector interface {
 
 // Source is one open IMAP mailbox. It is not safe for concurrent use: the
 // engine uses one Source per user at a time.
+//
+// # The contract, with and without each capability
+//
+// The engine runs the same pass on every IMAP4rev1 server; a missing
+// extension may cost round trips, never correctness. migrate/sourcetest
+// asserts exactly this contract, against every Source (imapsrc on real
+// servers with full and bare capabilities, and the engine's own fake).
+//
+//   - Folders: every folder of the user's personal namespace, each once,
+//     INBOX as Path ["INBOX"] whatever its case on the server. Path is
+//     relative to the personal namespace: from NAMESPACE where offered,
+//     otherwise derived from LIST (delimiter from LIST "" ""; a server
+//     whose only top-level mailbox is INBOX and whose folders all sit below
+//     it has the prefix "INBOX" + delimiter). UIDValidity, UIDNext and
+//     Messages are set for every selectable folder: from LIST-STATUS in one
+//     round trip where offered, else one STATUS per folder. A folder the
+//     server refuses STATUS for (a \Noselect it did not mark, a broken
+//     one) is reported with NoSelect set for this pass, not as an error.
+//     SpecialUse is set only from SPECIAL-USE attributes (LIST RETURN
+//     (SPECIAL-USE) needs LIST-EXTENDED; a plain LIST is used otherwise);
+//     without them it is "" and the engine maps folders by name.
+//     HighestModSeq is non-zero only when the server has CONDSTORE and the
+//     folder has persistent mod-sequences (not NOMODSEQ); 0 means "cannot
+//     tell flag changes from the status": the engine then scans the
+//     folder's flags every pass.
+//   - Metas: as documented below; ModSeq is 0 unless the folder has
+//     mod-sequences. A UIDVALIDITY other than folder.UIDValidity is an
+//     error wrapping ErrUIDValidityChanged; a folder that no longer exists
+//     is an error wrapping ErrFolderGone. Both hold for every method that
+//     takes a Folder.
+//   - ChangedSince: reports at least every message whose flags changed
+//     since modseq, in UID order. With CONDSTORE on a folder with
+//     mod-sequences and modseq > 0 it is UID FETCH … (CHANGEDSINCE modseq)
+//     and reports exactly those (ModSeq set). Otherwise (modseq == 0, no
+//     CONDSTORE, or a NOMODSEQ folder) it reports the FLAGS of every
+//     message of the folder (UID FETCH in chunks), with ModSeq 0: the
+//     caller compares them with its state. It never fails for lack of
+//     CONDSTORE. (A third-party Source may still return ErrNoCondStore;
+//     the engine then asks again with modseq 0.)
+//   - UIDs: the folder's current UID set, sorted: UID SEARCH RETURN (ALL)
+//     with ESEARCH, a plain UID SEARCH ALL without. The engine diffs it
+//     with its state to find expunges (QRESYNC is not used).
+//   - Moves: a Source does not report moves. MOVE and COPY+EXPUNGE look
+//     the same to the engine: a UID vanishes from one folder (UIDs) and a
+//     new UID with the same HeaderHash appears in another (Metas); the
+//     engine pairs them into a target move. Neither MOVE nor UIDPLUS is
+//     needed.
+//   - Fetch: the full body (BODY.PEEK[], \Seen untouched). A UID expunged
+//     meanwhile is a KindSkipItem error wrapping ErrMessageGone.
+//   - UIDVALIDITY changes, folders created, renamed or deleted between
+//     calls are seen by the next Folders; a Source keeps no cache across
+//     Folders calls that could hide them.
+//   - Errors: a capability the Source cannot do without is a
+//     *CapabilityError (permanent, KindFailUser), never a retryable error.
+//     Lost connections are reconnected inside the Source; what it returns
+//     after that is retryable.
 type Source interface {
 	// Folders lists every folder with its status in as few round trips as
 	// the server allows (one with LIST-STATUS).
@@ -98,13 +154,14 @@ type Source interface {
 	// (to == 0 means no upper bound), in UID order, with HeaderHash, Subject
 	// and Date filled from BODY.PEEK[HEADER]. It selects the folder as needed.
 	Metas(ctx context.Context, folder Folder, from, to uint32, fn func(MessageMeta) error) error
-	// ChangedSince calls fn with UID, FLAGS and MODSEQ of every message whose
-	// MODSEQ is above modseq (CONDSTORE). It returns ErrNoCondStore when the
-	// server cannot do it. With modseq == 0 it reports the FLAGS of every
-	// message (UID FETCH 1:* (FLAGS)), which works on any server: that is the
-	// fallback for a full flag compare. Only UID, Flags and ModSeq are set.
+	// ChangedSince calls fn, in UID order, with UID, FLAGS and MODSEQ of at
+	// least every message whose flags changed since modseq: exactly those
+	// (CHANGEDSINCE) where the folder has mod-sequences and modseq > 0,
+	// otherwise every message of the folder with ModSeq 0 (see the contract
+	// above). Only UID, Flags and ModSeq are set.
 	ChangedSince(ctx context.Context, folder Folder, modseq uint64, fn func(MessageMeta) error) error
-	// UIDs returns the folder's current UID set (ESEARCH where available).
+	// UIDs returns the folder's current UID set, sorted (ESEARCH where
+	// available, plain UID SEARCH ALL otherwise).
 	UIDs(ctx context.Context, folder Folder) ([]uint32, error)
 	// Fetch spools the full body of one message. The caller closes the Body.
 	Fetch(ctx context.Context, folder Folder, uid uint32) (Body, error)

@@ -328,7 +328,11 @@ func (p *pass) scan(ctx context.Context, pl folderPlan, saved map[string]state.F
 	if err != nil {
 		return nil, err
 	}
-	// Flag changes of known messages below the scanned range.
+	// Flag changes of known messages below the scanned range. Without
+	// mod-sequences (no CONDSTORE, or a NOMODSEQ folder) ChangedSince(0)
+	// reports every message's FLAGS: that full scan also gives the current
+	// UID set, so the expunge check below needs no UID SEARCH.
+	var scanned map[uint32]struct{}
 	if from > 1 && len(s.records) > 0 {
 		switch {
 		case f.HighestModSeq != 0 && sv.HighestModSeq != 0 && f.HighestModSeq == sv.HighestModSeq:
@@ -337,38 +341,50 @@ func (p *pass) scan(ctx context.Context, pl folderPlan, saved map[string]state.F
 			if f.HighestModSeq == 0 {
 				modseq = 0
 			}
-			err := p.src.ChangedSince(ctx, f, modseq, func(m MessageMeta) error {
+			var seen map[uint32]struct{}
+			onFlags := func(m MessageMeta) error {
+				if seen != nil {
+					seen[m.UID] = struct{}{}
+				}
 				if r, known := s.records[m.UID]; known && m.UID < from {
 					if fl := flagsFromIMAP(m.Flags); r.inTgt && !sameFlags(fl, r.flags) {
 						s.changes = append(s.changes, flagChange{m.UID, fl})
 					}
 				}
 				return nil
-			})
-			if errors.Is(err, ErrNoCondStore) {
-				err = p.src.ChangedSince(ctx, f, 0, func(m MessageMeta) error {
-					if r, known := s.records[m.UID]; known && m.UID < from {
-						if fl := flagsFromIMAP(m.Flags); r.inTgt && !sameFlags(fl, r.flags) {
-							s.changes = append(s.changes, flagChange{m.UID, fl})
-						}
-					}
-					return nil
-				})
+			}
+			if modseq == 0 {
+				seen = make(map[uint32]struct{}, len(s.records))
+			}
+			nChanges := len(s.changes)
+			err := p.src.ChangedSince(ctx, f, modseq, onFlags)
+			if errors.Is(err, ErrNoCondStore) && modseq != 0 {
+				// A Source that cannot do CHANGEDSINCE: every message's FLAGS.
+				// A second refusal is a permanent capability error.
+				s.changes, seen = s.changes[:nChanges], make(map[uint32]struct{}, len(s.records))
+				modseq = 0
+				err = p.src.ChangedSince(ctx, f, 0, onFlags)
 			}
 			if err != nil {
 				return nil, err
+			}
+			if modseq == 0 {
+				scanned = seen
 			}
 		}
 	}
 	// Expunged messages: only when the counts say something vanished.
 	if s.hasSaved && len(s.records) > 0 && int64(f.Messages) != int64(len(s.records))+int64(len(s.newMetas)) {
-		uids, err := p.src.UIDs(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		cur := make(map[uint32]struct{}, len(uids))
-		for _, u := range uids {
-			cur[u] = struct{}{}
+		cur := scanned
+		if cur == nil {
+			uids, err := p.src.UIDs(ctx, f)
+			if err != nil {
+				return nil, err
+			}
+			cur = make(map[uint32]struct{}, len(uids))
+			for _, u := range uids {
+				cur[u] = struct{}{}
+			}
 		}
 		for uid := range s.records {
 			if _, ok := cur[uid]; ok {

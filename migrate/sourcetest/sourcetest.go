@@ -2,8 +2,16 @@
 // (in the style of rclone's fstests): Run seeds a real IMAP server through
 // an admin IMAP session and checks what the Source reports.
 //
+// The suite asserts the contract documented on migrate.Source, the one the
+// engine relies on, with and without each capability: it runs against
+// imapsrc on real servers (full Dovecot, bare IMAP4rev1 servers) and
+// against the engine's own fake source, so the two cannot disagree.
+// Compare runs one scripted session against two Sources and requires the
+// same answers.
+//
 // It must not depend on any particular Source implementation, and it never
-// mocks the server: the caller provides a real one (Dovecot, imapmemserver).
+// mocks the server: the caller provides a real one (Dovecot, imapmemserver)
+// through IMAPBackend, or the fake itself as a Backend.
 package sourcetest
 
 import (
@@ -16,7 +24,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/imapmig/imapmig/migrate"
@@ -35,10 +42,14 @@ type Server interface {
 // Options configure Run.
 type Options struct {
 	Connector migrate.SourceConnector
-	Server    Server
-	// CondStore: the server has CONDSTORE, so folders report HIGHESTMODSEQ
-	// and ChangedSince works; otherwise ChangedSince must return
-	// migrate.ErrNoCondStore.
+	// Server is a real IMAP server; Backend, when Server is nil, is any
+	// other backend (the engine's fake).
+	Server  Server
+	Backend Backend
+	// CondStore: the server has CONDSTORE, so folders report HIGHESTMODSEQ,
+	// metas their MODSEQ, and ChangedSince(modseq) reports exactly the
+	// changed messages; otherwise HighestModSeq and ModSeq are 0 and
+	// ChangedSince reports every message.
 	CondStore bool
 	// SpecialUse: the server marks its Sent folder (named "Sent") \Sent.
 	SpecialUse bool
@@ -60,6 +71,10 @@ func Run(t *testing.T, opts Options) {
 		{"Fetch_RoundTrip", testFetchRoundTrip},
 		{"Fetch_Expunged", testFetchExpunged},
 		{"ChangedSince", testChangedSince},
+		{"ChangedSince_FlagsRemoved", testChangedSinceRemoved},
+		{"MoveByCopyExpunge", testMoveByCopyExpunge},
+		{"Folder_Renamed", testFolderRenamed},
+		{"Folder_Gone", testFolderGone},
 		{"UIDValidity_Reset", testUIDValidityReset},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,10 +87,17 @@ func Run(t *testing.T, opts Options) {
 type env struct {
 	opts  Options
 	login migrate.Login
-	admin *imapclient.Client
+	seed  Seeder
 	delim rune
 	src   migrate.Source
 	ctx   context.Context
+}
+
+func (o Options) backend() Backend {
+	if o.Server != nil {
+		return IMAPBackend(o.Server)
+	}
+	return o.Backend
 }
 
 func newEnv(t *testing.T, opts Options) *env {
@@ -83,14 +105,11 @@ func newEnv(t *testing.T, opts Options) *env {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	e := &env{opts: opts, ctx: ctx}
-	e.login = opts.Server.NewUser(t)
-	e.admin = opts.Server.Admin(t, e.login)
-	t.Cleanup(func() { e.admin.Logout().Wait(); e.admin.Close() })
-	l, err := e.admin.List("", "", nil).Collect()
-	if err != nil || len(l) == 0 {
-		t.Fatalf(`LIST "" "": %v %v`, l, err)
-	}
-	e.delim = l[0].Delim
+	b := opts.backend()
+	e.login = b.NewUser(t)
+	e.seed = b.Seeder(t, e.login)
+	t.Cleanup(e.seed.Close)
+	e.delim = e.seed.Delim()
 	src, err := opts.Connector.Connect(ctx, e.login)
 	if err != nil {
 		t.Fatalf("Connect: %v", err)
@@ -104,6 +123,14 @@ func newEnv(t *testing.T, opts Options) *env {
 	return e
 }
 
+// name is the server name of a folder path below the personal namespace.
+func (e *env) name(path ...string) string {
+	if len(path) == 1 && strings.EqualFold(path[0], "INBOX") {
+		return "INBOX"
+	}
+	return e.seed.Prefix() + strings.Join(path, string(e.delim))
+}
+
 // Message builds a CRLF message whose header is unique per subject.
 func Message(subject string, body string) []byte {
 	return []byte("From: Alice <alice@example.org>\r\nTo: bob@example.org\r\nSubject: " + subject +
@@ -111,57 +138,16 @@ func Message(subject string, body string) []byte {
 		"@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n")
 }
 
-func (e *env) create(t *testing.T, name string) {
-	t.Helper()
-	if strings.EqualFold(name, "INBOX") {
-		return
-	}
-	if err := e.admin.Create(name, nil).Wait(); err != nil {
-		var ie *imap.Error
-		if !errors.As(err, &ie) || ie.Code != imap.ResponseCodeAlreadyExists {
-			t.Fatalf("CREATE %q: %v", name, err)
-		}
-	}
-}
+func (e *env) create(t *testing.T, path ...string) { t.Helper(); e.seed.Create(t, e.name(path...)) }
 
 func (e *env) append(t *testing.T, folder string, raw []byte, flags []string, date time.Time) uint32 {
 	t.Helper()
-	fl := make([]imap.Flag, len(flags))
-	for i, f := range flags {
-		fl[i] = imap.Flag(f)
-	}
-	a := e.admin.Append(folder, int64(len(raw)), &imap.AppendOptions{Flags: fl, Time: date})
-	if _, err := a.Write(raw); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
-	d, err := a.Wait()
-	if err != nil {
-		t.Fatalf("APPEND to %q: %v", folder, err)
-	}
-	return uint32(d.UID)
+	return e.seed.Append(t, e.name(folder), raw, flags, date)
 }
 
 func (e *env) expunge(t *testing.T, folder string, uids ...uint32) {
 	t.Helper()
-	if _, err := e.admin.Select(folder, nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	var set imap.UIDSet
-	for _, u := range uids {
-		set.AddNum(imap.UID(u))
-	}
-	if err := e.admin.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.admin.UIDExpunge(set).Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.admin.Unselect().Wait(); err != nil {
-		t.Fatal(err)
-	}
+	e.seed.Expunge(t, e.name(folder), uids...)
 }
 
 func (e *env) folders(t *testing.T) []migrate.Folder {
@@ -210,20 +196,28 @@ func uidsOf(ms []migrate.MessageMeta) []uint32 {
 }
 
 func testFoldersSeeded(t *testing.T, e *env) {
-	d := string(e.delim)
 	names := map[string][]string{
-		"Projekte":                  {"Projekte"},
-		"Projekte" + d + "2019":     {"Projekte", "2019"},
-		"Gelöschte Elemente":        {"Gelöschte Elemente"},
-		"Entwürfe" + d + "日本語 & Co": {"Entwürfe", "日本語 & Co"},
+		"Projekte":           {"Projekte"},
+		"Projekte/2019":      {"Projekte", "2019"},
+		"Gelöschte Elemente": {"Gelöschte Elemente"},
+		"Entwürfe/日本語 & Co":  {"Entwürfe", "日本語 & Co"},
 	}
-	for name := range names {
-		e.create(t, "Projekte")
-		e.create(t, "Entwürfe")
-		e.create(t, name)
+	e.create(t, "Projekte")
+	e.create(t, "Entwürfe")
+	for _, path := range names {
+		e.create(t, path...)
 	}
-	e.append(t, "Projekte"+d+"2019", Message("one", "x"), nil, time.Now())
-	e.append(t, "Projekte"+d+"2019", Message("two", "y"), nil, time.Now())
+	e.seed.Append(t, e.name("Projekte", "2019"), Message("one", "x"), nil, time.Now())
+	e.seed.Append(t, e.name("Projekte", "2019"), Message("two", "y"), nil, time.Now())
+	n := 0
+	for _, f := range e.folders(t) {
+		if slices.Equal(f.Path, []string{"INBOX"}) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("INBOX listed %d times, want once", n)
+	}
 	inbox := e.folder(t, "INBOX")
 	if inbox.NoSelect || inbox.UIDValidity == 0 {
 		t.Errorf("INBOX = %+v, want selectable with UIDVALIDITY", inbox)
@@ -449,53 +443,176 @@ func testFetchExpunged(t *testing.T, e *env) {
 		b.Close()
 		t.Fatal("Fetch of an expunged UID succeeded")
 	}
-	if k := migrate.KindOf(err); k != migrate.KindSkipItem {
-		t.Errorf("Fetch of expunged UID: %v (kind %v), want skip-item", err, k)
+	if k := migrate.KindOf(err); k != migrate.KindSkipItem || !errors.Is(err, migrate.ErrMessageGone) {
+		t.Errorf("Fetch of expunged UID: %v (kind %v), want skip-item wrapping ErrMessageGone", err, k)
 	}
 }
 
+func (e *env) changed(t *testing.T, f migrate.Folder, modseq uint64) []migrate.MessageMeta {
+	t.Helper()
+	var got []migrate.MessageMeta
+	if err := e.src.ChangedSince(e.ctx, f, modseq, func(m migrate.MessageMeta) error {
+		got = append(got, m)
+		return nil
+	}); err != nil {
+		t.Fatalf("ChangedSince(%q, %d): %v", f.Name, modseq, err)
+	}
+	if !slices.IsSortedFunc(got, func(a, b migrate.MessageMeta) int { return int(a.UID) - int(b.UID) }) {
+		t.Errorf("ChangedSince(%q, %d): UIDs not in order: %v", f.Name, modseq, uidsOf(got))
+	}
+	return got
+}
+
+func flagsOf(ms []migrate.MessageMeta, uid uint32) []string {
+	for _, m := range ms {
+		if m.UID == uid {
+			return lowerSorted(m.Flags)
+		}
+	}
+	return nil
+}
+
+// testChangedSince: the contract the engine's flag sync relies on. With
+// mod-sequences, ChangedSince(HighestModSeq) is empty and after a STORE it
+// is exactly the changed message; without, any call reports every
+// message's flags (the engine compares them with its state).
 func testChangedSince(t *testing.T, e *env) {
-	a := e.append(t, "INBOX", Message("c1", "x"), nil, time.Now())
+	a := e.append(t, "INBOX", Message("c1", "x"), []string{`\Seen`}, time.Now())
 	b := e.append(t, "INBOX", Message("c2", "x"), nil, time.Now())
 	f := e.folder(t, "INBOX")
-	var got []migrate.MessageMeta
-	collect := func(m migrate.MessageMeta) error { got = append(got, m); return nil }
-	err := e.src.ChangedSince(e.ctx, f, f.HighestModSeq, collect)
-	if !e.opts.CondStore {
-		if !errors.Is(err, migrate.ErrNoCondStore) {
-			t.Errorf("ChangedSince without CONDSTORE: %v, want ErrNoCondStore", err)
+	all := e.changed(t, f, 0)
+	if !slices.Equal(uidsOf(all), []uint32{a, b}) {
+		t.Fatalf("ChangedSince(0) = %v, want every message [%d %d]", uidsOf(all), a, b)
+	}
+	if got := flagsOf(all, a); !slices.Equal(got, []string{`\seen`}) {
+		t.Errorf("ChangedSince(0): UID %d flags %v, want [\\Seen]", a, got)
+	}
+	for _, m := range all {
+		if (m.ModSeq != 0) != e.opts.CondStore {
+			t.Errorf("ChangedSince(0): UID %d ModSeq %d (CONDSTORE %v)", m.UID, m.ModSeq, e.opts.CondStore)
 		}
-		return
 	}
-	if err != nil || len(got) != 0 {
-		t.Fatalf("ChangedSince(current) = %v, %v; want nothing", got, err)
+	if e.opts.CondStore {
+		if got := e.changed(t, f, f.HighestModSeq); len(got) != 0 {
+			t.Fatalf("ChangedSince(current) = %v; want nothing", uidsOf(got))
+		}
 	}
-	if _, err := e.admin.Select("INBOX", nil).Wait(); err != nil {
-		t.Fatal(err)
+	e.seed.SetFlags(t, "INBOX", b, []string{`\Flagged`})
+	got := e.changed(t, f, f.HighestModSeq)
+	want := []uint32{a, b} // without mod-sequences: every message
+	if e.opts.CondStore {
+		want = []uint32{b}
 	}
-	if err := e.admin.Store(imap.UIDSetNum(imap.UID(b)), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagFlagged}}, nil).Close(); err != nil {
-		t.Fatal(err)
+	if !slices.Equal(uidsOf(got), want) {
+		t.Fatalf("ChangedSince(%d) after STORE = %v, want %v", f.HighestModSeq, uidsOf(got), want)
 	}
-	e.admin.Unselect().Wait()
-	if err := e.src.ChangedSince(e.ctx, f, f.HighestModSeq, collect); err != nil {
-		t.Fatal(err)
+	if fl := flagsOf(got, b); !slices.Equal(fl, []string{`\flagged`}) {
+		t.Errorf("UID %d flags %v, want [\\Flagged]", b, fl)
 	}
-	if len(got) != 1 || got[0].UID != b || !slices.Contains(got[0].Flags, `\Flagged`) || got[0].ModSeq <= f.HighestModSeq {
-		t.Errorf("ChangedSince = %+v, want UID %d \\Flagged with MODSEQ > %d (not %d)", got, b, f.HighestModSeq, a)
+	if e.opts.CondStore {
+		if got[0].ModSeq <= f.HighestModSeq {
+			t.Errorf("UID %d ModSeq %d, want > %d", b, got[0].ModSeq, f.HighestModSeq)
+		}
+		if f2 := e.folder(t, "INBOX"); f2.HighestModSeq <= f.HighestModSeq {
+			t.Errorf("HighestModSeq %d did not grow from %d", f2.HighestModSeq, f.HighestModSeq)
+		}
 	}
-	f2 := e.folder(t, "INBOX")
-	if f2.HighestModSeq <= f.HighestModSeq {
-		t.Errorf("HighestModSeq %d did not grow from %d", f2.HighestModSeq, f.HighestModSeq)
+	e.create(t, "Empty")
+	if got := e.changed(t, e.folder(t, "Empty"), 0); len(got) != 0 {
+		t.Errorf("ChangedSince(Empty) = %v", uidsOf(got))
+	}
+}
+
+// testChangedSinceRemoved: a flag cleared is reported as clearly as one set.
+func testChangedSinceRemoved(t *testing.T, e *env) {
+	u := e.append(t, "INBOX", Message("rm", "x"), []string{`\Seen`, `\Flagged`}, time.Now())
+	f := e.folder(t, "INBOX")
+	e.seed.SetFlags(t, "INBOX", u, nil)
+	got := e.changed(t, f, f.HighestModSeq)
+	if len(got) != 1 || got[0].UID != u || len(got[0].Flags) != 0 {
+		t.Errorf("after clearing every flag: %+v, want UID %d without flags", got, u)
+	}
+}
+
+// testMoveByCopyExpunge: without MOVE a client moves with COPY and
+// EXPUNGE. The Source reports it as the engine needs for a move: the UID
+// gone from the source folder, a new UID with the same HeaderHash in the
+// destination.
+func testMoveByCopyExpunge(t *testing.T, e *env) {
+	e.create(t, "Archiv")
+	raw := Message("moved", "x")
+	u := e.append(t, "INBOX", raw, []string{`\Seen`}, time.Now())
+	keep := e.append(t, "INBOX", Message("stays", "x"), nil, time.Now())
+	inbox0, arch0 := e.folder(t, "INBOX"), e.folder(t, "Archiv")
+	e.seed.Copy(t, "INBOX", u, e.name("Archiv"))
+	e.expunge(t, "INBOX", u)
+	inbox, arch := e.folder(t, "INBOX"), e.folder(t, "Archiv")
+	if inbox.Messages != inbox0.Messages-1 || arch.Messages != arch0.Messages+1 || arch.UIDNext <= arch0.UIDNext {
+		t.Errorf("status after the move: INBOX %d→%d, Archiv %d→%d (UIDNEXT %d→%d)", inbox0.Messages, inbox.Messages,
+			arch0.Messages, arch.Messages, arch0.UIDNext, arch.UIDNext)
+	}
+	uids, err := e.src.UIDs(e.ctx, inbox)
+	if err != nil || !slices.Equal(uids, []uint32{keep}) {
+		t.Errorf("UIDs(INBOX) = %v, %v; want [%d]", uids, err, keep)
+	}
+	ms := e.metas(t, arch, arch0.UIDNext, 0)
+	if len(ms) != 1 || ms[0].HeaderHash != migrate.HeaderHash(migrate.HeaderBlock(raw)) {
+		t.Fatalf("new in Archiv: %+v, want the moved message", ms)
+	}
+	if fl := lowerSorted(ms[0].Flags); !slices.Equal(fl, []string{`\seen`}) {
+		t.Errorf("moved message flags %v, want [\\Seen]", fl)
+	}
+}
+
+// testFolderRenamed: a renamed folder is listed under its new path only,
+// with its messages.
+func testFolderRenamed(t *testing.T, e *env) {
+	e.create(t, "Alt")
+	raw := Message("in renamed", "x")
+	e.seed.Append(t, e.name("Alt"), raw, nil, time.Now())
+	e.seed.Rename(t, e.name("Alt"), e.name("Neu"))
+	for _, f := range e.folders(t) {
+		if slices.Equal(f.Path, []string{"Alt"}) {
+			t.Errorf("old name still listed: %+v", f)
+		}
+	}
+	ms := e.metas(t, e.folder(t, "Neu"), 1, 0)
+	if len(ms) != 1 || ms[0].HeaderHash != migrate.HeaderHash(migrate.HeaderBlock(raw)) {
+		t.Errorf("renamed folder holds %+v", ms)
+	}
+}
+
+// testFolderGone: every call on a folder deleted since it was listed wraps
+// migrate.ErrFolderGone (the engine looks at it again next pass).
+func testFolderGone(t *testing.T, e *env) {
+	e.create(t, "Weg")
+	u := e.seed.Append(t, e.name("Weg"), Message("weg", "x"), nil, time.Now())
+	f := e.folder(t, "Weg")
+	e.seed.Delete(t, e.name("Weg"))
+	nop := func(migrate.MessageMeta) error { return nil }
+	for name, call := range map[string]func() error{
+		"Metas":        func() error { return e.src.Metas(e.ctx, f, 1, 0, nop) },
+		"ChangedSince": func() error { return e.src.ChangedSince(e.ctx, f, 0, nop) },
+		"UIDs":         func() error { _, err := e.src.UIDs(e.ctx, f); return err },
+		"Fetch": func() error {
+			b, err := e.src.Fetch(e.ctx, f, u)
+			if err == nil {
+				b.Close()
+			}
+			return err
+		},
+	} {
+		if err := call(); !errors.Is(err, migrate.ErrFolderGone) {
+			t.Errorf("%s on a deleted folder: %v, want ErrFolderGone", name, err)
+		}
 	}
 }
 
 func testUIDValidityReset(t *testing.T, e *env) {
 	e.create(t, "Reset")
-	e.append(t, "Reset", Message("before", "x"), nil, time.Now())
+	e.seed.Append(t, e.name("Reset"), Message("before", "x"), nil, time.Now())
 	old := e.folder(t, "Reset")
-	if err := e.admin.Delete("Reset").Wait(); err != nil {
-		t.Fatal(err)
-	}
+	e.seed.Delete(t, e.name("Reset"))
 	deadline := time.Now().Add(3 * time.Second)
 	var now migrate.Folder
 	for {
@@ -505,7 +622,7 @@ func testUIDValidityReset(t *testing.T, e *env) {
 			break
 		}
 		// Servers that derive UIDVALIDITY from the clock need a new second.
-		e.admin.Delete("Reset").Wait()
+		e.seed.Delete(t, e.name("Reset"))
 		time.Sleep(300 * time.Millisecond)
 	}
 	if now.UIDValidity == old.UIDValidity {
@@ -514,9 +631,12 @@ func testUIDValidityReset(t *testing.T, e *env) {
 	if now.Messages != 0 {
 		t.Errorf("recreated folder has %d messages", now.Messages)
 	}
-	err := e.src.Metas(e.ctx, old, 1, 0, func(migrate.MessageMeta) error { return nil })
-	if err == nil {
-		t.Errorf("Metas with the old UIDVALIDITY succeeded; want an error")
+	nop := func(migrate.MessageMeta) error { return nil }
+	if err := e.src.Metas(e.ctx, old, 1, 0, nop); !errors.Is(err, migrate.ErrUIDValidityChanged) {
+		t.Errorf("Metas with the old UIDVALIDITY: %v; want ErrUIDValidityChanged", err)
+	}
+	if err := e.src.ChangedSince(e.ctx, old, 0, nop); !errors.Is(err, migrate.ErrUIDValidityChanged) {
+		t.Errorf("ChangedSince with the old UIDVALIDITY: %v; want ErrUIDValidityChanged", err)
 	}
 	if ms := e.metas(t, now, 1, 0); len(ms) != 0 {
 		t.Errorf("Metas of recreated folder: %v", uidsOf(ms))

@@ -1,0 +1,257 @@
+package migrate_test
+
+// The engine over imapsrc against a bare IMAP4rev1 server (go-imap's
+// imapmemserver with no extension: no CONDSTORE, ESEARCH, MOVE, UIDPLUS,
+// NAMESPACE, LIST-STATUS or SPECIAL-USE), and the proof that the engine's
+// fake source answers like imapsrc there.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+
+	"github.com/imapmig/imapmig/imapsrc"
+	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/migrate/memtarget"
+	"github.com/imapmig/imapmig/migrate/sourcetest"
+	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/state/statetest"
+)
+
+// bareServer is imapmemserver announcing only IMAP4rev1 on loopback.
+type bareServer struct {
+	mem  *imapmemserver.Server
+	addr string
+	seq  atomic.Int64
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Printf(string, ...any) {}
+
+func startBareServer(t testing.TB) *bareServer {
+	t.Helper()
+	b := &bareServer{mem: imapmemserver.New()}
+	srv := imapserver.New(&imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return b.mem.NewSession(), nil, nil
+		},
+		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}},
+		InsecureAuth: true,
+		Logger:       nopLogger{},
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	b.addr = l.Addr().String()
+	return b
+}
+
+func (b *bareServer) NewUser(t testing.TB) migrate.Login {
+	name := fmt.Sprintf("bare%d", b.seq.Add(1))
+	u := imapmemserver.NewUser(name, "pw-"+name)
+	if err := u.Create("INBOX", nil); err != nil {
+		t.Fatal(err)
+	}
+	b.mem.AddUser(u)
+	return migrate.Login{UserName: name, Password: "pw-" + name}
+}
+
+func (b *bareServer) Admin(t testing.TB, login migrate.Login) *imapclient.Client {
+	c, err := imapclient.DialInsecure(b.addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login(login.UserName, login.Password).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (b *bareServer) connector(t testing.TB) *imapsrc.Connector {
+	host, port, _ := net.SplitHostPort(b.addr)
+	p, _ := strconv.Atoi(port)
+	c, err := imapsrc.New(imapsrc.Config{Host: host, Port: p, Security: imapsrc.SecurityNone, SpoolDir: t.TempDir(),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestSource_FakeAndImapsrcAgreeOnBareServer: the same calls give the same
+// answers from the engine's fake (bare mode) and from imapsrc on a server
+// without CONDSTORE, ESEARCH and MOVE, through initial reads, a client's
+// changes without MOVE (flags both ways, new mail, expunge, COPY+EXPUNGE,
+// new folder, rename) and a UIDVALIDITY reset.
+func TestSource_FakeAndImapsrcAgreeOnBareServer(t *testing.T) {
+	bare := startBareServer(t)
+	fake := newFakeBackend(true)
+	sourcetest.Compare(t,
+		sourcetest.Subject{Name: "fake source", Connector: fake, Backend: fake},
+		sourcetest.Subject{Name: "imapsrc on bare IMAP4rev1", Connector: bare.connector(t), Backend: sourcetest.IMAPBackend(bare)})
+}
+
+// TestBareIMAP_IncrementalReplaysEveryKindOfChange: on a server without
+// CONDSTORE, ESEARCH and MOVE every incremental pass succeeds and carries
+// every kind of change, with exactly the writes it needs.
+func TestBareIMAP_IncrementalReplaysEveryKindOfChange(t *testing.T) {
+	bare := startBareServer(t)
+	login := bare.NewUser(t)
+	sd := sourcetest.IMAPBackend(bare).Seeder(t, login)
+	defer sd.Close()
+	day := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
+	for _, f := range []string{"Gesendet", "Projekte", "Projekte/Alt"} {
+		sd.Create(t, f)
+	}
+	var inbox []uint32
+	for i := range 6 {
+		inbox = append(inbox, sd.Append(t, "INBOX", sourcetest.Message(fmt.Sprintf("inbox %d", i), "x"), []string{`\Seen`}, day.Add(time.Duration(i)*time.Hour)))
+	}
+	sd.Append(t, "Gesendet", sourcetest.Message("sent 0", "x"), []string{`\Seen`}, day)
+	sd.Append(t, "Projekte/Alt", sourcetest.Message("alt 0", "x"), nil, day)
+	sd.Append(t, "Projekte/Alt", sourcetest.Message("alt 1", "x"), nil, day)
+
+	addr := login.UserName + "@contoso.example"
+	tgt := memtarget.New(addr)
+	st := statetest.MustOpen(t)
+	h := newHarnessWith(t, st, bare.connector(t), tgt, 5, nil)
+	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "bare", Endpoint: "ep", Tenant: "tn", Autostart: true,
+		CSV:     []byte("EmailAddress,UserName,Password\n" + addr + "," + login.UserName + "," + login.Password + "\n"),
+		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour}}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitUser(addr, state.UserSynced)
+	box := tgt.Box(addr)
+	if n := len(box.Items()); n != 9 {
+		t.Fatalf("initial sync: %d items, want 9", n)
+	}
+	item := func(subject string) (memtarget.Item, bool) {
+		key := migrate.HeaderHash(migrate.HeaderBlock(sourcetest.Message(subject, "x")))
+		for _, it := range box.Items() {
+			if strings.Split(it.Key, "#")[0] == key {
+				return it, true
+			}
+		}
+		return memtarget.Item{}, false
+	}
+	// A pass with nothing changed writes nothing (it scans every folder's
+	// flags: without CONDSTORE nothing else tells a flag change).
+	before := box.Counts()
+	syncPass(t, h, addr)
+	if c := box.Counts(); c != before {
+		t.Fatalf("a pass without changes wrote %+v → %+v", before, c)
+	}
+
+	moved, _ := item("inbox 1")
+	sd.Append(t, "INBOX", sourcetest.Message("new mail", "x"), nil, day.Add(24*time.Hour)) // new
+	sd.Expunge(t, "INBOX", inbox[0])                                                       // hard delete
+	sd.Copy(t, "INBOX", inbox[1], "Projekte")                                              // move without MOVE
+	sd.Expunge(t, "INBOX", inbox[1])
+	sd.SetFlags(t, "INBOX", inbox[2], []string{`\Flagged`})          // \Seen off, \Flagged on
+	sd.SetFlags(t, "INBOX", inbox[3], []string{`\Seen`, `\Flagged`}) // \Flagged on
+	sd.Create(t, "Neu")                                              // a new folder with mail
+	sd.Append(t, "Neu", sourcetest.Message("neu 0", "x"), nil, day)
+	before = box.Counts()
+	syncPass(t, h, addr)
+	after := box.Counts()
+	if d := (memtarget.Counts{Creates: after.Creates - before.Creates, Moves: after.Moves - before.Moves,
+		Deletes: after.Deletes - before.Deletes, Patches: after.Patches - before.Patches}); d != (memtarget.Counts{Creates: 2, Moves: 1, Deletes: 1, Patches: 2}) {
+		t.Errorf("writes in the delta: %+v, want 2 creates, 1 move, 1 delete, 2 flag updates", d)
+	}
+	if _, ok := item("inbox 0"); ok {
+		t.Error("the expunged message is still in the target")
+	}
+	if it, ok := box.Item(moved.ID); !ok || it.Folder != box.FolderByName("Projekte") {
+		t.Errorf("the message moved by COPY+EXPUNGE: %+v, want the same item in Projekte", it)
+	}
+	if it, _ := item("inbox 2"); it.Flags.Seen || !it.Flags.Flagged {
+		t.Errorf("inbox 2 flags %+v, want unread and flagged", it.Flags)
+	}
+	if it, _ := item("inbox 3"); !it.Flags.Seen || !it.Flags.Flagged {
+		t.Errorf("inbox 3 flags %+v, want read and flagged", it.Flags)
+	}
+	if it, ok := item("neu 0"); !ok || it.Folder != box.FolderByName("Neu") {
+		t.Errorf("the new folder's mail: %+v %v", it, ok)
+	}
+	// Flags back: unflag and read again.
+	sd.SetFlags(t, "INBOX", inbox[2], []string{`\Seen`})
+	syncPass(t, h, addr)
+	if it, _ := item("inbox 2"); !it.Flags.Seen || it.Flags.Flagged {
+		t.Errorf("inbox 2 flags %+v after the way back, want read and not flagged", it.Flags)
+	}
+
+	// A folder renamed: the target folder is renamed, nothing copied.
+	alt, _ := item("alt 0")
+	sd.Rename(t, "Projekte/Alt", "Projekte/Archiv 2019")
+	before = box.Counts()
+	syncPass(t, h, addr)
+	if c := box.Counts(); c.Creates != before.Creates || c.Renames != before.Renames+1 {
+		t.Errorf("rename: %+v → %+v, want one rename and no create", before, c)
+	}
+	if it, ok := box.Item(alt.ID); !ok || it.Folder != box.FolderByName("Archiv 2019") {
+		t.Errorf("after the rename: %+v %v", it, ok)
+	}
+
+	// A UIDVALIDITY reset (the folder deleted and created with the same
+	// mail): nothing copied twice.
+	sd.Delete(t, "Gesendet")
+	sd.Create(t, "Gesendet")
+	sd.Append(t, "Gesendet", sourcetest.Message("sent 0", "x"), []string{`\Seen`}, day)
+	before = box.Counts()
+	syncPass(t, h, addr)
+	if c := box.Counts(); c.Creates != before.Creates || box.Duplicates() != 0 {
+		t.Errorf("UIDVALIDITY reset: %+v → %+v, %d duplicates", before, c, box.Duplicates())
+	}
+
+	// A restart between passes changes nothing.
+	h.stop()
+	h2 := newHarnessWith(t, st, bare.connector(t), tgt, 5, nil)
+	before = box.Counts()
+	u := syncPass(t, h2, addr)
+	if c := box.Counts(); c != before {
+		t.Errorf("a pass after a restart wrote %+v → %+v", before, c)
+	}
+	if box.Duplicates() != 0 || u.LastError != "" {
+		t.Errorf("duplicates %d, last error %q", box.Duplicates(), u.LastError)
+	}
+}
+
+// syncPass runs one incremental pass and fails the test as soon as the pass
+// fails (a retry loop or a failed user), instead of waiting for Synced.
+func syncPass(t *testing.T, h *harness, email string) state.User {
+	t.Helper()
+	before, _ := h.st.User(email)
+	if err := h.eng.SyncNowUser(context.Background(), email); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		u, _ := h.st.User(email)
+		if u.LastSuccessfulSyncTime.After(before.LastSuccessfulSyncTime) && u.Status == state.UserSynced && !h.eng.Running(email) {
+			return u
+		}
+		if u.Status == state.UserFailed || u.LastError != "" && u.LastError != before.LastError {
+			t.Fatalf("the pass failed: %s: %s", u.Status, u.LastError)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pass of %s did not finish: %s %s", email, u.Status, u.LastError)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
