@@ -6,6 +6,10 @@
 //   - testenv/imapseed changes mailboxes on any IMAP server through IMAP
 //     (append, flags, expunge, move with or without MOVE, folders), for the
 //     harnesses and the interop tests.
+//   - testenv/cyrus starts a real Cyrus IMAP 3.6 (unpacked privately by
+//     testenv/install.sh) in either namespace layout.
+//   - testenv/imapwire is a plaintext IMAP proxy that refuses commands using
+//     unadvertised extensions and records what a client used.
 //   - testenv/mailgen generates deterministic, realistic mailboxes.
 //   - testenv/graphemu is an HTTPS emulator of the Microsoft Graph mail
 //     surface and the Entra token endpoint that behaves as Exchange Online
