@@ -42,6 +42,13 @@ type Config struct {
 	SpoolDir string
 	// SpoolMemLimit: bodies up to this size stay in memory (default 1 MiB).
 	SpoolMemLimit int64
+	// MaxConnectionsPerUser caps the connections this Connector has open
+	// at once for one login name (default 2: one for a pass, one for a
+	// verify or endpoint test beside it). A pass uses one connection.
+	MaxConnectionsPerUser int
+	// LimitBackoff is the first wait after the server refused a login for
+	// too many connections (default 2 s; it doubles, 5 tries).
+	LimitBackoff time.Duration
 	// DialTimeout bounds connect+TLS+greeting (default 30 s);
 	// CommandTimeout bounds each command round trip (default 2 min).
 	DialTimeout, CommandTimeout time.Duration
@@ -51,10 +58,14 @@ type Config struct {
 	Dialer *net.Dialer
 }
 
+// DefaultMaxConnectionsPerUser is MaxConnectionsPerUser's default.
+const DefaultMaxConnectionsPerUser = 2
+
 // Connector opens mailboxes on one endpoint. It is safe for concurrent use.
 type Connector struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	limit *limiter
 }
 
 var _ migrate.SourceConnector = (*Connector)(nil)
@@ -91,6 +102,12 @@ func New(cfg Config) (*Connector, error) {
 	if cfg.SpoolMemLimit <= 0 {
 		cfg.SpoolMemLimit = 1 << 20
 	}
+	if cfg.MaxConnectionsPerUser <= 0 {
+		cfg.MaxConnectionsPerUser = DefaultMaxConnectionsPerUser
+	}
+	if cfg.LimitBackoff <= 0 {
+		cfg.LimitBackoff = limitBackoff
+	}
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 30 * time.Second
 	}
@@ -101,13 +118,19 @@ func New(cfg Config) (*Connector, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Connector{cfg: cfg, log: log.With("imap_host", cfg.Host)}, nil
+	return &Connector{cfg: cfg, log: log.With("imap_host", cfg.Host),
+		limit: &limiter{max: cfg.MaxConnectionsPerUser, users: map[string]*userSlots{}}}, nil
 }
 
-// Connect logs in as login and returns the open mailbox.
+// Connect logs in as login and returns the open mailbox. It waits while
+// the user has MaxConnectionsPerUser connections open through c.
 func (c *Connector) Connect(ctx context.Context, login migrate.Login) (migrate.Source, error) {
-	s := &source{conn: c, login: login, log: c.log.With("imap_user", login.UserName)}
+	if err := c.limit.acquire(ctx, login.UserName); err != nil {
+		return nil, err
+	}
+	s := &source{conn: c, login: login, log: c.log.With("imap_user", login.UserName), holdsSlot: true}
 	if err := s.reconnect(ctx); err != nil {
+		s.releaseSlot()
 		return nil, err
 	}
 	return s, nil

@@ -132,6 +132,9 @@ func (c *Connector) dial(ctx context.Context, login migrate.Login, opts *imapcli
 	}
 	if err := cl.WaitGreeting(); err != nil {
 		cl.Close()
+		if le, ok := c.asLimit(err, login.UserName); ok { // "* BYE Too many connections"
+			return nil, fail(le)
+		}
 		return nil, fail(c.connErr(err))
 	}
 	if err := c.authenticate(cl, login); err != nil {
@@ -148,6 +151,15 @@ func (c *Connector) authenticate(cl *imapclient.Client, login migrate.Login) err
 		// No AUTH=PLAIN advertised: LOGIN carries the same credentials.
 		usePlain = false
 	}
+	caps := cl.Caps()
+	if c.cfg.MasterUser != "" && !caps.Has(imap.AuthCap(sasl.Plain)) {
+		return &migrate.CapabilityError{Capability: "AUTH=PLAIN", Host: c.cfg.Host, Op: "log in through master_user (a SASL PLAIN authorization identity)",
+			Hint: "use security tls or ssl if the server offers PLAIN only under TLS, or the server's own master-login form in UserName"}
+	}
+	if !usePlain && caps.Has(imap.CapLoginDisabled) {
+		return &migrate.CapabilityError{Capability: "LOGIN", Host: c.cfg.Host, Op: "log in (the server announces LOGINDISABLED)",
+			Hint: "use security tls or ssl"}
+	}
 	if usePlain {
 		authzid, authcid := "", login.UserName
 		if c.cfg.MasterUser != "" {
@@ -159,6 +171,9 @@ func (c *Connector) authenticate(cl *imapclient.Client, login migrate.Login) err
 	}
 	if err == nil {
 		return nil
+	}
+	if le, ok := c.asLimit(err, login.UserName); ok {
+		return le // too many connections: retried, never an auth failure
 	}
 	var ie *imap.Error
 	if errors.As(err, &ie) && ie.Type != imap.StatusResponseTypeBye {

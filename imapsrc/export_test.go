@@ -14,3 +14,7 @@ func Reconnects(s migrate.Source) int { return s.(*source).reconnects }
 
 // Caps is the capability set a Source saw after login.
 func Caps(s migrate.Source) imap.CapSet { return s.(*source).caps }
+
+// Slots reports a Connector's open connections, current limit and waiting
+// Connects for user.
+func Slots(c *Connector, user string) (open, limit, waiting int) { return c.limit.openConns(user) }

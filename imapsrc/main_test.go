@@ -15,11 +15,17 @@ import (
 	"github.com/imapmig/imapmig/testenv/dovecot"
 )
 
-var dc dovecot.Shared
+var (
+	dc dovecot.Shared
+	// dcOld is Dovecot as an old hoster runs it: a bare capability line,
+	// "INBOX." and ".", no special-use, at most 3 connections per user+IP.
+	dcOld = dovecot.Shared{Options: dovecot.Options{Profile: dovecot.ProfileOldHoster}}
+)
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	dc.Close()
+	dcOld.Close()
 	os.Exit(code)
 }
 
@@ -86,6 +92,29 @@ func TestConformance_Dovecot(t *testing.T) {
 		Server:     dovecotServer{srv},
 		CondStore:  true,
 		SpecialUse: true,
+	})
+}
+
+// oldHosterServer adapts the old-hoster Dovecot to sourcetest.Server.
+type oldHosterServer struct{ srv *dovecot.Server }
+
+func (d oldHosterServer) NewUser(t testing.TB) migrate.Login {
+	u := newUser(t, d.srv, dovecot.LayoutINBOXDot)
+	return migrate.Login{UserName: u.Name, Password: u.Password}
+}
+
+func (d oldHosterServer) Admin(t testing.TB, login migrate.Login) *imapclient.Client {
+	return dovecotServer(d).Admin(t, login)
+}
+
+// TestConformance_DovecotOldHoster: the contract on Dovecot restricted to
+// IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS IDLE NAMESPACE UIDPLUS
+// CHILDREN UNSELECT with the "INBOX." namespace.
+func TestConformance_DovecotOldHoster(t *testing.T) {
+	srv := dcOld.Get(t)
+	sourcetest.Run(t, sourcetest.Options{
+		Connector: newConnector(t, dovecotConfig(srv, imapsrc.SecurityTLS)),
+		Server:    oldHosterServer{srv},
 	})
 }
 

@@ -1,8 +1,11 @@
 package imapsrc_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -37,6 +40,12 @@ func startBareMemServer(t testing.TB) *memServer {
 }
 
 func startMemServerCaps(t testing.TB, caps imap.CapSet) *memServer {
+	return startMemServerAuth(t, caps, true)
+}
+
+// startMemServerAuth: with insecureAuth false the server refuses to log in
+// without TLS (LOGINDISABLED, no AUTH= mechanism), as many servers do.
+func startMemServerAuth(t testing.TB, caps imap.CapSet, insecureAuth bool) *memServer {
 	t.Helper()
 	ms := &memServer{mem: imapmemserver.New()}
 	srv := imapserver.New(&imapserver.Options{
@@ -44,7 +53,7 @@ func startMemServerCaps(t testing.TB, caps imap.CapSet) *memServer {
 			return ms.mem.NewSession(), nil, nil
 		},
 		Caps:         caps,
-		InsecureAuth: true,
+		InsecureAuth: insecureAuth,
 		Logger:       nopLogger{},
 	})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -109,4 +118,31 @@ func TestConformance_BareIMAP4rev1(t *testing.T) {
 		}
 	}
 	sourcetest.Run(t, sourcetest.Options{Connector: c, Server: ms, CondStore: false, SpecialUse: false})
+}
+
+// TestConnect_CapabilityMissingIsPermanent: a server that cannot log us in
+// the configured way (LOGINDISABLED without TLS, no AUTH=PLAIN for a master
+// user) fails the user at once, naming the capability: never a retry loop.
+func TestConnect_CapabilityMissingIsPermanent(t *testing.T) {
+	ms := startMemServerAuth(t, imap.CapSet{imap.CapIMAP4rev1: {}}, false)
+	for _, tc := range []struct {
+		name, auth, master, capName string
+	}{
+		{"LOGINDISABLED", "login", "", "LOGIN"},
+		{"MasterUserWithoutPLAIN", "plain", "admin", "AUTH=PLAIN"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := ms.config()
+			cfg.Auth, cfg.MasterUser = tc.auth, tc.master
+			err := newConnector(t, cfg).Test(context.Background(), migrate.Login{UserName: "u", Password: "secret-pw"})
+			var ce *migrate.CapabilityError
+			if !errors.As(err, &ce) || ce.Capability != tc.capName || migrate.KindOf(err) != migrate.KindFailUser ||
+				migrate.ReasonOf(err) != migrate.ReasonImapCapabilityMissing {
+				t.Fatalf("err %v (kind %v, reason %q), want a permanent CapabilityError for %s", err, migrate.KindOf(err), migrate.ReasonOf(err), tc.capName)
+			}
+			if !strings.Contains(err.Error(), tc.capName) || strings.Contains(err.Error(), "secret-pw") {
+				t.Errorf("message %q: want the capability named and no password", err)
+			}
+		})
+	}
 }

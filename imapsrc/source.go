@@ -34,11 +34,23 @@ type source struct {
 	reconnects int
 	watch      *time.Timer // command timeout of the running op
 	closed     bool
+	holdsSlot  bool // one of the user's connection slots (Connector.limit)
+}
+
+func (s *source) releaseSlot() {
+	if s.holdsSlot {
+		s.holdsSlot = false
+		s.conn.limit.release(s.login.UserName)
+	}
 }
 
 var _ migrate.Source = (*source)(nil)
 
-func (s *source) reconnect(ctx context.Context) error {
+// reconnect opens a fresh connection, waiting out connection-limit
+// refusals (see dialLimited).
+func (s *source) reconnect(ctx context.Context) error { return s.dialLimited(ctx) }
+
+func (s *source) reconnectOnce(ctx context.Context) error {
 	s.drop()
 	cl, err := s.conn.dial(ctx, s.login, &imapclient.Options{})
 	if err != nil {
@@ -99,8 +111,8 @@ func (s *source) do(ctx context.Context, what string, op func(ctx context.Contex
 		}
 		if s.c == nil {
 			if err := s.reconnect(ctx); err != nil {
-				if migrate.KindOf(err) != migrate.KindRetryable {
-					return err
+				if migrate.KindOf(err) != migrate.KindRetryable || errors.Is(err, migrate.ErrConnectionLimit) {
+					return err // a connection limit was already waited out
 				}
 				last = err
 				continue
@@ -167,6 +179,7 @@ func (s *source) Close() error {
 		return nil
 	}
 	s.closed = true
+	defer s.releaseSlot()
 	if s.c == nil {
 		return nil
 	}

@@ -84,6 +84,12 @@ var (
 	// falls back to a full flag scan, see Source); the engine still falls
 	// back when a Source does, and a second refusal fails the user.
 	ErrNoCondStore error = &CapabilityError{Capability: "CONDSTORE", Op: "report changes since a MODSEQ"}
+	// ErrConnectionLimit: the IMAP server refused a connection because the
+	// user has too many open (or it is temporarily unavailable). The
+	// Source retries with backoff and fewer connections; what reaches the
+	// engine is retryable with ReasonImapConnectionLimit, never an
+	// authentication failure.
+	ErrConnectionLimit = errors.New("IMAP server refused the connection: too many connections")
 	// ErrFolderGone: the folder no longer exists on the source or target.
 	ErrFolderGone = errors.New("folder no longer exists")
 	// ErrMessageGone: the message was expunged between listing and

@@ -52,6 +52,7 @@ type Endpoint struct {
 	AcceptUntrustedCertificates   bool   `json:"AcceptUntrustedCertificates"`
 	MaxConcurrentMigrations       int    `json:"MaxConcurrentMigrations"`
 	MaxConcurrentIncrementalSyncs int    `json:"MaxConcurrentIncrementalSyncs"`
+	MaxConnectionsPerUser         int    `json:"MaxConnectionsPerUser,omitempty"`
 	MasterUser                    string `json:"MasterUser,omitempty"`
 	CAFile                        string `json:"CaFile,omitempty"`
 }

@@ -153,7 +153,8 @@ func (d *daemon) reconcile(ctx context.Context, cfg *config.Config) {
 			Name: e.Name, Host: e.Host, Port: e.Port, Security: e.Security, Auth: e.Auth,
 			AcceptUntrustedCertificates: e.AcceptUntrustedCertificates,
 			MaxConcurrentMigrations:     e.MaxConcurrentMigrations, MaxConcurrentIncrementalSyncs: e.MaxConcurrentIncrementalSyncs,
-			MasterUser: e.MasterUser, CAFile: e.CAFile,
+			MaxConnectionsPerUser: e.MaxConnectionsPerUser,
+			MasterUser:            e.MasterUser, CAFile: e.CAFile,
 		}); err != nil {
 			d.log.Error("store endpoint", "endpoint", e.Name, "err", err)
 		}

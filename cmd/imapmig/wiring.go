@@ -60,7 +60,7 @@ func newSource(ep state.Endpoint, spoolDir string, extra *x509.CertPool, log *sl
 	return imapsrc.New(imapsrc.Config{
 		Host: ep.Host, Port: ep.Port, Security: imapsrc.Security(ep.Security), Auth: ep.Auth,
 		AcceptUntrustedCertificates: ep.AcceptUntrustedCertificates, RootCAs: roots, MasterUser: ep.MasterUser,
-		SpoolDir: spoolDir, Logger: log.With("endpoint", ep.Name),
+		SpoolDir: spoolDir, Logger: log.With("endpoint", ep.Name), MaxConnectionsPerUser: ep.MaxConnectionsPerUser,
 	})
 }
 

@@ -23,10 +23,13 @@ const (
 	DefaultListen                        = "127.0.0.1:8470"
 	DefaultMaxConcurrentMigrations       = 20
 	DefaultMaxConcurrentIncrementalSyncs = 10
-	DefaultSyncInterval                  = 24 * time.Hour
-	DefaultReportInterval                = 24 * time.Hour
-	DefaultMaxMessageBytes               = 35 << 20
-	DefaultMaxMailboxItems               = 500000
+	// DefaultMaxConnectionsPerUser: a pass uses one IMAP connection; the
+	// second is for `user verify` or `endpoint test` beside it.
+	DefaultMaxConnectionsPerUser = 2
+	DefaultSyncInterval          = 24 * time.Hour
+	DefaultReportInterval        = 24 * time.Hour
+	DefaultMaxMessageBytes       = 35 << 20
+	DefaultMaxMailboxItems       = 500000
 )
 
 // Config is the whole file.
@@ -56,6 +59,10 @@ type Endpoint struct {
 	AcceptUntrustedCertificates   bool   `yaml:"accept_untrusted_certificates"`
 	MaxConcurrentMigrations       int    `yaml:"max_concurrent_migrations"`
 	MaxConcurrentIncrementalSyncs int    `yaml:"max_concurrent_incremental_syncs"`
+	// MaxConnectionsPerUser caps the IMAP connections open at once for one
+	// user (a pass uses one). A login refused for too many connections is
+	// retried with backoff and fewer connections.
+	MaxConnectionsPerUser int `yaml:"max_connections_per_user"`
 	// MasterUser logs every user in with SASL PLAIN as authzid=UserName,
 	// authcid=MasterUser (the CSV's Password is then the master's).
 	MasterUser string `yaml:"master_user"`
@@ -388,6 +395,9 @@ func (c *Config) applyDefaults() {
 		if e.MaxConcurrentIncrementalSyncs == 0 {
 			e.MaxConcurrentIncrementalSyncs = min(DefaultMaxConcurrentIncrementalSyncs, e.MaxConcurrentMigrations)
 		}
+		if e.MaxConnectionsPerUser == 0 {
+			e.MaxConnectionsPerUser = DefaultMaxConnectionsPerUser
+		}
 	}
 	for i := range c.Batches {
 		if c.Batches[i].SyncInterval == 0 {
@@ -445,6 +455,9 @@ func (c *Config) Validate() error {
 		}
 		if e.MaxConcurrentMigrations < 1 {
 			bad(p+".max_concurrent_migrations", "must be at least 1")
+		}
+		if e.MaxConnectionsPerUser < 1 {
+			bad(p+".max_connections_per_user", "must be at least 1")
 		}
 		if e.MaxConcurrentIncrementalSyncs < 1 {
 			bad(p+".max_concurrent_incremental_syncs", "must be at least 1")

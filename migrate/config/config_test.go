@@ -48,7 +48,8 @@ func TestParse_DefaultsAndValues(t *testing.T) {
 		t.Errorf("listen = %q", c.Listen)
 	}
 	e := c.Endpoints[0]
-	if e.Port != 993 || e.Auth != "plain" || e.MaxConcurrentMigrations != 20 || e.MaxConcurrentIncrementalSyncs != 10 || e.AcceptUntrustedCertificates {
+	if e.Port != 993 || e.Auth != "plain" || e.MaxConcurrentMigrations != 20 || e.MaxConcurrentIncrementalSyncs != 10 || e.AcceptUntrustedCertificates ||
+		e.MaxConnectionsPerUser != config.DefaultMaxConnectionsPerUser {
 		t.Errorf("endpoint defaults: %+v", e)
 	}
 	b := c.Batches[0]
@@ -92,6 +93,7 @@ func TestParse_Rejects(t *testing.T) {
 		{"TwoCredentials", "    client_secret_env: IMAPMIG_CLIENT_SECRET\n", "    client_secret_env: X\n    managed_identity: true\n", "tenants[0]", "exactly one of"},
 		{"UnknownEndpointRef", "    endpoint: oldmail", "    endpoint: nope", "batches[0].endpoint", `no endpoint named "nope"`},
 		{"IncrementalOverInitial", "    security: ssl\n", "    security: ssl\n    max_concurrent_migrations: 5\n    max_concurrent_incremental_syncs: 6\n", "endpoints[0].max_concurrent_incremental_syncs", "must not exceed"},
+		{"NoConnections", "    security: ssl\n", "    security: ssl\n    max_connections_per_user: -1\n", "endpoints[0].max_connections_per_user", "at least 1"},
 		{"BadDuration", "sync_interval: 12h", "sync_interval: often", "batches[0].sync_interval", "invalid duration"},
 		{"BadDate", "received_after: 2020-01-01", "received_after: yesterday", "batches[0].received_after", "invalid time"},
 		{"BadNotification", "[admin@contoso.com]", "[not-an-address]", "batches[0].notification_emails[0]", "not an email address"},
