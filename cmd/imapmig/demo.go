@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/spf13/cobra"
 
 	"github.com/imapmig/imapmig/csvbatch"
 	"github.com/imapmig/imapmig/graphdst"
@@ -32,24 +32,41 @@ import (
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
 
-// cmdDemo runs the whole product on one machine with nothing installed: an
+func demoCmd() *cobra.Command {
+	var o demoOptions
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "run everything locally (IMAP server, Graph emulator, daemon) with generated mail",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runDemo(c.Context(), o, c.OutOrStdout())
+		},
+	}
+	f := c.Flags()
+	f.IntVar(&o.users, "users", 20, "number of users (1-1000)")
+	f.IntVar(&o.messages, "messages", 40, "ordinary messages per user")
+	f.IntVar(&o.large, "large", 0, "1-10 MB messages per user")
+	f.BoolVar(&o.dovecot, "dovecot", false, "use a real Dovecot (must be installed)")
+	f.BoolVar(&o.throttle, "throttle", false, "throttle Graph like Exchange Online (windows 60x shorter)")
+	f.StringVar(&o.keep, "keep", "", "keep the data directory here")
+	return c
+}
+
+type demoOptions struct {
+	users, messages, large int
+	dovecot, throttle      bool
+	keep                   string
+}
+
+// runDemo runs the whole product on one machine with nothing installed: an
 // IMAP server seeded with generated mailboxes, the Graph emulator, and the
 // daemon, then migrates a batch and prints a summary.
-func cmdDemo(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	users := fs.Int("users", 20, "number of users")
-	messages := fs.Int("messages", 40, "ordinary messages per user")
-	large := fs.Int("large", 0, "1-10 MB messages per user")
-	useDovecot := fs.Bool("dovecot", false, "use a real Dovecot (must be installed)")
-	throttle := fs.Bool("throttle", false, "throttle Graph like Exchange Online (windows 60x shorter)")
-	keep := fs.String("keep", "", "keep the data directory here")
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
-	}
+func runDemo(ctx context.Context, o demoOptions, stdout io.Writer) error {
+	users, messages, large, useDovecot, throttle, keep := &o.users, &o.messages, &o.large, &o.dovecot, &o.throttle, &o.keep
 	if *users < 1 || *users > 1000 {
 		return errors.New("demo: --users must be 1-1000")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	dir := *keep
@@ -262,24 +279,42 @@ func sourceKeyOf(m graphemu.MessageDump) string {
 	return v
 }
 
-// cmdEmulator runs the Graph emulator alone: `imapmig emulator graph`.
-func cmdEmulator(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "graph" {
-		return errors.New("emulator: want `emulator graph [--listen ADDR] [--public-url URL] [--mailboxes a,b] [--csv FILE] [--time-scale N] [--no-throttling] [--fault-rate F] [--ambiguous-rate F] [--cert-out FILE]`")
+// emulatorCmd is `imapmig emulator graph`: the Graph emulator alone.
+func emulatorCmd() *cobra.Command {
+	var o emulatorOptions
+	g := &cobra.Command{
+		Use:   "graph",
+		Short: "run the Graph emulator alone, for docker-compose and manual tests",
+		Long: `Run the Graph emulator alone, for docker-compose and manual tests. --csv
+provisions a migration CSV's addresses as mailboxes. /_emu/mailboxes/{address},
+/_emu/stats and /_emu/sent dump its state.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runEmulator(c.Context(), o, c.OutOrStdout(), c.ErrOrStderr())
+		},
 	}
-	fs := flag.NewFlagSet("emulator graph", flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:8443", "listen address")
-	public := fs.String("public-url", "", "base URL clients use (default https://LISTEN)")
-	mailboxes := fs.String("mailboxes", "", "comma-separated mailbox addresses to provision")
-	csvPath := fs.String("csv", "", "provision the EmailAddress column of a migration CSV")
-	timeScale := fs.Float64("time-scale", 1, "divide throttling windows and Retry-After by this")
-	noThrottle := fs.Bool("no-throttling", false, "turn the per-mailbox limits off")
-	faults := fs.Float64("fault-rate", 0, "probability of an injected 503/504")
-	ambiguous := fs.Float64("ambiguous-rate", 0, "probability that a create succeeds but answers 504")
-	certOut := fs.String("cert-out", "", "write the emulator's certificate (PEM) here, for clients' ca_file")
-	if _, err := parseFlags(fs, args[1:]); err != nil {
-		return err
-	}
+	f := g.Flags()
+	f.StringVar(&o.listen, "listen", "127.0.0.1:8443", "listen address")
+	f.StringVar(&o.public, "public-url", "", "base URL clients use (default https://LISTEN)")
+	f.StringVar(&o.mailboxes, "mailboxes", "", "comma-separated mailbox addresses to provision")
+	f.StringVar(&o.csvPath, "csv", "", "provision the EmailAddress column of a migration CSV")
+	f.Float64Var(&o.timeScale, "time-scale", 1, "divide throttling windows and Retry-After by this")
+	f.BoolVar(&o.noThrottle, "no-throttling", false, "turn the per-mailbox limits off")
+	f.Float64Var(&o.faults, "fault-rate", 0, "probability of an injected 503/504")
+	f.Float64Var(&o.ambiguous, "ambiguous-rate", 0, "probability that a create succeeds but answers 504")
+	f.StringVar(&o.certOut, "cert-out", "", "write the emulator's certificate (PEM) here, for clients' ca_file")
+	return group("emulator", "test doubles of the cloud side", g)
+}
+
+type emulatorOptions struct {
+	listen, public, mailboxes, csvPath, certOut string
+	timeScale, faults, ambiguous                float64
+	noThrottle                                  bool
+}
+
+func runEmulator(ctx context.Context, o emulatorOptions, stdout, stderr io.Writer) error {
+	listen, public, mailboxes, csvPath, timeScale, noThrottle, faults, ambiguous, certOut :=
+		&o.listen, &o.public, &o.mailboxes, &o.csvPath, &o.timeScale, &o.noThrottle, &o.faults, &o.ambiguous, &o.certOut
 	boxes := splitList(*mailboxes)
 	if *csvPath != "" {
 		res, err := csvbatch.ParseFile(*csvPath)
@@ -307,7 +342,7 @@ func cmdEmulator(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Graph emulator on %s\n  graph_url:      %s\n  authority_host: %s\n  inspect:        %s/_emu/mailboxes/{address}, /_emu/stats, /_emu/sent\n  mailboxes:      %d\n",
 		emu.URL(), emu.GraphURL(), emu.AuthorityHost(), emu.URL(), len(boxes))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
 	return nil

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,27 +15,42 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/config"
 	"github.com/imapmig/imapmig/migrate/httpapi"
 	"github.com/imapmig/imapmig/state"
 )
 
-func cmdServe(args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	cfgPath := fs.String("config", os.Getenv("IMAPMIG_CONFIG"), "config file (YAML)")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
+func serveCmd() *cobra.Command {
+	var cfgPath, logFormat string
+	c := &cobra.Command{
+		Use:   "serve --config FILE",
+		Short: "run the daemon: API, scheduler and migrations; SIGHUP reloads the config",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfgPath = cmp.Or(cfgPath, os.Getenv("IMAPMIG_CONFIG"))
+			if cfgPath == "" {
+				return errors.New("serve: --config FILE is required")
+			}
+			if logFormat != "text" && logFormat != "json" {
+				return fmt.Errorf("serve: --log-format wants text or json, got %q", logFormat)
+			}
+			return serve(cfgPath, logFormat, c.ErrOrStderr())
+		},
 	}
-	if *cfgPath == "" {
-		return errors.New("serve: --config FILE is required")
-	}
-	cfg, err := config.Load(*cfgPath)
+	c.Flags().StringVar(&cfgPath, "config", "", "config file (YAML) (default $IMAPMIG_CONFIG)")
+	c.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	return c
+}
+
+func serve(cfgPath, logFormat string, stderr io.Writer) error {
+	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr, *logFormat, cfg.LogLevel)
+	log := newLogger(stderr, logFormat, cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	d, err := startDaemon(ctx, cfg, log, nil)
@@ -51,7 +66,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 			log.Info("shutting down")
 			return d.Close()
 		case <-hup:
-			next, err := config.Load(*cfgPath)
+			next, err := config.Load(cfgPath)
 			if err != nil {
 				log.Error("reload refused: config is invalid; keeping the running one", "err", err)
 				continue

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/imapmig/imapmig/migrate"
@@ -21,30 +21,32 @@ import (
 // cmdWatch is `imapmig batch watch NAME`: a live view of a batch. On a
 // terminal it redraws a table of progress bars in place; otherwise it prints
 // a plain line whenever the batch or a user changes.
-func cmdWatch(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("batch watch", flag.ContinueOnError)
-	every := fs.Duration("interval", 2*time.Second, "refresh interval")
-	follow := fs.Bool("follow", false, "keep watching after the batch has nothing queued or running")
-	c, _, pos, err := connect(fs, args)
-	if err != nil {
-		return err
+func watchCmd() *cobra.Command {
+	var every time.Duration
+	var follow bool
+	c := &cobra.Command{
+		Use:   "watch NAME",
+		Short: "live view: per-user progress with items, bytes, rate, ETA, stalls and errors",
+		Long: `Live view of a batch: per-user progress bars with items, bytes, rate, ETA and
+stalls, redrawn in place on a terminal; plain lines (one per change) when piped.
+Ends when nothing is queued or running unless --follow.`,
+		Args: exactArgs(1, "one batch name"),
 	}
-	if err := needArgs(pos, 1, "one batch name"); err != nil {
-		return fmt.Errorf("batch watch: %w", err)
-	}
-	cx, cancel := ctx()
-	defer cancel()
-	name := httpapi.PathEscape(pos[0])
-	poll := func(ctx context.Context) (migrate.BatchView, []migrate.UserView, error) {
-		var v migrate.BatchView
-		var us []migrate.UserView
-		if err := c.Do(ctx, "GET", "/v1/batches/"+name, nil, &v); err != nil {
-			return v, nil, err
+	c.Flags().DurationVar(&every, "interval", 2*time.Second, "refresh interval")
+	c.Flags().BoolVar(&follow, "follow", false, "keep watching after the batch has nothing queued or running")
+	return withAPI(c, nil, func(a *apiCall, args []string) error {
+		name := httpapi.PathEscape(args[0])
+		poll := func(ctx context.Context) (migrate.BatchView, []migrate.UserView, error) {
+			var v migrate.BatchView
+			var us []migrate.UserView
+			if err := a.Do(ctx, "GET", "/v1/batches/"+name, nil, &v); err != nil {
+				return v, nil, err
+			}
+			err := a.Do(ctx, "GET", "/v1/batches/"+name+"/users", nil, &us)
+			return v, us, err
 		}
-		err := c.Do(ctx, "GET", "/v1/batches/"+name+"/users", nil, &us)
-		return v, us, err
-	}
-	return watchLoop(cx, stdout, *every, *follow, poll)
+		return watchLoop(a.ctx, a.out, every, follow, poll)
+	})
 }
 
 // watchLoop polls and renders until the batch is idle (or ctx ends).

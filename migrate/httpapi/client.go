@@ -87,3 +87,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 
 // PathEscape escapes one path segment (addresses contain '@' and '+').
 func PathEscape(s string) string { return url.PathEscape(s) }
+
+// QueryEscape escapes a query value: '+' must become %2B, or the server reads
+// it as a space (frank+tag@ would become "frank tag@").
+func QueryEscape(s string) string { return url.QueryEscape(s) }
