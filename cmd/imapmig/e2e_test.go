@@ -348,9 +348,20 @@ func TestE2E_SIGKILLDuringRunNeverDuplicates(t *testing.T) {
 	e.cli("batch", "new", "k", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	midRun := 0
+	var copied int64
 	for i := 0; i < 5; i++ {
-		time.Sleep(time.Duration(300+r.IntN(700)) * time.Millisecond)
-		v := e.batch("k")
+		// Kill once a random number of further messages has been copied
+		// (polled, not slept: the machine may be slow).
+		target := copied + 1 + int64(r.IntN(40))
+		var v migrate.BatchView
+		for deadline := time.Now().Add(2 * time.Minute); ; {
+			v = e.batch("k")
+			if v.SyncedItemCount >= target || v.Status != "Syncing" || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		copied = v.SyncedItemCount
 		if v.Status == "Syncing" && v.SyncedItemCount > 0 {
 			midRun++
 		}
