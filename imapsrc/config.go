@@ -49,8 +49,11 @@ type Config struct {
 	// LimitBackoff is the first wait after the server refused a login for
 	// too many connections (default 2 s; it doubles, 5 tries).
 	LimitBackoff time.Duration
-	// DialTimeout bounds connect+TLS+greeting (default 30 s);
-	// CommandTimeout bounds each command round trip (default 2 min).
+	// DialTimeout bounds connect+TLS+greeting+login (default 30 s).
+	// CommandTimeout is how long a running command may go without a byte
+	// from the server before the connection is taken as dead, closed and
+	// reconnected (default 2 min). It resets on every byte, so a large
+	// literal from a slow server is never cut (see watch.go).
 	DialTimeout, CommandTimeout time.Duration
 	Logger                      *slog.Logger
 	// Dialer, when set, is used to connect (tests use it to dial from a

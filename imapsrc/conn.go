@@ -92,17 +92,18 @@ func isTLSVerify(err error) bool {
 }
 
 // dial connects, secures and logs in. ctx bounds the whole handshake.
-func (c *Connector) dial(ctx context.Context, login migrate.Login, opts *imapclient.Options) (*imapclient.Client, error) {
+func (c *Connector) dial(ctx context.Context, login migrate.Login, opts *imapclient.Options) (*imapclient.Client, *watchConn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
 	defer cancel()
 	d := c.cfg.Dialer
 	if d == nil {
 		d = &net.Dialer{}
 	}
-	raw, err := d.DialContext(ctx, "tcp", c.addr())
+	tcp, err := d.DialContext(ctx, "tcp", c.addr())
 	if err != nil {
-		return nil, c.connErr(err)
+		return nil, nil, c.connErr(err)
 	}
+	raw := newWatchConn(tcp)
 	// Until login is done, ctx cancellation closes the socket.
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
@@ -119,13 +120,13 @@ func (c *Connector) dial(ctx context.Context, login migrate.Login, opts *imapcli
 	case SecuritySSL:
 		tc := tls.Client(raw, opts.TLSConfig)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, fail(c.connErr(err))
+			return nil, nil, fail(c.connErr(err))
 		}
 		cl = imapclient.New(tc, opts)
 	case SecurityTLS:
 		cl, err = imapclient.NewStartTLS(raw, opts)
 		if err != nil {
-			return nil, fail(c.connErr(err))
+			return nil, nil, fail(c.connErr(err))
 		}
 	default:
 		cl = imapclient.New(raw, opts)
@@ -133,15 +134,15 @@ func (c *Connector) dial(ctx context.Context, login migrate.Login, opts *imapcli
 	if err := cl.WaitGreeting(); err != nil {
 		cl.Close()
 		if le, ok := c.asLimit(err, login.UserName); ok { // "* BYE Too many connections"
-			return nil, fail(le)
+			return nil, nil, fail(le)
 		}
-		return nil, fail(c.connErr(err))
+		return nil, nil, fail(c.connErr(err))
 	}
 	if err := c.authenticate(cl, login); err != nil {
 		cl.Close()
-		return nil, fail(err)
+		return nil, nil, fail(err)
 	}
-	return cl, nil
+	return cl, raw, nil
 }
 
 func (c *Connector) authenticate(cl *imapclient.Client, login migrate.Login) error {

@@ -39,9 +39,16 @@
 //
 // # Caveats
 //
-//   - go-imap has fixed timeouts (30 s per response, 5 min per literal) and
-//     reads ahead; that is why bodies are spooled before anyone uploads them
-//     and metadata chunks are buffered before the callback runs.
+//   - Timeouts are silence, not totals (watch.go): while a command runs,
+//     the connection is taken as dead once the server has sent nothing for
+//     CommandTimeout, then closed and reconnected. go-imap's fixed read
+//     deadlines (30 s per response, 5 min per literal) are switched off, so
+//     a large literal from a slow server is never cut. go-imap reads ahead:
+//     that is why bodies are spooled before anyone uploads them and
+//     metadata chunks are buffered before the callback runs.
+//   - Connection limits (limit.go): at most MaxConnectionsPerUser
+//     connections per login at once; a login refused for too many
+//     connections is retried with backoff and fewer connections.
 //   - QRESYNC is not used (go-imap beta.8 cannot parse VANISHED); expunges
 //     are found by diffing UIDs.
 //   - Folder paths keep leading/trailing spaces and "/" inside names; the

@@ -24,6 +24,7 @@ type source struct {
 	log   *slog.Logger
 
 	c    *imapclient.Client
+	wc   *watchConn // c's raw connection
 	caps imap.CapSet
 	ns   namespace
 
@@ -32,7 +33,6 @@ type source struct {
 	selData      *imap.SelectData
 
 	reconnects int
-	watch      *time.Timer // command timeout of the running op
 	closed     bool
 	holdsSlot  bool // one of the user's connection slots (Connector.limit)
 }
@@ -52,11 +52,13 @@ func (s *source) reconnect(ctx context.Context) error { return s.dialLimited(ctx
 
 func (s *source) reconnectOnce(ctx context.Context) error {
 	s.drop()
-	cl, err := s.conn.dial(ctx, s.login, &imapclient.Options{})
+	cl, wc, err := s.conn.dial(ctx, s.login, &imapclient.Options{})
 	if err != nil {
 		return err
 	}
-	s.c = cl
+	s.c, s.wc = cl, wc
+	// The first commands are watched like every other.
+	defer watchdog(wc, s.conn.cfg.CommandTimeout, func() { cl.Close() })()
 	caps, err := cl.Capability().Wait()
 	if err != nil {
 		s.drop()
@@ -77,7 +79,7 @@ func (s *source) drop() {
 	if s.c != nil {
 		s.c.Close()
 	}
-	s.c = nil
+	s.c, s.wc = nil, nil
 	s.selected = ""
 	s.selData = nil
 }
@@ -139,37 +141,35 @@ func (s *source) do(ctx context.Context, what string, op func(ctx context.Contex
 	return migrate.Retryable(fmt.Errorf("IMAP %s for %s on %s: %w", what, s.login.UserName, s.conn.cfg.Host, last))
 }
 
-var errCmdTimeout = errors.New("IMAP command timed out")
+var errCmdTimeout = errors.New("IMAP server stopped answering")
 
-// run calls op; if ctx ends, or CommandTimeout passes without progress
-// (see progress), the connection is closed so go-imap's blocking calls
-// return.
+// run calls op; if ctx ends, or the server sends nothing for
+// CommandTimeout while op runs (see watch.go), the connection is closed so
+// go-imap's blocking calls return.
 func (s *source) run(ctx context.Context, op func(ctx context.Context, c *imapclient.Client) error) error {
 	c := s.c
 	var timedOut atomic.Bool
-	s.watch = time.AfterFunc(s.conn.cfg.CommandTimeout, func() {
+	stopWatch := watchdog(s.wc, s.conn.cfg.CommandTimeout, func() {
 		timedOut.Store(true)
 		c.Close()
 	})
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	err := op(ctx, c)
-	s.watch.Stop()
-	s.watch = nil
+	stopWatch()
 	cancelled := !stop()
 	switch {
 	case cancelled && ctx.Err() != nil:
 		return ctx.Err()
 	case timedOut.Load():
-		return fmt.Errorf("%w after %v: %v", errCmdTimeout, s.conn.cfg.CommandTimeout, err)
+		return fmt.Errorf("%w: nothing received for %v: %v", errCmdTimeout, s.conn.cfg.CommandTimeout, err)
 	}
 	return err
 }
 
-// progress restarts the command timeout: long operations (metadata of a big
-// folder) call it after each round trip.
+// progress counts as activity between round trips (a callback ran).
 func (s *source) progress() {
-	if s.watch != nil {
-		s.watch.Reset(s.conn.cfg.CommandTimeout)
+	if s.wc != nil {
+		s.wc.touch()
 	}
 }
 
