@@ -41,7 +41,9 @@ type Options struct {
 	RetryBackoff     time.Duration
 	UserRetryBackoff time.Duration
 	// UserRetries is how many failed passes in a row end in Failed
-	// (default 5).
+	// (default 3; config failed_pass_limit). A user whose incremental
+	// passes fail stays scheduled (with backoff, at most its sync
+	// interval) while it shows Failed; a good pass clears the failure.
 	UserRetries int
 	// ReportSender is the mailbox report mails are sent from (Mail.Send);
 	// ReportInterval is the time between periodic reports (default 24 h).
@@ -98,7 +100,7 @@ func New(opts Options) *Engine {
 		opts.UserRetryBackoff = time.Minute
 	}
 	if opts.UserRetries == 0 {
-		opts.UserRetries = 5
+		opts.UserRetries = 3
 	}
 	if opts.ReportInterval == 0 {
 		opts.ReportInterval = 24 * time.Hour

@@ -469,7 +469,7 @@ func TestEngine_ReportMailAfterInitialSync(t *testing.T) {
 		t.Errorf("subject %q", m.Subject)
 	}
 	for _, want := range []string{`<td id="total">2</td>`, `<td id="failed">1</td>`, "ghost@contoso.com", "RecipientNotFound",
-		"MessageTooLarge", `<td id="score">Investigate</td>`, `<td id="items">10 of 11</td>`} {
+		"MessageTooLarge", `<td id="score">Poor</td>`, `<td id="items">10 of 22</td>`} {
 		if !strings.Contains(m.HTML, want) {
 			t.Errorf("report lacks %q", want)
 		}

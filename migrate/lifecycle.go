@@ -31,6 +31,9 @@ func (e *Engine) addLive(v *BatchView, us []state.User) {
 		}
 		v.SyncedItemCount += lv.SyncedItemCount - u.SyncedItemCount
 		v.SyncedBytes += lv.SyncedBytes - u.SyncedBytes
+		live := u
+		live.SyncedItemCount, live.EstimatedTotalCount = lv.SyncedItemCount, lv.EstimatedTotalCount
+		v.MissingItemCount += missingOf(live) - missingOf(u)
 	}
 }
 

@@ -187,6 +187,14 @@ type Stats struct {
 	SyncedItemCount  int64                     `json:"SyncedItemCount"`
 	SyncedBytes      int64                     `json:"SyncedBytes"`
 	SkippedItemCount int64                     `json:"SkippedItemCount"`
+	// EstimatedTotalCount, MissingItemCount, NotSyncedCount and
+	// DataConsistencyScore are as on a batch, over all batches: failed and
+	// not yet synced users count as missing, and the score is the worst.
+	EstimatedTotalCount  int64  `json:"EstimatedTotalCount"`
+	EstimatedTotalSize   int64  `json:"EstimatedTotalSize"`
+	MissingItemCount     int64  `json:"MissingItemCount"`
+	NotSyncedCount       int    `json:"NotSyncedCount"`
+	DataConsistencyScore string `json:"DataConsistencyScore"`
 }
 
 // Stats sums all batches.
@@ -210,6 +218,13 @@ func (e *Engine) Stats() (Stats, error) {
 		s.SyncedItemCount += u.SyncedItemCount
 		s.SyncedBytes += u.SyncedBytes
 		s.SkippedItemCount += u.SkippedItemCount
+		s.EstimatedTotalCount += u.EstimatedTotalCount
+		s.EstimatedTotalSize += u.EstimatedTotalSize
+		s.MissingItemCount += missingOf(u)
+		if u.LastSuccessfulSyncTime.IsZero() {
+			s.NotSyncedCount++
+		}
 	}
+	s.DataConsistencyScore = batchScore(us)
 	return s, nil
 }

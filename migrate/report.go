@@ -30,6 +30,7 @@ type reportData struct {
 	MaxUsers    int
 	MoreUsers   int
 	ScoreLegend string
+	Verdict     string
 }
 
 type reasonCount struct {
@@ -62,8 +63,10 @@ var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 <tr><th align="left">Messages copied</th><td id="items">{{.Batch.SyncedItemCount}} of {{.Batch.EstimatedTotalCount}}</td></tr>
 <tr><th align="left">Data copied</th><td id="bytes">{{bytes .Batch.SyncedBytes}} of {{bytes .Batch.EstimatedTotalSize}}</td></tr>
 <tr><th align="left">Skipped items</th><td id="skipped">{{.Batch.SkippedItemCount}}</td></tr>
+<tr><th align="left">Missing items</th><td id="missing">{{.Batch.MissingItemCount}}{{if .Batch.NotSyncedCount}} ({{.Batch.NotSyncedCount}} users without a successful sync){{end}}</td></tr>
 <tr><th align="left">Data consistency</th><td id="score">{{if .Batch.DataConsistencyScore}}{{.Batch.DataConsistencyScore}}{{else}}-{{end}}</td></tr>
 </table>
+<p id="verdict"><b>{{.Verdict}}</b></p>
 <p style="color: #555">{{.ScoreLegend}}</p>
 {{if .Failed}}<h3>Failed users ({{len .Failed}})</h3>
 <table border="1" cellpadding="4" cellspacing="0" style="border-collapse: collapse">
@@ -105,6 +108,26 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
+// batchVerdict is the report's one-line conclusion; it says "every message"
+// only when that is true.
+func batchVerdict(v BatchView) string {
+	switch {
+	case v.DataConsistencyScore == ScorePerfect:
+		return fmt.Sprintf("Perfect: every user is synced and all %d messages in scope are in Exchange Online.", v.EstimatedTotalCount)
+	case v.FailedCount > 0:
+		return fmt.Sprintf("%d of %d users failed; %d messages in scope are not in Exchange Online (%d of %d copied).",
+			v.FailedCount, v.TotalCount, v.MissingItemCount, v.SyncedItemCount, v.EstimatedTotalCount)
+	case v.NotSyncedCount > 0:
+		return fmt.Sprintf("%d of %d users have not finished their first sync; %d messages in scope are not in Exchange Online yet.",
+			v.NotSyncedCount, v.TotalCount, v.MissingItemCount)
+	case v.MissingItemCount > 0:
+		return fmt.Sprintf("%d messages in scope are neither in Exchange Online nor recorded as skipped.", v.MissingItemCount)
+	case v.SkippedItemCount > 0:
+		return fmt.Sprintf("Every user is synced; %d messages were skipped (see below).", v.SkippedItemCount)
+	}
+	return "Every user is synced."
+}
+
 // renderReport builds the subject and HTML of a batch report.
 func (e *Engine) renderReport(name, kind string) (string, string, error) {
 	v, err := e.Batch(name)
@@ -116,7 +139,8 @@ func (e *Engine) renderReport(name, kind string) (string, string, error) {
 		return "", "", err
 	}
 	d := reportData{Kind: kind, Batch: v, Generated: e.now(), MaxUsers: 500,
-		ScoreLegend: "Perfect: every message in scope is in Exchange Online. Good: only approved skipped items. Investigate: skipped items to review and approve. Poor: messages missing without a recorded reason."}
+		ScoreLegend: "Perfect: every user is synced and every message in scope is in Exchange Online. Good: only approved skipped items. Investigate: skipped items to review and approve, or users whose recent syncs failed. Poor: messages missing: users that failed before any sync, or messages missing without a recorded reason. No score (-): users have not finished their first sync.",
+		Verdict:     batchVerdict(v)}
 	reasons := map[string]int{}
 	for _, u := range us {
 		if u.Status == state.UserFailed {

@@ -227,8 +227,9 @@ func (e *Engine) schedule(ctx context.Context) (time.Time, error) {
 		switch {
 		case u.Status == state.UserQueued && (b.Status == state.BatchSyncing || b.Status == state.BatchSyncedWithErrors || b.Status == state.BatchSynced):
 			kind = passInitial
-		case u.Status == state.UserSynced && (b.Status == state.BatchSyncing || b.Status == state.BatchSynced || b.Status == state.BatchSyncedWithErrors):
-			kind = passIncremental
+		case (u.Status == state.UserSynced || u.Status == state.UserFailed && !u.LastSuccessfulSyncTime.IsZero()) &&
+			(b.Status == state.BatchSyncing || b.Status == state.BatchSynced || b.Status == state.BatchSyncedWithErrors):
+			kind = passIncremental // a Failed user here keeps retrying its incremental syncs
 		case u.Status == state.UserCompleting:
 			kind = passFinal
 		default:
@@ -336,6 +337,9 @@ func (e *Engine) runPass(ctx context.Context, u state.User, b state.Batch, ep st
 	e.reg().mu.Unlock()
 
 	err = e.doPass(ctx, u, b, ep, kind, prog, log)
+	if err != nil && KindOf(err) == KindFailUser && u.EstimatedTotalCount == 0 && u.LastSuccessfulSyncTime.IsZero() {
+		e.estimateSource(ctx, u, b, ep, log)
+	}
 	return e.finishPass(ctx, u, b, kind, prog, err, log)
 }
 
@@ -450,9 +454,13 @@ func (e *Engine) finishPass(ctx context.Context, u state.User, b state.Batch, ki
 		if err != nil {
 			return Fatal(err)
 		}
+		var recovered int
 		_, err = e.store.UpdateUser(email, func(u *state.User) error {
 			totals.apply(u)
 			u.LastSuccessfulSyncTime = now
+			if u.Failures >= e.opts.UserRetries {
+				recovered = u.Failures
+			}
 			u.ErrorReason, u.LastError, u.Failures = "", "", 0
 			switch {
 			case u.Status == state.UserStopping:
@@ -477,6 +485,10 @@ func (e *Engine) finishPass(ctx context.Context, u state.User, b state.Batch, ki
 			"in_target", totals.items, "skipped", totals.skipped, "score", totals.score, "secs", now.Sub(s.Started).Seconds())
 		e.event(b.Name, email, "info", fmt.Sprintf("%s sync done: %d copied, %d moved, %d flag updates, %d deleted; %s",
 			kind, s.Copied, s.Moved, s.Flagged, s.Deleted, totals.verdict()))
+		if recovered > 0 {
+			log.Info("user recovered", "failed_passes", recovered)
+			e.event(b.Name, email, "info", fmt.Sprintf("user recovered: a sync succeeded after %d failed passes in a row; the failure is cleared", recovered))
+		}
 		return nil
 	}
 	if ctx.Err() != nil && (errors.Is(runErr, context.Canceled) || errors.Is(ctx.Err(), context.Canceled)) {
@@ -497,17 +509,26 @@ func (e *Engine) finishPass(ctx context.Context, u state.User, b state.Batch, ki
 		e.finishFailed(email, cmp.Or(reason, "InternalError"), runErr)
 		return runErr
 	}
-	var failedNow bool
+	var failedNow, retrying bool
+	var failures int
+	var retryAt time.Time
 	_, err := e.store.UpdateUser(email, func(u *state.User) error {
 		u.LastError = runErr.Error()
 		u.ErrorReason = cmp.Or(reason, "TransientError")
 		u.Failures++
+		failures = u.Failures
+		wait := e.opts.UserRetryBackoff << min(u.Failures-1, 6)
 		if kindOf == KindFailUser || u.Failures >= e.opts.UserRetries {
+			failedNow = kindOf == KindFailUser || u.Failures == e.opts.UserRetries // once, not on every retry
 			u.Status = state.UserFailed
-			failedNow = true
+			u.NextSyncAt = time.Time{}
+			if kind == passIncremental && kindOf != KindFailUser && !u.LastSuccessfulSyncTime.IsZero() {
+				// Shown as Failed, but retried: the next good pass clears it.
+				u.NextSyncAt = now.Add(min(wait, cmp.Or(b.Options.SyncInterval, 24*time.Hour)))
+				retrying, retryAt = true, u.NextSyncAt
+			}
 			return nil
 		}
-		wait := e.opts.UserRetryBackoff << min(u.Failures-1, 6)
 		switch kind {
 		case passInitial:
 			u.Status = state.UserQueued
@@ -528,7 +549,15 @@ func (e *Engine) finishPass(ctx context.Context, u state.User, b state.Batch, ki
 		return Fatal(err)
 	}
 	if failedNow {
-		e.event(b.Name, email, "error", fmt.Sprintf("user failed: %s", runErr))
+		msg := fmt.Sprintf("user failed: %s", runErr)
+		if failures > 1 {
+			msg = fmt.Sprintf("user failed after %d failed passes in a row: %s", failures, runErr)
+		}
+		if retrying {
+			msg += fmt.Sprintf("; retried at %s, a good pass clears the failure", retryAt.Format(time.RFC3339))
+		}
+		log.Warn("user failed", "failed_passes", failures, "reason", reason)
+		e.event(b.Name, email, "error", msg)
 	}
 	return nil
 }
@@ -536,6 +565,7 @@ func (e *Engine) finishPass(ctx context.Context, u state.User, b state.Batch, ki
 func (e *Engine) finishFailed(email, reason string, err error) {
 	_, _ = e.store.UpdateUser(email, func(u *state.User) error {
 		u.Status, u.ErrorReason, u.LastError = state.UserFailed, reason, err.Error()
+		u.NextSyncAt = time.Time{}
 		return nil
 	})
 }

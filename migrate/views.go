@@ -67,11 +67,18 @@ type BatchView struct {
 	SyncedItemCount           int64              `json:"SyncedItemCount"`
 	SyncedBytes               int64              `json:"SyncedBytes"`
 	SkippedItemCount          int64              `json:"SkippedItemCount"`
-	ItemNotes                 map[string]int64   `json:"ItemNotes,omitempty"`
-	DataConsistencyScore      string             `json:"DataConsistencyScore"`
-	CreationDateTime          time.Time          `json:"CreationDateTime"`
-	StartDateTime             *time.Time         `json:"StartDateTime"`
-	LastSyncedDateTime        *time.Time         `json:"LastSyncedDateTime"`
+	// MissingItemCount is the messages in scope that are neither in the
+	// target nor recorded as skipped: the whole estimate of a user that
+	// failed or has not finished its initial sync is in it.
+	MissingItemCount int64 `json:"MissingItemCount"`
+	// NotSyncedCount is the users without a successful pass yet (failed
+	// ones included).
+	NotSyncedCount       int              `json:"NotSyncedCount"`
+	ItemNotes            map[string]int64 `json:"ItemNotes,omitempty"`
+	DataConsistencyScore string           `json:"DataConsistencyScore"`
+	CreationDateTime     time.Time        `json:"CreationDateTime"`
+	StartDateTime        *time.Time       `json:"StartDateTime"`
+	LastSyncedDateTime   *time.Time       `json:"LastSyncedDateTime"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -141,13 +148,62 @@ func batchView(b state.Batch, users []state.User) BatchView {
 			}
 			v.ItemNotes[k] += n
 		}
-		if scoreRank[u.DataConsistencyScore] > scoreRank[v.DataConsistencyScore] {
-			v.DataConsistencyScore = u.DataConsistencyScore
+		v.MissingItemCount += missingOf(u)
+		if u.LastSuccessfulSyncTime.IsZero() {
+			v.NotSyncedCount++
 		}
 		if u.LastSuccessfulSyncTime.After(last) {
 			last = u.LastSuccessfulSyncTime
 		}
 	}
 	v.LastSyncedDateTime = timePtr(last)
+	v.DataConsistencyScore = batchScore(users)
 	return v
+}
+
+// missingOf is a user's messages in scope that are neither in the target
+// nor skipped.
+func missingOf(u state.User) int64 {
+	return max(0, u.EstimatedTotalCount-u.SyncedItemCount-u.SkippedItemCount)
+}
+
+// userScore is the score a user adds to its batch: its own after a
+// successful pass; a Failed user is Poor when nothing of it was ever synced
+// and at least Investigate when its later passes fail; a user still
+// without a successful pass scores "" (not known yet).
+func userScore(u state.User) string {
+	s := u.DataConsistencyScore
+	if u.LastSuccessfulSyncTime.IsZero() {
+		s = ""
+	}
+	if u.Status == state.UserFailed {
+		floor := ScoreInvestigate
+		if u.LastSuccessfulSyncTime.IsZero() {
+			floor = ScorePoor
+		}
+		if scoreRank[s] < scoreRank[floor] {
+			s = floor
+		}
+	}
+	return s
+}
+
+// batchScore never flatters: it is the worst user's score, and while any
+// user has no successful pass yet it cannot be Perfect or Good ("" until
+// every user is synced, unless a user already scores worse).
+func batchScore(users []state.User) string {
+	worst, pending := "", false
+	for _, u := range users {
+		s := userScore(u)
+		if s == "" {
+			pending = true
+		}
+		if scoreRank[s] > scoreRank[worst] {
+			worst = s
+		}
+	}
+	if pending && scoreRank[worst] < scoreRank[ScoreInvestigate] {
+		return ""
+	}
+	return worst
 }

@@ -13,7 +13,9 @@ import (
 // pass, in the order they became due, instead of every user: key = due time
 // (8 bytes, Unix nanoseconds, big endian) ‖ user key. A user is in it while
 // it waits: Queued (due when queued, or at the end of a retry backoff),
-// Synced (due at its next sync) or Completing (due at once).
+// Synced (due at its next sync), Completing (due at once), or Failed after a
+// successful sync with a retry scheduled (its incremental passes keep
+// failing; a later good one clears the failure).
 
 var bDue = []byte("due")
 
@@ -31,6 +33,8 @@ func DueTime(u User) (time.Time, bool) {
 		return u.NextSyncAt, !u.NextSyncAt.IsZero()
 	case UserCompleting:
 		return u.NextSyncAt, true
+	case UserFailed:
+		return u.NextSyncAt, !u.NextSyncAt.IsZero() && !u.LastSuccessfulSyncTime.IsZero()
 	}
 	return time.Time{}, false
 }

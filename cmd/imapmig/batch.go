@@ -151,7 +151,8 @@ func batchGetCmd() *cobra.Command {
 				{"StalledCount", strconv.Itoa(b.StalledCount)},
 				{"EstimatedTotalCount", strconv.FormatInt(b.EstimatedTotalCount, 10)}, {"EstimatedTotalSize", fmtBytes(b.EstimatedTotalSize)},
 				{"SyncedItemCount", strconv.FormatInt(b.SyncedItemCount, 10)}, {"SyncedBytes", fmtBytes(b.SyncedBytes)},
-				{"SkippedItemCount", strconv.FormatInt(b.SkippedItemCount, 10)}, {"DataConsistencyScore", orDash(b.DataConsistencyScore)},
+				{"SkippedItemCount", strconv.FormatInt(b.SkippedItemCount, 10)}, {"MissingItemCount", strconv.FormatInt(b.MissingItemCount, 10)},
+				{"NotSyncedCount", strconv.Itoa(b.NotSyncedCount)}, {"DataConsistencyScore", orDash(b.DataConsistencyScore)},
 				{"CreationDateTime", fmtTime(&b.CreationDateTime)}, {"StartDateTime", fmtTime(b.StartDateTime)},
 				{"LastSyncedDateTime", fmtTime(b.LastSyncedDateTime)},
 			}

@@ -78,6 +78,10 @@ func statsCmd() *cobra.Command {
 			fmt.Fprintf(tw, "SyncedItemCount:\t%d\n", s.SyncedItemCount)
 			fmt.Fprintf(tw, "SyncedBytes:\t%s\n", fmtBytes(s.SyncedBytes))
 			fmt.Fprintf(tw, "SkippedItemCount:\t%d\n", s.SkippedItemCount)
+			fmt.Fprintf(tw, "EstimatedTotalCount:\t%d\n", s.EstimatedTotalCount)
+			fmt.Fprintf(tw, "MissingItemCount:\t%d\n", s.MissingItemCount)
+			fmt.Fprintf(tw, "NotSyncedCount:\t%d\n", s.NotSyncedCount)
+			fmt.Fprintf(tw, "DataConsistencyScore:\t%s\n", orDash(s.DataConsistencyScore))
 		})
 	})
 }

@@ -130,7 +130,7 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 	eng := migrate.New(migrate.Options{
 		Store: st, Logger: log, Sources: w.sources, Targets: w.targets,
 		MaxMessageBytes: cfg.MaxMessageBytes, MaxMailboxItems: cfg.MaxMailboxItems,
-		ReportSender: cfg.ReportSender, ReportInterval: time.Duration(cfg.ReportInterval),
+		ReportSender: cfg.ReportSender, ReportInterval: time.Duration(cfg.ReportInterval), UserRetries: cfg.FailedPassLimit,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

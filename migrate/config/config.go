@@ -30,17 +30,24 @@ const (
 	DefaultReportInterval        = 24 * time.Hour
 	DefaultMaxMessageBytes       = 35 << 20
 	DefaultMaxMailboxItems       = 500000
+	// DefaultFailedPassLimit: after this many failed passes in a row a user
+	// shows Failed.
+	DefaultFailedPassLimit = 3
 )
 
 // Config is the whole file.
 type Config struct {
-	DataDir         string     `yaml:"data_dir"`
-	Listen          string     `yaml:"listen"`
-	LogLevel        string     `yaml:"log_level"`
-	MaxMessageBytes int64      `yaml:"max_message_bytes"`
-	MaxMailboxItems int        `yaml:"max_mailbox_items"`
-	ReportInterval  Duration   `yaml:"report_interval"`
-	ReportSender    string     `yaml:"report_sender"`
+	DataDir         string   `yaml:"data_dir"`
+	Listen          string   `yaml:"listen"`
+	LogLevel        string   `yaml:"log_level"`
+	MaxMessageBytes int64    `yaml:"max_message_bytes"`
+	MaxMailboxItems int      `yaml:"max_mailbox_items"`
+	ReportInterval  Duration `yaml:"report_interval"`
+	ReportSender    string   `yaml:"report_sender"`
+	// FailedPassLimit is how many failed passes in a row make a user Failed
+	// (with ErrorReason and LastError). A synced user is still retried and a
+	// good pass clears it.
+	FailedPassLimit int        `yaml:"failed_pass_limit"`
 	Endpoints       []Endpoint `yaml:"endpoints"`
 	Tenants         []Tenant   `yaml:"tenants"`
 	Batches         []Batch    `yaml:"batches"`
@@ -372,6 +379,9 @@ func (c *Config) applyDefaults() {
 	if c.ReportInterval == 0 {
 		c.ReportInterval = Duration(DefaultReportInterval)
 	}
+	if c.FailedPassLimit == 0 {
+		c.FailedPassLimit = DefaultFailedPassLimit
+	}
 	for i := range c.Endpoints {
 		e := &c.Endpoints[i]
 		e.Security = strings.ToLower(e.Security)
@@ -425,6 +435,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxMailboxItems < 0 {
 		bad("max_mailbox_items", "must be positive")
+	}
+	if c.FailedPassLimit < 0 {
+		bad("failed_pass_limit", "must be positive")
 	}
 	if c.ReportSender != "" && !isAddress(c.ReportSender) {
 		bad("report_sender", "not an email address: %q", c.ReportSender)

@@ -1,0 +1,191 @@
+package migrate_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/migrate/memtarget"
+	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/state/statetest"
+)
+
+// flakyConnector fails every Connect with a retryable error while down is
+// set, like an IMAP server that is unreachable.
+type flakyConnector struct {
+	migrate.SourceConnector
+	down  atomic.Bool
+	tries atomic.Int64
+}
+
+func (f *flakyConnector) Connect(ctx context.Context, l migrate.Login) (migrate.Source, error) {
+	if f.down.Load() {
+		f.tries.Add(1)
+		return nil, migrate.Retryable(errors.New("dial tcp: connection refused"))
+	}
+	return f.SourceConnector.Connect(ctx, l)
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func eventsContain(t *testing.T, h *harness, batch, want string) bool {
+	t.Helper()
+	evs, err := h.eng.Events(batch, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		if strings.Contains(e.Message, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEngine_FailedUserNeverFlattersScoreTotalsStatsOrReport: a batch with
+// one synced, complete user and one that failed (no mailbox) is not
+// Perfect anywhere: the failed user's messages are in scope and missing.
+func TestEngine_FailedUserNeverFlattersScoreTotalsStatsOrReport(t *testing.T) {
+	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com") // ghost has no mailbox
+	seedBasic(src)
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.ReportSender = "migration@contoso.com" })
+	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "b", Endpoint: "ep", Tenant: "tn", Autostart: true,
+		CSV:     []byte("EmailAddress,UserName,Password\nann@contoso.com,ann,pw\nghost@contoso.com,ghost,pw\n"),
+		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour, NotificationEmails: []string{"admin@contoso.com"}}}); err != nil {
+		t.Fatal(err)
+	}
+	ann := h.waitUser("ann@contoso.com", state.UserSynced)
+	ghost := h.waitUser("ghost@contoso.com", state.UserFailed)
+	if ann.DataConsistencyScore != migrate.ScorePerfect {
+		t.Fatalf("ann: %s", ann.DataConsistencyScore)
+	}
+	// The failed user's source was counted although its target failed first.
+	if ghost.EstimatedTotalCount != ann.EstimatedTotalCount || ghost.SyncedItemCount != 0 {
+		t.Errorf("ghost estimate %d (ann %d), synced %d", ghost.EstimatedTotalCount, ann.EstimatedTotalCount, ghost.SyncedItemCount)
+	}
+	v, err := h.eng.Batch("b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.DataConsistencyScore != migrate.ScorePoor || v.FailedCount != 1 || v.NotSyncedCount != 1 ||
+		v.EstimatedTotalCount != 2*ann.EstimatedTotalCount || v.MissingItemCount != ann.EstimatedTotalCount {
+		t.Errorf("batch: score %q failed %d notsynced %d estimated %d missing %d (ann has %d)", v.DataConsistencyScore, v.FailedCount,
+			v.NotSyncedCount, v.EstimatedTotalCount, v.MissingItemCount, ann.EstimatedTotalCount)
+	}
+	s, err := h.eng.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.DataConsistencyScore != migrate.ScorePoor || s.MissingItemCount != v.MissingItemCount || s.EstimatedTotalCount != v.EstimatedTotalCount {
+		t.Errorf("stats: %+v", s)
+	}
+	waitFor(t, "the report mail", func() bool { return len(tgt.Sent()) > 0 })
+	m := tgt.Sent()[0]
+	for _, want := range []string{`<td id="score">Poor</td>`, `<td id="missing">` + strconv.FormatInt(ann.EstimatedTotalCount, 10),
+		"1 of 2 users failed", `<td id="failed">1</td>`} {
+		if !strings.Contains(m.HTML, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(m.HTML, `id="verdict"><b>Perfect`) {
+		t.Error("report says Perfect")
+	}
+
+	// Once every user is synced and complete, it is Perfect.
+	if err := h.eng.RemoveUser(context.Background(), "ghost@contoso.com"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := h.eng.Batch("b"); v.DataConsistencyScore != migrate.ScorePerfect || v.MissingItemCount != 0 {
+		t.Errorf("batch of synced users: %q, missing %d", v.DataConsistencyScore, v.MissingItemCount)
+	}
+}
+
+// TestEngine_NeverSyncedUsersKeepTheBatchFromPerfect: while a user has no
+// successful pass, the batch has no score yet, not Perfect.
+func TestEngine_NeverSyncedUsersKeepTheBatchFromPerfect(t *testing.T) {
+	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com", "bob@contoso.com")
+	seedBasic(src)
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
+	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "b", Endpoint: "ep", Tenant: "tn", Autostart: true,
+		CSV: []byte("EmailAddress,UserName,Password\nann@contoso.com,ann,pw\n"), Options: state.BatchOptions{SyncInterval: time.Hour}}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitUser("ann@contoso.com", state.UserSynced)
+	// bob is added to a stopped batch: he is never synced.
+	if err := h.eng.StopBatch(context.Background(), "b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.eng.AddUsers(context.Background(), "b", []byte("EmailAddress,UserName,Password\nbob@contoso.com,bob,pw\n"), "", false); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := h.eng.Batch("b")
+	if v.DataConsistencyScore != "" || v.NotSyncedCount != 1 {
+		t.Errorf("batch with a never-synced user: score %q, not synced %d", v.DataConsistencyScore, v.NotSyncedCount)
+	}
+}
+
+// TestEngine_ConsecutiveFailedPassesShowFailedUntilAGoodPass: a synced
+// user whose incremental passes keep failing shows Failed (with the reason
+// and error) after the limit, the batch counts it, the event log says so;
+// it is still retried, and the first good pass clears it.
+func TestEngine_ConsecutiveFailedPassesShowFailedUntilAGoodPass(t *testing.T) {
+	fake, tgt := newFakeServer(), memtarget.New("ann@contoso.com", "bob@contoso.com")
+	seedBasic(fake)
+	src := &flakyConnector{SourceConnector: fake}
+	h := newHarnessWith(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.UserRetries = 3; o.RetryAttempts = 1 })
+	h.batch("b", "ann@contoso.com", "bob@contoso.com")
+	h.waitUser("ann@contoso.com", state.UserSynced)
+	h.waitUser("bob@contoso.com", state.UserSynced)
+
+	src.down.Store(true)
+	if err := h.eng.SyncNowUser(context.Background(), "ann@contoso.com"); err != nil {
+		t.Fatal(err)
+	}
+	u := h.waitUser("ann@contoso.com", state.UserFailed)
+	if u.Failures != 3 || u.ErrorReason == "" || !strings.Contains(u.LastError, "connection refused") {
+		t.Errorf("after 3 failed passes: failures %d, reason %q, error %q", u.Failures, u.ErrorReason, u.LastError)
+	}
+	v, _ := h.eng.Batch("b")
+	if v.Status != state.BatchSyncedWithErrors || v.FailedCount != 1 || v.DataConsistencyScore != migrate.ScoreInvestigate {
+		t.Errorf("batch: %s, failed %d, score %s", v.Status, v.FailedCount, v.DataConsistencyScore)
+	}
+	if !eventsContain(t, h, "b", "user failed after 3 failed passes in a row") {
+		t.Error("no event for the failure")
+	}
+	uv, _ := h.eng.User("ann@contoso.com")
+	if uv.Status != state.UserFailed || uv.ErrorReason == "" || uv.LastError == "" {
+		t.Errorf("user view: %+v", uv)
+	}
+	// Still retried while Failed.
+	tries := src.tries.Load()
+	waitFor(t, "a retry of the Failed user", func() bool { return src.tries.Load() > tries })
+
+	src.down.Store(false)
+	waitFor(t, "the failure to clear", func() bool {
+		u, _ := h.st.User("ann@contoso.com")
+		return u.Status == state.UserSynced && !h.eng.Running("ann@contoso.com")
+	})
+	u, _ = h.st.User("ann@contoso.com")
+	if u.ErrorReason != "" || u.LastError != "" || u.Failures != 0 {
+		t.Errorf("after a good pass: %q %q %d", u.ErrorReason, u.LastError, u.Failures)
+	}
+	if v, _ := h.eng.Batch("b"); v.Status != state.BatchSynced || v.FailedCount != 0 || v.DataConsistencyScore != migrate.ScorePerfect {
+		t.Errorf("batch after recovery: %s failed %d score %s", v.Status, v.FailedCount, v.DataConsistencyScore)
+	}
+	if !eventsContain(t, h, "b", "user recovered") {
+		t.Error("no event for the recovery")
+	}
+}
