@@ -280,6 +280,9 @@ tls_server_key: %[1]s/key.pem
 altnamespace: %[5]s
 unixhierarchysep: %[5]s
 autocreate_quota: 0
+# Cyrus replaces 8-bit bytes in headers with 'X' by default (on APPEND
+# too); keep the bytes, so that what a test appends is what it reads.
+munge8bit: 0
 autocreate_inbox_folders: %[6]s
 %[7]s`, d, usr, grp, s.AdminUser, alt, strings.Join(Folders, " | "), xlist.String())
 	s.conf = filepath.Join(d, "imapd.conf")

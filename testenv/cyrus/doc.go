@@ -38,5 +38,8 @@
 //   - As root, the services run as nobody (cyrus_user) and Dir is chowned to
 //     it; as non-root, everything runs as the current user.
 //   - Special-use attributes come in lower case (\sent).
+//   - munge8bit is off: by default Cyrus stores 8-bit header bytes as 'X',
+//     so a message would not read back as appended.
+//   - CREATE of an existing folder answers NO without [ALREADYEXISTS].
 //   - With NamespaceClassic no folder name may contain '.'.
 package cyrus

@@ -232,6 +232,13 @@ func (c *conn) learn(line string) {
 	for _, cp := range strings.Fields(list) {
 		caps[strings.ToUpper(cp)] = true
 	}
+	if caps["IMAP4REV2"] {
+		// RFC 9051 §1: IMAP4rev2 includes these extensions.
+		for _, cp := range []string{"ENABLE", "ESEARCH", "MOVE", "NAMESPACE", "UIDPLUS", "UNSELECT", "IDLE",
+			"LIST-EXTENDED", "LIST-STATUS", "SPECIAL-USE", "SASL-IR", "LITERAL-", "CHILDREN", "BINARY", "STATUS=SIZE"} {
+			caps[cp] = true
+		}
+	}
 	c.mu.Lock()
 	c.caps = caps
 	authed := c.authed
