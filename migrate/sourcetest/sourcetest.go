@@ -319,6 +319,9 @@ func testMetasFields(t *testing.T, e *env) {
 		if e.opts.CondStore && m.ModSeq == 0 {
 			t.Errorf("UID %d ModSeq 0 on a CONDSTORE server", m.UID)
 		}
+		if !e.opts.CondStore && m.ModSeq != 0 {
+			t.Errorf("UID %d ModSeq %d without mod-sequences", m.UID, m.ModSeq)
+		}
 	}
 }
 
