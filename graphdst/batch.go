@@ -41,11 +41,14 @@ func flagPatch(f migrate.Flags) map[string]any {
 	if cats == nil {
 		cats = []string{}
 	}
-	patch := map[string]any{"isRead": f.Seen, "flag": map[string]string{"flagStatus": status}, "categories": cats}
+	// Graph cannot remove an extended property, so \Answered is cleared
+	// by setting PidTagLastVerbExecuted to no verb (0).
+	verb := 0
 	if f.Answered {
-		patch["singleValueExtendedProperties"] = []extProp{extp(propLastVerb, strconv.Itoa(verbReplyToSender))}
+		verb = verbReplyToSender
 	}
-	return patch
+	return map[string]any{"isRead": f.Seen, "flag": map[string]string{"flagStatus": status}, "categories": cats,
+		"singleValueExtendedProperties": []extProp{extp(propLastVerb, strconv.Itoa(verb))}}
 }
 
 // SetFlagsBatch implements migrate.FlagBatcher with JSON $batch requests of

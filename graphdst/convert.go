@@ -4,16 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"mime"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/emersion/go-message"
-	_ "github.com/emersion/go-message/charset" // decode legacy charsets
-	"github.com/emersion/go-message/mail"
-
+	"github.com/imapmig/imapmig/mailparse"
 	"github.com/imapmig/imapmig/migrate"
 )
 
@@ -21,15 +16,9 @@ func jsonMarshal(v any) ([]byte, error)   { return json.Marshal(v) }
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 func graphTime(t time.Time) string        { return t.UTC().Format("2006-01-02T15:04:05Z") }
 func extp(id, value string) extProp       { return extProp{ID: id, Value: value} }
-func recipientOf(a *mail.Address) recipient {
-	return recipient{EmailAddress: emailAddress{Name: a.Name, Address: a.Address}}
-}
-func isSMIMEType(t string) bool {
-	return t == "multipart/signed" || t == "application/pkcs7-mime" || t == "application/x-pkcs7-mime"
-}
-func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
-func trimAngle(s string) string { return strings.Trim(strings.TrimSpace(s), "<>") }
-func unfold(s string) string    { return strings.Join(strings.Fields(s), " ") }
+func validUTF8(s string) string           { return strings.ToValidUTF8(s, "\uFFFD") }
+func trimAngle(s string) string           { return strings.Trim(strings.TrimSpace(s), "<>") }
+func unfold(s string) string              { return strings.Join(strings.Fields(s), " ") }
 
 type recipient struct {
 	EmailAddress emailAddress `json:"emailAddress"`
@@ -112,35 +101,29 @@ const (
 )
 
 // convert builds the JSON create of DESIGN §4 from a raw RFC 5322 message.
-// It fails only when there is nothing to migrate.
-func convert(raw []byte, nm migrate.NewMessage) (*converted, error) {
+// It parses leniently, as a mail client does (mailparse; the body and
+// attachments are chosen in convert_body.go), and fails only when there is
+// nothing to migrate.
+func convert(raw []byte, nm migrate.NewMessage) (c *converted, err error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, migrate.SkipItem(migrate.ReasonMalformedMessage, fmt.Errorf("empty message"))
 	}
-	c := &converted{}
 	hdr := migrate.HeaderBlock(raw)
-	ent, err := message.Read(bytes.NewReader(raw))
-	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
-		return fallback(raw, hdr, nm), nil
-	}
-	mh := mail.Header{Header: ent.Header}
-	m := &c.msg
-	if s, err := mh.Subject(); err == nil {
-		m.Subject = s
-	} else {
-		m.Subject = mh.Get("Subject")
-	}
-	if m.Subject == "" {
-		m.Subject = nm.Meta.Subject
-	}
-	addrs := func(key string) []recipient {
-		l, err := mh.AddressList(key)
-		if err != nil {
-			return nil
+	defer func() {
+		if r := recover(); r != nil {
+			// Never lose a message to a parser bug: keep it whole.
+			c, err = fallback(raw, hdr, nm), nil
 		}
+	}()
+	root := mailparse.Parse(raw)
+	h := root.Header
+	c = &converted{}
+	m := &c.msg
+	m.Subject = h.Subject()
+	addrs := func(key string) []recipient {
 		var out []recipient
-		for _, a := range l {
-			out = append(out, recipientOf(a))
+		for _, a := range h.Addresses(key) {
+			out = append(out, recipient{EmailAddress: emailAddress{Name: validUTF8(a.Name), Address: validUTF8(a.Address)}})
 		}
 		return out
 	}
@@ -152,102 +135,39 @@ func convert(raw []byte, nm migrate.NewMessage) (*converted, error) {
 		m.Sender = &s[0]
 	}
 	m.To, m.Cc, m.Bcc, m.ReplyTo = addrs("To"), addrs("Cc"), addrs("Bcc"), addrs("Reply-To")
-	m.Importance = importance(mh)
-	date, derr := mh.Date()
-	if derr != nil {
+	m.Importance = importance(h)
+	date := h.Date()
+	if date.IsZero() {
 		date = nm.Meta.Date
 	}
-	c.msg.Props = baseProps(hdr, nm, date, mh.Get("Message-Id"), mh.Get("In-Reply-To"), mh.Get("References"))
+	m.Props = baseProps(hdr, nm, date, h.Get("Message-Id"), h.Get("In-Reply-To"), h.Get("References"))
 	applyFlags(m, nm)
 
-	ct, _, _ := ent.Header.ContentType()
-	if isSMIMEType(strings.ToLower(ct)) {
+	if class, ok := smimeClass(root); ok {
 		c.smime = true
 		c.notes = append(c.notes, migrate.NoteSmimeStoredAsAttachment)
-		class := "IPM.Note.SMIME"
-		if strings.EqualFold(ct, "multipart/signed") {
-			class = "IPM.Note.SMIME.MultipartSigned"
-		}
 		m.Props = append(m.Props, extp(propMessageClass, class))
 		m.Body = itemBody{ContentType: "text", Content: ""}
-		c.attachments = append(c.attachments, part{name: "smime.p7m", contentType: "multipart/signed", data: raw})
-		if !strings.EqualFold(ct, "multipart/signed") {
-			c.attachments[0].contentType = "application/pkcs7-mime"
+		ct := "application/pkcs7-mime"
+		if root.MediaType == "multipart/signed" {
+			ct = "multipart/signed"
 		}
+		c.attachments = append(c.attachments, part{name: "smime.p7m", contentType: ct, data: raw})
 		return c, nil
 	}
 
-	var html, text string
-	var haveHTML, haveText bool
-	n := 0
-	walkErr := ent.Walk(func(path []int, e *message.Entity, err error) error {
-		if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
-			return err
-		}
-		if e.MultipartReader() != nil {
-			return nil
-		}
-		pct, params, _ := e.Header.ContentType()
-		pct = strings.ToLower(pct)
-		if pct == "" {
-			pct = "text/plain"
-		}
-		disp, dparams, _ := e.Header.ContentDisposition()
-		disp = strings.ToLower(disp)
-		data, rerr := io.ReadAll(e.Body)
-		if rerr != nil && len(data) == 0 {
-			return rerr
-		}
-		filename := dparams["filename"]
-		if filename == "" {
-			filename = params["name"]
-		}
-		if disp != "attachment" && filename == "" {
-			if pct == "text/html" && !haveHTML {
-				html, haveHTML = validUTF8(string(data)), true
-				return nil
-			}
-			if pct == "text/plain" && !haveText {
-				text, haveText = validUTF8(string(data)), true
-				return nil
-			}
-		}
-		n++
-		if filename == "" {
-			filename = defaultName(pct, n)
-		}
-		cid := trimAngle(e.Header.Get("Content-Id"))
-		c.attachments = append(c.attachments, part{
-			name: filename, contentType: pct, contentID: cid,
-			inline: cid != "" && disp != "attachment", data: data,
-		})
-		return nil
-	})
-	if walkErr != nil {
-		return fallback(raw, hdr, nm), nil
-	}
-	switch {
-	case haveHTML:
-		m.Body = itemBody{ContentType: "html", Content: html}
-	case haveText:
-		m.Body = itemBody{ContentType: "text", Content: text}
-	default:
-		m.Body = itemBody{ContentType: "text", Content: ""}
+	b := &builder{}
+	b.walk(root, 0)
+	b.finish()
+	m.Body = b.body
+	c.attachments = b.atts
+	if root.Repaired() || b.repaired {
+		c.notes = append(c.notes, migrate.NoteRepairedMime)
 	}
 	return c, nil
 }
 
-func defaultName(ct string, n int) string {
-	ext := ".bin"
-	if ct == "message/rfc822" {
-		ext = ".eml"
-	} else if exts, _ := mime.ExtensionsByType(ct); len(exts) > 0 {
-		ext = exts[0]
-	}
-	return "attachment-" + strconv.Itoa(n) + ext
-}
-
-func importance(h mail.Header) string {
+func importance(h mailparse.Header) string {
 	if v := strings.ToLower(strings.TrimSpace(h.Get("Importance"))); v == "high" || v == "low" || v == "normal" {
 		return v
 	}
@@ -315,9 +235,6 @@ func fallback(raw, hdr []byte, nm migrate.NewMessage) *converted {
 	c := &converted{fallback: true, notes: []string{migrate.NoteStoredAsOriginalEml}}
 	m := &c.msg
 	m.Subject = nm.Meta.Subject
-	if m.Subject == "" {
-		m.Subject = "(message that could not be parsed)"
-	}
 	m.Body = itemBody{ContentType: "text", Content: "imapmig could not parse this message; the original is attached as original.eml."}
 	m.Props = baseProps(hdr, nm, nm.Meta.Date, "", "", "")
 	applyFlags(m, nm)

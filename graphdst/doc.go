@@ -3,17 +3,21 @@
 //
 // # Basics
 //
-// A message arrives as a spooled RFC 5322 stream. graphdst parses it with
-// go-message and creates it as JSON (never as MIME, which Graph turns into a
+// A message arrives as a spooled RFC 5322 stream. graphdst parses it
+// leniently with mailparse (as a mail client reads broken mail; charsets
+// through go-message) and creates it as JSON (never as MIME, which Graph turns into a
 // draft; DESIGN §4), with PidTagMessageFlags (0x0E07) without the unsent bit,
 // the IMAP INTERNALDATE as delivery time (0x0E06), the Date header as submit
 // time (0x0039), the original header block (0x007D), the threading
 // properties, and the source key as a named extended property
 // (SourceKeyProperty). Attachments that fit go inline in the create;
 // larger ones go through upload sessions (≤ 4 MB PUTs, no Authorization
-// header). S/MIME messages are kept whole as an smime.p7m attachment; a
-// message go-message cannot parse is migrated as a text note with the
-// original as original.eml.
+// header). S/MIME messages (pkcs7 only) are kept whole as an smime.p7m
+// attachment. The body is what a client shows (convert_body.go): the
+// richest alternative, inline text parts in order; a meeting invite keeps
+// one .ics; a PGP/MIME signature is kept as signature.asc; a repaired
+// message is noted RepairedMime. Only a parser panic (recovered) stores a
+// message as a text note with the original as original.eml.
 //
 // Every request carries Prefer: IdType="ImmutableId". Each mailbox has a
 // governor: at most Budget.Concurrency requests in flight, sliding windows for
@@ -33,7 +37,13 @@
 //     authority host sets DisableInstanceDiscovery.
 //   - A large message is created under "pending:"+key and gets its real key
 //     only when every attachment is uploaded; Keys and LookupKey never report
-//     a pending item, and Create removes one left by an interrupted attempt.
+//     a pending item. A create that fails removes its pending item at once,
+//     Create removes one left by an interrupted attempt, and SweepPending
+//     (called by the engine on a folder whose state is not trusted) removes
+//     those whose source message is gone. All three use permanentDelete,
+//     never a soft DELETE (which would put them in Deleted Items).
+//   - \Answered is PidTagLastVerbExecuted (0x1081) = 102; Graph cannot remove
+//     an extended property, so clearing it sets 0.
 //
 // # What it must not do
 //

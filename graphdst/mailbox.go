@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/imapmig/imapmig/migrate"
 )
@@ -27,6 +28,9 @@ const (
 	uploadChunk = 12 * 320 << 10
 	// maxAttachment is Graph's upload-session limit.
 	maxAttachment = 150 << 20
+	// discardTimeout bounds the removal of an incomplete item after a
+	// failed create.
+	discardTimeout = 30 * time.Second
 )
 
 // Mailbox is one destination mailbox; it implements migrate.Mailbox.
@@ -283,7 +287,7 @@ func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMes
 		if id, found, err := m.LookupKey(ctx, folderID, createKey); err != nil {
 			return "", nil, err
 		} else if found {
-			if err := m.Delete(ctx, id); err != nil {
+			if err := m.permanentDelete(ctx, id); err != nil {
 				return "", nil, err
 			}
 		}
@@ -300,25 +304,89 @@ func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMes
 	if !needsMore {
 		return id, conv, nil
 	}
+	if err := m.complete(ctx, id, key, pl); err != nil {
+		// The item is incomplete: remove it now, so that nothing is left
+		// behind if the source message is gone before the retry.
+		m.discardPending(ctx, id)
+		return "", nil, err
+	}
+	return id, conv, nil
+}
+
+// complete adds the attachments that did not fit the create and then gives
+// the pending item its real source key.
+func (m *Mailbox) complete(ctx context.Context, id, key string, pl *plan) error {
 	for i, a := range pl.post {
 		if err := m.postAttachment(ctx, id, a, pl.post[:i]); err != nil {
-			return "", nil, err
+			return err
 		}
 	}
 	for _, a := range pl.session {
 		if err := m.uploadAttachment(ctx, id, a); err != nil {
-			return "", nil, err
+			return err
 		}
 	}
 	resp, rq, err := m.jsonReq(ctx, http.MethodPatch, m.path("/messages/"+url.PathEscape(id)),
 		map[string]any{"singleValueExtendedProperties": []extProp{extp(SourceKeyProperty, key)}}, true)
 	if err != nil {
-		return "", nil, err
+		return err
 	}
 	if resp.status != http.StatusOK {
-		return "", nil, classify(m.t.graphError(rq, resp))
+		return classify(m.t.graphError(rq, resp))
 	}
-	return id, conv, nil
+	return nil
+}
+
+// discardPending permanently deletes an incomplete item after a failed
+// create, even when ctx was cancelled (a stop lands between messages, and
+// the item must not outlive it). A failure is only logged: SweepPending
+// and the next create of the same key remove it later.
+func (m *Mailbox) discardPending(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discardTimeout)
+	defer cancel()
+	if err := m.permanentDelete(ctx, id); err != nil {
+		m.t.log.Warn("incomplete item left for a later sweep", "mailbox", m.id, "err", err)
+	}
+}
+
+// permanentDelete removes an item of the tool's own making for good
+// (Recoverable Items/Purges, invisible to the user): never a soft DELETE,
+// which would put an incomplete copy in the user's Deleted Items (DESIGN §4).
+func (m *Mailbox) permanentDelete(ctx context.Context, itemID string) error {
+	rq := request{method: http.MethodPost, url: m.path("/messages/" + url.PathEscape(itemID) + "/permanentDelete"), idempotent: true}
+	resp, err := m.t.do(ctx, m.g, rq)
+	if err != nil {
+		return err
+	}
+	switch resp.status {
+	case http.StatusNoContent, http.StatusOK, http.StatusNotFound:
+		return nil
+	}
+	return classify(m.t.graphError(rq, resp))
+}
+
+var _ migrate.PendingSweeper = (*Mailbox)(nil)
+
+// SweepPending implements migrate.PendingSweeper: it permanently deletes
+// the folder's incomplete items (created under a "pending:" key by a large
+// create that never finished, e.g. killed mid-upload) and returns how many.
+// Call it only while no create into the folder is in flight.
+func (m *Mailbox) SweepPending(ctx context.Context, folderID string) (int, error) {
+	var ids []string
+	if err := m.scanKeys(ctx, folderID, func(key, id string) error {
+		if strings.HasPrefix(key, pendingPrefix) {
+			ids = append(ids, id)
+		}
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := m.permanentDelete(ctx, id); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
 }
 
 // createResolved posts a create; when its outcome is unknown it looks the
@@ -575,6 +643,16 @@ type keyedPage struct {
 // page, expanding only the source-key property. Pending items (interrupted
 // large creates) are not reported.
 func (m *Mailbox) Keys(ctx context.Context, folderID string, fn func(migrate.KeyedItem) error) error {
+	return m.scanKeys(ctx, folderID, func(key, id string) error {
+		if strings.HasPrefix(key, pendingPrefix) {
+			return nil
+		}
+		return fn(migrate.KeyedItem{SourceKey: key, ItemID: id})
+	})
+}
+
+// scanKeys lists every keyed item of a folder, pending ones included.
+func (m *Mailbox) scanKeys(ctx context.Context, folderID string, fn func(key, id string) error) error {
 	q := url.Values{
 		"$select": {"id"},
 		"$expand": {"singleValueExtendedProperties($filter=id eq " + quote(SourceKeyProperty) + ")"},
@@ -599,8 +677,8 @@ func (m *Mailbox) Keys(ctx context.Context, folderID string, fn func(migrate.Key
 		}
 		for _, it := range pg.Value {
 			for _, p := range it.Props {
-				if p.Value != "" && !strings.HasPrefix(p.Value, pendingPrefix) {
-					if err := fn(migrate.KeyedItem{SourceKey: p.Value, ItemID: it.ID}); err != nil {
+				if p.Value != "" {
+					if err := fn(p.Value, it.ID); err != nil {
 						return err
 					}
 				}

@@ -1,8 +1,6 @@
 package imapsrc
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,11 +9,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-message"
-	_ "github.com/emersion/go-message/charset" // decode non-UTF-8 subjects
-	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-message/textproto"
 
+	"github.com/imapmig/imapmig/mailparse"
 	"github.com/imapmig/imapmig/migrate"
 )
 
@@ -160,20 +155,12 @@ func (s *source) Metas(ctx context.Context, folder migrate.Folder, from, to uint
 	return unwrapCallback(err)
 }
 
-// subjectDate decodes Subject and Date for reports; failures leave them
-// empty.
+// subjectDate decodes Subject and Date for reports, as leniently as the
+// conversion reads them (mailparse): a broken header line does not blank the
+// subject. What is absent stays empty.
 func subjectDate(hdr []byte) (string, time.Time) {
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(append(hdr[:len(hdr):len(hdr)], '\r', '\n'))))
-	if err != nil {
-		return "", time.Time{}
-	}
-	mh := mail.Header{Header: message.Header{Header: h}}
-	subj, err := mh.Subject()
-	if err != nil {
-		subj = mh.Get("Subject")
-	}
-	d, _ := mh.Date()
-	return subj, d
+	h, _ := mailparse.ReadHeader(hdr)
+	return h.Subject(), h.Date()
 }
 
 // flagChunk is how many messages one UID FETCH (UID FLAGS) of a full flag

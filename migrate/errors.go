@@ -70,6 +70,10 @@ const (
 	// NoteBodyStoredAsAttachment: a body too large for a Graph request
 	// was attached instead of shown.
 	NoteBodyStoredAsAttachment = "BodyStoredAsAttachment"
+	// NoteRepairedMime: a message with broken MIME (a header line without
+	// a colon, a missing or wrong boundary, an invalid Content-Type, bad
+	// base64 or charset, ...) was repaired as a mail client reads it.
+	NoteRepairedMime = "RepairedMime"
 )
 
 // Sentinel errors that adapters wrap so the engine can test with errors.Is.

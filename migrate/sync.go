@@ -639,6 +639,15 @@ func (p *pass) applyFolder(ctx context.Context, s *folderScan) error {
 	if err := p.markDirty(s, id); err != nil {
 		return err
 	}
+	if sw, ok := p.mbx.(PendingSweeper); ok && wasRebuild {
+		n, err := retryOp(ctx, p.log, p.e.opts.RetryAttempts, p.e.opts.RetryBackoff, func() (int, error) { return sw.SweepPending(ctx, id) })
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			p.log.Info("removed incomplete items of an interrupted create", "folder", s.plan.Display, "count", n)
+		}
+	}
 	// Which source keys the target folder already holds.
 	have := map[string]string{}
 	if wasRebuild && len(s.newMetas) > 0 {

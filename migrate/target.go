@@ -125,3 +125,13 @@ type DeleteBatcher interface {
 type FolderRenamer interface {
 	RenameFolder(ctx context.Context, folderID string, to FolderPath) error
 }
+
+// PendingSweeper is an optional Mailbox capability: it permanently removes
+// a folder's incomplete items (a create interrupted mid-upload) that the
+// adapter keeps under a key of its own. The engine calls it on a folder
+// whose state is not trusted (first pass, interrupted pass, UIDVALIDITY
+// change) before it creates anything there, so items whose source message
+// is gone by then are not left behind.
+type PendingSweeper interface {
+	SweepPending(ctx context.Context, folderID string) (int, error)
+}

@@ -20,6 +20,10 @@
 //   - Folders: well-known names as ids, 409 ErrorFolderExists for a duplicate
 //     sibling.
 //   - Ids change on move unless `Prefer: IdType="ImmutableId"`.
+//   - `POST …/messages/{id}/permanentDelete` removes an item for good
+//     (MailboxDump.Purged counts them); extended properties are replaced by
+//     PATCH and never removed, as Graph has no call for that
+//     (MessageDump.Answered reads PidTagLastVerbExecuted 102/103).
 //   - Throttling per app and mailbox: 4 concurrent requests, 10,000 requests
 //     per 10 minutes, 150 MB of upload per 5 minutes, 429 with Retry-After;
 //     throttled requests count. Options.TimeScale shrinks the windows.

@@ -832,6 +832,14 @@ func (s *Server) messageOp(w http.ResponseWriter, r *http.Request, mb *mailbox, 
 		w.WriteHeader(http.StatusNoContent)
 	case len(rest) == 0 && r.Method == http.MethodPatch:
 		s.patchMessage(w, r, mb, m, body)
+	case len(rest) == 1 && strings.EqualFold(rest[0], "permanentDelete") && r.Method == http.MethodPost:
+		// The item goes to Recoverable Items/Purges, invisible to clients.
+		s.mu.Lock()
+		delete(mb.messages, m.immutableID)
+		delete(mb.regular, m.regularID)
+		mb.purged++
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
 	case len(rest) == 1 && strings.EqualFold(rest[0], "move") && r.Method == http.MethodPost:
 		var in struct {
 			DestinationID string `json:"destinationId"`

@@ -29,6 +29,7 @@ type mailbox struct {
 	wellKnown map[string]*folder
 	messages  map[string]*message // by immutable id
 	regular   map[string]*message // by current regular id
+	purged    int                 // items removed by permanentDelete
 }
 
 type folder struct {
@@ -183,6 +184,9 @@ type MailboxDump struct {
 	Address  string        `json:"address"`
 	Folders  []FolderDump  `json:"folders"`
 	Messages []MessageDump `json:"messages"`
+	// Purged counts items removed by permanentDelete (Recoverable
+	// Items/Purges: gone for the user, unlike a soft DELETE).
+	Purged int `json:"purged"`
 }
 
 // FolderDump is one folder.
@@ -196,16 +200,19 @@ type FolderDump struct {
 
 // MessageDump is one message with every field.
 type MessageDump struct {
-	ID                 string                     `json:"id"` // immutable id
-	RegularID          string                     `json:"regularId"`
-	FolderID           string                     `json:"parentFolderId"`
-	FolderPath         string                     `json:"folderPath"`
-	FolderWellKnown    string                     `json:"folderWellKnownName,omitempty"`
-	Subject            string                     `json:"subject"`
-	IsDraft            bool                       `json:"isDraft"`
-	IsRead             bool                       `json:"isRead"`
-	FlagStatus         string                     `json:"flagStatus"`
-	Categories         []string                   `json:"categories"`
+	ID              string   `json:"id"` // immutable id
+	RegularID       string   `json:"regularId"`
+	FolderID        string   `json:"parentFolderId"`
+	FolderPath      string   `json:"folderPath"`
+	FolderWellKnown string   `json:"folderWellKnownName,omitempty"`
+	Subject         string   `json:"subject"`
+	IsDraft         bool     `json:"isDraft"`
+	IsRead          bool     `json:"isRead"`
+	FlagStatus      string   `json:"flagStatus"`
+	Categories      []string `json:"categories"`
+	// Answered is what Outlook shows as "replied": PidTagLastVerbExecuted
+	// (Integer 0x1081) is 102 (reply) or 103 (reply all).
+	Answered           bool                       `json:"answered"`
 	ReceivedDateTime   time.Time                  `json:"receivedDateTime"`
 	SentDateTime       time.Time                  `json:"sentDateTime"`
 	CreatedDateTime    time.Time                  `json:"createdDateTime"`
@@ -260,7 +267,7 @@ func (s *Server) Dump(address string) (MailboxDump, bool) {
 	if mb == nil {
 		return MailboxDump{}, false
 	}
-	d := MailboxDump{ID: mb.id, Address: mb.address}
+	d := MailboxDump{ID: mb.id, Address: mb.address, Purged: mb.purged}
 	for _, f := range mb.folders {
 		d.Folders = append(d.Folders, FolderDump{ID: f.id, ParentID: f.parentID, DisplayName: f.name, WellKnownName: f.wellKnown, Path: mb.folderPath(f.id)})
 	}
@@ -284,6 +291,9 @@ func (s *Server) Dump(address string) (MailboxDump, bool) {
 		}
 		for _, p := range m.ext {
 			md.ExtendedProperties = append(md.ExtendedProperties, ExtendedProperty(p))
+		}
+		if v, ok := md.Ext("Integer 0x1081"); ok {
+			md.Answered = v == "102" || v == "103"
 		}
 		for _, a := range m.attachments {
 			h := sha256.Sum256(a.data)
