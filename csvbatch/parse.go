@@ -92,6 +92,7 @@ func parseBytes(data []byte) (*Result, error) {
 	data = normalizeCR(data)
 
 	cr := csv.NewReader(bytes.NewReader(data))
+	cr.Comma = separator(data)
 	cr.FieldsPerRecord = -1 // ragged rows are a row problem, not a file error
 	cr.ReuseRecord = true
 
@@ -178,6 +179,39 @@ func parseBytes(data []byte) (*Result, error) {
 		return nil, fileErr(CodeEmpty, "the file has a header but no data rows")
 	}
 	return res, nil
+}
+
+// separator is ',' unless the header line proves another: Excel writes
+// ';' where the decimal separator is ',' (German, French, …) and some tools
+// write tabs. The header proves a separator when splitting at it names more
+// of the known columns than splitting at ','.
+func separator(data []byte) rune {
+	var header string
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if strings.TrimSpace(line) != "" {
+			header = line
+			break
+		}
+	}
+	known := func(sep string) int {
+		n := 0
+		for f := range strings.SplitSeq(header, sep) {
+			f = strings.Trim(strings.TrimSpace(f), `"`)
+			for _, c := range columns {
+				if strings.EqualFold(f, c) {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	best, bestN := ',', known(",")
+	for _, sep := range []rune{';', '\t'} {
+		if n := known(string(sep)); n > bestN {
+			best, bestN = sep, n
+		}
+	}
+	return best
 }
 
 // normalizeCR turns each CR that is not followed by LF into LF, so that a
@@ -312,7 +346,28 @@ func notUTF8(data []byte) *FileError {
 		}
 		data = data[size:]
 	}
-	return fileErr(CodeNotUTF8, "the file is not valid UTF-8 (first invalid byte on line %d); save it as UTF-8 (\"CSV UTF-8\")", line)
+	if looksWindows1252(data) {
+		return fileErr(CodeNotUTF8, "save the file as \"CSV UTF-8 (comma delimited)\" (Excel: File > Save As > CSV UTF-8): it is in a Windows code page (probably Windows-1252, Excel's plain \"CSV\"), not UTF-8; the first such character is on line %d", line)
+	}
+	return fileErr(CodeNotUTF8, "save the file as \"CSV UTF-8\": it is not valid UTF-8 (first invalid byte on line %d)", line)
+}
+
+// looksWindows1252 reports whether the rest of a file (from its first
+// byte that is not UTF-8) reads as Windows-1252 text: every invalid byte is
+// a printable Windows-1252 character (umlauts, accents, €, quotes).
+func looksWindows1252(rest []byte) bool {
+	for len(rest) > 0 {
+		r, size := utf8.DecodeRune(rest)
+		if r == utf8.RuneError && size <= 1 {
+			b := rest[0]
+			// 0x81, 0x8D, 0x8F, 0x90, 0x9D are undefined in Windows-1252.
+			if b == 0x81 || b == 0x8D || b == 0x8F || b == 0x90 || b == 0x9D {
+				return false
+			}
+		}
+		rest = rest[size:]
+	}
+	return true
 }
 
 // checkAddress returns why s is not an acceptable EmailAddress, or "".

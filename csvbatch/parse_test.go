@@ -126,7 +126,8 @@ func TestParse_MissingHeader(t *testing.T) {
 		{"data row first", "a@example.com,alice,secretpw\n", "not a header"},
 		{"no password column", "EmailAddress,UserName\na@example.com,alice\n", "Password"},
 		{"only UserRoot", "UserRoot\nx\n", "EmailAddress, UserName, Password"},
-		{"semicolon separated", "EmailAddress;UserName;Password\na@example.com;alice;pw\n", "not a header"},
+		// A separator is only taken when the header proves it.
+		{"semicolon data row first", "a@example.com;alice;secretpw\n", "not a header"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,6 +177,7 @@ func TestParse_Empty(t *testing.T) {
 func TestParse_NotUTF8(t *testing.T) {
 	tests := []struct{ name, in, mention string }{
 		{"latin1 password", hdr + "a@example.com,alice,p\xe4ss\n", "line 2"},
+		{"windows-1252 says how to save", hdr + "a@example.com,j\xfcrgen,\x80uro\n", `save the file as "CSV UTF-8`},
 		{"UTF-16LE", "\xff\xfeE\x00m\x00", "UTF-16"},
 		{"truncated sequence", hdr + "a@example.com,alice,pw\xc3", "line 2"},
 	}
@@ -529,5 +531,32 @@ func TestParseFile_TooLarge(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "2147483648 bytes") {
 		t.Errorf("error %q does not give the size", err)
+	}
+}
+
+// TestParse_ExcelSeparators: German (and other) Excel writes ';', some tools
+// tabs; the header proves the separator. Commas inside a ';' file stay in
+// their field.
+func TestParse_ExcelSeparators(t *testing.T) {
+	for name, in := range map[string]string{
+		"semicolon":                "EmailAddress;UserName;Password\na@example.com;alice;pw,with,commas\n",
+		"semicolon BOM CRLF":       "\xef\xbb\xbfEmailAddress;UserName;Password\r\na@example.com;alice;pw,with,commas\r\n",
+		"semicolon quoted header":  "\"EmailAddress\";\"UserName\";\"Password\"\na@example.com;alice;pw,with,commas\n",
+		"tab":                      "EmailAddress\tUserName\tPassword\na@example.com\talice\tpw,with,commas\n",
+		"semicolon with user root": "emailaddress;username;password;userroot\na@example.com;alice;pw,with,commas;Mail\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, err := Parse(strings.NewReader(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Valid() || len(res.Users) != 1 {
+				t.Fatalf("problems %v", res.Problems)
+			}
+			u := res.Users[0]
+			if u.EmailAddress != "a@example.com" || u.UserName != "alice" || u.Password != "pw,with,commas" {
+				t.Errorf("user %#v (password %q)", u, u.Password)
+			}
+		})
 	}
 }

@@ -96,29 +96,51 @@ type ConnectionTester interface {
 // TestEndpoint logs in to an endpoint with a migration user's credentials
 // (email, or the first user of a batch on that endpoint when empty).
 func (e *Engine) TestEndpoint(ctx context.Context, name, email string) (*EndpointTest, error) {
-	eps, err := e.store.Endpoints()
+	ep, err := e.endpoint(name)
 	if err != nil {
 		return nil, err
-	}
-	var ep *state.Endpoint
-	for i := range eps {
-		if eps[i].Name == name {
-			ep = &eps[i]
-		}
-	}
-	if ep == nil {
-		return nil, fmt.Errorf("endpoint %q: %w", name, state.ErrNotFound)
 	}
 	u, err := e.userForEndpoint(name, email)
 	if err != nil {
 		return nil, err
 	}
+	login, err := e.login(u)
+	if err != nil {
+		return nil, err
+	}
+	return e.testLogin(ctx, ep, u.EmailAddress, login)
+}
+
+// TestEndpointLogin logs in to an endpoint with the given credentials, so
+// that an endpoint can be tested before any batch exists.
+func (e *Engine) TestEndpointLogin(ctx context.Context, name string, login Login) (*EndpointTest, error) {
+	ep, err := e.endpoint(name)
+	if err != nil {
+		return nil, err
+	}
+	return e.testLogin(ctx, ep, login.UserName, login)
+}
+
+func (e *Engine) endpoint(name string) (state.Endpoint, error) {
+	eps, err := e.store.Endpoints()
+	if err != nil {
+		return state.Endpoint{}, err
+	}
+	for _, ep := range eps {
+		if ep.Name == name {
+			return ep, nil
+		}
+	}
+	return state.Endpoint{}, fmt.Errorf("endpoint %q: %w", name, state.ErrNotFound)
+}
+
+func (e *Engine) testLogin(ctx context.Context, ep state.Endpoint, who string, login Login) (*EndpointTest, error) {
 	if e.opts.Sources == nil {
 		return nil, errors.New("this daemon has no IMAP connector configured")
 	}
-	res := &EndpointTest{Endpoint: name, User: u.EmailAddress, Result: "Success"}
+	res := &EndpointTest{Endpoint: ep.Name, User: who, Result: "Success"}
 	start := e.now()
-	err = e.testLogin(ctx, *ep, u)
+	err := e.tryLogin(ctx, ep, login)
 	res.Seconds = e.now().Sub(start).Seconds()
 	if err != nil {
 		res.Result, res.Reason, res.Error = "Failed", ReasonOf(err), err.Error()
@@ -126,14 +148,10 @@ func (e *Engine) TestEndpoint(ctx context.Context, name, email string) (*Endpoin
 	return res, nil
 }
 
-func (e *Engine) testLogin(ctx context.Context, ep state.Endpoint, u state.User) error {
+func (e *Engine) tryLogin(ctx context.Context, ep state.Endpoint, login Login) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	conn, err := e.opts.Sources(ctx, ep)
-	if err != nil {
-		return err
-	}
-	login, err := e.login(u)
 	if err != nil {
 		return err
 	}
@@ -175,7 +193,7 @@ func (e *Engine) userForEndpoint(endpoint, email string) (state.User, error) {
 			return us[0], nil
 		}
 	}
-	return state.User{}, fmt.Errorf("no migration user on endpoint %q to test with (give one with --user): %w", endpoint, state.ErrNotFound)
+	return state.User{}, fmt.Errorf("no migration user on endpoint %q to test with (give one with --user, or test any account with --username): %w", endpoint, state.ErrNotFound)
 }
 
 // Stats are the daemon-wide totals.

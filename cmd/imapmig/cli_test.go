@@ -85,6 +85,9 @@ func TestCSVValidate_ExitCodesAndMessages(t *testing.T) {
 		{"toomany", csvRows(50001), 1, "TooManyRows"},
 		{"toolarge", "EmailAddress,UserName,Password\n" + big, 1, "TooLarge"},
 		{"noheader", "ann@contoso.com,ann,pw\n", 1, "MissingHeader"},
+		{"semicolon excel", "\xef\xbb\xbfEmailAddress;UserName;Password\r\nann@contoso.com;ann;pw,1\r\nbob@contoso.com;bob;pw;2\r\n", 1, "line 3"},
+		{"semicolon valid", "EmailAddress;UserName;Password\r\nann@contoso.com;ann;pw,1\r\n", 0, "valid, 1 users"},
+		{"windows-1252", "EmailAddress;UserName;Password\r\nj\xfcrgen@contoso.com;j\xfcrgen;Secret-Dup-Pw\r\n", 1, `save the file as "CSV UTF-8`},
 		{"duplicate", "EmailAddress,UserName,Password\nann@contoso.com,a,p\nbob@contoso.com,b,p\nANN@contoso.com,c,Secret-Dup-Pw\n", 1, "line 4"},
 	}
 	for _, tc := range cases {
@@ -117,7 +120,7 @@ func freePort(t testing.TB) string {
 // startServe runs `imapmig serve` and waits for /healthz.
 func startServe(t *testing.T, cfgPath, addr string) *exec.Cmd {
 	t.Helper()
-	return startServeEnv(t, cfgPath, addr, nil)
+	return startServeEnv(t, cfgPath, addr, []string{"TEST_CLIENT_SECRET=unused-test-secret"})
 }
 
 // startServeEnv is startServe with extra environment variables.
@@ -186,7 +189,7 @@ tenants:
   - name: contoso
     tenant_id: t
     client_id: c
-    client_secret_env: NOT_USED_HERE
+    client_secret_env: TEST_CLIENT_SECRET
 `, addr))
 	csv1 := writeFile(t, filepath.Join(dir, "one.csv"), csvRows(4))
 	csv2 := writeFile(t, filepath.Join(dir, "two.csv"), "EmailAddress,UserName,Password\nnew@contoso.com,n,p\nuser2@contoso.com,u,p\n")
@@ -249,7 +252,7 @@ func TestServe_ConfigBatchCreatedAtStart(t *testing.T) {
 data_dir: data
 listen: %s
 endpoints: [{name: old, host: 127.0.0.1}]
-tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: X}]
+tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: TEST_CLIENT_SECRET}]
 batches:
   - {name: fromcfg, endpoint: old, tenant: contoso, csv: users.csv, autostart: true}
 `, addr))
@@ -273,7 +276,7 @@ func TestServe_SIGHUPCreatesNewConfigBatches(t *testing.T) {
 data_dir: data
 listen: %s
 endpoints: [{name: old, host: 127.0.0.1}]
-tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: X}]
+tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: TEST_CLIENT_SECRET}]
 `, addr)
 	cfg := writeFile(t, filepath.Join(dir, "imapmig.yaml"), base)
 	d := startServe(t, cfg, addr)

@@ -99,6 +99,7 @@ type apiCall struct {
 	ctx    context.Context
 	output string
 	out    io.Writer
+	errOut io.Writer
 	in     io.Reader
 }
 
@@ -242,4 +243,29 @@ func confirm(a *apiCall, yes bool, question string) error {
 		return nil
 	}
 	return errors.New("not confirmed (give --yes to skip the question)")
+}
+
+// readPassword asks for a password on a terminal (without echo), or reads
+// the first line of standard input when it is not one (scripts: a pipe or
+// a file). A password is never taken from a flag: flags end up in shell
+// histories and process lists.
+func readPassword(a *apiCall, prompt string) (string, error) {
+	if f, ok := a.in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(a.errOut, prompt)
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(a.errOut)
+		if err != nil {
+			return "", err
+		}
+		return string(b), nil
+	}
+	line, err := bufio.NewReader(a.in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", errors.New("no password on standard input (pipe it in, or run on a terminal to be asked)")
+	}
+	return pw, nil
 }

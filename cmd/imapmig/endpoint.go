@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"text/tabwriter"
@@ -31,16 +32,37 @@ func endpointListCmd() *cobra.Command {
 }
 
 func endpointTestCmd() *cobra.Command {
-	var user string
-	c := &cobra.Command{Use: "test NAME", Short: "a test login on the endpoint; exit 1 when it fails", Args: exactArgs(1, "one endpoint name")}
+	var user, username, userRoot string
+	c := &cobra.Command{
+		Use:   "test NAME",
+		Short: "a test login on the endpoint; exit 1 when it fails",
+		Long: `A test login on the endpoint; exit 1 when it fails. By default it logs in
+as the endpoint's first migration user (or --user EMAIL of a batch). With
+--username it logs in as any account, before a batch exists: the password
+is asked for on a terminal or read from the first line of standard input
+(echo "$PW" | imapmig endpoint test NAME --username U), never from a flag.`,
+		Args: exactArgs(1, "one endpoint name"),
+	}
 	c.Flags().StringVar(&user, "user", "", "migration user (in a batch) whose credentials to test with (default: the endpoint's first user)")
+	c.Flags().StringVar(&username, "username", "", "IMAP login name to test with; the password comes from standard input or a prompt")
+	c.Flags().StringVar(&userRoot, "user-root", "", "with --username: the folder under which the mailbox lives (the CSV's UserRoot)")
 	return withAPI(c, outViews, func(a *apiCall, args []string) error {
 		path := "/v1/endpoints/" + httpapi.PathEscape(args[0]) + "/test"
-		if user != "" {
+		var body any
+		switch {
+		case username != "" && user != "":
+			return errors.New("endpoint test: give --user or --username, not both")
+		case username != "":
+			pw, err := readPassword(a, fmt.Sprintf("IMAP password for %s: ", username))
+			if err != nil {
+				return err
+			}
+			body = httpapi.TestEndpointRequest{UserName: username, Password: pw, UserRoot: userRoot}
+		case user != "":
 			path += "?user=" + httpapi.QueryEscape(user)
 		}
 		var raw json.RawMessage
-		if err := a.Do(a.ctx, "POST", path, nil, &raw); err != nil {
+		if err := a.Do(a.ctx, "POST", path, body, &raw); err != nil {
 			return err
 		}
 		var res migrate.EndpointTest

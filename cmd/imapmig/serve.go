@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -50,6 +51,9 @@ func serve(cfgPath, logFormat string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := cfg.Preflight(); err != nil {
+		return fmt.Errorf("%s: %w", cfgPath, err)
+	}
 	log := newLogger(stderr, logFormat, cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -67,12 +71,17 @@ func serve(cfgPath, logFormat string, stderr io.Writer) error {
 			return d.Close()
 		case <-hup:
 			next, err := config.Load(cfgPath)
+			if err == nil {
+				err = next.Preflight()
+			}
 			if err != nil {
 				log.Error("reload refused: config is invalid; keeping the running one", "err", err)
 				continue
 			}
 			log.Info("config reloaded")
-			d.reconcile(ctx, next)
+			if err := d.reconcile(ctx, next); err != nil {
+				log.Error("config reload: not everything could be applied", "err", err)
+			}
 		case err := <-d.errc:
 			_ = d.Close()
 			return err
@@ -132,23 +141,31 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 		MaxMessageBytes: cfg.MaxMessageBytes, MaxMailboxItems: cfg.MaxMailboxItems,
 		ReportSender: cfg.ReportSender, ReportInterval: time.Duration(cfg.ReportInterval), UserRetries: cfg.FailedPassLimit,
 	})
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
-	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	d := &daemon{
-		cfg: cfg, log: log, store: st, engine: eng, addr: ln.Addr().String(), token: token,
+		cfg: cfg, log: log, store: st, engine: eng, token: token,
 		errc: make(chan error, 2), cancel: cancel, done: make(chan struct{}),
 		http: &http.Server{Handler: httpapi.NewServer(eng, token, log), ReadHeaderTimeout: 10 * time.Second},
 	}
+	// A batch the config declares and that cannot be created (its CSV is
+	// missing or invalid) stops the start, like any other config error.
+	if err := d.reconcile(ctx, cfg); err != nil {
+		cancel()
+		st.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		cancel()
+		st.Close()
+		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	d.addr = ln.Addr().String()
 	go func() {
 		if err := d.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.errc <- err
 		}
 	}()
-	d.reconcile(ctx, cfg)
 	go func() {
 		defer close(d.done)
 		if err := eng.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
@@ -160,8 +177,10 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 }
 
 // reconcile stores the config's endpoints and tenants and creates the
-// batches it declares that do not exist yet.
-func (d *daemon) reconcile(ctx context.Context, cfg *config.Config) {
+// batches it declares that do not exist yet. It returns what it could not
+// apply, each with the config key and line.
+func (d *daemon) reconcile(ctx context.Context, cfg *config.Config) error {
+	var errs []error
 	d.cfg = cfg
 	for _, e := range cfg.Endpoints {
 		if err := d.store.PutEndpoint(state.Endpoint{
@@ -182,7 +201,7 @@ func (d *daemon) reconcile(ctx context.Context, cfg *config.Config) {
 			d.log.Error("store tenant", "tenant", t.Name, "err", err)
 		}
 	}
-	for _, b := range cfg.Batches {
+	for i, b := range cfg.Batches {
 		existing, err := d.store.Batch(b.Name)
 		if err == nil {
 			if b.Autostart && existing.Status == state.BatchCreated {
@@ -204,10 +223,20 @@ func (d *daemon) reconcile(ctx context.Context, cfg *config.Config) {
 		})
 		if err != nil {
 			d.log.Error("batch from config not created", "batch", b.Name, "csv", b.CSV, "err", err)
+			key := fmt.Sprintf("batches[%d]", i)
+			var pe *fs.PathError
+			if errors.As(err, &pe) || strings.Contains(strings.ToLower(err.Error()), "csv") {
+				key += ".csv"
+			}
+			errs = append(errs, &config.FieldError{Path: key, Line: cfg.LineOf(key), Msg: fmt.Sprintf("batch %s not created: %v", b.Name, err)})
 			continue
 		}
 		d.log.Info("batch created from config", "batch", b.Name, "users", res.Users, "status", res.Batch.Status)
 	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s: %w", cfg.Path, errors.Join(errs...))
+	}
+	return nil
 }
 
 // Close stops the engine at the next message boundary, the API, and closes

@@ -54,6 +54,8 @@ type Config struct {
 
 	// Path is the file the config was read from ("" when parsed from bytes).
 	Path string `yaml:"-"`
+	// lines maps key paths ("endpoints[0].port") to their line in the file.
+	lines map[string]int
 }
 
 // Endpoint is an IMAP source.
@@ -245,12 +247,12 @@ func Load(path string) (*Config, error) {
 func Parse(data []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, err
+		return nil, syntaxError(data, err)
 	}
-	c := &Config{}
+	c := &Config{lines: map[string]int{}}
 	var errs []error
 	if len(root.Content) > 0 {
-		decode(root.Content[0], reflect.ValueOf(c).Elem(), "", &errs)
+		decode(root.Content[0], reflect.ValueOf(c).Elem(), "", &errs, c.lines)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -272,7 +274,7 @@ var secretKeys = map[string]string{
 
 // decode walks a YAML node into v, checking every key against the yaml tags
 // of v's type so that errors carry the key's path.
-func decode(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
+func decode(n *yaml.Node, v reflect.Value, path string, errs *[]error, lines map[string]int) {
 	fail := func(p string, line int, format string, a ...any) {
 		*errs = append(*errs, &FieldError{Path: p, Line: line, Msg: fmt.Sprintf(format, a...)})
 	}
@@ -307,6 +309,7 @@ func decode(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
 				continue
 			}
 			seen[k.Value] = true
+			lines[p] = k.Line
 			idx, ok := fields[k.Value]
 			if !ok {
 				if msg, secret := secretKeys[k.Value]; secret {
@@ -316,7 +319,7 @@ func decode(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
 				}
 				continue
 			}
-			decode(val, v.Field(idx), p, errs)
+			decode(val, v.Field(idx), p, errs, lines)
 		}
 	case reflect.Slice:
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
@@ -328,12 +331,14 @@ func decode(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
-			decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i), errs)
+			ip := fmt.Sprintf("%s[%d]", path, i)
+			lines[ip] = item.Line
+			decode(item, s.Index(i), ip, errs, lines)
 		}
 		v.Set(s)
 	case reflect.Pointer:
 		p := reflect.New(v.Type().Elem())
-		decode(n, p.Elem(), path, errs)
+		decode(n, p.Elem(), path, errs, lines)
 		v.Set(p)
 	default:
 		if n.Kind != yaml.ScalarNode {
@@ -420,7 +425,7 @@ func (c *Config) applyDefaults() {
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(path, format string, a ...any) {
-		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, a...)})
+		errs = append(errs, &FieldError{Path: path, Line: c.lineOf(path), Msg: fmt.Sprintf(format, a...)})
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "want host:port, got %q", c.Listen)

@@ -42,6 +42,7 @@ type Engine interface {
 	Events(batch string, n int) ([]state.Event, error)
 	Endpoints() ([]state.Endpoint, error)
 	TestEndpoint(ctx context.Context, name, email string) (*migrate.EndpointTest, error)
+	TestEndpointLogin(ctx context.Context, name string, login migrate.Login) (*migrate.EndpointTest, error)
 	Stats() (migrate.Stats, error)
 	VerifyUser(ctx context.Context, email string) (*migrate.Verification, error)
 }
@@ -82,6 +83,19 @@ type AddUsersRequest struct {
 	CSV             string `json:"Csv,omitempty"`
 	SkipInvalidRows bool   `json:"SkipInvalidRows"`
 }
+
+// TestEndpointRequest is the optional body of POST
+// /v1/endpoints/{name}/test: log in with these credentials instead of a
+// migration user's (before any batch exists). The password is used for the
+// one login and never stored or logged.
+type TestEndpointRequest struct {
+	UserName string `json:"UserName"`
+	Password string `json:"Password"`
+	UserRoot string `json:"UserRoot,omitempty"`
+}
+
+// String never shows the password.
+func (r TestEndpointRequest) String() string { return "TestEndpointRequest{UserName:" + r.UserName + "}" }
 
 // CountResult answers actions that touch several users.
 type CountResult struct {
@@ -187,6 +201,14 @@ func (s *Server) routes() {
 	})
 	h("GET /v1/endpoints", func(r *http.Request) (any, error) { return s.eng.Endpoints() })
 	h("POST /v1/endpoints/{name}/test", func(r *http.Request) (any, error) {
+		var req TestEndpointRequest
+		if err := decode(r, &req); err != nil {
+			return nil, err
+		}
+		if req.UserName != "" {
+			return s.eng.TestEndpointLogin(r.Context(), r.PathValue("name"),
+				migrate.Login{UserName: req.UserName, Password: req.Password, UserRoot: req.UserRoot})
+		}
 		return s.eng.TestEndpoint(r.Context(), r.PathValue("name"), r.URL.Query().Get("user"))
 	})
 	h("GET /v1/stats", func(r *http.Request) (any, error) { return s.eng.Stats() })
