@@ -183,6 +183,17 @@ func TestFull_ForwardsAdvertised(t *testing.T) {
 	if len(p.Refused()) != 0 {
 		t.Errorf("refused on a full server: %v", p.Refused())
 	}
+	c2, err := imapclient.DialInsecure(p.Addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.WaitGreeting(); err != nil { // the proxy has the connection
+		t.Fatal(err)
+	}
+	c2.Close()
+	if p.Peak() != 2 {
+		t.Errorf("Peak() = %d, want 2", p.Peak())
+	}
 	if !slices.Contains(strings.Fields(p.Capability()), "CONDSTORE") {
 		t.Errorf("capability line %q lacks CONDSTORE", p.Capability())
 	}

@@ -28,6 +28,8 @@ type Proxy struct {
 	capLine string
 	conns   map[net.Conn]struct{}
 	closed  bool
+	active  int // client connections open now
+	peak    int // most client connections open at once
 }
 
 // Start listens on a free loopback port and forwards to upstream
@@ -83,12 +85,21 @@ func (p *Proxy) Refused() []string {
 	return append([]string(nil), p.refused...)
 }
 
-// Reset clears Counts and Refused.
+// Reset clears Counts, Refused and Peak.
 func (p *Proxy) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.counts = map[string]int{}
 	p.refused = nil
+	p.peak = p.active
+}
+
+// Peak is the most client connections that were open at once since the
+// last Reset.
+func (p *Proxy) Peak() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peak
 }
 
 // Capability is the last capability line the server sent after a login
@@ -123,6 +134,8 @@ func (p *Proxy) track(cs ...net.Conn) bool {
 	for _, c := range cs {
 		p.conns[c] = struct{}{}
 	}
+	p.active++
+	p.peak = max(p.peak, p.active)
 	return true
 }
 
@@ -132,6 +145,7 @@ func (p *Proxy) untrack(cs ...net.Conn) {
 	for _, c := range cs {
 		delete(p.conns, c)
 	}
+	p.active--
 }
 
 // conn is one proxied client connection.

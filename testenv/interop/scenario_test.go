@@ -93,6 +93,7 @@ func scenario(t *testing.T, s *server) {
 	must(t, sd.RemoveFlags(ctx, user, "INBOX", uids[5:6], []string{`\Seen`}))
 	must(t, sd.AddFlags(ctx, user, "INBOX", uids[4:5], []string{`\Flagged`}))
 	must(t, sd.RemoveFlags(ctx, user, "INBOX", uids[6:8], []string{`\Flagged`}))
+	peak := p.Peak()
 	p.Reset()
 	w.syncNow()
 	o := observe(s, p)
@@ -131,6 +132,7 @@ func scenario(t *testing.T, s *server) {
 	w.tgt = w.newTarget()
 	w.start()
 	w.syncNow()
+	peak = max(peak, p.Peak())
 	dump1, _ := w.emu.Dump(w.addr)
 	if st := w.emu.Stats(); st.Creates != stats0.Creates || !reflect.DeepEqual(dump0, dump1) {
 		t.Errorf("the pass after the restart wrote: %d creates, mailbox changed: %v", st.Creates-stats0.Creates, !reflect.DeepEqual(dump0, dump1))
@@ -138,6 +140,10 @@ func scenario(t *testing.T, s *server) {
 	verify(t, w, s, user, nil)
 	if r := p.Refused(); len(r) > 0 {
 		t.Errorf("imapsrc used extensions %s does not advertise: %v", s.Name, r)
+	}
+	t.Logf("%s: at most %d imapsrc connections at once", s.Name, peak)
+	if s.MaxConnections > 0 && peak > s.MaxConnections {
+		t.Errorf("imapsrc had %d connections open at once, the server allows %d", peak, s.MaxConnections)
 	}
 	if !t.Failed() {
 		obsMu.Lock()
