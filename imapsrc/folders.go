@@ -124,6 +124,9 @@ func (s *source) Folders(ctx context.Context) ([]migrate.Folder, error) {
 	var out []migrate.Folder
 	err := s.do(ctx, "LIST", func(ctx context.Context, c *imapclient.Client) error {
 		out = out[:0]
+		if err := s.deselect(c); err != nil {
+			return err
+		}
 		rev2 := s.has(imap.CapIMAP4rev2)
 		listStatus := s.has(imap.CapListStatus) || rev2
 		// RETURN (…) needs LIST-EXTENDED (LIST-STATUS implies it). Without
@@ -216,4 +219,31 @@ func specialUse(a imap.MailboxAttr) string {
 		}
 	}
 	return ""
+}
+
+// noSuchMailbox is SELECTed to leave the selected state on a server
+// without UNSELECT: a failed SELECT deselects (RFC 3501 §6.3.1), and,
+// unlike CLOSE, it can never expunge anything.
+const noSuchMailbox = "imapmig-deselect-no-such-mailbox"
+
+// deselect leaves the selected state. Servers answer STATUS of the selected
+// mailbox from the session's view, without the changes other sessions made
+// since (Dovecot does): Folders must not see a stale count or UIDNEXT.
+func (s *source) deselect(c *imapclient.Client) error {
+	if s.selected == "" && c.Mailbox() == nil {
+		return nil
+	}
+	s.selected, s.selData = "", nil
+	if s.has(imap.CapUnselect) || s.has(imap.CapIMAP4rev2) {
+		if err := c.Unselect().Wait(); err != nil {
+			return fmt.Errorf("IMAP UNSELECT: %w", err)
+		}
+		return nil
+	}
+	_, err := c.Select(noSuchMailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
+	var ie *imap.Error
+	if err != nil && !errors.As(err, &ie) {
+		return fmt.Errorf("IMAP EXAMINE to deselect: %w", err)
+	}
+	return nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/imapmig/imapmig/migrate/sourcetest"
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
+	"github.com/imapmig/imapmig/testenv/dovecot"
 )
 
 // bareServer is imapmemserver announcing only IMAP4rev1 on loopback.
@@ -254,4 +255,46 @@ func syncPass(t *testing.T, h *harness, email string) state.User {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// oldHoster adapts a ProfileOldHoster Dovecot to sourcetest.Server.
+type oldHoster struct{ srv *dovecot.Server }
+
+func (o oldHoster) NewUser(t testing.TB) migrate.Login {
+	u, err := o.srv.NewUser("cmp", dovecot.LayoutINBOXDot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return migrate.Login{UserName: u.Name, Password: u.Password}
+}
+
+func (o oldHoster) Admin(t testing.TB, login migrate.Login) *imapclient.Client {
+	c, err := o.srv.Client(context.Background(), login.UserName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestSource_FakeAndImapsrcAgreeOnOldHosterDovecot: the same comparison
+// against a real Dovecot configured as an old hoster (IMAP4rev1 LITERAL+
+// SASL-IR LOGIN-REFERRALS IDLE NAMESPACE UIDPLUS CHILDREN UNSELECT,
+// "INBOX." prefix and "." separator).
+func TestSource_FakeAndImapsrcAgreeOnOldHosterDovecot(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := dovecot.Start(ctx, dovecot.Options{Profile: dovecot.ProfileOldHoster})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	conn, err := imapsrc.New(imapsrc.Config{Host: srv.Host, Port: srv.Port, Security: imapsrc.SecurityTLS, RootCAs: srv.CertPool,
+		SpoolDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := newFakeBackend(true)
+	sourcetest.Compare(t,
+		sourcetest.Subject{Name: "fake source", Connector: fake, Backend: fake},
+		sourcetest.Subject{Name: "imapsrc on old-hoster Dovecot", Connector: conn, Backend: sourcetest.IMAPBackend(oldHoster{srv})})
 }

@@ -141,7 +141,13 @@ type SourceConnector interface {
 //     meanwhile is a KindSkipItem error wrapping ErrMessageGone.
 //   - UIDVALIDITY changes, folders created, renamed or deleted between
 //     calls are seen by the next Folders; a Source keeps no cache across
-//     Folders calls that could hide them.
+//     Folders calls that could hide them, and leaves the selected state
+//     before listing (servers answer STATUS of the selected mailbox from
+//     the session's stale view). One server cache is out of a Source's
+//     reach: Dovecot's list index can hide, from a session that had it
+//     selected, a folder deleted and created again under the same name by
+//     another session, until a new connection. The engine opens a new
+//     Source for every pass.
 //   - Errors: a capability the Source cannot do without is a
 //     *CapabilityError (permanent, KindFailUser), never a retryable error.
 //     Lost connections are reconnected inside the Source; what it returns
