@@ -10,6 +10,8 @@
 //     testenv/install.sh) in either namespace layout.
 //   - testenv/imapwire is a plaintext IMAP proxy that refuses commands using
 //     unadvertised extensions and records what a client used.
+//   - testenv/interop is the interop matrix (tests only): the same
+//     conformance suite and end-to-end scenario on every server above.
 //   - testenv/mailgen generates deterministic, realistic mailboxes.
 //   - testenv/graphemu is an HTTPS emulator of the Microsoft Graph mail
 //     surface and the Entra token endpoint that behaves as Exchange Online

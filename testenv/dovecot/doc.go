@@ -28,7 +28,8 @@
 // created for every user, and mail_max_userip_connections = 3 (the fourth
 // login of a user from one IP gets NO [LIMIT]). Dovecot still grants
 // CONDSTORE to a client that asks for it without it being advertised, which
-// an old server would refuse.
+// an old server would refuse: put testenv/imapwire in front to get that
+// refusal (the interop tests do).
 //
 // # Caveats
 //
