@@ -70,6 +70,8 @@ type Engine struct {
 
 	mu   sync.Mutex // serialises lifecycle actions
 	wake chan struct{}
+	// liveMu guards the options a reload changes (SetLiveOptions).
+	liveMu sync.RWMutex
 
 	regOnce  sync.Once
 	registry *registry

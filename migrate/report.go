@@ -187,7 +187,7 @@ func (e *Engine) SendReport(ctx context.Context, name, kind string) error {
 	if len(b.Options.NotificationEmails) == 0 {
 		return nil
 	}
-	if e.opts.ReportSender == "" {
+	if e.live().ReportSender == "" {
 		e.log.Warn("batch has notification_emails but no report_sender is configured; no report sent", "batch", name)
 		return nil
 	}
@@ -200,7 +200,7 @@ func (e *Engine) SendReport(ctx context.Context, name, kind string) error {
 		return err
 	}
 	if _, err := retryOp(ctx, e.log, e.opts.RetryAttempts, e.opts.RetryBackoff, func() (struct{}, error) {
-		return struct{}{}, tgt.SendMail(ctx, e.opts.ReportSender, b.Options.NotificationEmails, subject, html)
+		return struct{}{}, tgt.SendMail(ctx, e.live().ReportSender, b.Options.NotificationEmails, subject, html)
 	}); err != nil {
 		e.event(name, "", "error", fmt.Sprintf("report mail (%s) not sent: %v", kind, err))
 		return err
@@ -212,7 +212,7 @@ func (e *Engine) SendReport(ctx context.Context, name, kind string) error {
 // dueReports returns the reports a batch needs now, marking them as sent
 // (they are sent once; a failed send is logged in the event log).
 func (e *Engine) dueReports(b state.Batch, now time.Time) []string {
-	if len(b.Options.NotificationEmails) == 0 || e.opts.ReportSender == "" {
+	if len(b.Options.NotificationEmails) == 0 || e.live().ReportSender == "" {
 		return nil
 	}
 	var due []string
@@ -221,7 +221,7 @@ func (e *Engine) dueReports(b state.Batch, now time.Time) []string {
 		due = append(due, ReportInitialSync)
 	case !b.ReportedCompleted && (b.Status == state.BatchCompleted || b.Status == state.BatchCompletedWithErrors):
 		due = append(due, ReportCompleted)
-	case e.opts.ReportInterval > 0 && !b.LastReportAt.IsZero() && now.Sub(b.LastReportAt) >= e.opts.ReportInterval &&
+	case e.live().ReportInterval > 0 && !b.LastReportAt.IsZero() && now.Sub(b.LastReportAt) >= e.live().ReportInterval &&
 		b.Status != state.BatchCompleted && b.Status != state.BatchCompletedWithErrors && b.Status != state.BatchStopped:
 		due = append(due, ReportPeriodic)
 	}

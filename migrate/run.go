@@ -171,8 +171,8 @@ func (e *Engine) schedule(ctx context.Context) (time.Time, error) {
 				}
 			}(b.Name, kind)
 		}
-		if !b.LastReportAt.IsZero() && e.opts.ReportInterval > 0 {
-			soonest(b.LastReportAt.Add(e.opts.ReportInterval))
+		if !b.LastReportAt.IsZero() && e.live().ReportInterval > 0 {
+			soonest(b.LastReportAt.Add(e.live().ReportInterval))
 		}
 		if ca := b.Options.CompleteAfter; !ca.IsZero() {
 			if (b.Status == state.BatchSynced || b.Status == state.BatchSyncedWithErrors) && !now.Before(ca) {
@@ -458,7 +458,7 @@ func (e *Engine) finishPass(ctx context.Context, u state.User, b state.Batch, ki
 		_, err = e.store.UpdateUser(email, func(u *state.User) error {
 			totals.apply(u)
 			u.LastSuccessfulSyncTime = now
-			if u.Failures >= e.opts.UserRetries {
+			if u.Failures >= e.live().UserRetries {
 				recovered = u.Failures
 			}
 			u.ErrorReason, u.LastError, u.Failures = "", "", 0
@@ -518,8 +518,8 @@ func (e *Engine) finishPass(ctx context.Context, u state.User, b state.Batch, ki
 		u.Failures++
 		failures = u.Failures
 		wait := e.opts.UserRetryBackoff << min(u.Failures-1, 6)
-		if kindOf == KindFailUser || u.Failures >= e.opts.UserRetries {
-			failedNow = kindOf == KindFailUser || u.Failures == e.opts.UserRetries // once, not on every retry
+		if kindOf == KindFailUser || u.Failures >= e.live().UserRetries {
+			failedNow = kindOf == KindFailUser || u.Failures == e.live().UserRetries // once, not on every retry
 			u.Status = state.UserFailed
 			u.NextSyncAt = time.Time{}
 			if kind == passIncremental && kindOf != KindFailUser && !u.LastSuccessfulSyncTime.IsZero() {

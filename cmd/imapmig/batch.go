@@ -27,7 +27,7 @@ func batchCmd() *cobra.Command {
 		batchActionCmd("syncnow", "an incremental sync of every Synced user, now"),
 		batchActionCmd("complete", "one final incremental sync, then Completed; no more syncs"),
 		batchActionCmd("approve", "approve all skipped items of the batch"),
-		batchRemoveCmd(), batchAddUsersCmd(), batchEventsCmd(),
+		batchRemoveCmd(), batchAddUsersCmd(), batchEventsCmd(), batchSetCmd(),
 	)
 }
 
@@ -242,5 +242,79 @@ func batchAddUsersCmd() *cobra.Command {
 		}
 		fmt.Fprintf(a.out, "%d users added to %s\n", res.Users, args[0])
 		return nil
+	})
+}
+
+// batchSetCmd is `batch set NAME --sync-interval … --exclude-folders …`:
+// Exchange's Set-MigrationBatch. Only the flags given are changed.
+func batchSetCmd() *cobra.Command {
+	var (
+		exclude, include, notify, syncEvery, receivedAfter, startAfter, completeAfter string
+		deletedItems                                                              bool
+	)
+	c := &cobra.Command{
+		Use:   "set NAME [--sync-interval D] [--exclude-folders A,B] ...",
+		Short: "change a batch's options at run time; only the flags given change",
+		Long: `Change a batch's options at run time (Exchange's Set-MigrationBatch); only
+the flags given change. Folder filters and --received-after apply from each
+user's next pass; a new --sync-interval reschedules the synced users' next
+sync from their last one. An empty list (--exclude-folders "") clears it.`,
+		Args: exactArgs(1, "one batch name"),
+	}
+	f := c.Flags()
+	f.StringVar(&exclude, "exclude-folders", "", "comma-separated folders to leave out")
+	f.StringVar(&include, "include-folders", "", "comma-separated folders to copy (all when empty)")
+	f.StringVar(&notify, "notification-emails", "", "comma-separated report recipients")
+	f.StringVar(&syncEvery, "sync-interval", "", "time between incremental syncs, e.g. 24h, 90m, 1d")
+	f.StringVar(&receivedAfter, "received-after", "", "copy only mail received after this date (\"\" clears it)")
+	f.StringVar(&startAfter, "start-after", "", "start no earlier than this time (\"\" clears it)")
+	f.StringVar(&completeAfter, "complete-after", "", "complete at this time (\"\" clears it)")
+	f.BoolVar(&deletedItems, "migrate-deleted-items", true, "copy the Trash folder too")
+	return withAPI(c, outViews, func(a *apiCall, args []string) error {
+		var req httpapi.SetBatchRequest
+		list := func(flag, v string, dst **[]string) {
+			if c.Flags().Changed(flag) {
+				l := splitList(v)
+				if l == nil {
+					l = []string{}
+				}
+				*dst = &l
+			}
+		}
+		str := func(flag, v string, dst **string) {
+			if c.Flags().Changed(flag) {
+				*dst = &v
+			}
+		}
+		list("exclude-folders", exclude, &req.ExcludeFolders)
+		list("include-folders", include, &req.IncludeFolders)
+		list("notification-emails", notify, &req.NotificationEmails)
+		str("sync-interval", syncEvery, &req.SyncInterval)
+		str("received-after", receivedAfter, &req.ReceivedAfter)
+		str("start-after", startAfter, &req.StartAfter)
+		str("complete-after", completeAfter, &req.CompleteAfter)
+		if c.Flags().Changed("migrate-deleted-items") {
+			req.MigrateDeletedItems = &deletedItems
+		}
+		if req == (httpapi.SetBatchRequest{}) {
+			return errors.New("batch set: give at least one option to change (see --help)")
+		}
+		var raw json.RawMessage
+		if err := a.Do(a.ctx, "PATCH", "/v1/batches/"+httpapi.PathEscape(args[0]), req, &raw); err != nil {
+			return err
+		}
+		var b migrate.BatchView
+		return show(a.out, a.output, raw, &b, func(tw *tabwriter.Writer) {
+			o := b.Options
+			fmt.Fprintf(tw, "batch %s updated\n", b.Name)
+			fmt.Fprintf(tw, "SyncInterval:\t%s\n", o.SyncInterval)
+			fmt.Fprintf(tw, "ExcludeFolders:\t%s\n", orDash(strings.Join(o.ExcludeFolders, ",")))
+			fmt.Fprintf(tw, "IncludeFolders:\t%s\n", orDash(strings.Join(o.IncludeFolders, ",")))
+			fmt.Fprintf(tw, "NotificationEmails:\t%s\n", orDash(strings.Join(o.NotificationEmails, ",")))
+			fmt.Fprintf(tw, "ReceivedAfter:\t%s\n", fmtTime(&o.ReceivedAfter))
+			fmt.Fprintf(tw, "StartAfter:\t%s\n", fmtTime(&o.StartAfter))
+			fmt.Fprintf(tw, "CompleteAfter:\t%s\n", fmtTime(&o.CompleteAfter))
+			fmt.Fprintf(tw, "MigrateDeletedItems:\t%v\n", o.MigrateDeletedItems)
+		})
 	})
 }

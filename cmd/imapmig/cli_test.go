@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -126,10 +127,36 @@ func startServe(t *testing.T, cfgPath, addr string) *exec.Cmd {
 // startServeEnv is startServe with extra environment variables.
 func startServeEnv(t testing.TB, cfgPath, addr string, env []string) *exec.Cmd {
 	t.Helper()
+	cmd, _ := startServeLogs(t, cfgPath, addr, env)
+	return cmd
+}
+
+// lockedBuffer is a bytes.Buffer the daemon's stderr is copied into while
+// the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServeLogs is startServeEnv that also returns the daemon's log.
+func startServeLogs(t testing.TB, cfgPath, addr string, env []string) (*exec.Cmd, *lockedBuffer) {
+	t.Helper()
 	cmd := exec.Command(binPath, "serve", "--config", cfgPath)
 	cmd.Env = append(os.Environ(), env...)
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
+	logs := &lockedBuffer{}
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +184,7 @@ func startServeEnv(t testing.TB, cfgPath, addr string, env []string) *exec.Cmd {
 			}
 		}
 	})
-	return cmd
+	return cmd, logs
 }
 
 func stopServe(t testing.TB, cmd *exec.Cmd) {

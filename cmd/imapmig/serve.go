@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -54,13 +55,14 @@ func serve(cfgPath, logFormat string, stderr io.Writer) error {
 	if err := cfg.Preflight(); err != nil {
 		return fmt.Errorf("%s: %w", cfgPath, err)
 	}
-	log := newLogger(stderr, logFormat, cfg.LogLevel)
+	log, level := newLogger(stderr, logFormat, cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	d, err := startDaemon(ctx, cfg, log, nil)
 	if err != nil {
 		return err
 	}
+	d.level = level
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -78,10 +80,7 @@ func serve(cfgPath, logFormat string, stderr io.Writer) error {
 				log.Error("reload refused: config is invalid; keeping the running one", "err", err)
 				continue
 			}
-			log.Info("config reloaded")
-			if err := d.reconcile(ctx, next); err != nil {
-				log.Error("config reload: not everything could be applied", "err", err)
-			}
+			d.reload(ctx, next)
 		case err := <-d.errc:
 			_ = d.Close()
 			return err
@@ -89,19 +88,28 @@ func serve(cfgPath, logFormat string, stderr io.Writer) error {
 	}
 }
 
-func newLogger(w io.Writer, format, level string) *slog.Logger {
-	var lv slog.Level
-	_ = lv.UnmarshalText([]byte(strings.ToUpper(level)))
+// newLogger returns the daemon's logger and its level, which a reload
+// changes.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, *slog.LevelVar) {
+	lv := new(slog.LevelVar)
+	setLevel(lv, level)
 	opts := &slog.HandlerOptions{Level: lv}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)), lv
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(w, opts)), lv
+}
+
+func setLevel(lv *slog.LevelVar, level string) {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(strings.ToUpper(level)))
+	lv.Set(l)
 }
 
 // daemon is a running `imapmig serve`: the store, the engine and the API.
 type daemon struct {
-	cfg    *config.Config
+	cfg    atomic.Pointer[config.Config] // the running config; a reload swaps it
+	level  *slog.LevelVar                // nil in the demo
 	log    *slog.Logger
 	store  *state.Store
 	engine *migrate.Engine
@@ -133,8 +141,10 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 		st.Close()
 		return nil, err
 	}
+	d := &daemon{log: log, store: st, token: token, errc: make(chan error, 2), done: make(chan struct{})}
+	d.cfg.Store(cfg)
 	if w == nil {
-		w = productionWiring(cfg, log)
+		w = productionWiring(d.cfg.Load, cfg.DataDir, log)
 	}
 	eng := migrate.New(migrate.Options{
 		Store: st, Logger: log, Sources: w.sources, Targets: w.targets,
@@ -142,11 +152,8 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 		ReportSender: cfg.ReportSender, ReportInterval: time.Duration(cfg.ReportInterval), UserRetries: cfg.FailedPassLimit,
 	})
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	d := &daemon{
-		cfg: cfg, log: log, store: st, engine: eng, token: token,
-		errc: make(chan error, 2), cancel: cancel, done: make(chan struct{}),
-		http: &http.Server{Handler: httpapi.NewServer(eng, token, log), ReadHeaderTimeout: 10 * time.Second},
-	}
+	d.engine, d.cancel = eng, cancel
+	d.http = &http.Server{Handler: httpapi.NewServer(eng, token, log), ReadHeaderTimeout: 10 * time.Second}
 	// A batch the config declares and that cannot be created (its CSV is
 	// missing or invalid) stops the start, like any other config error.
 	if err := d.reconcile(ctx, cfg); err != nil {
@@ -181,7 +188,7 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 // apply, each with the config key and line.
 func (d *daemon) reconcile(ctx context.Context, cfg *config.Config) error {
 	var errs []error
-	d.cfg = cfg
+	d.cfg.Store(cfg)
 	for _, e := range cfg.Endpoints {
 		if err := d.store.PutEndpoint(state.Endpoint{
 			Name: e.Name, Host: e.Host, Port: e.Port, Security: e.Security, Auth: e.Auth,

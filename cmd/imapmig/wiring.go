@@ -20,14 +20,16 @@ import (
 
 // productionWiring builds the real adapters from the config: imapsrc for
 // endpoints, graphdst for tenants.
-func productionWiring(cfg *config.Config, log *slog.Logger) *wiring {
-	spool := filepath.Join(cfg.DataDir, "spool")
+// The tenant is looked up in the running config (cur) each time, so a
+// tenant added by a reload is found.
+func productionWiring(cur func() *config.Config, dataDir string, log *slog.Logger) *wiring {
+	spool := filepath.Join(dataDir, "spool")
 	return &wiring{
 		sources: func(ctx context.Context, ep state.Endpoint) (migrate.SourceConnector, error) {
 			return newSource(ep, spool, nil, log)
 		},
 		targets: func(ctx context.Context, t state.Tenant) (migrate.Target, error) {
-			ct, ok := cfg.Tenant(t.Name)
+			ct, ok := cur().Tenant(t.Name)
 			if !ok {
 				return nil, migrate.FailUser("TenantNotFound", fmt.Errorf("tenant %q is not in the config", t.Name))
 			}

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/imapmig/imapmig/csvbatch"
 	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/migrate/config"
 	"github.com/imapmig/imapmig/state"
 )
 
@@ -43,6 +45,7 @@ type Engine interface {
 	Endpoints() ([]state.Endpoint, error)
 	TestEndpoint(ctx context.Context, name, email string) (*migrate.EndpointTest, error)
 	TestEndpointLogin(ctx context.Context, name string, login migrate.Login) (*migrate.EndpointTest, error)
+	SetBatchOptions(ctx context.Context, name string, p migrate.BatchOptionsPatch) (migrate.BatchView, error)
 	Stats() (migrate.Stats, error)
 	VerifyUser(ctx context.Context, email string) (*migrate.Verification, error)
 }
@@ -96,6 +99,52 @@ type TestEndpointRequest struct {
 
 // String never shows the password.
 func (r TestEndpointRequest) String() string { return "TestEndpointRequest{UserName:" + r.UserName + "}" }
+
+// SetBatchRequest is the body of PATCH /v1/batches/{name}: the options to
+// change (absent ones stay). Durations are written like "24h" or "1d",
+// times as RFC 3339 or YYYY-MM-DD ("" clears a time).
+type SetBatchRequest struct {
+	ExcludeFolders      *[]string `json:"ExcludeFolders,omitempty"`
+	IncludeFolders      *[]string `json:"IncludeFolders,omitempty"`
+	NotificationEmails  *[]string `json:"NotificationEmails,omitempty"`
+	SyncInterval        *string   `json:"SyncInterval,omitempty"`
+	ReceivedAfter       *string   `json:"ReceivedAfter,omitempty"`
+	StartAfter          *string   `json:"StartAfter,omitempty"`
+	CompleteAfter       *string   `json:"CompleteAfter,omitempty"`
+	MigrateDeletedItems *bool     `json:"MigrateDeletedItems,omitempty"`
+}
+
+func (r SetBatchRequest) patch() (migrate.BatchOptionsPatch, error) {
+	p := migrate.BatchOptionsPatch{ExcludeFolders: r.ExcludeFolders, IncludeFolders: r.IncludeFolders,
+		NotificationEmails: r.NotificationEmails, MigrateDeletedItems: r.MigrateDeletedItems}
+	if r.SyncInterval != nil {
+		d, err := config.ParseDuration(*r.SyncInterval)
+		if err != nil {
+			return p, fmt.Errorf("SyncInterval: %w", err)
+		}
+		if d < time.Minute {
+			return p, fmt.Errorf("SyncInterval: must be at least 1m, got %s", d)
+		}
+		p.SyncInterval = &d
+	}
+	for key, v := range map[string]struct {
+		in  *string
+		out **time.Time
+	}{"ReceivedAfter": {r.ReceivedAfter, &p.ReceivedAfter}, "StartAfter": {r.StartAfter, &p.StartAfter}, "CompleteAfter": {r.CompleteAfter, &p.CompleteAfter}} {
+		if v.in == nil {
+			continue
+		}
+		t, err := config.ParseTime(*v.in)
+		if err != nil {
+			return p, fmt.Errorf("%s: %w", key, err)
+		}
+		*v.out = &t
+	}
+	if p.Empty() {
+		return p, fmt.Errorf("nothing to change")
+	}
+	return p, nil
+}
 
 // CountResult answers actions that touch several users.
 type CountResult struct {
@@ -156,6 +205,17 @@ func (s *Server) routes() {
 		return CountResult{n}, err
 	})
 	h("GET /v1/batches/{name}/users", func(r *http.Request) (any, error) { return s.eng.Users(r.PathValue("name")) })
+	h("PATCH /v1/batches/{name}", func(r *http.Request) (any, error) {
+		var req SetBatchRequest
+		if err := decode(r, &req); err != nil {
+			return nil, err
+		}
+		p, err := req.patch()
+		if err != nil {
+			return nil, &badRequest{err.Error()}
+		}
+		return s.eng.SetBatchOptions(r.Context(), r.PathValue("name"), p)
+	})
 	h("POST /v1/batches/{name}/users", func(r *http.Request) (any, error) {
 		var req AddUsersRequest
 		if err := decode(r, &req); err != nil {
