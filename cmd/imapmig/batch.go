@@ -250,7 +250,7 @@ func batchAddUsersCmd() *cobra.Command {
 func batchSetCmd() *cobra.Command {
 	var (
 		exclude, include, notify, syncEvery, receivedAfter, startAfter, completeAfter string
-		deletedItems                                                              bool
+		deletedItems                                                                  bool
 	)
 	c := &cobra.Command{
 		Use:   "set NAME [--sync-interval D] [--exclude-folders A,B] ...",

@@ -98,7 +98,9 @@ type TestEndpointRequest struct {
 }
 
 // String never shows the password.
-func (r TestEndpointRequest) String() string { return "TestEndpointRequest{UserName:" + r.UserName + "}" }
+func (r TestEndpointRequest) String() string {
+	return "TestEndpointRequest{UserName:" + r.UserName + "}"
+}
 
 // SetBatchRequest is the body of PATCH /v1/batches/{name}: the options to
 // change (absent ones stay). Durations are written like "24h" or "1d",
