@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -92,6 +93,7 @@ type Server struct {
 	ownDir   bool
 	uid, gid int
 	cmd      *exec.Cmd
+	stdin    io.Closer // closing it stops master
 	exited   chan struct{}
 	log      *slog.Logger
 
@@ -332,11 +334,22 @@ func (s *Server) libPath() string {
 
 func (s *Server) startProcess(ctx context.Context) error {
 	logPath := filepath.Join(s.Dir, "master.log")
-	cmd := exec.Command(s.bin("master"), "-C", s.conf, "-M", filepath.Join(s.Dir, "cyrus.conf"),
+	// master drops root for cyrus_user, which clears a parent-death
+	// signal; so a shell (which stays root) runs it and kills it when the
+	// pipe on fd 3 closes: at Stop, or when the test process dies (a
+	// timed-out test never runs Stop). The shell exits when master does.
+	const watchdog = `exec 3<&0; "$0" "$@" </dev/null & m=$!; (read _ <&3; kill -TERM $m 2>/dev/null) & wait $m`
+	cmd := exec.Command("/bin/sh", "-c", watchdog, s.bin("master"), "-C", s.conf, "-M", filepath.Join(s.Dir, "cyrus.conf"),
 		"-p", filepath.Join(s.Dir, "master.pid"), "-L", logPath)
 	cmd.Dir = s.Dir
 	cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+s.libPath())
+	// Its own process group, so Stop reaches the services.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	s.stdin = stdin
 	out, err := os.Create(filepath.Join(s.Dir, "master.out"))
 	if err != nil {
 		return err
@@ -394,7 +407,7 @@ func (s *Server) Log() string {
 func (s *Server) Stop() error {
 	if s.cmd != nil && s.cmd.Process != nil {
 		pgid := s.cmd.Process.Pid
-		s.cmd.Process.Signal(syscall.SIGTERM)
+		s.stdin.Close()
 		select {
 		case <-s.exited:
 		case <-time.After(15 * time.Second):
