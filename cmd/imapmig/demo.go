@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -81,6 +82,9 @@ func runDemo(ctx context.Context, o demoOptions, stdout io.Writer) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
 	logFile, err := os.OpenFile(filepath.Join(dir, "imapmig.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
@@ -93,6 +97,9 @@ func runDemo(ctx context.Context, o demoOptions, stdout io.Writer) error {
 		addrs[i] = fmt.Sprintf("user%02d@contoso.example", i+1)
 	}
 	fmt.Fprintf(stdout, "imapmig demo: %d users, %d messages each (+ special cases), data in %s\n", *users, *messages, dir)
+	if !*useDovecot {
+		fmt.Fprintln(stdout, "(the in-memory IMAP server cannot serve the malformed sample message, so it is left out; --dovecot includes it)")
+	}
 
 	// The Graph side.
 	emuOpts := graphemu.Options{Mailboxes: addrs, DisableThrottling: !*throttle, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -115,6 +122,16 @@ func runDemo(ctx context.Context, o demoOptions, stdout io.Writer) error {
 	var sourceMessages, sourceBytes int64
 	gen := func(i int) *mailgen.Mailbox {
 		mb := mailgen.Generate(mailgen.Options{Seed: uint64(i + 1), Messages: *messages, Large: *large})
+		if !*useDovecot {
+			// go-imap's in-memory server answers BODY[] of a message whose
+			// header it cannot parse with an empty literal: the generated
+			// malformed sample would arrive empty and be skipped. Real
+			// servers return the bytes (with --dovecot it migrates as
+			// original.eml), so leave it out here.
+			for fi := range mb.Folders {
+				mb.Folders[fi].Messages = slices.DeleteFunc(mb.Folders[fi].Messages, func(m mailgen.Message) bool { return m.Kind == mailgen.KindMalformed })
+			}
+		}
 		for _, f := range mb.Folders {
 			for _, m := range f.Messages {
 				sourceMessages++
@@ -219,7 +236,62 @@ func runDemo(ctx context.Context, o demoOptions, stdout io.Writer) error {
 		return err
 	}
 	elapsed := time.Since(begin)
-	return demoSummary(d.engine, emu, addrs, v, elapsed, stdout)
+	sumErr := demoSummary(d.engine, emu, addrs, v, elapsed, stdout)
+	if *keep == "" {
+		fmt.Fprintln(stdout, "\nThe demo's data is removed now; run it with --keep DIR to keep it and look at it afterwards.")
+		return sumErr
+	}
+	cfgPath, err := writeKeptConfig(dir, ep, tenant)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, `
+The daemon's data is kept in %[1]s. To look at it (the demo's IMAP server
+and Graph emulator are gone, so nothing syncs):
+  imapmig serve --config %[2]s &
+  export IMAPMIG_CONFIG=%[2]s
+  imapmig batch get demo
+  imapmig user list --batch demo
+  imapmig user skipped user01@contoso.example
+  imapmig batch events demo
+`, dir, cfgPath)
+	return sumErr
+}
+
+// writeKeptConfig writes a config for the kept data directory, so that
+// `imapmig serve` can open it after the demo.
+func writeKeptConfig(dir string, ep state.Endpoint, t config.Tenant) (string, error) {
+	secret := filepath.Join(dir, "demo-client-secret")
+	if err := os.WriteFile(secret, []byte("demo-secret\n"), 0o600); err != nil {
+		return "", err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	listen := ln.Addr().String()
+	ln.Close()
+	body := fmt.Sprintf(`# Written by 'imapmig demo --keep': the demo's daemon, for looking at its data.
+data_dir: %q
+listen: %s
+endpoints:
+  - {name: %s, host: %q, port: %d, security: %s, auth: %s}
+tenants:
+  - name: %s
+    tenant_id: %s
+    client_id: %s
+    client_secret_file: %q
+    authority_host: %q
+    graph_url: %q
+`, dir, listen, ep.Name, ep.Host, ep.Port, ep.Security, ep.Auth, t.Name, t.TenantID, t.ClientID, secret, t.AuthorityHost, t.GraphURL)
+	path := filepath.Join(dir, "imapmig.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		return "", err
+	}
+	if _, err := config.Load(path); err != nil {
+		return "", fmt.Errorf("demo: the kept config does not load: %w", err)
+	}
+	return path, nil
 }
 
 // demoSummary prints the outcome, counting duplicates straight from the
