@@ -9,7 +9,9 @@
 // # Basics
 //
 // Use one instance per test package through Shared and TestMain; stopping
-// Dovecot takes ~3 s. Seed mailboxes with Seed/WriteMaildir (maildir files
+// Dovecot takes ~3 s. Dovecot runs in the foreground (-F) under a shell that
+// stops it when the test process dies, so a timed-out test leaves no
+// server behind (only its temp dir). Seed mailboxes with Seed/WriteMaildir (maildir files
 // written directly: fastest, for big folders) or Append (IMAP APPEND with
 // mail_fsync = never), and change them with SetFlags, AddFlags,
 // RemoveFlags, Expunge, Move, RenameFolder, DeleteFolder, ResetFolder (new

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -98,6 +99,8 @@ type Server struct {
 
 	binary   string
 	conf     string
+	stdin    io.Closer // closing it stops Dovecot
+	exited   chan struct{}
 	ownDir   bool
 	uid, gid int
 	log      *slog.Logger
@@ -380,22 +383,30 @@ func (s *Server) capabilityConf() string {
 	return ""
 }
 
+// watchdog runs a program and stops it when fd 0 (a pipe from the test
+// process) closes: at Stop, or when the test process dies (a timed-out test
+// never runs Stop). The shell exits when the program does.
+const watchdog = `exec 3<&0; "$0" "$@" </dev/null & m=$!; (read _ <&3; kill -TERM $m 2>/dev/null) & wait $m`
+
 func (s *Server) startProcess(ctx context.Context) error {
-	// Dovecot daemonizes and its children inherit stdout/stderr: give it a
-	// file, not a pipe, or Run would wait for the daemon to exit.
+	// Dovecot's children inherit stdout/stderr: give them a file.
 	outPath := filepath.Join(s.Dir, "start.out")
 	outF, err := os.Create(outPath)
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, s.binary, "-c", s.conf)
+	defer outF.Close()
+	cmd := exec.Command("/bin/sh", "-c", watchdog, s.binary, "-F", "-c", s.conf)
 	cmd.Stdout, cmd.Stderr = outF, outF
-	err = cmd.Run()
-	outF.Close()
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		out, _ := os.ReadFile(outPath)
-		return fmt.Errorf("dovecot -c %s: %v: %s%s", s.conf, err, out, s.logTail())
+		return err
 	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("dovecot -c %s: %v", s.conf, err)
+	}
+	s.stdin, s.exited = stdin, make(chan struct{})
+	go func() { cmd.Wait(); close(s.exited) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for _, p := range []int{s.Port, s.TLSPort} {
 		for {
@@ -403,6 +414,12 @@ func (s *Server) startProcess(ctx context.Context) error {
 			if err == nil {
 				c.Close()
 				break
+			}
+			select {
+			case <-s.exited:
+				out, _ := os.ReadFile(outPath)
+				return fmt.Errorf("dovecot -F -c %s exited: %s%s", s.conf, out, s.logTail())
+			default:
 			}
 			if time.Now().After(deadline) || ctx.Err() != nil {
 				s.Stop()
@@ -432,6 +449,13 @@ func (s *Server) Log() string { return s.logTail() }
 // Stop terminates Dovecot, waits until the master has exited and removes
 // the temp dir it created. It takes about 3 s.
 func (s *Server) Stop() error {
+	if s.stdin != nil {
+		s.stdin.Close()
+		select {
+		case <-s.exited:
+		case <-time.After(15 * time.Second):
+		}
+	}
 	pidb, err := os.ReadFile(filepath.Join(s.Dir, "base", "master.pid"))
 	if err == nil {
 		pid, _ := strconv.Atoi(strings.TrimSpace(string(pidb)))
