@@ -28,6 +28,7 @@ func checkInteropDoc(t *testing.T) {
 		fmt.Fprintf(&b, "| flag changes | %s |\n", o.Flags)
 		fmt.Fprintf(&b, "| expunges | %s |\n", o.Expunges)
 		fmt.Fprintf(&b, "| folder state | %s |\n", o.FolderState)
+		fmt.Fprintf(&b, "| the sent folder's mail | %s |\n", o.SentLandsIn)
 		fmt.Fprintf(&b, "| a move on the source, made with | %s; it reaches Exchange as a Graph move (the item keeps its id) |\n", o.SourceMove)
 	}
 	b.WriteString(docTail)

@@ -19,6 +19,8 @@ type observed struct {
 	Capability                   string
 	Flags, Expunges, FolderState string
 	SourceMove                   string
+	// SentLandsIn is the Exchange folder the sent folder's mail went to.
+	SentLandsIn string
 }
 
 var (
@@ -97,6 +99,11 @@ func scenario(t *testing.T, s *server) {
 	p.Reset()
 	w.syncNow()
 	o := observe(s, p)
+	sentTo := before.target[before.folder[s.Sent]]
+	o.SentLandsIn = fmt.Sprintf("`%s` → %q", s.Sent, sentTo.Path)
+	if sentTo.WellKnownName != "" {
+		o.SentLandsIn += fmt.Sprintf(" (well-known `%s`)", sentTo.WellKnownName)
+	}
 	after := verify(t, w, s, user, map[string]string{projekte: "Projekte"})
 	if it, ok := after.item[movedKey]; !ok || it.ID != moved.ID || it.FolderID != after.folder[projekte] {
 		t.Errorf("the moved message is %+v, want item %s (a Graph move) in Projekte", it, moved.ID)

@@ -77,6 +77,7 @@ func subjectOf(raw []byte) string {
 type mapping struct {
 	item   map[string]graphemu.MessageDump // by source key
 	folder map[string]string               // source folder name → target folder id
+	target map[string]graphemu.FolderDump  // target folders by id
 }
 
 // verify requires the target to equal the source message by message: each
@@ -111,7 +112,7 @@ func compare(t *testing.T, w *world, s *server, user string, named map[string]st
 		k, _ := m.Ext(graphdst.SourceKeyProperty)
 		byKey[k] = append(byKey[k], m)
 	}
-	mp := mapping{item: map[string]graphemu.MessageDump{}, folder: map[string]string{}}
+	mp := mapping{item: map[string]graphemu.MessageDump{}, folder: map[string]string{}, target: folders}
 	owner := map[string]string{} // target folder id → source folder
 	total := 0
 	for folder, msgs := range src {
