@@ -104,6 +104,9 @@ type governor struct {
 	ups   []upEntry
 	upSum int64
 	fence time.Time
+	// pacing is until when an upload waits for a window (or the fence)
+	// to free; read through Mailbox.PacingUntil.
+	pacing time.Time
 
 	requests, throttled, retried, ambiguous, uploadBytes, waited atomic.Int64
 }
@@ -166,6 +169,9 @@ func (g *governor) acquire(ctx context.Context, upload int64, cost int) (release
 			g.mu.Unlock()
 			break
 		}
+		if until := now.Add(wait); until.After(g.pacing) {
+			g.pacing = until
+		}
 		g.mu.Unlock()
 		t := time.NewTimer(wait + time.Millisecond)
 		select {
@@ -198,4 +204,12 @@ func (g *governor) stats() GovernorStats {
 		Requests: g.requests.Load(), Throttled: g.throttled.Load(), Retried: g.retried.Load(),
 		Ambiguous: g.ambiguous.Load(), UploadBytes: g.uploadBytes.Load(), Waited: time.Duration(g.waited.Load()),
 	}
+}
+
+// pacingUntil is until when a request waits for the budget (zero or past
+// when none waits).
+func (g *governor) pacingUntil() time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.pacing
 }

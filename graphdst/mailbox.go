@@ -713,3 +713,8 @@ func (m *Mailbox) LookupKey(ctx context.Context, folderID, sourceKey string) (st
 	}
 	return pg.Value[0].ID, true, nil
 }
+
+// PacingUntil implements migrate.Pacer: until when this mailbox's requests
+// wait for Graph's budget (the governor's windows or a 429's Retry-After);
+// a time in the past when none waits.
+func (m *Mailbox) PacingUntil() time.Time { return m.g.pacingUntil() }

@@ -107,6 +107,9 @@ func (e *Engine) liveView(u state.User) UserView {
 		if idle := now.Sub(lp); idle >= e.opts.StallAfter {
 			v.Stalled, v.StalledDuration = true, idle.Seconds()
 		}
+		if t, ok := e.pacingUntil(u.EmailAddress); ok {
+			v.PacingUntil = &t
+		}
 	}
 	return v
 }

@@ -102,11 +102,22 @@ func (p *progress) snapshot() snapshot {
 		LastProgress: p.lastMove, Started: p.start,
 		Copied: p.copiedN, Moved: p.movedN, Flagged: p.flaggedN, Deleted: p.deletedN,
 	}
+	// The rate is over the window that ends now, not at the last sample:
+	// while nothing moves it decays, and after a window without progress
+	// it is 0 (a pass waiting for Graph's budget shows no stale speed).
 	if n := len(p.samples); n >= 2 {
-		first, last := p.samples[0], p.samples[n-1]
-		if dt := last.t.Sub(first.t).Seconds(); dt > 0 {
-			s.ItemsPerSec = float64(last.items-first.items) / dt
-			s.BytesPerSec = float64(last.bytes-first.bytes) / dt
+		now := p.now()
+		base := p.samples[0]
+		for _, smp := range p.samples {
+			if now.Sub(smp.t) < rateWindow {
+				break
+			}
+			base = smp
+		}
+		last := p.samples[n-1]
+		if dt := now.Sub(base.t).Seconds(); dt > 0 && last.t.After(base.t) {
+			s.ItemsPerSec = float64(last.items-base.items) / dt
+			s.BytesPerSec = float64(last.bytes-base.bytes) / dt
 		}
 	}
 	// The ETA is the larger of what the bytes and the items left need at

@@ -33,6 +33,7 @@ type running struct {
 	endpoint string
 	cancel   context.CancelFunc
 	prog     *progress
+	mbx      Mailbox // set once the target mailbox is open (for Pacer)
 }
 
 // registry holds the engine's in-flight passes and cached adapters.
@@ -349,6 +350,12 @@ func (e *Engine) doPass(ctx context.Context, u state.User, b state.Batch, ep sta
 		return err
 	}
 	defer src.Close()
+	r := e.reg()
+	r.mu.Lock()
+	if run, ok := r.runs[state.UserKey(u.EmailAddress)]; ok {
+		run.mbx = mbx
+	}
+	r.mu.Unlock()
 	if kind == passInitial {
 		if _, err := e.store.UpdateUser(u.EmailAddress, func(u *state.User) error { u.Status = state.UserSyncing; return nil }); err != nil {
 			return Fatal(err)
@@ -653,6 +660,30 @@ func (e *Engine) cancelUser(email string) {
 	if run, ok := r.runs[state.UserKey(email)]; ok {
 		run.cancel()
 	}
+}
+
+// Pacer is an optional capability of a Mailbox: until when its uploads
+// wait for the service's budget (zero when they do not).
+type Pacer interface {
+	PacingUntil() time.Time
+}
+
+// pacingUntil is when a running user's mailbox stops waiting for the
+// target's budget, if it waits now.
+func (e *Engine) pacingUntil(email string) (time.Time, bool) {
+	r := e.reg()
+	r.mu.Lock()
+	var mbx Mailbox
+	if run, ok := r.runs[state.UserKey(email)]; ok {
+		mbx = run.mbx
+	}
+	r.mu.Unlock()
+	p, ok := mbx.(Pacer)
+	if !ok {
+		return time.Time{}, false
+	}
+	t := p.PacingUntil()
+	return t, t.After(e.now())
 }
 
 // liveProgress returns the snapshot of a user's running pass, if any.

@@ -42,6 +42,9 @@ type UserView struct {
 	StalledDuration    float64    `json:"StalledDuration"`
 	Stalled            bool       `json:"Stalled"`
 	LastProgressTime   *time.Time `json:"LastProgressTime"`
+	// PacingUntil is set while the user's uploads wait for Graph's budget
+	// (the per-mailbox governor): when the window frees.
+	PacingUntil *time.Time `json:"PacingUntil,omitempty"`
 }
 
 // BatchView is a batch with its users' counts and totals.

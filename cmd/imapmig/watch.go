@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -139,16 +140,19 @@ var statusOrder = map[state.UserStatus]int{
 	state.UserCompleted: 6, state.UserCompletedWithWarnings: 6, state.UserCreated: 7,
 }
 
-// renderWatch draws one frame: the batch's totals, then one row per user
-// (running ones first) with a bar, items, bytes, rate and ETA, cut to the
-// terminal's height.
+// renderWatch draws one frame: the batch's score and totals, then one row
+// per user (running ones first), cut to the terminal's height. Columns
+// adapt to the width: the bar goes first, then the byte rate, the bytes,
+// the item rate and the ETA; the status and the note (error reason,
+// stall, pacing) stay.
 func renderWatch(v migrate.BatchView, us []migrate.UserView, width, height int, now time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "batch %s  %s  %s\n", v.Name, v.Status, now.Format("15:04:05"))
-	fmt.Fprintf(&b, "users %d: %d queued, %d active, %d synced, %d failed, %d stopped, %d completed, %d stalled | %d/%d items, %s/%s, %d skipped, score %s\n",
+	fmt.Fprintf(&b, "batch %s  %s  %s  score %s  %d/%d items  %s/%s  %d skipped  %d missing\n", v.Name, v.Status, now.Format("15:04:05"),
+		orDash(v.DataConsistencyScore), v.SyncedItemCount, v.EstimatedTotalCount, fmtBytes(v.SyncedBytes), fmtBytes(v.EstimatedTotalSize),
+		v.SkippedItemCount, v.MissingItemCount)
+	fmt.Fprintf(&b, "users %d: %d queued, %d active, %d synced, %d failed, %d stopped, %d completed, %d stalled\n",
 		v.TotalCount, v.QueuedCount, v.ActiveCount, v.SyncedCount, v.FailedCount, v.StoppedCount,
-		v.CompletedCount+v.CompletedWithWarningCount, v.StalledCount, v.SyncedItemCount, v.EstimatedTotalCount,
-		fmtBytes(v.SyncedBytes), fmtBytes(v.EstimatedTotalSize), v.SkippedItemCount, orDash(v.DataConsistencyScore))
+		v.CompletedCount+v.CompletedWithWarningCount, v.StalledCount)
 	sort.SliceStable(us, func(i, j int) bool {
 		oi, oj := statusOrder[us[i].Status], statusOrder[us[j].Status]
 		if oi != oj {
@@ -160,16 +164,26 @@ func renderWatch(v migrate.BatchView, us []migrate.UserView, width, height int, 
 	if height > 0 && rows > height-4 {
 		rows = max(height-4, 1)
 	}
-	emailW := 8
-	for _, u := range us[:rows] {
-		emailW = max(emailW, min(len(u.EmailAddress), 36))
+	if width <= 0 {
+		width = 120
 	}
-	barW := max(10, min(30, width-emailW-80))
-	for _, u := range us[:rows] {
-		email := u.EmailAddress
-		if len(email) > emailW {
-			email = email[:emailW-1] + "…"
-		}
+	// The cells of every row, then the columns that fit.
+	const (
+		cEmail = iota
+		cStatus
+		cBar
+		cPct
+		cItems
+		cBytes
+		cRate
+		cBRate
+		cETA
+		cNote
+		nCols
+	)
+	cells := make([][nCols]string, rows)
+	fracs := make([]float64, rows)
+	for i, u := range us[:rows] {
 		frac := 0.0
 		if u.EstimatedTotalSize > 0 {
 			frac = min(1, float64(u.SyncedBytes)/float64(u.EstimatedTotalSize))
@@ -178,20 +192,84 @@ func renderWatch(v migrate.BatchView, us []migrate.UserView, width, height int, 
 		} else if u.Status == state.UserSynced || u.Status == state.UserCompleted {
 			frac = 1
 		}
-		fill := int(frac * float64(barW))
-		bar := strings.Repeat("█", fill) + strings.Repeat("░", barW-fill)
+		fracs[i] = frac
 		eta := "-"
 		if u.EstimatedSecondsLeft != nil && *u.EstimatedSecondsLeft > 0 {
 			eta = (time.Duration(*u.EstimatedSecondsLeft) * time.Second).String()
 		}
-		extra := ""
-		if u.Stalled {
-			extra = "  STALLED " + (time.Duration(u.StalledDuration) * time.Second).String()
-		} else if u.ErrorReason != "" {
-			extra = "  " + u.ErrorReason
+		var note []string
+		if u.PacingUntil != nil && u.PacingUntil.After(now) {
+			note = append(note, "Pacing until "+u.PacingUntil.Local().Format("15:04:05"))
 		}
-		fmt.Fprintf(&b, "%-*s %-18s %s %3.0f%% %7d/%-7d %9s %6.1f it/s %9s/s ETA %-8s%s\n", emailW, email, u.Status, bar, frac*100,
-			u.SyncedItemCount, u.EstimatedTotalCount, fmtBytes(u.SyncedBytes), u.ItemsPerSecond, fmtBytes(int64(u.BytesPerSecond)), eta, extra)
+		if u.Stalled {
+			note = append(note, "STALLED "+(time.Duration(u.StalledDuration)*time.Second).String())
+		}
+		if u.ErrorReason != "" {
+			note = append(note, u.ErrorReason)
+		}
+		cells[i] = [nCols]string{
+			cEmail: u.EmailAddress, cStatus: string(u.Status), cPct: fmt.Sprintf("%3.0f%%", frac*100),
+			cItems: fmt.Sprintf("%d/%d", u.SyncedItemCount, u.EstimatedTotalCount), cBytes: fmtBytes(u.SyncedBytes),
+			cRate: fmt.Sprintf("%.1f it/s", u.ItemsPerSecond), cBRate: fmtBytes(int64(u.BytesPerSecond)) + "/s",
+			cETA: "ETA " + eta, cNote: strings.Join(note, ", "),
+		}
+	}
+	var w [nCols]int
+	for _, c := range cells {
+		for k, s := range c {
+			w[k] = max(w[k], utf8.RuneCountInString(s))
+		}
+	}
+	w[cEmail] = min(max(w[cEmail], 8), 36)
+	w[cBar] = 0
+	show := [nCols]bool{}
+	for k := range show {
+		show[k] = w[k] > 0 || k == cBar
+	}
+	total := func() int {
+		n := 0
+		for k := range show {
+			if show[k] && k != cNote {
+				n += w[k] + 1
+			}
+		}
+		return n + min(w[cNote], 24) // leave the note room for its reason
+	}
+	// The bar takes what is left, 10 to 30 cells; without 10 it goes.
+	w[cBar] = 10
+	for _, k := range []int{cBar, cBRate, cBytes, cRate, cETA} {
+		if total() <= width-1 {
+			break
+		}
+		show[k] = false
+	}
+	if show[cBar] {
+		w[cBar] = min(30, 10+width-1-total())
+	}
+	for i, c := range cells {
+		var parts []string
+		for k, s := range c {
+			if !show[k] {
+				continue
+			}
+			switch k {
+			case cBar:
+				fill := int(fracs[i] * float64(w[cBar]))
+				parts = append(parts, strings.Repeat("█", fill)+strings.Repeat("░", w[cBar]-fill))
+			case cEmail:
+				if utf8.RuneCountInString(s) > w[k] {
+					s = string([]rune(s)[:w[k]-1]) + "…"
+				}
+				parts = append(parts, fmt.Sprintf("%-*s", w[k], s))
+			case cNote:
+				parts = append(parts, s)
+			case cPct, cItems, cBytes, cRate, cBRate:
+				parts = append(parts, fmt.Sprintf("%*s", w[k], s))
+			default:
+				parts = append(parts, fmt.Sprintf("%-*s", w[k], s))
+			}
+		}
+		b.WriteString(strings.TrimRight(strings.Join(parts, " "), " ") + "\n")
 	}
 	if rows < len(us) {
 		fmt.Fprintf(&b, "… %d more users (imapmig user list --batch %s)\n", len(us)-rows, v.Name)
@@ -220,6 +298,9 @@ func (p *plainWatcher) write(out io.Writer, v migrate.BatchView, us []migrate.Us
 			u.EstimatedTotalCount, fmtBytes(u.SyncedBytes), u.SkippedItemCount)
 		if u.Stalled {
 			ul += ", STALLED"
+		}
+		if u.PacingUntil != nil && u.PacingUntil.After(now) {
+			ul += ", Pacing until " + u.PacingUntil.Local().Format("15:04:05")
 		}
 		if u.ErrorReason != "" {
 			ul += ", " + u.ErrorReason

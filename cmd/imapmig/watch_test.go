@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/state"
@@ -74,5 +76,41 @@ func TestWatchLoop_PlainLinesOnlyOnChangeAndStopsWhenIdle(t *testing.T) {
 	}
 	if !strings.Contains(text, "batch wave1 SyncedWithErrors") {
 		t.Errorf("final state missing:\n%s", text)
+	}
+}
+
+// TestRenderWatch_ColumnsAdaptToTheWidth: at 80 columns a failed user's
+// reason and a pacing user's "Pacing until" are shown (the bar goes
+// first); at 140 the header's score is whole and the bar is back.
+func TestRenderWatch_ColumnsAdaptToTheWidth(t *testing.T) {
+	now := time.Date(2026, 1, 1, 10, 0, 0, 0, time.Local)
+	v, us := watchFixture(2)
+	v.DataConsistencyScore = "Investigate"
+	pace := now.Add(95 * time.Second)
+	us[0].PacingUntil = &pace
+	us[2].EmailAddress = "dave.longname@contoso.example"
+	for _, width := range []int{80, 140} {
+		frame := renderWatch(v, slices.Clone(us), width, 30, now)
+		for _, l := range strings.Split(strings.TrimSuffix(frame, "\n"), "\n") {
+			if n := utf8.RuneCountInString(l); n > width-1 && !strings.HasPrefix(l, "batch ") && !strings.HasPrefix(l, "users ") {
+				t.Errorf("width %d: row of %d runes: %q", width, n, l)
+			}
+		}
+		cutFrame := ""
+		for _, l := range strings.Split(frame, "\n") {
+			cutFrame += cut(l, width-1) + "\n"
+		}
+		for _, want := range []string{"ImapAuthenticationFailed", "Pacing until 10:01:35", "dave.longname@contoso.example", " 50%", "20/40"} {
+			if !strings.Contains(cutFrame, want) {
+				t.Errorf("width %d lacks %q:\n%s", width, want, cutFrame)
+			}
+		}
+		hasBar := strings.Contains(cutFrame, "░")
+		if width == 140 && (!hasBar || !strings.Contains(cutFrame, "score Investigate")) {
+			t.Errorf("width 140: bar %v, header %q", hasBar, strings.SplitN(cutFrame, "\n", 2)[0])
+		}
+		if width == 80 && hasBar {
+			t.Errorf("width 80 kept the bar before the reasons:\n%s", cutFrame)
+		}
 	}
 }
