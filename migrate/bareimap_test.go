@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -297,4 +298,44 @@ func TestSource_FakeAndImapsrcAgreeOnOldHosterDovecot(t *testing.T) {
 	sourcetest.Compare(t,
 		sourcetest.Subject{Name: "fake source", Connector: fake, Backend: fake},
 		sourcetest.Subject{Name: "imapsrc on old-hoster Dovecot", Connector: conn, Backend: sourcetest.IMAPBackend(oldHoster{srv})})
+}
+
+// BenchmarkDelta_NoChange100kNoCondStore is BenchmarkDelta_NoChange100k on
+// the old-hoster Dovecot (no CONDSTORE, ESEARCH or LIST-STATUS): every
+// pass reads every message's flags (UID SEARCH ALL and UID FETCH (UID
+// FLAGS) in chunks of 5,000) and writes nothing.
+func BenchmarkDelta_NoChange100kNoCondStore(b *testing.B) {
+	n := 100000
+	if v, err := strconv.Atoi(os.Getenv("IMAPMIG_BENCH_MESSAGES")); err == nil && v > 1000 {
+		n = v
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := dovecot.Start(ctx, dovecot.Options{Profile: dovecot.ProfileOldHoster})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Stop() })
+	u, err := srv.NewUser("bench", dovecot.LayoutINBOXDot)
+	if err != nil {
+		b.Fatal(err)
+	}
+	seedBig(b, srv, u.Name, n)
+	addr := u.Name + "@contoso.example"
+	tgt := memtarget.New(addr)
+	start := time.Now()
+	w := newDovecotWorld(b, statetest.MustOpen(b), tgt, map[string]*dovecot.User{addr: u}, srv)
+	w.h.waitUserFor(addr, 30*time.Minute, state.UserSynced)
+	b.Logf("initial sync of %d messages without CONDSTORE: %s", n, time.Since(start))
+	box := tgt.Box(addr)
+	before := box.Counts()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.h.syncNow(addr)
+	}
+	b.StopTimer()
+	if c := box.Counts(); c != before {
+		b.Fatalf("a no-change delta wrote to the target: %+v → %+v", before, c)
+	}
+	b.ReportMetric(0, "target-writes/op")
 }
