@@ -143,8 +143,10 @@ func (b *builder) leaf(p *mailparse.Part, root bool) {
 		kind = "html"
 	}
 	switch {
-	case !b.haveBody:
+	case !b.haveBody || strings.TrimSpace(b.body.Content) == "":
 		b.body, b.haveBody = itemBody{ContentType: kind, Content: text}, true
+	case strings.TrimSpace(text) == "":
+		// An empty part adds nothing to show.
 	case b.body.ContentType == kind && kind == "text":
 		if !strings.HasSuffix(b.body.Content, "\n") {
 			b.body.Content += "\r\n"

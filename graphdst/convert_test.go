@@ -407,6 +407,37 @@ Content-Description: OpenPGP digital signature
 		}
 		wantNote(t, c, migrate.NoteSmimeStoredAsAttachment, false)
 	})
+	t.Run("InlineTextPartsInOrderEmptyOnesAddNothing", func(t *testing.T) {
+		c := createRaw(t, f, `From: a@example.org
+Subject: parts
+Content-Type: multipart/mixed; boundary="B"
+
+--B
+Content-Type: text/plain
+
+
+--B
+Content-Type: text/plain
+
+Section one
+--B
+Content-Type: text/html
+
+
+--B
+Content-Type: text/plain; name="notes.txt"
+
+Section two
+--B--
+`)
+		if c.bodyType != "text" || strings.Contains(c.body, "<pre>") {
+			t.Errorf("body %s %q", c.bodyType, c.body)
+		}
+		wantBody(t, c, "Section one\r\nSection two")
+		if a := c.attachment(t, "notes.txt"); a.SHA256 != sha("Section two") {
+			t.Errorf("notes.txt: %+v", a)
+		}
+	})
 	t.Run("UnnamedTextPartsAreTxt", func(t *testing.T) {
 		c := createRaw(t, f, `From: a@example.org
 Subject: two texts

@@ -164,7 +164,7 @@ func (h Header) Date() time.Time {
 	}
 	// Common damage: a trailing comment or extra words after the zone.
 	if f := strings.Fields(v); len(f) > 5 {
-		for n := len(f) - 1; n >= 5; n-- {
+		for n := min(len(f)-1, 8); n >= 5; n-- {
 			if t, err := mail.ParseDate(strings.Join(f[:n], " ")); err == nil {
 				return t
 			}
