@@ -84,6 +84,9 @@ gets the same treatment as the old-hoster profile.
 - Cyrus sends special-use attributes in lower case (` + "`\\sent`" + `), answers CREATE of
   an existing folder with ` + "`NO`" + ` but no ` + "`[ALREADYEXISTS]`" + ` code, and by default
   (` + "`munge8bit`" + `) stores 8-bit bytes in headers as ` + "`X`" + `; the harness turns that off.
+- Cyrus lists ` + "`LOGINDISABLED`" + ` in its capability line after login on a
+  plaintext connection (before login it offers ` + "`AUTH=PLAIN`" + ` there): a client
+  must judge login capabilities from the pre-login line only.
 - Cyrus's INBOX and special-use folders exist only after the first login
   (` + "`autocreate_quota`" + `).
 `
