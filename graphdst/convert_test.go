@@ -254,7 +254,7 @@ Content-Type: text/plain
 
 The body.
 `)
-		if c.Subject != "one broken line this line lost its indent" {
+		if c.Subject != "one broken line" {
 			t.Errorf("subject %q", c.Subject)
 		}
 		wantBody(t, c, "The body.")

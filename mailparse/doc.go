@@ -6,10 +6,11 @@
 // # What it does
 //
 //   - ReadHeader parses a header block and never fails: a line without a
-//     colon that is followed by more header fields is a lost continuation
-//     (joined to the field before it); one that is not starts the body
-//     (a missing blank line); a first line that starts with whitespace is
-//     read as a field; an mbox "From " line is skipped.
+//     colon that is followed by more header fields is skipped, unless it
+//     continues a parameter list (joined to the field before it); one that
+//     is not followed by fields starts the body (a missing blank line); a
+//     first line that starts with whitespace is read as a field; an mbox
+//     "From " line is skipped.
 //   - Parse builds the part tree. An invalid Content-Type is text/plain
 //     (RFC 2045 §5.2). A multipart whose body cannot be split (no boundary
 //     parameter, or no delimiter line) is text/plain. A multipart whose

@@ -105,10 +105,16 @@ func ReadHeader(raw []byte) (Header, int) {
 			i = next
 			continue
 		}
-		// Not a field. If more fields follow before the blank line, it is a
-		// continuation that lost its indent; otherwise the body starts here.
+		// Not a field. If more fields follow before the blank line, it is
+		// either a parameter continuation that lost its indent (the field
+		// before ends in ';' or ',', or the line holds name=value), which
+		// is joined, or a broken line, which is skipped. If no field
+		// follows, the body starts here (a missing blank line).
 		if len(h.Fields) > 0 && moreFields(raw, next) {
-			h.Fields[len(h.Fields)-1].Value += " " + strings.TrimSpace(l)
+			last := &h.Fields[len(h.Fields)-1]
+			if v := strings.TrimSpace(last.Value); strings.HasSuffix(v, ";") || strings.HasSuffix(v, ",") || strings.Contains(l, "=") {
+				last.Value += " " + strings.TrimSpace(l)
+			}
 			h.Repaired = true
 			i = next
 			continue

@@ -16,7 +16,7 @@ func TestReadHeader_Lenient(t *testing.T) {
 		{"Folded", "Subject: one\r\n two\r\n\r\nbody", "one two", "body", false},
 		{"NoSeparatorLine", "From: a@b\nSubject: here's something interesting\ncounter to RFC 2822, there's no separating newline here\n",
 			"here's something interesting", "counter to RFC 2822, there's no separating newline here\n", true},
-		{"LostIndent", "Subject: one\nlost indent\nTo: x@y\n\nbody", "one lost indent", "body", true},
+		{"BrokenLineSkipped", "Subject: one\nbroken line\nTo: x@y\n\nbody", "one", "body", true},
 		{"FirstLineContinuation", " Line 1\nSubject: test\n\nbody", "test", "body", true},
 		{"NoHeaderAtAll", "Just text.\nMore.\n", "", "Just text.\nMore.\n", true},
 		{"Mbox", "From a@b Thu Jan  1 00:00:00 1970\nSubject: s\n\nbody", "s", "body", true},
@@ -82,6 +82,15 @@ func TestParse_Structure(t *testing.T) {
 				t.Errorf("repaired %v (%v), want %v", p.Repaired(), p.Repairs, tt.repaired)
 			}
 		})
+	}
+}
+
+// A parameter continuation that lost its indent is joined, so the file
+// name is kept.
+func TestReadHeader_LostFoldJoined(t *testing.T) {
+	h, _ := mailparse.ReadHeader([]byte("Content-Type: application/zip; x-unix-mode=0600;\nname=\"a.zip\"\nContent-Disposition: attachment\n\nx"))
+	if got := h.Get("Content-Type"); !strings.Contains(got, `name="a.zip"`) {
+		t.Fatalf("Content-Type %q", got)
 	}
 }
 
