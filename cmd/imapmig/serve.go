@@ -56,6 +56,9 @@ func serve(cfgPath, logFormat string, stderr io.Writer) error {
 		return fmt.Errorf("%s: %w", cfgPath, err)
 	}
 	log, level := newLogger(stderr, logFormat, cfg.LogLevel)
+	for _, w := range cfg.Warnings() {
+		log.Warn("weak setting: " + w)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	d, err := startDaemon(ctx, cfg, log, nil)

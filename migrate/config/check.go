@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"regexp"
 	"strings"
@@ -93,4 +94,33 @@ func (c *Config) Preflight() error {
 		readable(p+".ca_file", t.CAFile)
 	}
 	return errors.Join(errs...)
+}
+
+// Warnings lists settings that work but are weak, for the daemon to log at
+// start: IMAP without TLS, the API on a non-loopback address (it has no
+// TLS), and secret files that others can read.
+func (c *Config) Warnings() []string {
+	var ws []string
+	for i, e := range c.Endpoints {
+		if e.Security == "none" {
+			ws = append(ws, fmt.Sprintf("endpoints[%d].security (line %d): none: IMAP passwords travel in clear text; use ssl or tls", i, c.lineOf(fmt.Sprintf("endpoints[%d].security", i))))
+		}
+	}
+	if host, _, err := net.SplitHostPort(c.Listen); err == nil {
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			ws = append(ws, fmt.Sprintf("listen (line %d): %s is not a loopback address and the API has no TLS: its bearer token and uploaded CSVs (with passwords) travel in clear text; keep it on 127.0.0.1 or put a TLS proxy in front", c.lineOf("listen"), c.Listen))
+		}
+	}
+	for i, t := range c.Tenants {
+		for key, f := range map[string]string{"client_secret_file": t.ClientSecretFile, "certificate_file": t.CertificateFile} {
+			if f == "" {
+				continue
+			}
+			if fi, err := os.Stat(f); err == nil && fi.Mode().Perm()&0o077 != 0 {
+				path := fmt.Sprintf("tenants[%d].%s", i, key)
+				ws = append(ws, fmt.Sprintf("%s (line %d): %s is readable by other users (mode %#o); chmod 600 it", path, c.lineOf(path), f, fi.Mode().Perm()))
+			}
+		}
+	}
+	return ws
 }

@@ -215,3 +215,27 @@ func TestDockerCompose_IsValidAndNamesTheServices(t *testing.T) {
 		}
 	}
 }
+
+func TestWarnings_WeakSettings(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("s"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Parse([]byte("listen: 0.0.0.0:8470\nendpoints: [{name: e, host: h, security: none}]\n" +
+		"tenants: [{name: t, tenant_id: t, client_id: c, client_secret_file: " + secret + "}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := strings.Join(c.Warnings(), "\n")
+	for _, want := range []string{"endpoints[0].security (line 2): none", "listen (line 1): 0.0.0.0:8470 is not a loopback", "tenants[0].client_secret_file (line 3): " + secret + " is readable by other users"} {
+		if !strings.Contains(ws, want) {
+			t.Errorf("warnings lack %q:\n%s", want, ws)
+		}
+	}
+	os.Chmod(secret, 0o600)
+	c, _ = config.Parse([]byte("listen: 127.0.0.1:8470\nendpoints: [{name: e, host: h}]\ntenants: [{name: t, tenant_id: t, client_id: c, client_secret_file: " + secret + "}]\n"))
+	if ws := c.Warnings(); len(ws) != 0 {
+		t.Errorf("warnings for good settings: %v", ws)
+	}
+}

@@ -33,6 +33,9 @@ func (e *APIError) Error() string {
 	if e.Code == "" {
 		return fmt.Sprintf("HTTP %d: %s", e.Status, e.Message)
 	}
+	if strings.HasPrefix(e.Message, e.Code+":") || strings.HasPrefix(e.Message, e.Code+" ") {
+		return e.Message // the message already starts with its code
+	}
 	return e.Code + ": " + e.Message
 }
 

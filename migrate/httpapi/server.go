@@ -277,11 +277,64 @@ func (s *Server) routes() {
 }
 
 // ServeHTTP implements http.Handler.
+// Every answer but /healthz needs the token first (401 before 404 or 405),
+// and every error is the JSON ErrorBody, the mux's own 404 and 405 too.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		s.log.Debug("api", "method", r.Method, "path", r.URL.Path, "status", sw.status, "dur", time.Since(start))
+	}()
+	if r.URL.Path != "/healthz" && !s.authorized(r) {
+		s.unauthorized(sw)
+		return
+	}
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		// Not found or method not allowed: keep the mux's status and
+		// Allow header, answer in JSON.
+		rec := &headerRecorder{h: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if allow := rec.h.Get("Allow"); allow != "" {
+			sw.Header().Set("Allow", allow)
+		}
+		code, msg := rec.status, fmt.Sprintf("no such API path: %s %s", r.Method, truncate(r.URL.Path, 200))
+		if code == http.StatusMethodNotAllowed {
+			msg = fmt.Sprintf("method %s not allowed on %s (allowed: %s)", r.Method, truncate(r.URL.Path, 200), rec.h.Get("Allow"))
+		}
+		writeJSON(sw, code, ErrorBody{Error: ErrorDetail{Code: http.StatusText(code), Message: msg}})
+		return
+	}
 	s.mux.ServeHTTP(sw, r)
-	s.log.Debug("api", "method", r.Method, "path", r.URL.Path, "status", sw.status, "dur", time.Since(start))
+}
+
+// headerRecorder keeps the status and headers of a handler and drops its
+// body.
+type headerRecorder struct {
+	h      http.Header
+	status int
+}
+
+func (r *headerRecorder) Header() http.Header { return r.h }
+func (r *headerRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+func (r *headerRecorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return len(p), nil
+}
+
+// truncate shortens an echoed name so that an error never carries a huge
+// input back.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 type statusWriter struct {
@@ -294,14 +347,22 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+func (s *Server) authorized(r *http.Request) bool {
+	const prefix = "Bearer "
+	h := r.Header.Get("Authorization")
+	return len(h) > len(prefix) && h[:len(prefix)] == prefix &&
+		subtle.ConstantTimeCompare([]byte(h[len(prefix):]), s.token) == 1
+}
+
+func (s *Server) unauthorized(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="imapmig"`)
+	writeJSON(w, http.StatusUnauthorized, ErrorBody{Error: ErrorDetail{Code: "Unauthorized", Message: "missing or wrong bearer token (IMAPMIG_API_TOKEN or the api.token file in the data directory)"}})
+}
+
 func (s *Server) auth(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		const prefix = "Bearer "
-		h := r.Header.Get("Authorization")
-		if len(h) <= len(prefix) || h[:len(prefix)] != prefix ||
-			subtle.ConstantTimeCompare([]byte(h[len(prefix):]), s.token) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="imapmig"`)
-			writeJSON(w, http.StatusUnauthorized, ErrorBody{Error: ErrorDetail{Code: "Unauthorized", Message: "missing or wrong bearer token (IMAPMIG_API_TOKEN or the api.token file in the data directory)"}})
+		if !s.authorized(r) {
+			s.unauthorized(w)
 			return
 		}
 		next(w, r)
@@ -327,11 +388,28 @@ func (e *badRequest) Error() string { return e.msg }
 func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, MaxCSVUpload))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+	err := dec.Decode(v)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return &tooLarge{fmt.Sprintf("request body over %d bytes", tooBig.Limit)}
+	case errors.Is(err, io.EOF):
+		return nil // no body
+	case err != nil:
 		return &badRequest{"invalid request body: " + err.Error()}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if errors.As(err, &tooBig) {
+			return &tooLarge{fmt.Sprintf("request body over %d bytes", tooBig.Limit)}
+		}
+		return &badRequest{"invalid request body: data after the JSON value"}
 	}
 	return nil
 }
+
+type tooLarge struct{ msg string }
+
+func (e *tooLarge) Error() string { return e.msg }
 
 // errorStatus maps an engine error to a status and body, by type.
 func errorStatus(err error) (int, ErrorDetail) {
@@ -343,7 +421,10 @@ func errorStatus(err error) (int, ErrorDetail) {
 		ref  *migrate.RefError
 		bad  *badRequest
 	)
+	var big *tooLarge
 	switch {
+	case errors.As(err, &big):
+		return http.StatusRequestEntityTooLarge, ErrorDetail{Code: "RequestTooLarge", Message: big.msg}
 	case errors.As(err, &bad):
 		return http.StatusBadRequest, ErrorDetail{Code: "BadRequest", Message: bad.msg}
 	case errors.Is(err, state.ErrNotFound):
