@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"io"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -136,6 +137,9 @@ func decodeQP(b []byte) ([]byte, bool) {
 func (p *Part) Text() (string, bool) {
 	b, repaired := p.Decoded()
 	cs := strings.ToLower(strings.TrimSpace(p.Params["charset"]))
+	if cs == "" && p.MediaType == "text/html" && !utf8.Valid(b) {
+		cs = metaCharset(b)
+	}
 	switch cs {
 	case "", "us-ascii", "ascii", "utf-8", "utf8":
 		if utf8.Valid(b) {
@@ -158,6 +162,17 @@ func (p *Part) Text() (string, bool) {
 		return strings.ToValidUTF8(string(d), "\uFFFD"), true
 	}
 	return strings.ToValidUTF8(string(d), "\uFFFD"), repaired
+}
+
+var metaRe = regexp.MustCompile(`(?i)<meta[^>]+charset\s*=\s*["']?([a-z0-9_.:-]+)`)
+
+// metaCharset is the charset an HTML document declares in a <meta> tag
+// within its first 4 KB ("" when none).
+func metaCharset(b []byte) string {
+	if m := metaRe.FindSubmatch(b[:min(len(b), 4096)]); m != nil {
+		return strings.ToLower(string(m[1]))
+	}
+	return ""
 }
 
 // fromLegacy reads 8-bit text of no known charset as Windows-1252.

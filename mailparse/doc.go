@@ -20,7 +20,8 @@
 //   - Part.Decoded undoes base64 and quoted-printable leniently (stray bytes
 //     are skipped, a truncated tail is decoded as far as it goes); Part.Text
 //     converts a text part's charset to UTF-8 (an unknown or wrong charset
-//     falls back to UTF-8 if valid, else Windows-1252).
+//     falls back to UTF-8 if valid, else an HTML part's <meta> charset,
+//     else Windows-1252).
 //
 // # What it must not do
 //

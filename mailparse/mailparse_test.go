@@ -69,6 +69,7 @@ func TestParse_Structure(t *testing.T) {
 		{"DigestDefault", "Content-Type: multipart/digest; boundary=D\n\n--D\n\nSubject: x\n\ny\n--D--\n", []string{"message/rfc822:Subject: x\n\ny"}, false},
 		{"SimilarBoundary", "Content-Type: multipart/mixed; boundary=B\n\n--B\n\none\n--BB\nstill one\n--B--\n", []string{"text/plain:one\n--BB\nstill one"}, false},
 		{"QP", "Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\nGr=FC=DFe =ZZ so=\nft", []string{"text/plain:Grüße =ZZ soft"}, false},
+		{"HTMLMetaCharset", "Content-Type: text/html\n\n<html><head><meta charset=\"windows-1250\"/></head>\x8a\xe8</html>", []string{"text/html:<html><head><meta charset=\"windows-1250\"/></head>Šč</html>"}, false},
 		{"Base64Junk", "Content-Transfer-Encoding: base64\n\naGVs!bG8=\n", []string{"text/plain:hello"}, false},
 	}
 	for _, tt := range tests {
