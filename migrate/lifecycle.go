@@ -173,7 +173,7 @@ func (e *Engine) StartBatch(ctx context.Context, name string) error {
 	defer e.mu.Unlock()
 	_, err := e.batchFor("start", name,
 		[]state.BatchStatus{state.BatchCreated, state.BatchStopped, state.BatchFailed, state.BatchSyncedWithErrors, state.BatchSyncing, state.BatchSynced},
-		"a completed or completing batch cannot be started; create a new batch")
+		"a completed or completing batch cannot be started; to migrate its Failed users again, remove each (`imapmig user remove EMAIL`, the mail already copied stays) and add them to a new batch (`imapmig batch new`)")
 	if err != nil {
 		return err
 	}
@@ -305,6 +305,9 @@ func (e *Engine) SyncNowUser(ctx context.Context, email string) error {
 		hint := "SyncNow applies to users whose initial sync is done (Synced)"
 		if u.Status == state.UserFailed {
 			hint = "a Failed user is resumed with `imapmig batch start " + u.Batch + "`"
+			if b, err := e.store.Batch(u.Batch); err == nil && (b.Status == state.BatchCompleted || b.Status == state.BatchCompletedWithErrors || b.Status == state.BatchCompleting) {
+				hint = "its batch " + u.Batch + " is " + string(b.Status) + ": remove the user (`imapmig user remove " + u.EmailAddress + "`, the mail already copied stays) and add it to a new batch (`imapmig batch new`)"
+			}
 		}
 		return &ActionError{Object: "user", Name: u.EmailAddress, Status: string(u.Status), Action: "sync now", Hint: hint}
 	}

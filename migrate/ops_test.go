@@ -189,3 +189,38 @@ func TestEngine_ConsecutiveFailedPassesShowFailedUntilAGoodPass(t *testing.T) {
 		t.Error("no event for the recovery")
 	}
 }
+
+// TestEngine_FailedUserInACompletedBatchSaysHowToRetry: a completed batch
+// cannot be started again; the refusal (and a user syncnow) says how to
+// migrate its Failed users again, and that way works.
+func TestEngine_FailedUserInACompletedBatchSaysHowToRetry(t *testing.T) {
+	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
+	seedBasic(src)
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
+	h.batch("b", "ann@contoso.com", "ghost@contoso.com")
+	h.waitUser("ann@contoso.com", state.UserSynced)
+	h.waitUser("ghost@contoso.com", state.UserFailed)
+	if err := h.eng.CompleteBatch(context.Background(), "b"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the batch to complete", func() bool {
+		v, _ := h.eng.Batch("b")
+		return v.Status == state.BatchCompletedWithErrors
+	})
+	err := h.eng.StartBatch(context.Background(), "b")
+	if err == nil || !strings.Contains(err.Error(), "imapmig user remove") || !strings.Contains(err.Error(), "new batch") {
+		t.Errorf("start of a completed batch: %v", err)
+	}
+	err = h.eng.SyncNowUser(context.Background(), "ghost@contoso.com")
+	if err == nil || !strings.Contains(err.Error(), "imapmig user remove ghost@contoso.com") {
+		t.Errorf("syncnow of a Failed user in a completed batch: %v", err)
+	}
+	// The way it names works: remove, then a new batch with the user.
+	if err := h.eng.RemoveUser(context.Background(), "ghost@contoso.com"); err != nil {
+		t.Fatal(err)
+	}
+	h.batch("b2", "ghost@contoso.com")
+	if u := h.waitUser("ghost@contoso.com", state.UserFailed); u.Batch != "b2" {
+		t.Errorf("ghost in %s", u.Batch)
+	}
+}
