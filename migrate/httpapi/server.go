@@ -441,6 +441,12 @@ func errorStatus(err error) (int, ErrorDetail) {
 		return http.StatusBadRequest, ErrorDetail{Code: file.Code, Message: err.Error()}
 	case errors.As(err, &ref):
 		return http.StatusBadRequest, ErrorDetail{Code: "UnknownReference", Message: err.Error()}
+	case errors.Is(err, migrate.ErrRecipientNotFound):
+		return http.StatusNotFound, ErrorDetail{Code: migrate.ReasonRecipientNotFound, Message: err.Error()}
+	case migrate.KindOf(err) == migrate.KindFailUser && migrate.ReasonOf(err) != "":
+		// A user-level failure met by an action (verify, test): the
+		// user's state makes it impossible, not the daemon.
+		return http.StatusConflict, ErrorDetail{Code: migrate.ReasonOf(err), Message: err.Error()}
 	case errors.Is(err, migrate.ErrInvalidName):
 		return http.StatusBadRequest, ErrorDetail{Code: "InvalidName", Message: err.Error()}
 	}
