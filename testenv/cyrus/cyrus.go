@@ -2,13 +2,10 @@ package cyrus
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
-
+	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -18,10 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/imapmig/imapmig/testenv/imapseed"
+	"github.com/imapmig/imapmig/testenv/internal/serverproc"
 	"github.com/imapmig/imapmig/testenv/internal/testcert"
 )
 
@@ -92,9 +89,7 @@ type Server struct {
 	conf     string
 	ownDir   bool
 	uid, gid int
-	cmd      *exec.Cmd
-	stdin    io.Closer // closing it stops master
-	exited   chan struct{}
+	proc     *serverproc.Proc
 	log      *slog.Logger
 
 	mu    sync.Mutex
@@ -143,21 +138,6 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	ok = true
 	return s, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func (s *Server) bin(name string) string { return filepath.Join(s.Dir, "bin", name) }
@@ -239,17 +219,17 @@ func (s *Server) writeFiles() error {
 	if err := os.WriteFile(filepath.Join(d, "key.pem"), keyPEM, 0o600); err != nil {
 		return err
 	}
-	if s.Port, err = freePort(); err != nil {
+	if s.Port, err = serverproc.FreePort(); err != nil {
 		return err
 	}
-	if s.TLSPort, err = freePort(); err != nil {
+	if s.TLSPort, err = serverproc.FreePort(); err != nil {
 		return err
 	}
 	usr, grp, err := s.identity()
 	if err != nil {
 		return err
 	}
-	s.AdminUser, s.AdminPassword = "cyrus", "admin-"+randomHex(8)
+	s.AdminUser, s.AdminPassword = "cyrus", "admin-"+serverproc.RandomHex(8)
 	if err := s.saslpasswd(s.AdminUser, s.AdminPassword); err != nil {
 		return err
 	}
@@ -307,7 +287,7 @@ DAEMON {
 	if err := os.WriteFile(filepath.Join(d, "cyrus.conf"), []byte(master), 0o644); err != nil {
 		return err
 	}
-	return chownTree(d, s.uid, s.gid)
+	return serverproc.ChownTree(d, s.uid, s.gid)
 }
 
 // saslpasswd sets user's password in the private sasldb.
@@ -333,89 +313,46 @@ func (s *Server) libPath() string {
 }
 
 func (s *Server) startProcess(ctx context.Context) error {
-	logPath := filepath.Join(s.Dir, "master.log")
 	// master drops root for cyrus_user, which clears a parent-death
-	// signal; so a shell (which stays root) runs it and kills it when the
-	// pipe on fd 3 closes: at Stop, or when the test process dies (a
-	// timed-out test never runs Stop). The shell exits when master does.
-	const watchdog = `exec 3<&0; "$0" "$@" </dev/null & m=$!; (read _ <&3; kill -TERM $m 2>/dev/null) & wait $m`
-	cmd := exec.Command("/bin/sh", "-c", watchdog, s.bin("master"), "-C", s.conf, "-M", filepath.Join(s.Dir, "cyrus.conf"),
-		"-p", filepath.Join(s.Dir, "master.pid"), "-L", logPath)
-	cmd.Dir = s.Dir
-	cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+s.libPath())
-	// Its own process group, so Stop reaches the services.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdin, err := cmd.StdinPipe()
+	// signal; the watchdog shell (which stays root) stops it when the test
+	// process dies. Its own process group, so Stop reaches the services.
+	proc, err := serverproc.Start(serverproc.Spec{
+		Args: []string{s.bin("master"), "-C", s.conf, "-M", filepath.Join(s.Dir, "cyrus.conf"),
+			"-p", filepath.Join(s.Dir, "master.pid"), "-L", filepath.Join(s.Dir, "master.log")},
+		Dir:          s.Dir,
+		Env:          append(os.Environ(), "LD_LIBRARY_PATH="+s.libPath()),
+		Output:       filepath.Join(s.Dir, "master.out"),
+		ProcessGroup: true,
+	})
 	if err != nil {
-		return err
-	}
-	s.stdin = stdin
-	out, err := os.Create(filepath.Join(s.Dir, "master.out"))
-	if err != nil {
-		return err
-	}
-	defer out.Close()
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("cyrus master: %v", err)
 	}
-	s.cmd = cmd
-	s.exited = make(chan struct{})
-	go func() { cmd.Wait(); close(s.exited) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for _, p := range []int{s.Port, s.TLSPort} {
-		for {
-			c, err := net.DialTimeout("tcp", net.JoinHostPort(s.Host, strconv.Itoa(p)), time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case <-s.exited:
-				return fmt.Errorf("cyrus master exited before listening on port %d: %v%s", p, cmd.ProcessState, s.Log())
-			default:
-			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				s.Stop()
-				return fmt.Errorf("cyrus did not listen on port %d: %v%s", p, err, s.Log())
-			}
-			time.Sleep(20 * time.Millisecond)
+	s.proc = proc
+	if err := proc.WaitListening(ctx, s.Host, 20*time.Second, s.Port, s.TLSPort); err != nil {
+		var le *serverproc.ListenError
+		if errors.As(err, &le) && le.Exited {
+			return fmt.Errorf("cyrus master exited before listening on port %d: %v%s", le.Port, proc.State(), s.Log())
 		}
+		s.Stop()
+		return fmt.Errorf("cyrus %v%s", err, s.Log())
 	}
 	s.log.Info("cyrus started", "dir", s.Dir, "port", s.Port, "tls_port", s.TLSPort, "namespace", s.Namespace)
 	return nil
 }
 
 // Log returns the tail of master's output and log (for failure messages).
-func (s *Server) Log() string {
-	var b strings.Builder
-	for _, f := range []string{"master.out", "master.log"} {
-		data, err := os.ReadFile(filepath.Join(s.Dir, f))
-		if err != nil || len(data) == 0 {
-			continue
-		}
-		if len(data) > 4000 {
-			data = data[len(data)-4000:]
-		}
-		b.WriteString("\n" + f + ":\n" + string(data))
-	}
-	return b.String()
-}
+func (s *Server) Log() string { return serverproc.Tail(s.Dir, "master.out", "master.log") }
 
 // Stop terminates master and its services, waits for master to exit and
 // removes the temp dir it created.
 func (s *Server) Stop() error {
-	if s.cmd != nil && s.cmd.Process != nil {
-		pgid := s.cmd.Process.Pid
-		s.stdin.Close()
-		select {
-		case <-s.exited:
-		case <-time.After(15 * time.Second):
-			syscall.Kill(-pgid, syscall.SIGKILL)
-			<-s.exited
+	if s.proc != nil {
+		if !s.proc.Close(15 * time.Second) {
+			s.proc.KillGroup()
+			<-s.proc.Exited()
 		}
 		// Services master forked and did not reap.
-		syscall.Kill(-pgid, syscall.SIGKILL)
+		s.proc.KillGroup()
 	}
 	if s.ownDir {
 		return os.RemoveAll(s.Dir)
@@ -432,16 +369,4 @@ func (s *Server) TLSAddr() string { return net.JoinHostPort(s.Host, strconv.Itoa
 // TLSConfig trusts the server's certificate.
 func (s *Server) TLSConfig() *tls.Config {
 	return &tls.Config{RootCAs: s.CertPool, ServerName: "localhost"}
-}
-
-func chownTree(root string, uid, gid int) error {
-	if os.Geteuid() != 0 {
-		return nil
-	}
-	return filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, uid, gid)
-	})
 }

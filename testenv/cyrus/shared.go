@@ -2,12 +2,10 @@ package cyrus
 
 import (
 	"context"
-	"errors"
-	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/imapmig/imapmig/testenv/internal/serverproc"
 )
 
 // Shared is one Cyrus per test package and options, started lazily by the
@@ -19,34 +17,21 @@ import (
 type Shared struct {
 	Options Options
 
-	once sync.Once
-	srv  *Server
-	err  error
+	lazy serverproc.Lazy[*Server]
 }
 
 // Get returns the shared server, starting it on first use.
 func (s *Shared) Get(tb testing.TB) *Server {
 	tb.Helper()
-	s.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		s.srv, s.err = Start(ctx, s.Options)
+	return s.lazy.Get(tb, serverproc.LazySpec[*Server]{
+		Start:         func(ctx context.Context) (*Server, error) { return Start(ctx, s.Options) },
+		Timeout:       60 * time.Second,
+		NotInstalled:  ErrNotInstalled,
+		SkipOutsideCI: true,
+		Needs:         "Cyrus IMAP",
+		Name:          "Cyrus",
 	})
-	if s.err != nil {
-		if errors.Is(s.err, ErrNotInstalled) {
-			if ci := os.Getenv("CI"); ci == "" || ci == "0" || strings.EqualFold(ci, "false") {
-				tb.Skipf("this test needs Cyrus IMAP (skipped because CI is not set): %v", s.err)
-			}
-			tb.Fatalf("this test needs Cyrus IMAP: %v", s.err)
-		}
-		tb.Fatalf("starting Cyrus: %v", s.err)
-	}
-	return s.srv
 }
 
 // Close stops the server if it was started.
-func (s *Shared) Close() {
-	if s.srv != nil {
-		s.srv.Stop()
-	}
-}
+func (s *Shared) Close() { s.lazy.Close() }

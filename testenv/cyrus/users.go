@@ -3,7 +3,6 @@ package cyrus
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"github.com/imapmig/imapmig/testenv/imapseed"
+	"github.com/imapmig/imapmig/testenv/internal/serverproc"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
 
@@ -29,7 +29,7 @@ func (s *Server) AddUser(name, password string) (*User, error) {
 		return nil, fmt.Errorf("cyrus: invalid user name %q", name)
 	}
 	if password == "" {
-		password = "pw-" + randomHex(8)
+		password = "pw-" + serverproc.RandomHex(8)
 	}
 	if strings.ContainsAny(password, "\n") {
 		return nil, fmt.Errorf("cyrus: password of %q contains a newline", name)
@@ -72,17 +72,12 @@ func (s *Server) User(name string) *User {
 // authzid=user), so it works whatever the user's password. The caller
 // closes it (Logout + Close).
 func (s *Server) Client(ctx context.Context, user string) (*imapclient.Client, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", s.Addr())
-	if err != nil {
-		return nil, err
-	}
-	c := imapclient.New(conn, nil)
-	if err := c.Authenticate(sasl.NewPlainClient(user, s.AdminUser, s.AdminPassword)); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("cyrus: admin login as %s: %w%s", user, err, s.Log())
-	}
-	return c, nil
+	return serverproc.DialIMAP(ctx, s.Addr(), func(c *imapclient.Client) error {
+		if err := c.Authenticate(sasl.NewPlainClient(user, s.AdminUser, s.AdminPassword)); err != nil {
+			return fmt.Errorf("cyrus: admin login as %s: %w%s", user, err, s.Log())
+		}
+		return nil
+	})
 }
 
 // Seeder changes mailboxes through admin sessions.

@@ -2,13 +2,10 @@ package dovecot
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -21,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/imapmig/imapmig/testenv/internal/serverproc"
 	"github.com/imapmig/imapmig/testenv/internal/testcert"
 )
 
@@ -99,8 +97,7 @@ type Server struct {
 
 	binary   string
 	conf     string
-	stdin    io.Closer // closing it stops Dovecot
-	exited   chan struct{}
+	proc     *serverproc.Proc
 	ownDir   bool
 	uid, gid int
 	log      *slog.Logger
@@ -203,21 +200,6 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 func (s *Server) writeFiles() error {
 	certPEM, keyPEM, err := testcert.SelfSigned("dovecot")
 	if err != nil {
@@ -237,7 +219,7 @@ func (s *Server) writeFiles() error {
 	if err := os.WriteFile(filepath.Join(s.Dir, "key.pem"), keyPEM, 0o600); err != nil {
 		return err
 	}
-	s.MasterUser, s.MasterPassword = "admin", "master-"+randomHex(8)
+	s.MasterUser, s.MasterPassword = "admin", "master-"+serverproc.RandomHex(8)
 	if err := os.WriteFile(filepath.Join(s.Dir, "masters"),
 		[]byte(s.MasterUser+":{PLAIN}"+s.MasterPassword+"\n"), 0o644); err != nil {
 		return err
@@ -245,10 +227,10 @@ func (s *Server) writeFiles() error {
 	if err := os.MkdirAll(filepath.Join(s.Dir, "users.d"), 0o755); err != nil {
 		return err
 	}
-	if s.Port, err = freePort(); err != nil {
+	if s.Port, err = serverproc.FreePort(); err != nil {
 		return err
 	}
-	if s.TLSPort, err = freePort(); err != nil {
+	if s.TLSPort, err = serverproc.FreePort(); err != nil {
 		return err
 	}
 
@@ -325,7 +307,7 @@ userdb {
   driver = passwd-file
   args = %[1]s/users.d/%%u
 }
-%[7]s`, d, randomHex(4), ids, s.Port, s.TLSPort, loginChroot, s.namespaceConf(), s.maxUserIPConnections(), s.capabilityConf())
+%[7]s`, d, serverproc.RandomHex(4), ids, s.Port, s.TLSPort, loginChroot, s.namespaceConf(), s.maxUserIPConnections(), s.capabilityConf())
 	s.conf = filepath.Join(d, "dovecot.conf")
 	return os.WriteFile(s.conf, []byte(conf), 0o644)
 }
@@ -383,78 +365,38 @@ func (s *Server) capabilityConf() string {
 	return ""
 }
 
-// watchdog runs a program and stops it when fd 0 (a pipe from the test
-// process) closes: at Stop, or when the test process dies (a timed-out test
-// never runs Stop). The shell exits when the program does.
-const watchdog = `exec 3<&0; "$0" "$@" </dev/null & m=$!; (read _ <&3; kill -TERM $m 2>/dev/null) & wait $m`
-
 func (s *Server) startProcess(ctx context.Context) error {
 	// Dovecot's children inherit stdout/stderr: give them a file.
 	outPath := filepath.Join(s.Dir, "start.out")
-	outF, err := os.Create(outPath)
+	proc, err := serverproc.Start(serverproc.Spec{
+		Args:   []string{s.binary, "-F", "-c", s.conf},
+		Output: outPath,
+	})
 	if err != nil {
-		return err
-	}
-	defer outF.Close()
-	cmd := exec.Command("/bin/sh", "-c", watchdog, s.binary, "-F", "-c", s.conf)
-	cmd.Stdout, cmd.Stderr = outF, outF
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("dovecot -c %s: %v", s.conf, err)
 	}
-	s.stdin, s.exited = stdin, make(chan struct{})
-	go func() { cmd.Wait(); close(s.exited) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for _, p := range []int{s.Port, s.TLSPort} {
-		for {
-			c, err := net.DialTimeout("tcp", net.JoinHostPort(s.Host, strconv.Itoa(p)), time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case <-s.exited:
-				out, _ := os.ReadFile(outPath)
-				return fmt.Errorf("dovecot -F -c %s exited: %s%s", s.conf, out, s.logTail())
-			default:
-			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				s.Stop()
-				return fmt.Errorf("dovecot did not listen on port %d: %v%s", p, err, s.logTail())
-			}
-			time.Sleep(20 * time.Millisecond)
+	s.proc = proc
+	if err := proc.WaitListening(ctx, s.Host, 10*time.Second, s.Port, s.TLSPort); err != nil {
+		var le *serverproc.ListenError
+		if errors.As(err, &le) && le.Exited {
+			out, _ := os.ReadFile(outPath)
+			return fmt.Errorf("dovecot -F -c %s exited: %s%s", s.conf, out, s.Log())
 		}
+		s.Stop()
+		return fmt.Errorf("dovecot %v%s", err, s.Log())
 	}
 	s.log.Info("dovecot started", "dir", s.Dir, "port", s.Port, "tls_port", s.TLSPort)
 	return nil
 }
 
-func (s *Server) logTail() string {
-	b, err := os.ReadFile(filepath.Join(s.Dir, "dovecot.log"))
-	if err != nil || len(b) == 0 {
-		return ""
-	}
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return "\ndovecot.log:\n" + string(b)
-}
-
 // Log returns the tail of dovecot.log (for test failure messages).
-func (s *Server) Log() string { return s.logTail() }
+func (s *Server) Log() string { return serverproc.Tail(s.Dir, "dovecot.log") }
 
 // Stop terminates Dovecot, waits until the master has exited and removes
 // the temp dir it created. It takes about 3 s.
 func (s *Server) Stop() error {
-	if s.stdin != nil {
-		s.stdin.Close()
-		select {
-		case <-s.exited:
-		case <-time.After(15 * time.Second):
-		}
+	if s.proc != nil {
+		s.proc.Close(15 * time.Second)
 	}
 	pidb, err := os.ReadFile(filepath.Join(s.Dir, "base", "master.pid"))
 	if err == nil {

@@ -3,7 +3,6 @@ package dovecot
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +14,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/imapmig/imapmig/testenv/imapseed"
+	"github.com/imapmig/imapmig/testenv/internal/serverproc"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
 
@@ -22,17 +22,12 @@ import (
 // master user (so it works whatever the user's password). The caller closes
 // it (Logout + Close).
 func (s *Server) Client(ctx context.Context, user string) (*imapclient.Client, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", s.Addr())
-	if err != nil {
-		return nil, err
-	}
-	c := imapclient.New(conn, nil)
-	if err := c.Login(user+"*"+s.MasterUser, s.MasterPassword).Wait(); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("dovecot: master login as %s: %w", user, err)
-	}
-	return c, nil
+	return serverproc.DialIMAP(ctx, s.Addr(), func(c *imapclient.Client) error {
+		if err := c.Login(user+"*"+s.MasterUser, s.MasterPassword).Wait(); err != nil {
+			return fmt.Errorf("dovecot: master login as %s: %w", user, err)
+		}
+		return nil
+	})
 }
 
 // FolderName is the server form of a folder path for layout: "INBOX" stays,
@@ -243,7 +238,7 @@ func (s *Server) WriteMaildir(user string, path []string, msgs []mailgen.Message
 			return err
 		}
 	}
-	return chownTree(dir, s.uid, s.gid)
+	return serverproc.ChownTree(dir, s.uid, s.gid)
 }
 
 func readKeywords(dir string) ([]string, error) {

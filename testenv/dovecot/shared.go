@@ -2,10 +2,10 @@ package dovecot
 
 import (
 	"context"
-	"errors"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/imapmig/imapmig/testenv/internal/serverproc"
 )
 
 // Shared is one Dovecot per test package, started lazily by the first test
@@ -21,31 +21,20 @@ import (
 type Shared struct {
 	Options Options
 
-	once sync.Once
-	srv  *Server
-	err  error
+	lazy serverproc.Lazy[*Server]
 }
 
 // Get returns the shared server, starting it on first use.
 func (s *Shared) Get(tb testing.TB) *Server {
 	tb.Helper()
-	s.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		s.srv, s.err = Start(ctx, s.Options)
+	return s.lazy.Get(tb, serverproc.LazySpec[*Server]{
+		Start:        func(ctx context.Context) (*Server, error) { return Start(ctx, s.Options) },
+		Timeout:      30 * time.Second,
+		NotInstalled: ErrNotInstalled,
+		Needs:        "a real Dovecot",
+		Name:         "Dovecot",
 	})
-	if s.err != nil {
-		if errors.Is(s.err, ErrNotInstalled) {
-			tb.Fatalf("this test needs a real Dovecot: %v", s.err)
-		}
-		tb.Fatalf("starting Dovecot: %v", s.err)
-	}
-	return s.srv
 }
 
 // Close stops the server if it was started.
-func (s *Shared) Close() {
-	if s.srv != nil {
-		s.srv.Stop()
-	}
-}
+func (s *Shared) Close() { s.lazy.Close() }

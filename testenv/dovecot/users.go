@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+
+	"github.com/imapmig/imapmig/testenv/internal/serverproc"
 )
 
 var userSeq atomic.Int64
@@ -17,7 +19,7 @@ func (s *Server) AddUser(name, password string, layout Layout) (*User, error) {
 		return nil, fmt.Errorf("dovecot: invalid user name %q", name)
 	}
 	if password == "" {
-		password = "pw-" + randomHex(8)
+		password = "pw-" + serverproc.RandomHex(8)
 	}
 	if strings.ContainsAny(password, ":\n") {
 		return nil, fmt.Errorf("dovecot: password of %q contains ':' or newline", name)
@@ -34,7 +36,7 @@ func (s *Server) AddUser(name, password string, layout Layout) (*User, error) {
 	if err := os.MkdirAll(filepath.Join(home, "Maildir"), 0o700); err != nil {
 		return nil, err
 	}
-	if err := chownTree(home, s.uid, s.gid); err != nil {
+	if err := serverproc.ChownTree(home, s.uid, s.gid); err != nil {
 		return nil, err
 	}
 	extra := ""
@@ -60,16 +62,4 @@ func (s *Server) User(name string) *User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.users[name]
-}
-
-func chownTree(root string, uid, gid int) error {
-	if os.Geteuid() != 0 {
-		return nil
-	}
-	return filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, uid, gid)
-	})
 }
