@@ -38,7 +38,8 @@ type Config struct {
 	// the UserName.
 	MasterUser string
 	// SpoolDir is where bodies above SpoolMemLimit are spooled
-	// ("" = os.TempDir()).
+	// ("" = os.TempDir()). New creates it with mode 0700 and removes the
+	// spool files earlier runs left in it (see PrepareSpoolDir).
 	SpoolDir string
 	// SpoolMemLimit: bodies up to this size stay in memory (default 1 MiB).
 	SpoolMemLimit int64
@@ -120,6 +121,17 @@ func New(cfg Config) (*Connector, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SpoolDir != "" {
+		// os.TempDir() (SpoolDir "") is shared with other programs: it is
+		// neither tightened nor swept.
+		n, err := PrepareSpoolDir(cfg.SpoolDir)
+		if err != nil {
+			return nil, migrate.Fatal(err)
+		}
+		if n > 0 {
+			log.Info("removed spool files left by an earlier run", "spool_dir", cfg.SpoolDir, "files", n)
+		}
 	}
 	return &Connector{cfg: cfg, log: log.With("imap_host", cfg.Host),
 		limit: &limiter{max: cfg.MaxConnectionsPerUser, users: map[string]*userSlots{}}}, nil

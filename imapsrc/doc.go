@@ -24,8 +24,10 @@
 //     mod-sequences; otherwise a chunked UID FETCH (UID FLAGS) of every
 //     message.
 //   - UIDs: ESEARCH where offered, else plain UID SEARCH ALL.
-//   - Fetch spools bodies: memory up to SpoolMemLimit, a temp file above
-//     it, removed by Body.Close.
+//   - Fetch spools bodies: memory up to SpoolMemLimit, a temp file
+//     (imapsrc-*.eml, 0600, in a 0700 SpoolDir) above it, removed by
+//     Body.Close. Files a crash left behind are swept by New and
+//     PrepareSpoolDir; DiscardSpool removes all of them at shutdown.
 //
 // Neither MOVE nor UIDPLUS is used (the Source only reads). Lost
 // connections (BYE, EOF, reset, timeout) are reconnected and the operation

@@ -2,9 +2,12 @@ package imapsrc
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/emersion/go-imap/v2"
@@ -46,11 +49,93 @@ func (b *spoolBody) Close() error {
 	b.done = true
 	b.mem = nil
 	if b.path != "" {
+		defer forget(b.path)
 		if err := os.Remove(b.path); err != nil && !os.IsNotExist(err) {
 			return err
 		}
 	}
 	return nil
+}
+
+// Spool files hold plain customer mail: none may outlive its use. Body.Close
+// removes a file after use; PrepareSpoolDir removes the files a crashed
+// process left behind; DiscardSpool removes every file at shutdown.
+// spoolFiles knows the files this process has in use, so that a sweep by
+// another Connector on the same directory never removes a live body. A file
+// is created and registered under its lock, so a sweep cannot slip between.
+var spoolFiles = struct {
+	sync.Mutex
+	live map[string]bool
+}{live: map[string]bool{}}
+
+// spoolPattern names spool files (os.CreateTemp's pattern).
+const spoolPattern = "imapsrc-*.eml"
+
+func forget(path string) {
+	spoolFiles.Lock()
+	delete(spoolFiles.live, path)
+	spoolFiles.Unlock()
+}
+
+// createSpoolFile creates a spool file in dir and registers it as live.
+func createSpoolFile(dir string) (*os.File, error) {
+	spoolFiles.Lock()
+	defer spoolFiles.Unlock()
+	f, err := os.CreateTemp(dir, spoolPattern)
+	if err != nil {
+		return nil, err
+	}
+	spoolFiles.live[f.Name()] = true
+	return f, nil
+}
+
+// PrepareSpoolDir creates dir with mode 0700 (tightening an existing one)
+// and removes the spool files in it that no body of this process uses:
+// those a crashed or killed process left behind. It returns how many it
+// removed. The daemon calls it at start; New calls it for Config.SpoolDir.
+func PrepareSpoolDir(dir string) (int, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return 0, fmt.Errorf("imapsrc: spool dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return 0, fmt.Errorf("imapsrc: spool dir: %w", err)
+	}
+	return sweepSpool(dir, false)
+}
+
+// DiscardSpool removes every spool file in dir, also those of bodies still
+// open (their Open fails afterwards). The daemon calls it at shutdown, once
+// the engine has stopped or was given up on.
+func DiscardSpool(dir string) (int, error) { return sweepSpool(dir, true) }
+
+func sweepSpool(dir string, all bool) (int, error) {
+	spoolFiles.Lock()
+	defer spoolFiles.Unlock()
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("imapsrc: sweeping spool dir: %w", err)
+	}
+	n := 0
+	var errs []error
+	for _, e := range ents {
+		name := e.Name()
+		if e.IsDir() || !strings.HasPrefix(name, "imapsrc-") || !strings.HasSuffix(name, ".eml") {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		if spoolFiles.live[path] && !all {
+			continue
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
 }
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
@@ -67,7 +152,7 @@ func (c *Connector) spool(r imap.LiteralReader) (*spoolBody, error) {
 		}
 		return &spoolBody{mem: buf, size: size}, nil
 	}
-	f, err := os.CreateTemp(c.cfg.SpoolDir, "imapsrc-*.eml")
+	f, err := createSpoolFile(c.cfg.SpoolDir)
 	if err != nil {
 		// A local problem, not the server's: fail loudly but let the engine
 		// retry later (the disk may free up).
@@ -84,6 +169,7 @@ func (c *Connector) spool(r imap.LiteralReader) (*spoolBody, error) {
 	}
 	if err != nil {
 		os.Remove(f.Name())
+		forget(f.Name())
 		return nil, err
 	}
 	return &spoolBody{path: f.Name(), size: n}, nil

@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/config"
 	"github.com/imapmig/imapmig/migrate/httpapi"
@@ -144,6 +145,13 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 		st.Close()
 		return nil, err
 	}
+	// Bodies a killed daemon left in the spool are plain customer mail.
+	if n, err := imapsrc.PrepareSpoolDir(spoolDir(cfg.DataDir)); err != nil {
+		st.Close()
+		return nil, err
+	} else if n > 0 {
+		log.Info("removed spool files left by an earlier run", "files", n)
+	}
 	d := &daemon{log: log, store: st, token: token, errc: make(chan error, 2), done: make(chan struct{})}
 	d.cfg.Store(cfg)
 	if w == nil {
@@ -260,6 +268,9 @@ func (d *daemon) Close() error {
 	case <-d.done:
 	case <-shutCtx.Done():
 		d.log.Warn("engine did not stop in time")
+	}
+	if _, err := imapsrc.DiscardSpool(spoolDir(d.cfg.Load().DataDir)); err != nil {
+		d.log.Error("spool files not removed", "err", err)
 	}
 	return d.store.Close()
 }

@@ -23,7 +23,7 @@ import (
 // The tenant is looked up in the running config (cur) each time, so a
 // tenant added by a reload is found.
 func productionWiring(cur func() *config.Config, dataDir string, log *slog.Logger) *wiring {
-	spool := filepath.Join(dataDir, "spool")
+	spool := spoolDir(dataDir)
 	return &wiring{
 		sources: func(ctx context.Context, ep state.Endpoint) (migrate.SourceConnector, error) {
 			return newSource(ep, spool, nil, log)
@@ -37,6 +37,11 @@ func productionWiring(cur func() *config.Config, dataDir string, log *slog.Logge
 		},
 	}
 }
+
+// spoolDir is where imapsrc spools large bodies: <data_dir>/spool, 0700.
+// The daemon sweeps it at start and at shutdown (imapsrc.PrepareSpoolDir,
+// imapsrc.DiscardSpool).
+func spoolDir(dataDir string) string { return filepath.Join(dataDir, "spool") }
 
 // newSource builds an imapsrc connector for an endpoint; extra is trusted
 // in addition to the endpoint's CA file (the demo's own certificate).
@@ -55,9 +60,6 @@ func newSource(ep state.Endpoint, spoolDir string, extra *x509.CertPool, log *sl
 		if !roots.AppendCertsFromPEM(pem) {
 			return nil, migrate.Fatal(fmt.Errorf("endpoint %s: ca_file %s holds no PEM certificate", ep.Name, ep.CAFile))
 		}
-	}
-	if err := os.MkdirAll(spoolDir, 0o700); err != nil {
-		return nil, migrate.Fatal(err)
 	}
 	return imapsrc.New(imapsrc.Config{
 		Host: ep.Host, Port: ep.Port, Security: imapsrc.Security(ep.Security), Auth: ep.Auth,
