@@ -19,7 +19,6 @@ import (
 
 	"github.com/imapmig/imapmig/testenv/imapseed"
 	"github.com/imapmig/imapmig/testenv/internal/serverproc"
-	"github.com/imapmig/imapmig/testenv/internal/testcert"
 )
 
 // Namespace is the mailbox naming Cyrus presents.
@@ -110,15 +109,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.Dir = opts.Dir
-	if s.Dir == "" {
-		d, err := os.MkdirTemp("", "imapmig-cyrus-")
-		if err != nil {
-			return nil, err
-		}
-		s.Dir, s.ownDir = d, true
-	}
-	if err := os.Chmod(s.Dir, 0o755); err != nil {
+	if s.Dir, s.ownDir, err = serverproc.Workdir(opts.Dir, "imapmig-cyrus-"); err != nil {
 		return nil, err
 	}
 	ok := false
@@ -200,24 +191,15 @@ func (s *Server) identity() (string, string, error) {
 }
 
 func (s *Server) writeFiles() error {
-	certPEM, keyPEM, err := testcert.SelfSigned("cyrus")
-	if err != nil {
+	var err error
+	if s.CAPEM, s.CertPool, err = serverproc.WriteCert(s.Dir, "cyrus"); err != nil {
 		return err
 	}
-	s.CAPEM = certPEM
-	s.CertPool = x509.NewCertPool()
-	s.CertPool.AppendCertsFromPEM(certPEM)
 	d := s.Dir
 	for _, sub := range []string{"conf/socket", "conf/proc", "conf/log", "conf/db", "conf/sieve", "conf/user", "conf/quota", "conf/lock", "spool", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(d, sub), 0o755); err != nil {
 			return err
 		}
-	}
-	if err := os.WriteFile(filepath.Join(d, "cert.pem"), certPEM, 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(d, "key.pem"), keyPEM, 0o600); err != nil {
-		return err
 	}
 	if s.Port, err = serverproc.FreePort(); err != nil {
 		return err

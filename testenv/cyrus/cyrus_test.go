@@ -6,13 +6,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/imapmig/imapmig/testenv/cyrus"
-	"github.com/imapmig/imapmig/testenv/mailgen"
+	"github.com/imapmig/imapmig/testenv/internal/imaptest"
 )
 
 var servers = map[cyrus.Namespace]*cyrus.Shared{
@@ -26,14 +25,6 @@ func TestMain(m *testing.M) {
 		s.Close()
 	}
 	os.Exit(code)
-}
-
-func msg(subject string) mailgen.Message {
-	return mailgen.Message{
-		Raw:          []byte("From: a@example.org\r\nTo: b@example.org\r\nSubject: " + subject + "\r\nMessage-ID: <" + subject + "@example.org>\r\n\r\nbody of " + subject + "\r\n"),
-		Flags:        []string{`\Seen`, "$Label1"},
-		InternalDate: time.Date(2015, 3, 4, 5, 6, 7, 0, time.UTC),
-	}
 }
 
 func eachNamespace(t *testing.T, fn func(t *testing.T, srv *cyrus.Server)) {
@@ -67,14 +58,7 @@ func TestLogin_UserPasswordAndTLS(t *testing.T) {
 		if len(ns.Personal) == 0 || ns.Personal[0].Prefix != want.Prefix || ns.Personal[0].Delim != want.Delim {
 			t.Fatalf("personal namespace = %+v, want %q %q", ns.Personal, want.Prefix, want.Delim)
 		}
-		l, err := c.List("", "*", &imap.ListOptions{ReturnSpecialUse: true}).Collect()
-		if err != nil {
-			t.Fatal(err)
-		}
-		attrs := map[string][]imap.MailboxAttr{}
-		for _, d := range l {
-			attrs[d.Mailbox] = d.Attrs
-		}
+		attrs := imaptest.ListAttrs(t, c)
 		for _, f := range cyrus.Folders {
 			name := srv.FolderName(f)
 			a, ok := attrs[name]
@@ -97,7 +81,7 @@ func TestSeed_Operations(t *testing.T) {
 			t.Fatal(err)
 		}
 		sd := srv.Seeder()
-		uids, err := sd.Append(ctx, u.Name, "INBOX", msg("a"), msg("b"), msg("c"))
+		uids, err := sd.Append(ctx, u.Name, "INBOX", imaptest.Msg("a"), imaptest.Msg("b"), imaptest.Msg("c"))
 		if err != nil || len(uids) != 3 {
 			t.Fatalf("Append = %v, %v", uids, err)
 		}
@@ -124,7 +108,7 @@ func TestSeed_Operations(t *testing.T) {
 		}
 		child := srv.FolderName("Kunden", "2024")
 		got, _, err := sd.Messages(ctx, u.Name, child)
-		if err != nil || len(got) != 1 || !got[0].InternalDate.Equal(msg("b").InternalDate) {
+		if err != nil || len(got) != 1 || !got[0].InternalDate.Equal(imaptest.Msg("b").InternalDate) {
 			t.Fatalf("%s after the rename: %d messages, %v", child, len(got), err)
 		}
 		c, err := srv.Client(ctx, u.Name)

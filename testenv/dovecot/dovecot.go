@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/imapmig/imapmig/testenv/internal/serverproc"
-	"github.com/imapmig/imapmig/testenv/internal/testcert"
 )
 
 // InstallHint is the command that installs Dovecot on Debian/Ubuntu
@@ -172,16 +171,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.Dir = opts.Dir
-	if s.Dir == "" {
-		d, err := os.MkdirTemp("", "imapmig-dovecot-")
-		if err != nil {
-			return nil, err
-		}
-		s.Dir, s.ownDir = d, true
-	}
-	// Dovecot's processes must be able to traverse the dir.
-	if err := os.Chmod(s.Dir, 0o755); err != nil {
+	if s.Dir, s.ownDir, err = serverproc.Workdir(opts.Dir, "imapmig-dovecot-"); err != nil {
 		return nil, err
 	}
 	ok := false
@@ -201,23 +191,14 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 }
 
 func (s *Server) writeFiles() error {
-	certPEM, keyPEM, err := testcert.SelfSigned("dovecot")
-	if err != nil {
+	var err error
+	if s.CAPEM, s.CertPool, err = serverproc.WriteCert(s.Dir, "dovecot"); err != nil {
 		return err
 	}
-	s.CAPEM = certPEM
-	s.CertPool = x509.NewCertPool()
-	s.CertPool.AppendCertsFromPEM(certPEM)
 	for _, d := range []string{"base", "state", "mail"} {
 		if err := os.MkdirAll(filepath.Join(s.Dir, d), 0o755); err != nil {
 			return err
 		}
-	}
-	if err := os.WriteFile(filepath.Join(s.Dir, "cert.pem"), certPEM, 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(s.Dir, "key.pem"), keyPEM, 0o600); err != nil {
-		return err
 	}
 	s.MasterUser, s.MasterPassword = "admin", "master-"+serverproc.RandomHex(8)
 	if err := os.WriteFile(filepath.Join(s.Dir, "masters"),

@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"github.com/imapmig/imapmig/testenv/dovecot"
+	"github.com/imapmig/imapmig/testenv/internal/imaptest"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
 
@@ -23,27 +24,6 @@ func TestMain(m *testing.M) {
 	dc.Close()
 	oldHoster.Close()
 	os.Exit(code)
-}
-
-func msg(subject string) mailgen.Message {
-	return mailgen.Message{
-		Raw:          []byte("From: a@example.org\r\nTo: b@example.org\r\nSubject: " + subject + "\r\nMessage-ID: <" + subject + "@example.org>\r\n\r\nbody of " + subject + "\r\n"),
-		Flags:        []string{`\Seen`, "$Label1"},
-		InternalDate: time.Date(2015, 3, 4, 5, 6, 7, 0, time.UTC),
-	}
-}
-
-func listNames(t *testing.T, c *imapclient.Client) map[string][]imap.MailboxAttr {
-	t.Helper()
-	l, err := c.List("", "*", &imap.ListOptions{ReturnSpecialUse: true}).Collect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := map[string][]imap.MailboxAttr{}
-	for _, d := range l {
-		m[d.Mailbox] = d.Attrs
-	}
-	return m
 }
 
 func TestLogin_Forms(t *testing.T) {
@@ -81,7 +61,7 @@ func TestLogin_Forms(t *testing.T) {
 			if err := tt.auth(c); err != nil {
 				t.Fatal(err)
 			}
-			names := listNames(t, c)
+			names := imaptest.ListAttrs(t, c)
 			if !slices.Contains(names["Sent"], imap.MailboxAttrSent) {
 				t.Errorf("Sent attrs = %v, want \\Sent (names %v)", names["Sent"], names)
 			}
@@ -97,8 +77,8 @@ func TestSeed_MaildirAndOps(t *testing.T) {
 		t.Fatal(err)
 	}
 	mb := &mailgen.Mailbox{Folders: []mailgen.Folder{
-		{Path: []string{"INBOX"}, Messages: []mailgen.Message{msg("a"), msg("b"), msg("c")}},
-		{Path: []string{"Entwürfe & Co", "Unter"}, Messages: []mailgen.Message{msg("d")}},
+		{Path: []string{"INBOX"}, Messages: []mailgen.Message{imaptest.Msg("a"), imaptest.Msg("b"), imaptest.Msg("c")}},
+		{Path: []string{"Entwürfe & Co", "Unter"}, Messages: []mailgen.Message{imaptest.Msg("d")}},
 	}}
 	if err := srv.Seed(u.Name, mb); err != nil {
 		t.Fatal(err)
@@ -108,7 +88,7 @@ func TestSeed_MaildirAndOps(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	names := listNames(t, c)
+	names := imaptest.ListAttrs(t, c)
 	if _, ok := names["Entwürfe & Co/Unter"]; !ok {
 		t.Fatalf("seeded folder missing: %v", names)
 	}
@@ -130,7 +110,7 @@ func TestSeed_MaildirAndOps(t *testing.T) {
 	}
 	c.Logout().Wait()
 
-	uids, err := srv.Append(ctx, u.Name, "INBOX", msg("e"))
+	uids, err := srv.Append(ctx, u.Name, "INBOX", imaptest.Msg("e"))
 	if err != nil || len(uids) != 1 || uids[0] != 4 {
 		t.Fatalf("Append = %v, %v; want [4]", uids, err)
 	}
@@ -174,18 +154,25 @@ func statusOf(ctx context.Context, srv *dovecot.Server, user, folder string) (*i
 	return c.Status(folder, &imap.StatusOptions{UIDValidity: true, NumMessages: true}).Wait()
 }
 
+// newUserClient adds a user named prefix… with layout and opens a session on
+// its mailbox, closed when the test ends.
+func newUserClient(t *testing.T, srv *dovecot.Server, prefix string, layout dovecot.Layout) (*dovecot.User, *imapclient.Client) {
+	t.Helper()
+	u, err := srv.NewUser(prefix, layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := srv.Client(context.Background(), u.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return u, c
+}
+
 func TestLayout_INBOXDot(t *testing.T) {
 	srv := dc.Get(t)
-	ctx := context.Background()
-	u, err := srv.NewUser("dot", dovecot.LayoutINBOXDot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := srv.Client(ctx, u.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, c := newUserClient(t, srv, "dot", dovecot.LayoutINBOXDot)
 	ns, err := c.Namespace().Wait()
 	if err != nil {
 		t.Fatal(err)
@@ -193,13 +180,13 @@ func TestLayout_INBOXDot(t *testing.T) {
 	if len(ns.Personal) == 0 || ns.Personal[0].Prefix != "INBOX." || ns.Personal[0].Delim != '.' {
 		t.Fatalf("namespace = %+v, want INBOX. and '.'", ns.Personal)
 	}
-	names := listNames(t, c)
+	names := imaptest.ListAttrs(t, c)
 	if !slices.Contains(names["INBOX.Sent"], imap.MailboxAttrSent) {
 		t.Errorf("INBOX.Sent missing or not \\Sent: %v", names)
 	}
 	if err := c.Create("INBOX.a/b", nil).Wait(); err != nil {
 		t.Logf("a folder with '/' in its name cannot be created on Dovecot Maildir++: %v", err)
-	} else if _, ok := listNames(t, c)["INBOX.a/b"]; !ok {
+	} else if _, ok := imaptest.ListAttrs(t, c)["INBOX.a/b"]; !ok {
 		t.Errorf("INBOX.a/b created but not listed")
 	}
 }
@@ -207,15 +194,7 @@ func TestLayout_INBOXDot(t *testing.T) {
 func TestKick(t *testing.T) {
 	srv := dc.Get(t)
 	ctx := context.Background()
-	u, err := srv.NewUser("kick", dovecot.LayoutSlash)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := srv.Client(ctx, u.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	u, c := newUserClient(t, srv, "kick", dovecot.LayoutSlash)
 	if err := srv.Kick(ctx, u.Name); err != nil {
 		t.Fatal(err)
 	}

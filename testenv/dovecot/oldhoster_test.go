@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/imapmig/imapmig/testenv/dovecot"
+	"github.com/imapmig/imapmig/testenv/internal/imaptest"
 )
 
 var oldHoster = dovecot.Shared{Options: dovecot.Options{Profile: dovecot.ProfileOldHoster}}
@@ -191,7 +192,7 @@ func TestOldHoster_SeedWithoutMove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	uids, err := srv.Append(ctx, u.Name, "INBOX", msg("a"), msg("b"), msg("c"))
+	uids, err := srv.Append(ctx, u.Name, "INBOX", imaptest.Msg("a"), imaptest.Msg("b"), imaptest.Msg("c"))
 	if err != nil || len(uids) != 3 {
 		t.Fatalf("Append = %v, %v", uids, err)
 	}
