@@ -112,22 +112,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if s.Dir, s.ownDir, err = serverproc.Workdir(opts.Dir, "imapmig-cyrus-"); err != nil {
 		return nil, err
 	}
-	ok := false
-	defer func() {
-		if !ok && s.ownDir {
-			os.RemoveAll(s.Dir)
-		}
-	}()
-	if err := s.copyBinaries(); err != nil {
+	start := func() error { return s.startProcess(ctx) }
+	if err := serverproc.SetUp(s.Dir, s.ownDir, s.copyBinaries, s.writeFiles, start); err != nil {
 		return nil, err
 	}
-	if err := s.writeFiles(); err != nil {
-		return nil, err
-	}
-	if err := s.startProcess(ctx); err != nil {
-		return nil, err
-	}
-	ok = true
 	return s, nil
 }
 

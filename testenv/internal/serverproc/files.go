@@ -45,3 +45,17 @@ func WriteCert(dir, name string) (certPEM []byte, pool *x509.CertPool, err error
 	pool.AppendCertsFromPEM(certPEM)
 	return certPEM, pool, nil
 }
+
+// SetUp runs steps in order and stops at the first error; then, when the
+// caller owns dir (Workdir made it), it removes dir.
+func SetUp(dir string, own bool, steps ...func() error) error {
+	for _, step := range steps {
+		if err := step(); err != nil {
+			if own {
+				os.RemoveAll(dir)
+			}
+			return err
+		}
+	}
+	return nil
+}

@@ -186,3 +186,33 @@ func TestLazy(t *testing.T) {
 		}
 	})
 }
+
+func TestSetUp(t *testing.T) {
+	d, own, err := Workdir("", "serverproc-setup-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(d)
+	var ran []int
+	step := func(i int, err error) func() error { return func() error { ran = append(ran, i); return err } }
+	if err := SetUp(d, own, step(1, nil), step(2, nil)); err != nil || len(ran) != 2 {
+		t.Fatalf("SetUp = %v, ran %v", err, ran)
+	}
+	if _, err := os.Stat(d); err != nil {
+		t.Fatalf("dir gone after success: %v", err)
+	}
+	ran = nil
+	boom := errors.New("boom")
+	if err := SetUp(d, false, step(1, boom), step(2, nil)); err != boom || len(ran) != 1 {
+		t.Fatalf("SetUp = %v, ran %v; want boom after step 1", err, ran)
+	}
+	if _, err := os.Stat(d); err != nil {
+		t.Fatalf("a dir the caller does not own was removed: %v", err)
+	}
+	if err := SetUp(d, own, step(3, boom)); err != boom {
+		t.Fatalf("SetUp = %v", err)
+	}
+	if _, err := os.Stat(d); !os.IsNotExist(err) {
+		t.Fatalf("own dir not removed after a failed step: %v", err)
+	}
+}
