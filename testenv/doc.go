@@ -8,6 +8,11 @@
 //     harnesses and the interop tests.
 //   - testenv/cyrus starts a real Cyrus IMAP 3.6 (unpacked privately by
 //     testenv/install.sh) in either namespace layout.
+//   - testenv/internal holds what the two server harnesses share:
+//     serverproc (the server process under a watchdog shell that dies with
+//     the test, free ports, log tails, the lazily started Shared server,
+//     client dialing), testcert (self-signed certificates) and imaptest
+//     (fixtures of the harnesses' own tests).
 //   - testenv/imapwire is a plaintext IMAP proxy that refuses commands using
 //     unadvertised extensions and records what a client used.
 //   - testenv/interop is the interop matrix (tests only): the same
