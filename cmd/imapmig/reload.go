@@ -43,6 +43,10 @@ func (d *daemon) reload(ctx context.Context, next *config.Config) reloadResult {
 	top("report_sender", prev.ReportSender, next.ReportSender, true)
 	top("report_interval", prev.ReportInterval, next.ReportInterval, true)
 	top("failed_pass_limit", prev.FailedPassLimit, next.FailedPassLimit, true)
+	top("csv_dir", csvDir(prev), csvDir(next), true)
+	if d.api != nil {
+		d.api.SetCSVDir(csvDir(next))
+	}
 	if d.level != nil {
 		setLevel(d.level, next.LogLevel)
 	}

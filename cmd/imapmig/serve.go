@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -118,11 +119,25 @@ type daemon struct {
 	store  *state.Store
 	engine *migrate.Engine
 	http   *http.Server
+	api    *httpapi.Server
 	addr   string
 	token  string
 	errc   chan error
 	cancel context.CancelFunc
 	done   chan struct{}
+}
+
+// csvDir is the directory API requests may name CSV files under: csv_dir,
+// by default the config file's directory (the working directory for a
+// config that was not read from a file).
+func csvDir(cfg *config.Config) string {
+	switch {
+	case cfg.CSVDir != "":
+		return cfg.CSVDir
+	case cfg.Path != "":
+		return filepath.Dir(cfg.Path)
+	}
+	return "."
 }
 
 // wiring lets the demo and tests replace the adapters' construction.
@@ -164,7 +179,9 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 	})
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	d.engine, d.cancel = eng, cancel
-	d.http = &http.Server{Handler: httpapi.NewServer(eng, token, log), ReadHeaderTimeout: 10 * time.Second}
+	d.api = httpapi.NewServer(eng, token, log)
+	d.api.SetCSVDir(csvDir(cfg))
+	d.http = &http.Server{Handler: d.api, ReadHeaderTimeout: 10 * time.Second}
 	// A batch the config declares and that cannot be created (its CSV is
 	// missing or invalid) stops the start, like any other config error.
 	if err := d.reconcile(ctx, cfg); err != nil {

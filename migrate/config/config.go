@@ -47,10 +47,14 @@ type Config struct {
 	// FailedPassLimit is how many failed passes in a row make a user Failed
 	// (with ErrorReason and LastError). A synced user is still retried and a
 	// good pass clears it.
-	FailedPassLimit int        `yaml:"failed_pass_limit"`
-	Endpoints       []Endpoint `yaml:"endpoints"`
-	Tenants         []Tenant   `yaml:"tenants"`
-	Batches         []Batch    `yaml:"batches"`
+	FailedPassLimit int `yaml:"failed_pass_limit"`
+	// CSVDir is the directory an API request's CsvPath may name a file
+	// under (the CLI uploads the content instead). Default: the config
+	// file's directory.
+	CSVDir    string     `yaml:"csv_dir"`
+	Endpoints []Endpoint `yaml:"endpoints"`
+	Tenants   []Tenant   `yaml:"tenants"`
+	Batches   []Batch    `yaml:"batches"`
 
 	// Path is the file the config was read from ("" when parsed from bytes).
 	Path string `yaml:"-"`
@@ -561,6 +565,10 @@ func (c *Config) resolvePaths(dir string) {
 		}
 	}
 	abs(&c.DataDir)
+	if c.CSVDir == "" {
+		c.CSVDir = dir
+	}
+	abs(&c.CSVDir)
 	for i := range c.Endpoints {
 		abs(&c.Endpoints[i].CAFile)
 	}

@@ -142,6 +142,32 @@ func TestLoad_ResolvesRelativePaths(t *testing.T) {
 	}
 }
 
+// csv_dir defaults to the config file's directory; a relative one is
+// taken from there too.
+func TestLoad_CSVDirDefaultsToConfigDir(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "imapmig.yaml")
+	if err := os.WriteFile(path, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CSVDir != dir {
+		t.Errorf("default csv_dir %q, want %q", c.CSVDir, dir)
+	}
+	if err := os.WriteFile(path, []byte("csv_dir: lists\n"+good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = config.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if c.CSVDir != filepath.Join(dir, "lists") {
+		t.Errorf("relative csv_dir %q, want %q", c.CSVDir, filepath.Join(dir, "lists"))
+	}
+}
+
 func TestTenant_ClientSecretFromEnvAndFile(t *testing.T) {
 	t.Setenv("X_SECRET", "s3cr3t")
 	if s, err := (config.Tenant{ClientSecretEnv: "X_SECRET"}).ClientSecret(); err != nil || s != "s3cr3t" {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/imapmig/imapmig/csvbatch"
@@ -56,6 +57,8 @@ type Server struct {
 	token []byte
 	log   *slog.Logger
 	mux   *http.ServeMux
+	// csvDir is where a request's CsvPath may point (SetCSVDir).
+	csvDir atomic.Pointer[string]
 }
 
 // NewServer returns the API over eng, requiring token.
@@ -68,7 +71,10 @@ func NewServer(eng Engine, token string, log *slog.Logger) *Server {
 	return s
 }
 
-// CreateBatchRequest is the body of POST /v1/batches.
+// CreateBatchRequest is the body of POST /v1/batches. The users come from
+// Csv (the file's content, uploaded) or CsvPath (a file under the daemon's
+// csv_dir, read by the daemon); with both, Csv is read and CsvPath only
+// recorded.
 type CreateBatchRequest struct {
 	Name            string             `json:"Name"`
 	Endpoint        string             `json:"Endpoint"`
@@ -182,6 +188,12 @@ func (s *Server) routes() {
 			Options: req.Options, Autostart: req.Autostart, SkipInvalidRows: req.SkipInvalidRows}
 		if req.CSV != "" {
 			spec.CSV = []byte(req.CSV)
+		} else if req.CSVPath != "" {
+			p, err := s.checkCSVPath(req.CSVPath)
+			if err != nil {
+				return nil, err
+			}
+			spec.CSVPath = p
 		}
 		return s.eng.CreateBatch(r.Context(), spec)
 	})
@@ -224,10 +236,20 @@ func (s *Server) routes() {
 			return nil, err
 		}
 		var csv []byte
+		path := req.CSVPath
 		if req.CSV != "" {
 			csv = []byte(req.CSV)
+		} else {
+			if path == "" {
+				return nil, &badRequest{"want the CSV's content in Csv (or a CsvPath under the daemon's csv_dir)"}
+			}
+			p, err := s.checkCSVPath(path)
+			if err != nil {
+				return nil, err
+			}
+			path = p
 		}
-		return s.eng.AddUsers(r.Context(), r.PathValue("name"), csv, req.CSVPath, req.SkipInvalidRows)
+		return s.eng.AddUsers(r.Context(), r.PathValue("name"), csv, path, req.SkipInvalidRows)
 	})
 	h("GET /v1/batches/{name}/events", func(r *http.Request) (any, error) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("last"))
