@@ -44,7 +44,8 @@ type TLSError struct {
 }
 
 func (e *TLSError) Error() string {
-	return fmt.Sprintf("the TLS certificate of IMAP server %s is not trusted (%v); set accept_untrusted_certificates on the endpoint to accept it", e.Host, e.Err)
+	return fmt.Sprintf("the TLS certificate of IMAP server %s is not trusted (%v); put the CA that issued it (PEM) in the endpoint's ca_file, "+
+		"or, as a last resort that turns off the check, set accept_untrusted_certificates on the endpoint", e.Host, e.Err)
 }
 
 func (e *TLSError) Unwrap() error { return e.Err }

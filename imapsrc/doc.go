@@ -36,7 +36,7 @@
 // Errors: a refused login is migrate.FailUser(ReasonImapAuthenticationFailed)
 // wrapping *AuthError (which wraps migrate.ErrAuthFailed) with the server's
 // text; an untrusted certificate is FailUser(ReasonImapTLSFailed) wrapping
-// *TLSError naming the host and accept_untrusted_certificates; connection
+// *TLSError naming the host, ca_file, then accept_untrusted_certificates; connection
 // problems and timeouts are retryable.
 //
 // # Caveats
