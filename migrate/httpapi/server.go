@@ -195,7 +195,8 @@ func (s *Server) routes() {
 			}
 			spec.CSVPath = p
 		}
-		return s.eng.CreateBatch(r.Context(), spec)
+		res, err := s.eng.CreateBatch(r.Context(), spec)
+		return res, withEchoes(err, req.Name, req.Endpoint, req.Tenant, req.CSVPath)
 	})
 	h("GET /v1/batches/{name}", func(r *http.Request) (any, error) { return s.eng.Batch(r.PathValue("name")) })
 	h("DELETE /v1/batches/{name}", func(r *http.Request) (any, error) {
@@ -249,7 +250,8 @@ func (s *Server) routes() {
 			}
 			path = p
 		}
-		return s.eng.AddUsers(r.Context(), r.PathValue("name"), csv, path, req.SkipInvalidRows)
+		res, err := s.eng.AddUsers(r.Context(), r.PathValue("name"), csv, path, req.SkipInvalidRows)
+		return res, withEchoes(err, req.CSVPath)
 	})
 	h("GET /v1/batches/{name}/events", func(r *http.Request) (any, error) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("last"))
@@ -290,8 +292,9 @@ func (s *Server) routes() {
 			return nil, err
 		}
 		if req.UserName != "" {
-			return s.eng.TestEndpointLogin(r.Context(), r.PathValue("name"),
+			res, err := s.eng.TestEndpointLogin(r.Context(), r.PathValue("name"),
 				migrate.Login{UserName: req.UserName, Password: req.Password, UserRoot: req.UserRoot})
+			return res, withEchoes(err, req.UserName, req.UserRoot)
 		}
 		return s.eng.TestEndpoint(r.Context(), r.PathValue("name"), r.URL.Query().Get("user"))
 	})
@@ -350,14 +353,6 @@ func (r *headerRecorder) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// truncate shortens an echoed name so that an error never carries a huge
-// input back.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
 
 type statusWriter struct {
 	http.ResponseWriter
@@ -477,6 +472,7 @@ func errorStatus(err error) (int, ErrorDetail) {
 
 func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	status, d := errorStatus(err)
+	d.Message = shortenEchoes(d.Message, requestNames(r, err)...)
 	if status >= 500 {
 		s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
