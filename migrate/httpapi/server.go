@@ -353,7 +353,6 @@ func (r *headerRecorder) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-
 type statusWriter struct {
 	http.ResponseWriter
 	status int
