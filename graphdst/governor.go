@@ -2,10 +2,19 @@ package graphdst
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/imapmig/imapmig/migrate"
 )
+
+// errWaitStopped is returned, wrapping the stop's error (context.Canceled),
+// when a wait for the budget, the fence or a backoff ended because the pass
+// was stopped (migrate.WithStop): nothing was sent.
+var errWaitStopped = errors.New("graphdst: stopped while waiting for the mailbox's Graph budget")
 
 // Budget sets the per-mailbox governor's limits. Exchange Online allows, per
 // app and mailbox, 4 concurrent requests, 10,000 requests per 10 minutes and
@@ -122,10 +131,21 @@ func newGovernor(b Budget) *governor {
 func (g *governor) acquire(ctx context.Context, upload int64, cost int) (release func(), err error) {
 	cost = min(max(cost, 1), g.b.Requests)
 	start := time.Now()
+	stop, stopErr := migrate.StopWaiting(ctx)
+	stopped := func() error { return fmt.Errorf("%w: %w", errWaitStopped, stopErr()) }
+	// A slot or budget free right now is taken even after a stop (a
+	// permanentDelete of an incomplete item still goes out); only waiting
+	// ends with the stop.
 	select {
 	case g.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	default:
+		select {
+		case g.sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-stop:
+			return nil, stopped()
+		}
 	}
 	for {
 		g.mu.Lock()
@@ -180,6 +200,10 @@ func (g *governor) acquire(ctx context.Context, upload int64, cost int) (release
 			t.Stop()
 			<-g.sem
 			return nil, ctx.Err()
+		case <-stop:
+			t.Stop()
+			<-g.sem
+			return nil, stopped()
 		}
 	}
 	g.waited.Add(int64(time.Since(start)))

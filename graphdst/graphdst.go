@@ -330,6 +330,7 @@ func retryAfter(h http.Header) time.Duration {
 func (t *Target) backoff(ctx context.Context, attempt int) error {
 	d := t.budget.MinBackoff << min(attempt, 6)
 	d += time.Duration(rand.Int64N(int64(d)/2 + 1))
+	stop, stopErr := migrate.StopWaiting(ctx)
 	tm := time.NewTimer(d)
 	defer tm.Stop()
 	select {
@@ -337,6 +338,8 @@ func (t *Target) backoff(ctx context.Context, attempt int) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-stop:
+		return fmt.Errorf("%w: %w", errWaitStopped, stopErr())
 	}
 }
 
@@ -351,7 +354,7 @@ func (t *Target) do(ctx context.Context, g *governor, rq request) (*response, er
 		}
 		if err != nil {
 			var me *migrate.Error
-			if errors.As(err, &me) {
+			if errors.As(err, &me) || errors.Is(err, errWaitStopped) {
 				return nil, err
 			}
 			if !rq.idempotent {

@@ -835,8 +835,10 @@ func (p *pass) createAll(ctx context.Context, s *folderScan, folderID string, ha
 	slots := semaphore.NewWeighted(uploadDepth)
 	budget := semaphore.NewWeighted(spoolBudget)
 	// In-flight creates finish even when the pass is stopped, so a stop
-	// lands on a message boundary.
-	upCtx, upCancel := context.WithCancel(context.WithoutCancel(ctx))
+	// lands on a message boundary; their waits for the target's budget
+	// end with the pass (WithStop), so a stop does not wait for Graph's
+	// windows.
+	upCtx, upCancel := context.WithCancel(WithStop(context.WithoutCancel(ctx), ctx))
 	defer upCancel()
 
 	var (
