@@ -60,20 +60,24 @@ func (c *clientFlags) client() (*httpapi.Client, error) {
 			cfgPath = "imapmig.yaml"
 		}
 	}
-	base, dataDir := cmp.Or(c.api, os.Getenv("IMAPMIG_API_URL")), ""
+	base, dataDir, caFile := cmp.Or(c.api, os.Getenv("IMAPMIG_API_URL")), "", ""
 	if cfgPath != "" {
 		cfg, err := config.Load(cfgPath)
 		if err != nil {
 			return nil, err
 		}
-		dataDir = cfg.DataDir
+		dataDir, caFile = cfg.DataDir, cfg.APICAFile()
 		if base == "" {
 			host, port, _ := net.SplitHostPort(cfg.Listen)
 			if host == "" || host == "0.0.0.0" || host == "::" {
 				host = "127.0.0.1"
 			}
-			base = "http://" + net.JoinHostPort(host, port)
+			base = cfg.APIScheme() + "://" + net.JoinHostPort(host, port)
 		}
+	}
+	hc, err := httpapi.HTTPClient(caFile)
+	if err != nil {
+		return nil, err
 	}
 	if base == "" {
 		base = "http://" + config.DefaultListen
@@ -89,7 +93,7 @@ func (c *clientFlags) client() (*httpapi.Client, error) {
 	if token == "" {
 		return nil, fmt.Errorf("no API token: set %s or give --config", httpapi.TokenEnv)
 	}
-	return &httpapi.Client{BaseURL: base, Token: token}, nil
+	return &httpapi.Client{BaseURL: base, Token: token, HTTP: hc}, nil
 }
 
 // apiCall is what a daemon-talking command runs with: the API client, the

@@ -37,6 +37,8 @@ func (d *daemon) reload(ctx context.Context, next *config.Config) reloadResult {
 	}
 	top("listen", prev.Listen, next.Listen, false)
 	top("data_dir", prev.DataDir, next.DataDir, false)
+	top("tls_cert_file", prev.TLSCertFile, next.TLSCertFile, false)
+	top("tls_key_file", prev.TLSKeyFile, next.TLSKeyFile, false)
 	top("max_message_bytes", prev.MaxMessageBytes, next.MaxMessageBytes, false)
 	top("max_mailbox_items", prev.MaxMailboxItems, next.MaxMailboxItems, false)
 	top("log_level", prev.LogLevel, next.LogLevel, true)

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -189,11 +190,22 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 		st.Close()
 		return nil, err
 	}
+	var tlsCfg *tls.Config
+	if cfg.TLSCertFile != "" {
+		if tlsCfg, err = httpapi.ServerTLS(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			cancel()
+			st.Close()
+			return nil, err
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		cancel()
 		st.Close()
 		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
 	}
 	d.addr = ln.Addr().String()
 	go func() {
@@ -207,7 +219,7 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 			d.errc <- err
 		}
 	}()
-	log.Info("imapmig daemon started", "listen", d.addr, "data_dir", cfg.DataDir)
+	log.Info("imapmig daemon started", "listen", d.addr, "api", cfg.APIScheme()+"://"+d.addr, "data_dir", cfg.DataDir)
 	return d, nil
 }
 

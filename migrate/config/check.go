@@ -81,6 +81,8 @@ func (c *Config) Preflight() error {
 		}
 		f.Close()
 	}
+	readable("tls_cert_file", c.TLSCertFile)
+	readable("tls_key_file", c.TLSKeyFile)
 	for i, e := range c.Endpoints {
 		readable(fmt.Sprintf("endpoints[%d].ca_file", i), e.CAFile)
 	}
@@ -97,8 +99,8 @@ func (c *Config) Preflight() error {
 }
 
 // Warnings lists settings that work but are weak, for the daemon to log at
-// start: IMAP without TLS, the API on a non-loopback address (it has no
-// TLS), and secret files that others can read.
+// start: IMAP without TLS, the API on a non-loopback address without TLS,
+// and secret files (the API's TLS key too) that others can read.
 func (c *Config) Warnings() []string {
 	var ws []string
 	for i, e := range c.Endpoints {
@@ -107,9 +109,12 @@ func (c *Config) Warnings() []string {
 		}
 	}
 	if host, _, err := net.SplitHostPort(c.Listen); err == nil {
-		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			ws = append(ws, fmt.Sprintf("listen (line %d): %s is not a loopback address and the API has no TLS: its bearer token and uploaded CSVs (with passwords) travel in clear text; keep it on 127.0.0.1 or put a TLS proxy in front", c.lineOf("listen"), c.Listen))
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) && c.TLSCertFile == "" {
+			ws = append(ws, fmt.Sprintf("listen (line %d): %s is not a loopback address and the API has no TLS: its bearer token and uploaded CSVs (with passwords) travel in clear text; keep it on 127.0.0.1 or set tls_cert_file and tls_key_file", c.lineOf("listen"), c.Listen))
 		}
+	}
+	if fi, err := os.Stat(c.TLSKeyFile); c.TLSKeyFile != "" && err == nil && fi.Mode().Perm()&0o077 != 0 {
+		ws = append(ws, fmt.Sprintf("tls_key_file (line %d): %s is readable by other users (mode %#o); chmod 600 it", c.lineOf("tls_key_file"), c.TLSKeyFile, fi.Mode().Perm()))
 	}
 	for i, t := range c.Tenants {
 		for key, f := range map[string]string{"client_secret_file": t.ClientSecretFile, "certificate_file": t.CertificateFile} {

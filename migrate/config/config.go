@@ -51,15 +51,37 @@ type Config struct {
 	// CSVDir is the directory an API request's CsvPath may name a file
 	// under (the CLI uploads the content instead). Default: the config
 	// file's directory.
-	CSVDir    string     `yaml:"csv_dir"`
-	Endpoints []Endpoint `yaml:"endpoints"`
-	Tenants   []Tenant   `yaml:"tenants"`
-	Batches   []Batch    `yaml:"batches"`
+	CSVDir string `yaml:"csv_dir"`
+	// TLSCertFile and TLSKeyFile (PEM) make the API serve HTTPS. The CLI
+	// trusts TLSCAFile, or else the certificate file itself (self-signed).
+	TLSCertFile string     `yaml:"tls_cert_file"`
+	TLSKeyFile  string     `yaml:"tls_key_file"`
+	TLSCAFile   string     `yaml:"tls_ca_file"`
+	Endpoints   []Endpoint `yaml:"endpoints"`
+	Tenants     []Tenant   `yaml:"tenants"`
+	Batches     []Batch    `yaml:"batches"`
 
 	// Path is the file the config was read from ("" when parsed from bytes).
 	Path string `yaml:"-"`
 	// lines maps key paths ("endpoints[0].port") to their line in the file.
 	lines map[string]int
+}
+
+// APIScheme is "https" when the API serves TLS, else "http".
+func (c *Config) APIScheme() string {
+	if c.TLSCertFile != "" {
+		return "https"
+	}
+	return "http"
+}
+
+// APICAFile is the PEM file the CLI trusts for the API's certificate:
+// tls_ca_file, else tls_cert_file itself ("" without TLS).
+func (c *Config) APICAFile() string {
+	if c.TLSCAFile != "" {
+		return c.TLSCAFile
+	}
+	return c.TLSCertFile
 }
 
 // Endpoint is an IMAP source.
@@ -434,6 +456,13 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "want host:port, got %q", c.Listen)
 	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		if c.TLSCertFile == "" {
+			bad("tls_cert_file", "tls_key_file is set: set tls_cert_file too (or neither)")
+		} else {
+			bad("tls_key_file", "tls_cert_file is set: set tls_key_file too (or neither)")
+		}
+	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":
 	default:
@@ -569,6 +598,9 @@ func (c *Config) resolvePaths(dir string) {
 		c.CSVDir = dir
 	}
 	abs(&c.CSVDir)
+	abs(&c.TLSCertFile)
+	abs(&c.TLSKeyFile)
+	abs(&c.TLSCAFile)
 	for i := range c.Endpoints {
 		abs(&c.Endpoints[i].CAFile)
 	}

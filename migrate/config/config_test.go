@@ -265,3 +265,40 @@ func TestWarnings_WeakSettings(t *testing.T) {
 		t.Errorf("warnings for good settings: %v", ws)
 	}
 }
+
+// tls_cert_file and tls_key_file come together; the CLI's URL scheme and CA
+// follow them.
+func TestValidate_APITLSKeysComeTogether(t *testing.T) {
+	for _, tc := range []struct{ yaml, wantErr string }{
+		{"tls_cert_file: a.crt\n", "tls_key_file"},
+		{"tls_key_file: a.key\n", "tls_cert_file"},
+	} {
+		_, err := config.Parse([]byte(tc.yaml + good))
+		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("%q: err %v, want one naming %s", tc.yaml, err, tc.wantErr)
+		}
+	}
+	c, err := config.Parse([]byte("tls_cert_file: /x/a.crt\ntls_key_file: /x/a.key\n" + good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.APIScheme() != "https" || c.APICAFile() != "/x/a.crt" {
+		t.Errorf("scheme %q CA %q", c.APIScheme(), c.APICAFile())
+	}
+	if c, err = config.Parse([]byte("tls_cert_file: /x/a.crt\ntls_key_file: /x/a.key\ntls_ca_file: /x/ca.pem\n" + good)); err != nil || c.APICAFile() != "/x/ca.pem" {
+		t.Errorf("tls_ca_file: %v %+v", err, c)
+	}
+	if c, _ = config.Parse([]byte(good)); c.APIScheme() != "http" {
+		t.Errorf("no TLS: scheme %q", c.APIScheme())
+	}
+	for _, tlsKeys := range []string{"", "tls_cert_file: /x/a.crt\ntls_key_file: /x/a.key\n"} {
+		c, err := config.Parse([]byte("listen: 0.0.0.0:8470\n" + tlsKeys + good))
+		if err != nil {
+			t.Fatal(err)
+		}
+		warned := strings.Contains(strings.Join(c.Warnings(), "\n"), "not a loopback")
+		if warned != (tlsKeys == "") {
+			t.Errorf("TLS %v: non-loopback warning %v: %q", tlsKeys != "", warned, c.Warnings())
+		}
+	}
+}

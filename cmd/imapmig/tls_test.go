@@ -1,0 +1,133 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// selfSigned writes a self-signed certificate for 127.0.0.1 and localhost
+// and its key as PEM files in dir.
+func selfSigned(t *testing.T, dir, name string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: name},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:     []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile = writeFile(t, filepath.Join(dir, name+".crt"), string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	keyFile = writeFile(t, filepath.Join(dir, name+".key"), string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})))
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// TestServe_APIOverTLS: with tls_cert_file and tls_key_file the daemon
+// serves HTTPS only, and the CLI, pointed at the config, trusts the
+// daemon's self-signed certificate (or tls_ca_file) and works; a wrong CA
+// is refused; a key without its certificate refuses to start.
+func TestServe_APIOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	addr := freePort(t)
+	_, _, pool := selfSigned(t, dir, "api")
+	otherCert, _, _ := selfSigned(t, dir, "other")
+	base := fmt.Sprintf(`
+data_dir: data
+listen: %s
+tls_cert_file: api.crt
+tls_key_file: api.key
+endpoints: [{name: old, host: 127.0.0.1}]
+tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: TEST_CLIENT_SECRET}]
+`, addr)
+	cfg := writeFile(t, filepath.Join(dir, "imapmig.yaml"), base)
+	cmd := exec.Command(binPath, "serve", "--config", cfg)
+	cmd.Env = append(os.Environ(), "TEST_CLIENT_SECRET=unused-test-secret")
+	logs := &lockedBuffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := hc.Get("https://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("daemon did not come up over HTTPS: %v\n%s", err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("plain HTTP answered 200 on a TLS listener")
+		}
+		resp.Body.Close()
+	}
+	env := []string{"IMAPMIG_CONFIG=" + cfg}
+	csv := writeFile(t, filepath.Join(dir, "one.csv"), csvRows(2))
+	if out, errOut, code := runCLI(t, env, "batch", "new", "wave1", "--endpoint", "old", "--tenant", "contoso", "--csv", csv); code != 0 || !strings.Contains(out, "created with 2 users") {
+		t.Fatalf("batch new over TLS: %d %s %s", code, out, errOut)
+	}
+	if out, errOut, code := runCLI(t, env, "batch", "list"); code != 0 || !strings.Contains(out, "wave1") {
+		t.Fatalf("batch list over TLS: %d %s %s", code, out, errOut)
+	}
+	// tls_ca_file wins over the certificate itself: a wrong CA is refused.
+	wrong := writeFile(t, filepath.Join(dir, "wrong.yaml"), base+"tls_ca_file: "+otherCert+"\n")
+	if _, errOut, code := runCLI(t, []string{"IMAPMIG_CONFIG=" + wrong}, "batch", "list"); code == 0 || !strings.Contains(errOut, "certificate") {
+		t.Errorf("a wrong tls_ca_file was not refused: %d %s", code, errOut)
+	}
+	right := writeFile(t, filepath.Join(dir, "right.yaml"), base+"tls_ca_file: api.crt\n")
+	if out, errOut, code := runCLI(t, []string{"IMAPMIG_CONFIG=" + right}, "batch", "list"); code != 0 || !strings.Contains(out, "wave1") {
+		t.Errorf("tls_ca_file: %d %s %s", code, out, errOut)
+	}
+	stopServe(t, cmd)
+	if !strings.Contains(logs.String(), "https://"+addr) {
+		t.Errorf("the start log does not name the https URL:\n%s", logs.String())
+	}
+
+	half := writeFile(t, filepath.Join(dir, "half.yaml"), strings.Replace(base, "tls_cert_file: api.crt\n", "", 1))
+	if _, errOut, code := runCLI(t, []string{"TEST_CLIENT_SECRET=x"}, "serve", "--config", half); code != 1 || !strings.Contains(errOut, "tls_cert_file") {
+		t.Errorf("tls_key_file without tls_cert_file: exit %d %s", code, errOut)
+	}
+}
