@@ -162,6 +162,30 @@ func TestFetch_SpoolsToFileAboveThreshold(t *testing.T) {
 	}
 }
 
+// waitNoSession waits until Dovecot lists no session of user (`doveadm
+// who`): the kicked imap processes have exited and closed their connections.
+func waitNoSession(t *testing.T, srv *dovecot.Server, user string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		out, err := srv.Doveadm(context.Background(), "who", user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		open := false
+		for _, line := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(line); len(f) > 0 && f[0] == user {
+				open = true
+			}
+		}
+		if !open {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still has sessions after the kick:\n%s", user, out)
+		}
+	}
+}
+
 func TestReconnect_AfterKick(t *testing.T) {
 	srv := dc.Get(t)
 	ctx := context.Background()
@@ -187,7 +211,7 @@ func TestReconnect_AfterKick(t *testing.T) {
 			if err := srv.Kick(ctx, u.Name); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(200 * time.Millisecond)
+			waitNoSession(t, srv, u.Name)
 		}
 		return nil
 	})
@@ -204,7 +228,7 @@ func TestReconnect_AfterKick(t *testing.T) {
 	if err := srv.Kick(ctx, u.Name); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitNoSession(t, srv, u.Name)
 	b, err := s.Fetch(ctx, inbox, got[len(got)-1])
 	if err != nil {
 		t.Fatalf("Fetch after kick: %v", err)

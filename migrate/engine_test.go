@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -330,6 +331,32 @@ func TestEngine_TransientFetchErrorRetriesWithoutDuplicates(t *testing.T) {
 	}
 }
 
+// scanClock is the engine's clock (Options.Now). The scheduler reads it
+// once per scan, so its calls count scans; shift sets the engine's time
+// back.
+type scanClock struct {
+	calls atomic.Int64
+	shift atomic.Int64
+}
+
+func (c *scanClock) now() time.Time {
+	c.calls.Add(1)
+	return time.Now().Add(-time.Duration(c.shift.Load()))
+}
+
+// waitScans waits until the engine has read the clock n more times: at
+// least n scheduler scans when nothing else reads it meanwhile (passes are
+// held, nobody reads views).
+func (c *scanClock) waitScans(t *testing.T, n int64) {
+	t.Helper()
+	target := c.calls.Load() + n
+	for deadline := time.Now().Add(30 * time.Second); c.calls.Load() < target; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the scheduler did not scan %d more times", n)
+		}
+	}
+}
+
 func TestEngine_PoolLimitsConcurrentUsers(t *testing.T) {
 	src := newFakeServer()
 	var users []string
@@ -338,9 +365,10 @@ func TestEngine_PoolLimitsConcurrentUsers(t *testing.T) {
 	}
 	tgt := memtarget.New(users...)
 	src.hold = make(chan struct{})
-	h := newHarness(t, statetest.MustOpen(t), src, tgt, 2, nil)
+	clock := &scanClock{}
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 2, func(o *migrate.Options) { o.Now = clock.now })
 	h.batch("b", users...)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		b, _ := h.eng.Batch("b")
 		if b.ActiveCount == 2 {
@@ -351,7 +379,9 @@ func TestEngine_PoolLimitsConcurrentUsers(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(50 * time.Millisecond) // give the scheduler a chance to overshoot
+	// The scheduler scans again while the pool is full: its chances to
+	// overshoot.
+	clock.waitScans(t, 5)
 	b, _ := h.eng.Batch("b")
 	if b.QueuedCount != 4 || b.ActiveCount != 2 {
 		t.Errorf("queued %d active %d while the pool is full, want 4 and 2", b.QueuedCount, b.ActiveCount)
@@ -445,7 +475,7 @@ func TestEngine_ReportMailAfterInitialSync(t *testing.T) {
 	}
 	h.waitUser("ann@contoso.com", state.UserSynced)
 	h.waitUser("ghost@contoso.com", state.UserFailed)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		n := len(tgt.Sent())
 		if n > 0 {
@@ -456,7 +486,15 @@ func TestEngine_ReportMailAfterInitialSync(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond)
+	// The batch records the one-off report as sent: no second one can follow.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if b, err := h.st.Batch("r"); err == nil && b.ReportedSynced {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the batch does not record the report as sent")
+		}
+	}
 	sent := tgt.Sent()
 	if len(sent) != 1 {
 		t.Fatalf("%d report mails, want 1", len(sent))
@@ -527,7 +565,7 @@ func TestEngine_StalledUserIsFlagged(t *testing.T) {
 	src.fetchHold = make(chan struct{})
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.StallAfter = 100 * time.Millisecond })
 	h.batch("b", "ann@contoso.com")
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		u, _ := h.eng.User("ann@contoso.com")
 		v, _ := h.eng.Batch("b")
@@ -549,17 +587,22 @@ func TestEngine_StalledUserIsFlagged(t *testing.T) {
 func TestEngine_StartAfterAndCompleteAfter(t *testing.T) {
 	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
 	seedBasic(src)
-	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
-	start := time.Now().Add(400 * time.Millisecond)
+	// The engine's clock starts two hours back: start_after is ahead of
+	// it until the test moves it on.
+	clock := &scanClock{}
+	clock.shift.Store(int64(2 * time.Hour))
+	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.Now = clock.now })
+	start := time.Now().Add(-time.Second)
 	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "later", Endpoint: "ep", Tenant: "tn", Autostart: true,
 		CSV:     []byte("EmailAddress,UserName,Password\nann@contoso.com,ann,pw\n"),
 		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour, StartAfter: start, CompleteAfter: start.Add(200 * time.Millisecond)}}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	clock.waitScans(t, 10)
 	if u, _ := h.st.User("ann@contoso.com"); u.Status != state.UserQueued || tgt.Box("ann@contoso.com").Counts().Creates != 0 {
 		t.Fatalf("before start_after: %s, %d creates", u.Status, tgt.Box("ann@contoso.com").Counts().Creates)
 	}
+	clock.shift.Store(0) // now past start_after and complete_after
 	u := h.waitUser("ann@contoso.com", state.UserCompleted, state.UserCompletedWithWarnings)
 	if u.StartedAt.Before(start) {
 		t.Errorf("started at %v, before start_after %v", u.StartedAt, start)
@@ -634,19 +677,20 @@ func TestEngine_RemovingARunningUserKeepsTheEngineGoing(t *testing.T) {
 	h.batch("b", "ann@contoso.com")
 	select {
 	case <-tgt.started:
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("no upload started")
 	}
 	if err := h.eng.RemoveUser(context.Background(), "ann@contoso.com"); err != nil {
 		t.Fatal(err)
 	}
 	close(tgt.release)
-	for deadline := time.Now().Add(5 * time.Second); h.eng.Running("ann@contoso.com"); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); h.eng.Running("ann@contoso.com"); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the removed user's pass did not end")
 		}
 	}
-	time.Sleep(50 * time.Millisecond)
+	// The engine is still running: checked here, and proved below by a
+	// new batch that syncs.
 	select {
 	case err := <-h.done:
 		t.Fatalf("the engine stopped: %v", err)

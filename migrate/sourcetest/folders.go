@@ -129,22 +129,35 @@ func testFolderGone(t *testing.T, e *env) {
 	}
 }
 
+// waitNextSecond returns once the wall clock shows a later second than t
+// (the condition for a clock-derived UIDVALIDITY to change).
+func waitNextSecond(t time.Time) {
+	next := t.Truncate(time.Second).Add(time.Second)
+	for time.Now().Before(next) {
+		time.Sleep(time.Until(next))
+	}
+}
+
 func testUIDValidityReset(t *testing.T, e *env) {
 	e.create(t, "Reset")
 	e.seed.Append(t, e.name("Reset"), Message("before", "x"), nil, time.Now())
 	old := e.folder(t, "Reset")
 	e.seed.Delete(t, e.name("Reset"))
-	deadline := time.Now().Add(3 * time.Second)
+	// Servers that derive UIDVALIDITY from the clock (seconds) give the
+	// recreated folder the old value within the same second: recreate it
+	// once the clock shows a second after the last create, until the value
+	// changes or a generous deadline passes.
+	deadline := time.Now().Add(30 * time.Second)
 	var now migrate.Folder
 	for {
+		created := time.Now()
 		e.create(t, "Reset")
 		now = e.folder(t, "Reset")
 		if now.UIDValidity != old.UIDValidity || time.Now().After(deadline) {
 			break
 		}
-		// Servers that derive UIDVALIDITY from the clock need a new second.
 		e.seed.Delete(t, e.name("Reset"))
-		time.Sleep(300 * time.Millisecond)
+		waitNextSecond(created)
 	}
 	if now.UIDValidity == old.UIDValidity {
 		t.Fatalf("UIDVALIDITY unchanged after delete+create: %d", now.UIDValidity)

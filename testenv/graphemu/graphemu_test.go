@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -628,13 +629,23 @@ func TestThrottle_Table(t *testing.T) {
 func TestThrottle_CountsThrottledAndTimeScale(t *testing.T) {
 	// 10 requests per 60 s at 60x: a 1-second window.
 	e := newEnv(t, graphemu.Options{Limits: graphemu.Limits{Requests: 10, RequestWindow: time.Minute}, TimeScale: 60})
+	var last result
 	for range 12 {
-		e.do("GET", "/users/"+user+"/mailFolders/inbox", nil)
+		last = e.do("GET", "/users/"+user+"/mailFolders/inbox", nil)
 	}
+	answered := time.Now()
 	if st := e.srv.Stats(); st.Throttled != 2 {
 		t.Fatalf("throttled %d, want 2", st.Throttled)
 	}
-	time.Sleep(1100 * time.Millisecond)
+	// Wait as a client must: until the time the last 429's Retry-After
+	// names (whole seconds, covering the scaled 1-second window).
+	ra, err := strconv.Atoi(last.header.Get("Retry-After"))
+	if last.status != 429 || err != nil || ra < 1 || ra > 60 {
+		t.Fatalf("last answer %d with Retry-After %q, want 429 and a few seconds", last.status, last.header.Get("Retry-After"))
+	}
+	for until := answered.Add(time.Duration(ra) * time.Second); time.Now().Before(until); {
+		time.Sleep(time.Until(until))
+	}
 	if r := e.do("GET", "/users/"+user+"/mailFolders/inbox", nil); r.status != 200 {
 		t.Fatalf("after the scaled window: %d", r.status)
 	}
