@@ -461,7 +461,7 @@ func TestEngine_VerifyFindsTargetSideDeleteAndApprovalScores(t *testing.T) {
 }
 
 func TestEngine_ReportMailAfterInitialSync(t *testing.T) {
-	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com", "bob@contoso.com")
+	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com", "bob@contoso.com", "migration@contoso.com") // the sender is a mailbox, as Graph requires
 	seedBasic(src)
 	src.append("INBOX", rawMsg("huge", 9000), day0)
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) {

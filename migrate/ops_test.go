@@ -59,7 +59,7 @@ func eventsContain(t *testing.T, h *harness, batch, want string) bool {
 // one synced, complete user and one that failed (no mailbox) is not
 // Perfect anywhere: the failed user's messages are in scope and missing.
 func TestEngine_FailedUserNeverFlattersScoreTotalsStatsOrReport(t *testing.T) {
-	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com") // ghost has no mailbox
+	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com", "migration@contoso.com") // ghost has no mailbox; the report sender has one
 	seedBasic(src)
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.ReportSender = "migration@contoso.com" })
 	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "b", Endpoint: "ep", Tenant: "tn", Autostart: true,

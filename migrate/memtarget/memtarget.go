@@ -30,6 +30,9 @@ type Item struct {
 	Draft           bool
 	Received        time.Time
 	Size            int64
+	// Headers is the message's header block as sent (the body itself is
+	// not kept).
+	Headers string
 }
 
 type folder struct{ id, parent, name string }
@@ -88,10 +91,14 @@ func (t *Target) Mailbox(ctx context.Context, addr string) (migrate.Mailbox, err
 	return mb, nil
 }
 
-// SendMail implements migrate.Target; Sent returns what was sent.
+// SendMail implements migrate.Target; Sent returns what was sent. Like
+// Graph's sendMail, it refuses a sender that is not a mailbox.
 func (t *Target) SendMail(ctx context.Context, from string, to []string, subject, html string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.mailboxes[strings.ToLower(from)] == nil {
+		return migrate.FailUser(migrate.ReasonRecipientNotFound, fmt.Errorf("sender %s: %w", from, migrate.ErrRecipientNotFound))
+	}
 	t.sent = append(t.sent, SentMail{from, to, subject, html})
 	return nil
 }
@@ -134,7 +141,8 @@ func (m *Mailbox) Create(ctx context.Context, folderID string, nm migrate.NewMes
 	if err != nil {
 		return "", err
 	}
-	n, err := io.Copy(io.Discard, rc)
+	var hdr headerKeeper
+	n, err := io.Copy(&hdr, rc)
 	rc.Close()
 	if err != nil {
 		return "", migrate.Retryable(err)
@@ -144,7 +152,7 @@ func (m *Mailbox) Create(ctx context.Context, folderID string, nm migrate.NewMes
 	m.t.seq++
 	id := fmt.Sprintf("I%d", m.t.seq)
 	m.items[id] = &Item{ID: id, Folder: folderID, Key: nm.Meta.SourceKey, Flags: nm.Flags, Draft: nm.Draft,
-		Received: migrate.ReceivedTime(nm.Meta), Size: n}
+		Received: migrate.ReceivedTime(nm.Meta), Size: n, Headers: string(migrate.HeaderBlock(hdr.b))}
 	m.counts.Creates++
 	return id, nil
 }
@@ -323,3 +331,26 @@ var _ migrate.FolderRenamer = (*Mailbox)(nil)
 
 var _ migrate.Target = (*Target)(nil)
 var _ migrate.Mailbox = (*Mailbox)(nil)
+
+// maxHeaders bounds what headerKeeper keeps of a message without a blank
+// line, so a huge headerless body is not held in memory.
+const maxHeaders = 1 << 20
+
+// headerKeeper is an io.Writer that keeps the start of a message until its
+// header block is complete and discards the rest.
+type headerKeeper struct {
+	b    []byte
+	done bool
+}
+
+func (h *headerKeeper) Write(p []byte) (int, error) {
+	if h.done {
+		return len(p), nil
+	}
+	h.b = append(h.b, p...)
+	// The block is certain once its blank line is followed by more bytes.
+	if n := len(migrate.HeaderBlock(h.b)); n+2 < len(h.b) || len(h.b) > maxHeaders {
+		h.b, h.done = h.b[:min(n+2, len(h.b))], true
+	}
+	return len(p), nil
+}
