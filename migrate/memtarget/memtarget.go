@@ -149,6 +149,10 @@ func (m *Mailbox) Create(ctx context.Context, folderID string, nm migrate.NewMes
 	}
 	m.t.mu.Lock()
 	defer m.t.mu.Unlock()
+	if m.folders[folderID] == nil {
+		// As graphdst: Graph's 404 on the folder is a retryable ErrFolderGone.
+		return "", migrate.Retryable(fmt.Errorf("folder %s: %w", folderID, migrate.ErrFolderGone))
+	}
 	m.t.seq++
 	id := fmt.Sprintf("I%d", m.t.seq)
 	m.items[id] = &Item{ID: id, Folder: folderID, Key: nm.Meta.SourceKey, Flags: nm.Flags, Draft: nm.Draft,
@@ -182,6 +186,9 @@ func (m *Mailbox) Move(ctx context.Context, id, dest string) (string, error) {
 	if !ok {
 		return "", notFound(id)
 	}
+	if m.folders[dest] == nil {
+		return "", notFound(dest)
+	}
 	it.Folder = dest
 	m.counts.Moves++
 	return id, nil
@@ -199,6 +206,10 @@ func (m *Mailbox) Delete(ctx context.Context, id string) error {
 // Keys implements migrate.Mailbox.
 func (m *Mailbox) Keys(ctx context.Context, folderID string, fn func(migrate.KeyedItem) error) error {
 	m.t.mu.Lock()
+	if m.folders[folderID] == nil {
+		m.t.mu.Unlock()
+		return fmt.Errorf("folder %s: %w", folderID, migrate.ErrFolderGone)
+	}
 	var ks []migrate.KeyedItem
 	for _, it := range m.items {
 		if it.Folder == folderID && it.Key != "" {
@@ -214,8 +225,12 @@ func (m *Mailbox) Keys(ctx context.Context, folderID string, fn func(migrate.Key
 	return nil
 }
 
-// LookupKey implements migrate.Mailbox.
+// LookupKey implements migrate.Mailbox; a missing folder is Graph's 404,
+// which graphdst classifies as SkipItem.
 func (m *Mailbox) LookupKey(ctx context.Context, folderID, key string) (string, bool, error) {
+	if !m.hasFolder(folderID) {
+		return "", false, notFound(folderID)
+	}
 	id := ""
 	err := m.Keys(ctx, folderID, func(k migrate.KeyedItem) error {
 		if k.SourceKey == key {
@@ -353,4 +368,32 @@ func (h *headerKeeper) Write(p []byte) (int, error) {
 		h.b, h.done = h.b[:min(n+2, len(h.b))], true
 	}
 	return len(p), nil
+}
+
+// RemoveFolder deletes a folder, its subfolders and their items as a user
+// would in Outlook (not counted).
+func (m *Mailbox) RemoveFolder(id string) {
+	m.t.mu.Lock()
+	defer m.t.mu.Unlock()
+	m.removeFolder(id)
+}
+
+func (m *Mailbox) removeFolder(id string) {
+	for _, f := range m.folders {
+		if f.parent == id {
+			m.removeFolder(f.id)
+		}
+	}
+	delete(m.folders, id)
+	for iid, it := range m.items {
+		if it.Folder == id {
+			delete(m.items, iid)
+		}
+	}
+}
+
+func (m *Mailbox) hasFolder(id string) bool {
+	m.t.mu.Lock()
+	defer m.t.mu.Unlock()
+	return m.folders[id] != nil
 }

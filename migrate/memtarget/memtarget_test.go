@@ -33,6 +33,7 @@ func TestConformance(t *testing.T) {
 				Categories: it.Flags.Categories, Received: it.Received, SourceKey: it.Key, Headers: it.Headers,
 			}, true
 		},
+		RemoveFolder: func(t *testing.T, mailbox, folderID string) { tg.Box(mailbox).RemoveFolder(folderID) },
 		Sent: func(t *testing.T) []string {
 			var out []string
 			for _, s := range tg.Sent() {

@@ -54,6 +54,10 @@ type Options struct {
 	// reads back. Everything the engine relies on (folder, draft, received
 	// time, flags, source key, the verbatim header block) is still checked.
 	NoConversion bool
+	// RemoveFolder, when set, deletes a folder and its items behind the
+	// target's back, as a user would in Outlook; the FolderGone checks are
+	// skipped without it.
+	RemoveFolder func(t *testing.T, mailbox, folderID string)
 }
 
 // Item is a stored message as the target's inspection sees it.
@@ -456,6 +460,39 @@ func Run(t *testing.T, o Options) {
 		}
 		if _, found, _ := mb.LookupKey(ctx, other, nm.Meta.SourceKey); found {
 			t.Fatal("deleted item still found")
+		}
+	})
+
+	t.Run("FolderGone", func(t *testing.T) {
+		// A folder deleted under a running migration: writes into it must
+		// fail as ErrFolderGone (the engine re-creates it next pass), never
+		// succeed into nowhere; an item moved there stays where it was.
+		if o.RemoveFolder == nil {
+			t.Skip("no RemoveFolder hook")
+		}
+		gone, err := mb.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox, Names: []string{"Gone " + suffix}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stay := NewMessage(SimpleMessage("stay"+suffix, 1), received, migrate.Flags{})
+		stayID, err := mb.Create(ctx, folder, stay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.RemoveFolder(t, o.Mailbox, gone)
+
+		_, err = mb.Create(ctx, gone, NewMessage(SimpleMessage("gone"+suffix, 1), received, migrate.Flags{}))
+		if !errors.Is(err, migrate.ErrFolderGone) || migrate.KindOf(err) != migrate.KindRetryable {
+			t.Errorf("Create into a deleted folder: %v (kind %v), want a retryable ErrFolderGone", err, migrate.KindOf(err))
+		}
+		if err := mb.Keys(ctx, gone, func(migrate.KeyedItem) error { return nil }); !errors.Is(err, migrate.ErrFolderGone) {
+			t.Errorf("Keys of a deleted folder: %v, want ErrFolderGone", err)
+		}
+		if _, err := mb.Move(ctx, stayID, gone); err == nil {
+			t.Error("Move into a deleted folder succeeded")
+		}
+		if lid, found, err := mb.LookupKey(ctx, folder, stay.Meta.SourceKey); err != nil || !found || lid != stayID {
+			t.Errorf("after a failed move, LookupKey = %q %v %v, want %q in the source folder", lid, found, err, stayID)
 		}
 	})
 
