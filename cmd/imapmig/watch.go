@@ -30,11 +30,13 @@ func watchCmd() *cobra.Command {
 		Short: "live view: per-user progress with items, bytes, rate, ETA, stalls and errors",
 		Long: `Live view of a batch: per-user progress bars with items, bytes, rate, ETA and
 stalls, redrawn in place on a terminal; plain lines (one per change) when piped.
-Ends when nothing is queued or running unless --follow.`,
+Ends when nothing is queued or running unless --follow. With --follow it
+also survives a daemon restart: it prints a line saying it is waiting for
+the daemon, and goes on when the daemon answers again.`,
 		Args: exactArgs(1, "one batch name"),
 	}
 	c.Flags().DurationVar(&every, "interval", 2*time.Second, "refresh interval")
-	c.Flags().BoolVar(&follow, "follow", false, "keep watching after the batch has nothing queued or running")
+	c.Flags().BoolVar(&follow, "follow", false, "keep watching after the batch has nothing queued or running, and across daemon restarts")
 	return withAPI(c, nil, func(a *apiCall, args []string) error {
 		name := httpapi.PathEscape(args[0])
 		poll := func(ctx context.Context) (migrate.BatchView, []migrate.UserView, error) {
@@ -56,13 +58,31 @@ func watchLoop(ctx context.Context, out io.Writer, every time.Duration, follow b
 	tty, width, height := terminal(out)
 	pl := &plainWatcher{last: map[string]string{}}
 	drawn := 0
+	waiting := false
 	for {
 		v, us, err := poll(ctx)
-		if err != nil {
-			if errors.Is(err, context.Canceled) {
-				return nil
+		switch {
+		case err != nil && errors.Is(err, context.Canceled):
+			return nil
+		case err != nil && follow && errors.Is(err, httpapi.ErrUnreachable):
+			// A restarting daemon: say so once and keep trying.
+			if !waiting {
+				fmt.Fprintf(out, "%s waiting for the daemon to answer again: %v\n", time.Now().Format(time.DateTime), err)
+				waiting, drawn = true, 0
 			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(every):
+			}
+			continue
+		case err != nil:
 			return err
+		}
+		if waiting {
+			fmt.Fprintf(out, "%s the daemon answers again\n", time.Now().Format(time.DateTime))
+			waiting = false
+			pl.lastBatch, pl.last = "", map[string]string{} // print the whole state again
 		}
 		if tty {
 			frame := renderWatch(v, us, width, height, time.Now())

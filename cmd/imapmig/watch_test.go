@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/migrate/httpapi"
 	"github.com/imapmig/imapmig/state"
 )
 
@@ -112,5 +115,53 @@ func TestRenderWatch_ColumnsAdaptToTheWidth(t *testing.T) {
 		if width == 80 && hasBar {
 			t.Errorf("width 80 kept the bar before the reasons:\n%s", cutFrame)
 		}
+	}
+}
+
+// TestWatchLoop_FollowWaitsForARestartingDaemon: with --follow an
+// unreachable daemon is one "waiting" line, then the watch goes on when it
+// answers; without --follow, or for an answer that is an error, it ends.
+func TestWatchLoop_FollowWaitsForARestartingDaemon(t *testing.T) {
+	down := fmt.Errorf("%w at http://127.0.0.1:1: connection refused", httpapi.ErrUnreachable)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	step := 0
+	poll := func(context.Context) (migrate.BatchView, []migrate.UserView, error) {
+		step++
+		switch {
+		case step == 2 || step == 3 || step == 4:
+			return migrate.BatchView{}, nil, down
+		case step == 6:
+			cancel()
+		}
+		v, us := watchFixture(4) // idle: only --follow keeps watching
+		return v, us, nil
+	}
+	var out bytes.Buffer
+	if err := watchLoop(ctx, &out, time.Millisecond, true, poll); err != nil {
+		t.Fatalf("follow: %v", err)
+	}
+	text := out.String()
+	if step < 6 {
+		t.Errorf("the watch ended after %d polls, want it to go on after the daemon came back", step)
+	}
+	if n := strings.Count(text, "waiting for the daemon"); n != 1 {
+		t.Errorf("%d waiting lines, want 1:\n%s", n, text)
+	}
+	back := strings.Index(text, "the daemon answers again")
+	if back < 0 || !strings.Contains(text[back:], "batch wave1 SyncedWithErrors") {
+		t.Errorf("after the daemon is back the state is not shown again:\n%s", text)
+	}
+
+	step = 1 // the next poll is unreachable
+	if err := watchLoop(context.Background(), &out, time.Millisecond, false, poll); !errors.Is(err, httpapi.ErrUnreachable) {
+		t.Errorf("without --follow: err %v, want ErrUnreachable", err)
+	}
+	apiErr := &httpapi.APIError{Status: 404, Code: "NotFound", Message: "batch gone"}
+	if err := watchLoop(context.Background(), &out, time.Millisecond, true,
+		func(context.Context) (migrate.BatchView, []migrate.UserView, error) {
+			return migrate.BatchView{}, nil, apiErr
+		}); !errors.As(err, &apiErr) {
+		t.Errorf("an API error with --follow: %v, want it returned", err)
 	}
 }

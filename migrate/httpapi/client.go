@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +21,10 @@ type Client struct {
 	Token   string
 	HTTP    *http.Client
 }
+
+// ErrUnreachable: the request got no answer from the daemon (it is not
+// running, restarting, or the network is down).
+var ErrUnreachable = errors.New("cannot reach the imapmig daemon")
 
 // APIError is an error answer from the daemon.
 type APIError struct {
@@ -64,7 +69,10 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach the imapmig daemon at %s (is `imapmig serve` running?): %w", c.BaseURL, err)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w at %s (is `imapmig serve` running?): %w", ErrUnreachable, c.BaseURL, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
