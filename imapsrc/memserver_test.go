@@ -3,99 +3,39 @@ package imapsrc_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
 	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/sourcetest"
+	"github.com/imapmig/imapmig/testenv/memimap"
 )
 
-// memServer is go-imap's in-memory server on loopback: no CONDSTORE, no
-// special-use attributes, no authzid. Started with only IMAP4rev1 it is a
-// bare server: it announces IMAP4rev1 SASL-IR LITERAL- AUTH=PLAIN (UNSELECT
-// ENABLE IDLE UTF8=ACCEPT once logged in) and none of CONDSTORE, ESEARCH,
-// MOVE, UIDPLUS, NAMESPACE, LIST-EXTENDED, LIST-STATUS or SPECIAL-USE.
-type memServer struct {
-	mem  *imapmemserver.Server
-	addr string
-	seq  atomic.Int64
-}
+// memServer is go-imap's in-memory server on loopback (testenv/memimap).
+type memServer struct{ *memimap.Server }
 
-func startMemServer(t testing.TB) *memServer {
+func startMemServer(t testing.TB) memServer {
 	return startMemServerCaps(t, imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}})
 }
 
 // startBareMemServer starts a server with IMAP4rev1 and no extension.
-func startBareMemServer(t testing.TB) *memServer {
-	return startMemServerCaps(t, imap.CapSet{imap.CapIMAP4rev1: {}})
-}
+func startBareMemServer(t testing.TB) memServer { return startMemServerCaps(t, memimap.Bare()) }
 
-func startMemServerCaps(t testing.TB, caps imap.CapSet) *memServer {
-	return startMemServerAuth(t, caps, true)
+func startMemServerCaps(t testing.TB, caps imap.CapSet) memServer {
+	return memServer{memimap.Start(t, memimap.Options{Caps: caps})}
 }
 
 // startMemServerAuth: with insecureAuth false the server refuses to log in
 // without TLS (LOGINDISABLED, no AUTH= mechanism), as many servers do.
-func startMemServerAuth(t testing.TB, caps imap.CapSet, insecureAuth bool) *memServer {
-	t.Helper()
-	ms := &memServer{mem: imapmemserver.New()}
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return ms.mem.NewSession(), nil, nil
-		},
-		Caps:         caps,
-		InsecureAuth: insecureAuth,
-		Logger:       nopLogger{},
-	})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	ms.addr = l.Addr().String()
-	return ms
+func startMemServerAuth(t testing.TB, caps imap.CapSet, insecureAuth bool) memServer {
+	return memServer{memimap.Start(t, memimap.Options{Caps: caps, RefuseInsecureAuth: !insecureAuth})}
 }
 
-type nopLogger struct{}
-
-func (nopLogger) Printf(string, ...any) {}
-
-func (m *memServer) NewUser(t testing.TB) migrate.Login {
-	name := fmt.Sprintf("mem%d", m.seq.Add(1))
-	u := imapmemserver.NewUser(name, "pw-"+name)
-	if err := u.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
-	}
-	m.mem.AddUser(u)
-	return migrate.Login{UserName: name, Password: "pw-" + name}
-}
-
-func (m *memServer) Admin(t testing.TB, login migrate.Login) *imapclient.Client {
-	c, err := imapclient.DialInsecure(m.addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Login(login.UserName, login.Password).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func (m *memServer) config() imapsrc.Config {
-	host, port, _ := net.SplitHostPort(m.addr)
-	var p int
-	fmt.Sscan(port, &p)
-	return imapsrc.Config{Host: host, Port: p, Security: imapsrc.SecurityNone}
+func (m memServer) config() imapsrc.Config {
+	return imapsrc.Config{Host: m.Host, Port: m.Port, Security: imapsrc.SecurityNone}
 }
 
 func TestConformance_MemServer(t *testing.T) {

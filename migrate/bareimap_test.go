@@ -10,18 +10,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
 	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
@@ -30,65 +25,18 @@ import (
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
 	"github.com/imapmig/imapmig/testenv/dovecot"
+	"github.com/imapmig/imapmig/testenv/memimap"
 )
 
 // bareServer is imapmemserver announcing only IMAP4rev1 on loopback.
-type bareServer struct {
-	mem  *imapmemserver.Server
-	addr string
-	seq  atomic.Int64
+type bareServer struct{ *memimap.Server }
+
+func startBareServer(t testing.TB) bareServer {
+	return bareServer{memimap.Start(t, memimap.Options{UserPrefix: "bare"})}
 }
 
-type nopLogger struct{}
-
-func (nopLogger) Printf(string, ...any) {}
-
-func startBareServer(t testing.TB) *bareServer {
-	t.Helper()
-	b := &bareServer{mem: imapmemserver.New()}
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return b.mem.NewSession(), nil, nil
-		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}},
-		InsecureAuth: true,
-		Logger:       nopLogger{},
-	})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	b.addr = l.Addr().String()
-	return b
-}
-
-func (b *bareServer) NewUser(t testing.TB) migrate.Login {
-	name := fmt.Sprintf("bare%d", b.seq.Add(1))
-	u := imapmemserver.NewUser(name, "pw-"+name)
-	if err := u.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
-	}
-	b.mem.AddUser(u)
-	return migrate.Login{UserName: name, Password: "pw-" + name}
-}
-
-func (b *bareServer) Admin(t testing.TB, login migrate.Login) *imapclient.Client {
-	c, err := imapclient.DialInsecure(b.addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Login(login.UserName, login.Password).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func (b *bareServer) connector(t testing.TB) *imapsrc.Connector {
-	host, port, _ := net.SplitHostPort(b.addr)
-	p, _ := strconv.Atoi(port)
-	c, err := imapsrc.New(imapsrc.Config{Host: host, Port: p, Security: imapsrc.SecurityNone, SpoolDir: t.TempDir(),
+func (b bareServer) connector(t testing.TB) *imapsrc.Connector {
+	c, err := imapsrc.New(imapsrc.Config{Host: b.Host, Port: b.Port, Security: imapsrc.SecurityNone, SpoolDir: t.TempDir(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
