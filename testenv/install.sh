@@ -7,7 +7,10 @@
 #     apt-get download and unpacked with dpkg -x into
 #     ${XDG_CACHE_HOME:-~/.cache}/imapmig-testenv/cyrus-<version>, where
 #     testenv/cyrus finds them; the libraries it links against and
-#     saslpasswd2 (sasl2-bin) are installed normally.
+#     saslpasswd2 (sasl2-bin) are installed normally;
+#   - Chromium (the web console's browser test), promtool (Debian's
+#     prometheus package; checks /metrics) and systemd-analyze (checks the
+#     systemd unit in deploy/), when their commands are missing.
 # It runs apt-get update at most once, and only when something is missing.
 set -eu
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -18,6 +21,9 @@ cache="${XDG_CACHE_HOME:-$HOME/.cache}/imapmig-testenv"
 
 missing=""
 command -v dovecot >/dev/null || missing="dovecot-imapd"
+command -v chromium >/dev/null || missing="$missing chromium"
+command -v promtool >/dev/null || missing="$missing prometheus"
+command -v systemd-analyze >/dev/null || missing="$missing systemd"
 for p in $libs; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"
 done
