@@ -144,6 +144,7 @@ type Server struct {
 	uploads   map[string]*uploadSession
 	throttle  map[string]*throttleState
 	sent      []SentMail
+	dir       directory // domains.go: tenant domains and proxyAddresses
 	rng       *mrand.Rand
 	seq       atomic.Int64
 
