@@ -84,7 +84,9 @@ func (e *Engine) User(email string) (UserView, error) {
 	if err != nil {
 		return UserView{}, err
 	}
-	return e.liveView(u), nil
+	v := e.liveView(u)
+	v.Folders, err = e.folderViews(u)
+	return v, err
 }
 
 // liveView is userView with a running pass's figures.

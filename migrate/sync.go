@@ -819,6 +819,7 @@ func (p *pass) finishFolder(s *folderScan) error {
 	fs.Dirty, fs.Complete = false, true
 	fs.Items, fs.ItemBytes = items, itemBytes
 	fs.InScope, fs.InScopeBytes = s.inScope, s.inBytes
+	p.stampFolder(&fs, s)
 	if err := p.e.store.PutFolder(p.email, fs); err != nil {
 		return Fatal(err)
 	}

@@ -45,6 +45,9 @@ type UserView struct {
 	// PacingUntil is set while the user's uploads wait for Graph's budget
 	// (the per-mailbox governor): when the window frees.
 	PacingUntil *time.Time `json:"PacingUntil,omitempty"`
+	// Folders is the user's source folders with their figures (user get
+	// only; lists of users leave it out).
+	Folders []FolderView `json:"Folders,omitempty"`
 }
 
 // BatchView is a batch with its users' counts and totals.

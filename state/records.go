@@ -158,6 +158,12 @@ type FolderState struct {
 	InScopeBytes int64 `json:"InScopeBytes"`
 	Items        int64 `json:"Items"`
 	ItemBytes    int64 `json:"ItemBytes"`
+	// TargetPath, LastSyncTime and LastChangeTime are for the per-folder
+	// view (migrate/folderviews.go): the target folder by display names,
+	// when a pass last finished the folder, and last applied a change.
+	TargetPath     string    `json:"TargetPath,omitempty"`
+	LastSyncTime   time.Time `json:"LastSyncTime,omitzero"`
+	LastChangeTime time.Time `json:"LastChangeTime,omitzero"`
 }
 
 // Message flag bits stored in MessageRecord.Flags.
