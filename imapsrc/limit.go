@@ -190,13 +190,16 @@ func (s *source) dialLimited(ctx context.Context) error {
 	var last *LimitError
 	for try := 0; try < limitTries; try++ {
 		if try > 0 {
+			noted := migrate.NoteWait(ctx, migrate.ReasonImapConnectionLimit+": "+last.Error(), time.Now().Add(wait))
 			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
 				t.Stop()
+				noted()
 				return ctx.Err()
 			case <-t.C:
 			}
+			noted()
 			wait *= 2
 		}
 		err := s.reconnectOnce(ctx)

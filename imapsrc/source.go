@@ -103,13 +103,17 @@ func (s *source) do(ctx context.Context, what string, op func(ctx context.Contex
 		if attempt > 0 {
 			s.reconnects++
 			s.log.Warn("IMAP connection lost, reconnecting", "op", what, "attempt", attempt+1, "err", last)
-			t := time.NewTimer(time.Duration(attempt*attempt) * 250 * time.Millisecond)
+			wait := time.Duration(attempt*attempt) * 250 * time.Millisecond
+			noted := migrate.NoteWait(ctx, fmt.Sprintf("%s: IMAP connection lost during %s, reconnecting: %v", migrate.ReasonImapConnectionFailed, what, last), time.Now().Add(wait))
+			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
 				t.Stop()
+				noted()
 				return ctx.Err()
 			case <-t.C:
 			}
+			noted()
 		}
 		if s.c == nil {
 			if err := s.reconnect(ctx); err != nil {

@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,130 +13,24 @@ import (
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/sourcetest"
 	"github.com/imapmig/imapmig/testenv/dovecot"
+	"github.com/imapmig/imapmig/testenv/imapfault"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
 
-// slowProxy sits between a Source and Dovecot. It can pace what the server
-// sends (a slow link) and make the connections open at that moment stop
-// forwarding after a budget of bytes (a server that stops answering
-// mid-response); connections opened later flow normally.
-type slowProxy struct {
-	ln     net.Listener
-	target string
-	// chunk bytes per tick from server to client (0: unpaced).
-	chunk int
-	tick  time.Duration
-
-	mu       sync.Mutex
-	open     []*proxied
-	accepted atomic.Int64
-	// newBudget is the budget of connections opened from now on (< 0:
-	// unlimited).
-	newBudget atomic.Int64
-}
-
-type proxied struct {
-	budget  atomic.Int64 // bytes still forwarded; < 0: unlimited
-	stalled chan struct{}
-	once    sync.Once
-}
-
-// startSlowProxy starts a proxy to target; chunk > 0 paces the server's
-// bytes to chunk per tick.
-func startSlowProxy(t *testing.T, target string, chunk int, tick time.Duration) *slowProxy {
+// startProxy starts an imapfault proxy to Dovecot's plaintext port for
+// the test.
+func startProxy(t *testing.T, srv *dovecot.Server) *imapfault.Proxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := imapfault.Start(srv.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &slowProxy{ln: ln, target: target, chunk: chunk, tick: tick}
-	p.newBudget.Store(-1)
-	t.Cleanup(func() { ln.Close() })
-	go p.serve()
+	t.Cleanup(func() { p.Close() })
 	return p
 }
 
-func (p *slowProxy) port() int { return p.ln.Addr().(*net.TCPAddr).Port }
-
-func (p *slowProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.accepted.Add(1)
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		pc := &proxied{stalled: make(chan struct{})}
-		pc.budget.Store(p.newBudget.Load())
-		p.mu.Lock()
-		p.open = append(p.open, pc)
-		p.mu.Unlock()
-		chunk, tick := p.chunk, p.tick // set before serve started
-		done := make(chan struct{})
-		go func() { io.Copy(s, c); close(done); s.Close(); c.Close() }()
-		go p.down(c, s, pc, chunk, tick, done)
-	}
-}
-
-// down forwards server → client, paced and within the budget.
-func (p *slowProxy) down(c, s net.Conn, pc *proxied, chunk int, tick time.Duration, done chan struct{}) {
-	defer c.Close()
-	var ticker *time.Ticker
-	if chunk > 0 {
-		ticker = time.NewTicker(tick)
-		defer ticker.Stop()
-	}
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := s.Read(buf)
-		for data := buf[:n]; len(data) > 0; {
-			k := len(data)
-			if chunk > 0 {
-				k = min(k, chunk)
-				select {
-				case <-ticker.C:
-				case <-done:
-					return
-				}
-			}
-			if b := pc.budget.Load(); b >= 0 {
-				k = min(k, int(b))
-				pc.budget.Add(-int64(k))
-			}
-			if k == 0 { // budget spent: stop answering, keep the socket open
-				pc.once.Do(func() { close(pc.stalled) })
-				<-done
-				return
-			}
-			if _, err := c.Write(data[:k]); err != nil {
-				return
-			}
-			data = data[k:]
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// stallAfter makes the connections open now forward at most n more bytes.
-func (p *slowProxy) stallAfter(n int64) []*proxied {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, pc := range p.open {
-		pc.budget.Store(n)
-	}
-	return slices0(p.open)
-}
-
-func slices0(s []*proxied) []*proxied { return append([]*proxied(nil), s...) }
-
-func proxiedConfig(srv *dovecot.Server, p *slowProxy, idle time.Duration) imapsrc.Config {
-	return imapsrc.Config{Host: "127.0.0.1", Port: p.port(), Security: imapsrc.SecurityNone,
+func proxiedConfig(p *imapfault.Proxy, idle time.Duration) imapsrc.Config {
+	return imapsrc.Config{Host: "127.0.0.1", Port: p.Port(), Security: imapsrc.SecurityNone,
 		CommandTimeout: idle, DialTimeout: 10 * time.Second}
 }
 
@@ -193,16 +84,17 @@ func TestTimeout_SlowLiteralIsNotAHang(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startSlowProxy(t, srv.Addr(), 8<<10, 10*time.Millisecond)
-	src := connect(t, newConnector(t, proxiedConfig(srv, p, 700*time.Millisecond)), migrate.Login{UserName: u.Name, Password: u.Password})
+	p := startProxy(t, srv)
+	p.SetScript(func(int) imapfault.Fault { return imapfault.Fault{Rate: 800 << 10} })
+	src := connect(t, newConnector(t, proxiedConfig(p, 700*time.Millisecond)), migrate.Login{UserName: u.Name, Password: u.Password})
 	start := time.Now()
 	got := fetchAll(t, src, inboxOf(t, src), uids[0])
 	took := time.Since(start)
 	if !bytes.Equal(got, raw) {
 		t.Fatalf("fetched %d bytes, want the %d raw bytes", len(got), len(raw))
 	}
-	if n := imapsrc.Reconnects(src); n != 0 || p.accepted.Load() != 1 {
-		t.Errorf("%d reconnects, %d connections: a slow but steady literal was taken for a hang", n, p.accepted.Load())
+	if n := imapsrc.Reconnects(src); n != 0 || p.Accepted() != 1 {
+		t.Errorf("%d reconnects, %d connections: a slow but steady literal was taken for a hang", n, p.Accepted())
 	}
 	if took < 700*time.Millisecond {
 		t.Logf("the transfer took only %v: the pacing did not hold", took)
@@ -222,24 +114,24 @@ func TestTimeout_ServerStopsAnsweringMidLiteral(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startSlowProxy(t, srv.Addr(), 0, 0)
+	p := startProxy(t, srv)
 	const idle = 500 * time.Millisecond
-	src := connect(t, newConnector(t, proxiedConfig(srv, p, idle)), migrate.Login{UserName: u.Name, Password: u.Password})
+	src := connect(t, newConnector(t, proxiedConfig(p, idle)), migrate.Login{UserName: u.Name, Password: u.Password})
 	inbox := inboxOf(t, src)
-	stalled := p.stallAfter(64 << 10)
+	if n := p.Apply(imapfault.Fault{Action: imapfault.Stall, After: 64 << 10}); n != 1 {
+		t.Fatalf("%d connections open, want 1", n)
+	}
 	start := time.Now()
 	got := fetchAll(t, src, inbox, uids[0])
 	took := time.Since(start)
-	select {
-	case <-stalled[0].stalled:
-	default:
-		t.Fatal("the proxy never stalled the first connection")
+	if ev := p.Events(); len(ev) != 1 || ev[0].Conn != 1 || ev[0].What != "stall" {
+		t.Fatalf("faults fired: %v, want the first connection stalled", ev)
 	}
 	if !bytes.Equal(got, raw) {
 		t.Fatalf("fetched %d bytes, want the %d raw bytes", len(got), len(raw))
 	}
-	if n := imapsrc.Reconnects(src); n != 1 || p.accepted.Load() != 2 {
-		t.Errorf("%d reconnects over %d connections, want 1 over 2", n, p.accepted.Load())
+	if n := imapsrc.Reconnects(src); n != 1 || p.Accepted() != 2 {
+		t.Errorf("%d reconnects over %d connections, want 1 over 2", n, p.Accepted())
 	}
 	// Bounded: the silence, plus a reconnect and the refetch on loopback.
 	if limit := idle + 20*time.Second; took > limit {
@@ -255,21 +147,22 @@ func TestTimeout_ServerStopsAnsweringMidLiteral(t *testing.T) {
 func TestTimeout_ServerStopsAnsweringEveryTime(t *testing.T) {
 	srv := dc.Get(t)
 	u := newUser(t, srv, dovecot.LayoutSlash)
-	p := startSlowProxy(t, srv.Addr(), 0, 0)
+	p := startProxy(t, srv)
 	const idle, dial = 300 * time.Millisecond, time.Second
-	cfg := proxiedConfig(srv, p, idle)
+	cfg := proxiedConfig(p, idle)
 	cfg.DialTimeout = dial
 	src := connect(t, newConnector(t, cfg), migrate.Login{UserName: u.Name, Password: u.Password})
 	inbox := inboxOf(t, src)
-	p.newBudget.Store(0) // new connections never even greet
-	p.stallAfter(0)      // the open one stops now
+	// New connections never even greet; the open one stops now.
+	p.SetScript(func(int) imapfault.Fault { return imapfault.Fault{Action: imapfault.Stall} })
+	p.Apply(imapfault.Fault{Action: imapfault.Stall})
 	start := time.Now()
 	_, err := src.UIDs(context.Background(), inbox)
 	took := time.Since(start)
 	if err == nil || migrate.KindOf(err) != migrate.KindRetryable {
 		t.Fatalf("UIDs against a silent server: %v (kind %v), want a retryable error", err, migrate.KindOf(err))
 	}
-	if got := p.accepted.Load(); got != 3 {
+	if got := p.Accepted(); got != 3 {
 		t.Errorf("%d connections, want the first and 2 reconnects", got)
 	}
 	// idle + 2 × (backoff ≤ 1 s + dial), with room for a loaded machine.

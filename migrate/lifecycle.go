@@ -113,6 +113,9 @@ func (e *Engine) liveView(u state.User) UserView {
 			v.PacingUntil = &t
 		}
 	}
+	if why, until, ok := e.waiting(u.EmailAddress); ok {
+		v.WaitingFor, v.WaitingUntil = why, timePtr(until)
+	}
 	return v
 }
 
@@ -184,6 +187,7 @@ func (e *Engine) StartBatch(ctx context.Context, name string) error {
 		u.Status = state.UserQueued
 		u.QueuedAt = now
 		u.ErrorReason, u.LastError = "", ""
+		u.Failures = 0 // a resumed user gets failed_pass_limit passes again
 	})
 	if err != nil {
 		return err

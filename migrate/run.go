@@ -34,6 +34,7 @@ type running struct {
 	cancel   context.CancelFunc
 	prog     *progress
 	mbx      Mailbox // set once the target mailbox is open (for Pacer)
+	wait     *waitBoard
 }
 
 // registry holds the engine's in-flight passes and cached adapters.
@@ -269,7 +270,8 @@ func (e *Engine) Running(email string) bool {
 func (e *Engine) start(ctx context.Context, u state.User, b state.Batch, ep state.Endpoint, kind passKind) {
 	key := state.UserKey(u.EmailAddress)
 	pctx, cancel := context.WithCancel(ctx)
-	run := &running{kind: kind, batch: b.Name, endpoint: ep.Name, cancel: cancel}
+	run := &running{kind: kind, batch: b.Name, endpoint: ep.Name, cancel: cancel, wait: &waitBoard{}}
+	pctx = withWaitBoard(pctx, run.wait)
 	r := e.reg()
 	r.mu.Lock()
 	r.runs[key] = run

@@ -1047,11 +1047,14 @@ func retryOp[T any](ctx context.Context, log *slog.Logger, attempts int, base ti
 		}
 		wait := max(base<<i, RetryAfterOf(err))
 		log.Debug("retrying", "attempt", i+1, "wait", wait, "err", err)
+		noted := NoteWait(ctx, waitReason(err), time.Now().Add(wait))
 		select {
 		case <-ctx.Done():
+			noted()
 			return zero, ctx.Err()
 		case <-time.After(wait):
 		}
+		noted()
 	}
 	return zero, err
 }

@@ -48,6 +48,13 @@ type UserView struct {
 	// Folders is the user's source folders with their figures (user get
 	// only; lists of users leave it out).
 	Folders []FolderView `json:"Folders,omitempty"`
+	// WaitingFor is set while a running pass waits instead of copying: why
+	// (a reason and the error, e.g. "ImapConnectionFailed: connecting to
+	// IMAP server ...: connection refused"), and WaitingUntil when it
+	// tries again. Between passes, a failed pass shows ErrorReason,
+	// LastError and NextSyncTime instead.
+	WaitingFor   string     `json:"WaitingFor,omitempty"`
+	WaitingUntil *time.Time `json:"WaitingUntil,omitempty"`
 }
 
 // BatchView is a batch with its users' counts and totals.

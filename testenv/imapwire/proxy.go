@@ -188,8 +188,11 @@ func (p *Proxy) serve(client net.Conn) {
 
 var literalRE = regexp.MustCompile(`~?\{(\d+)(\+?)\}\r?\n$`)
 
-// literal reports the size of the literal announced at the end of line and
-// whether it is non-synchronizing.
+// Literal reports the size of the literal announced at the end of an IMAP
+// line (`{n}`, `{n+}` or `~{n}` before CRLF), whether it is
+// non-synchronizing, and whether the line announces one at all.
+func Literal(line string) (n int64, nonSync, ok bool) { return literal(line) }
+
 func literal(line string) (int64, bool, bool) {
 	m := literalRE.FindStringSubmatch(line)
 	if m == nil {
