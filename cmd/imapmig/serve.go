@@ -26,6 +26,7 @@ import (
 	"github.com/imapmig/imapmig/migrate/config"
 	"github.com/imapmig/imapmig/migrate/httpapi"
 	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/webui"
 )
 
 func serveCmd() *cobra.Command {
@@ -121,6 +122,7 @@ type daemon struct {
 	engine *migrate.Engine
 	http   *http.Server
 	api    *httpapi.Server
+	ui     *webui.Console
 	addr   string
 	token  string
 	errc   chan error
@@ -182,7 +184,8 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 	d.engine, d.cancel = eng, cancel
 	d.api = httpapi.NewServer(eng, token, log)
 	d.api.SetCSVDir(csvDir(cfg))
-	d.http = &http.Server{Handler: d.api, ReadHeaderTimeout: 10 * time.Second}
+	d.ui = webui.New(eng, token, webui.Options{Logger: log})
+	d.http = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 10 * time.Second}
 	// A batch the config declares and that cannot be created (its CSV is
 	// missing or invalid) stops the start, like any other config error.
 	if err := d.reconcile(ctx, cfg); err != nil {
@@ -213,6 +216,7 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 			d.errc <- err
 		}
 	}()
+	go d.ui.Run(runCtx)
 	go func() {
 		defer close(d.done)
 		if err := eng.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
@@ -221,6 +225,17 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 	}()
 	log.Info("imapmig daemon started", "listen", d.addr, "api", cfg.APIScheme()+"://"+d.addr, "data_dir", cfg.DataDir)
 	return d, nil
+}
+
+// handler is the API listener's: the web console under /ui/ (sessions),
+// "/" sends a browser there, everything else is the JSON API (bearer
+// token).
+func (d *daemon) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(webui.Prefix, d.ui)
+	mux.Handle("GET /{$}", http.RedirectHandler(webui.Prefix, http.StatusSeeOther))
+	mux.Handle("/", d.api)
+	return mux
 }
 
 // reconcile stores the config's endpoints and tenants and creates the
