@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/imapmig/imapmig/graphdst/internal/convert"
 	"github.com/imapmig/imapmig/migrate"
 )
 
@@ -45,10 +46,10 @@ func flagPatch(f migrate.Flags) map[string]any {
 	// by setting PidTagLastVerbExecuted to no verb (0).
 	verb := 0
 	if f.Answered {
-		verb = verbReplyToSender
+		verb = convert.VerbReplyToSender
 	}
 	return map[string]any{"isRead": f.Seen, "flag": map[string]string{"flagStatus": status}, "categories": cats,
-		"singleValueExtendedProperties": []extProp{extp(propLastVerb, strconv.Itoa(verb))}}
+		"singleValueExtendedProperties": []convert.ExtProp{convert.Ext(convert.PropLastVerb, strconv.Itoa(verb))}}
 }
 
 // SetFlagsBatch implements migrate.FlagBatcher with JSON $batch requests of
@@ -103,7 +104,7 @@ func (m *Mailbox) batch(ctx context.Context, reqs []batchRequest) []error {
 			part[j] = reqs[i]
 			part[j].ID = strconv.Itoa(i)
 		}
-		body, err := jsonMarshal(map[string]any{"requests": part})
+		body, err := json.Marshal(map[string]any{"requests": part})
 		if err != nil {
 			return fill(errs, chunk, migrate.Fatal(err))
 		}
@@ -115,7 +116,7 @@ func (m *Mailbox) batch(ctx context.Context, reqs []batchRequest) []error {
 		var out struct {
 			Responses []batchResponse `json:"responses"`
 		}
-		if err == nil && jsonUnmarshal(resp.body, &out) != nil {
+		if err == nil && json.Unmarshal(resp.body, &out) != nil {
 			err = migrate.Retryable(errors.New("graphdst: $batch: unreadable response"))
 		}
 		if err != nil {

@@ -13,7 +13,7 @@
 // (SourceKeyProperty). Attachments that fit go inline in the create;
 // larger ones go through upload sessions (≤ 4 MB PUTs, no Authorization
 // header). S/MIME messages (pkcs7 only) are kept whole as an smime.p7m
-// attachment. The body is what a client shows (convert_body.go): the
+// attachment. The body is what a client shows (internal/convert): the
 // richest alternative, inline text parts in order; a meeting invite keeps
 // one .ics; a PGP/MIME signature is kept as signature.asc; a repaired
 // message is noted RepairedMime. Only a parser panic (recovered) stores a

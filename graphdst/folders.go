@@ -2,12 +2,118 @@ package graphdst
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/imapmig/imapmig/migrate"
 )
+
+// EnsureFolder implements migrate.Mailbox.
+func (m *Mailbox) EnsureFolder(ctx context.Context, fp migrate.FolderPath) (string, error) {
+	root := fp.WellKnown
+	if root == "" {
+		root = migrate.WellKnownRoot
+	}
+	m.fmu.Lock()
+	defer m.fmu.Unlock()
+	key := root
+	id, ok := m.folders[key]
+	if !ok {
+		resp, err := m.get(ctx, m.path("/mailFolders/"+url.PathEscape(root)+"?$select=id"))
+		if err != nil {
+			return "", err
+		}
+		if resp.status != http.StatusOK {
+			return "", classify(m.t.graphError(request{method: "GET", url: m.path("/mailFolders/" + root)}, resp))
+		}
+		var f struct{ ID string }
+		if err := json.Unmarshal(resp.body, &f); err != nil || f.ID == "" {
+			return "", migrate.Retryable(fmt.Errorf("graphdst: folder %s: bad response", root))
+		}
+		id = f.ID
+		m.folders[key] = id
+	}
+	for _, name := range fp.Names {
+		key += "\x00" + name
+		if cid, ok := m.folders[key]; ok {
+			id = cid
+			continue
+		}
+		cid, err := m.childFolder(ctx, id, name)
+		if err != nil {
+			return "", err
+		}
+		m.folders[key] = cid
+		id = cid
+	}
+	return id, nil
+}
+
+func (m *Mailbox) findChild(ctx context.Context, parentID, name string) (string, bool, error) {
+	q := url.Values{"$filter": {"displayName eq " + quote(name)}, "$select": {"id,displayName"}}
+	p := m.path("/mailFolders/" + url.PathEscape(parentID) + "/childFolders?" + odataQuery(q))
+	resp, err := m.get(ctx, p)
+	if err != nil {
+		return "", false, err
+	}
+	if resp.status != http.StatusOK {
+		return "", false, classify(m.t.graphError(request{method: "GET", url: p}, resp))
+	}
+	var l struct {
+		Value []struct {
+			ID          string `json:"id"`
+			DisplayName string `json:"displayName"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(resp.body, &l); err != nil {
+		return "", false, migrate.Retryable(fmt.Errorf("graphdst: folder list: %w", err))
+	}
+	for _, f := range l.Value {
+		if strings.EqualFold(f.DisplayName, name) {
+			return f.ID, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+func (m *Mailbox) childFolder(ctx context.Context, parentID, name string) (string, error) {
+	if id, ok, err := m.findChild(ctx, parentID, name); err != nil || ok {
+		return id, err
+	}
+	p := m.path("/mailFolders/" + url.PathEscape(parentID) + "/childFolders")
+	// A retried create after a lost response gets ErrorFolderExists, which
+	// is handled by lookup, so the create counts as idempotent.
+	resp, rq, err := m.jsonReq(ctx, http.MethodPost, p, map[string]string{"displayName": name}, true)
+	if err != nil {
+		return "", err
+	}
+	switch resp.status {
+	case http.StatusCreated, http.StatusOK:
+		var f struct{ ID string }
+		if err := json.Unmarshal(resp.body, &f); err != nil || f.ID == "" {
+			return "", migrate.Retryable(errors.New("graphdst: folder create: bad response"))
+		}
+		return f.ID, nil
+	case http.StatusConflict:
+		ge := m.t.graphError(rq, resp)
+		if ge.Code != "ErrorFolderExists" {
+			return "", classify(ge)
+		}
+		id, ok, err := m.findChild(ctx, parentID, name)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", migrate.Retryable(fmt.Errorf("graphdst: folder %q exists but cannot be found", name))
+		}
+		return id, nil
+	}
+	return "", classify(m.t.graphError(rq, resp))
+}
 
 var _ migrate.FolderRenamer = (*Mailbox)(nil)
 
@@ -33,7 +139,7 @@ func (m *Mailbox) RenameFolder(ctx context.Context, folderID string, to migrate.
 		DisplayName    string `json:"displayName"`
 		ParentFolderID string `json:"parentFolderId"`
 	}
-	if err := jsonUnmarshal(resp.body, &cur); err != nil {
+	if err := json.Unmarshal(resp.body, &cur); err != nil {
 		return migrate.Retryable(errors.New("graphdst: folder: unreadable response"))
 	}
 	defer m.forgetFolders()

@@ -1,4 +1,4 @@
-package graphdst
+package convert
 
 import (
 	"bytes"
@@ -37,14 +37,14 @@ func FuzzConvert(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		nm := migrate.NewMessage{Meta: migrate.MessageMeta{InternalDate: time.Unix(1700000000, 0)}}
-		c, err := convert(raw, nm)
+		c, err := Convert(raw, nm)
 		if err != nil {
 			if len(bytes.TrimSpace(raw)) != 0 {
 				t.Fatalf("convert failed: %v", err)
 			}
 			return
 		}
-		if c.fallback {
+		if c.Fallback {
 			t.Fatal("convert panicked (fell back to original.eml)")
 		}
 		decoded := map[[32]byte]bool{sha256.Sum256(raw): true}
@@ -53,34 +53,34 @@ func FuzzConvert(f *testing.F) {
 			decoded[sha256.Sum256(d)] = true
 		})
 		want := map[[32]byte]int{}
-		for _, a := range c.attachments {
-			h := sha256.Sum256(a.data)
+		for _, a := range c.Attachments {
+			h := sha256.Sum256(a.Data)
 			if !decoded[h] {
-				t.Fatalf("attachment %q holds bytes no part decoded to", a.name)
+				t.Fatalf("attachment %q holds bytes no part decoded to", a.Name)
 			}
-			if a.name == "" || !utf8.ValidString(a.name) {
-				t.Fatalf("attachment name %q", a.name)
+			if a.Name == "" || !utf8.ValidString(a.Name) {
+				t.Fatalf("attachment name %q", a.Name)
 			}
 			want[h]++
 		}
-		for _, s := range []string{c.msg.Subject, c.msg.Body.Content} {
+		for _, s := range []string{c.Msg.Subject, c.Msg.Body.Content} {
 			if !utf8.ValidString(s) {
 				t.Fatalf("not UTF-8: %q", s)
 			}
 		}
-		pl, _, err := packMessage(c)
+		pl, err := Pack(c)
 		if err != nil {
 			if migrate.KindOf(err) != migrate.KindSkipItem {
 				t.Fatalf("pack: %v", err)
 			}
 			return
 		}
-		body, err := jsonMarshal(c.msg)
+		body, err := json.Marshal(c.Msg)
 		if err != nil || !json.Valid(body) {
 			t.Fatalf("create body: %v", err)
 		}
-		if len(body) > maxRequestBody {
-			t.Fatalf("create body is %d bytes, over Graph's %d", len(body), maxRequestBody)
+		if len(body) > MaxRequestBody {
+			t.Fatalf("create body is %d bytes, over Graph's %d", len(body), MaxRequestBody)
 		}
 		var back struct {
 			Attachments []struct {
@@ -94,8 +94,8 @@ func FuzzConvert(f *testing.F) {
 		for _, a := range back.Attachments {
 			got[sha256.Sum256(a.ContentBytes)]++
 		}
-		for _, a := range append(pl.post, pl.session...) {
-			got[sha256.Sum256(a.data)]++
+		for _, a := range append(pl.Post, pl.Session...) {
+			got[sha256.Sum256(a.Data)]++
 		}
 		for h, n := range want {
 			if got[h] < n {

@@ -1,8 +1,7 @@
-package graphdst
+package convert
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,34 +11,38 @@ import (
 	"github.com/imapmig/imapmig/migrate"
 )
 
-func jsonMarshal(v any) ([]byte, error)   { return json.Marshal(v) }
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-func graphTime(t time.Time) string        { return t.UTC().Format("2006-01-02T15:04:05Z") }
-func extp(id, value string) extProp       { return extProp{ID: id, Value: value} }
-func validUTF8(s string) string           { return strings.ToValidUTF8(s, "\uFFFD") }
-func trimAngle(s string) string           { return strings.Trim(strings.TrimSpace(s), "<>") }
-func unfold(s string) string              { return strings.Join(strings.Fields(s), " ") }
+func graphTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+func validUTF8(s string) string    { return strings.ToValidUTF8(s, "\uFFFD") }
+func unfold(s string) string       { return strings.Join(strings.Fields(s), " ") }
 
-type recipient struct {
-	EmailAddress emailAddress `json:"emailAddress"`
+// Ext is one single-value extended property.
+func Ext(id, value string) ExtProp { return ExtProp{ID: id, Value: value} }
+
+// Recipient is Graph's recipient.
+type Recipient struct {
+	EmailAddress EmailAddress `json:"emailAddress"`
 }
 
-type emailAddress struct {
+// EmailAddress is Graph's emailAddress.
+type EmailAddress struct {
 	Name    string `json:"name,omitempty"`
 	Address string `json:"address"`
 }
 
-type itemBody struct {
+// ItemBody is Graph's itemBody ("text" or "html").
+type ItemBody struct {
 	ContentType string `json:"contentType"`
 	Content     string `json:"content"`
 }
 
-type extProp struct {
+// ExtProp is a singleValueLegacyExtendedProperty.
+type ExtProp struct {
 	ID    string `json:"id"`
 	Value string `json:"value"`
 }
 
-type fileAttachment struct {
+// FileAttachment is Graph's fileAttachment as sent in a create or a POST.
+type FileAttachment struct {
 	ODataType    string `json:"@odata.type"`
 	Name         string `json:"name"`
 	ContentType  string `json:"contentType,omitempty"`
@@ -48,40 +51,40 @@ type fileAttachment struct {
 	ContentID    string `json:"contentId,omitempty"`
 }
 
-// part is an attachment taken from the MIME tree.
-type part struct {
-	name, contentType, contentID string
-	inline                       bool
-	data                         []byte
+// Part is an attachment taken from the MIME tree.
+type Part struct {
+	Name, ContentType, ContentID string
+	Inline                       bool
+	Data                         []byte
 }
 
-// graphMessage is the JSON create body, attachments aside.
-type graphMessage struct {
+// Message is the JSON create body, attachments aside.
+type Message struct {
 	Subject    string      `json:"subject"`
-	Body       itemBody    `json:"body"`
-	From       *recipient  `json:"from,omitempty"`
-	Sender     *recipient  `json:"sender,omitempty"`
-	To         []recipient `json:"toRecipients,omitempty"`
-	Cc         []recipient `json:"ccRecipients,omitempty"`
-	Bcc        []recipient `json:"bccRecipients,omitempty"`
-	ReplyTo    []recipient `json:"replyTo,omitempty"`
+	Body       ItemBody    `json:"body"`
+	From       *Recipient  `json:"from,omitempty"`
+	Sender     *Recipient  `json:"sender,omitempty"`
+	To         []Recipient `json:"toRecipients,omitempty"`
+	Cc         []Recipient `json:"ccRecipients,omitempty"`
+	Bcc        []Recipient `json:"bccRecipients,omitempty"`
+	ReplyTo    []Recipient `json:"replyTo,omitempty"`
 	Importance string      `json:"importance,omitempty"`
 	IsRead     bool        `json:"isRead"`
 	Flag       *struct {
 		FlagStatus string `json:"flagStatus"`
 	} `json:"flag,omitempty"`
 	Categories  []string         `json:"categories,omitempty"`
-	Props       []extProp        `json:"singleValueExtendedProperties"`
-	Attachments []fileAttachment `json:"attachments,omitempty"`
+	Props       []ExtProp        `json:"singleValueExtendedProperties"`
+	Attachments []FileAttachment `json:"attachments,omitempty"`
 }
 
-// converted is a spooled message turned into a Graph create.
-type converted struct {
-	msg         graphMessage
-	attachments []part
-	smime       bool // stored as an smime.p7m item
-	notes       []string
-	fallback    bool // unparseable: text body plus the original as .eml
+// Converted is a spooled message turned into a Graph create.
+type Converted struct {
+	Msg         Message
+	Attachments []Part
+	SMIME       bool // stored as an smime.p7m item
+	Notes       []string
+	Fallback    bool // unparseable: text body plus the original as .eml
 }
 
 // Message classes and MAPI property tags of DESIGN §4.
@@ -94,17 +97,17 @@ const (
 	propInReplyTo       = "String 0x1042"
 	propReferences      = "String 0x1039"
 	propMessageClass    = "String 0x001A"
-	propLastVerb        = "Integer 0x1081"
+	PropLastVerb        = "Integer 0x1081"
 	flagRead            = 0x1
 	flagUnsent          = 0x8
-	verbReplyToSender   = 102
+	VerbReplyToSender   = 102
 )
 
-// convert builds the JSON create of DESIGN §4 from a raw RFC 5322 message.
+// Convert builds the JSON create of DESIGN §4 from a raw RFC 5322 message.
 // It parses leniently, as a mail client does (mailparse; the body and
-// attachments are chosen in convert_body.go), and fails only when there is
+// attachments are chosen in body.go), and fails only when there is
 // nothing to migrate.
-func convert(raw []byte, nm migrate.NewMessage) (c *converted, err error) {
+func Convert(raw []byte, nm migrate.NewMessage) (c *Converted, err error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, migrate.SkipItem(migrate.ReasonMalformedMessage, fmt.Errorf("empty message"))
 	}
@@ -117,13 +120,13 @@ func convert(raw []byte, nm migrate.NewMessage) (c *converted, err error) {
 	}()
 	root := mailparse.Parse(raw)
 	h := root.Header
-	c = &converted{}
-	m := &c.msg
+	c = &Converted{}
+	m := &c.Msg
 	m.Subject = h.Subject()
-	addrs := func(key string) []recipient {
-		var out []recipient
+	addrs := func(key string) []Recipient {
+		var out []Recipient
 		for _, a := range h.Addresses(key) {
-			out = append(out, recipient{EmailAddress: emailAddress{Name: validUTF8(a.Name), Address: validUTF8(a.Address)}})
+			out = append(out, Recipient{EmailAddress: EmailAddress{Name: validUTF8(a.Name), Address: validUTF8(a.Address)}})
 		}
 		return out
 	}
@@ -144,15 +147,15 @@ func convert(raw []byte, nm migrate.NewMessage) (c *converted, err error) {
 	applyFlags(m, nm)
 
 	if class, ok := smimeClass(root); ok {
-		c.smime = true
-		c.notes = append(c.notes, migrate.NoteSmimeStoredAsAttachment)
-		m.Props = append(m.Props, extp(propMessageClass, class))
-		m.Body = itemBody{ContentType: "text", Content: ""}
+		c.SMIME = true
+		c.Notes = append(c.Notes, migrate.NoteSmimeStoredAsAttachment)
+		m.Props = append(m.Props, Ext(propMessageClass, class))
+		m.Body = ItemBody{ContentType: "text", Content: ""}
 		ct := "application/pkcs7-mime"
 		if root.MediaType == "multipart/signed" {
 			ct = "multipart/signed"
 		}
-		c.attachments = append(c.attachments, part{name: "smime.p7m", contentType: ct, data: raw})
+		c.Attachments = append(c.Attachments, Part{Name: "smime.p7m", ContentType: ct, Data: raw})
 		return c, nil
 	}
 
@@ -160,9 +163,9 @@ func convert(raw []byte, nm migrate.NewMessage) (c *converted, err error) {
 	b.walk(root, 0)
 	b.finish()
 	m.Body = b.body
-	c.attachments = b.atts
+	c.Attachments = b.atts
 	if root.Repaired() || b.repaired {
-		c.notes = append(c.notes, migrate.NoteRepairedMime)
+		c.Notes = append(c.Notes, migrate.NoteRepairedMime)
 	}
 	return c, nil
 }
@@ -188,7 +191,7 @@ func importance(h mailparse.Header) string {
 	return "normal"
 }
 
-func baseProps(hdr []byte, nm migrate.NewMessage, date time.Time, msgID, inReplyTo, refs string) []extProp {
+func baseProps(hdr []byte, nm migrate.NewMessage, date time.Time, msgID, inReplyTo, refs string) []ExtProp {
 	flags := 0
 	if nm.Flags.Seen {
 		flags |= flagRead
@@ -196,30 +199,30 @@ func baseProps(hdr []byte, nm migrate.NewMessage, date time.Time, msgID, inReply
 	if nm.Draft {
 		flags |= flagUnsent
 	}
-	p := []extProp{extp(propMessageFlags, strconv.Itoa(flags))}
+	p := []ExtProp{Ext(propMessageFlags, strconv.Itoa(flags))}
 	if rt := migrate.ReceivedTime(nm.Meta); !rt.IsZero() {
-		p = append(p, extp(propDeliveryTime, graphTime(rt)))
+		p = append(p, Ext(propDeliveryTime, graphTime(rt)))
 	}
 	if !date.IsZero() {
-		p = append(p, extp(propSubmitTime, graphTime(date)))
+		p = append(p, Ext(propSubmitTime, graphTime(date)))
 	}
-	p = append(p, extp(propTransportHeader, validUTF8(string(hdr))))
+	p = append(p, Ext(propTransportHeader, validUTF8(string(hdr))))
 	if v := unfold(msgID); v != "" {
-		p = append(p, extp(propMessageID, validUTF8(v)))
+		p = append(p, Ext(propMessageID, validUTF8(v)))
 	}
 	if v := unfold(inReplyTo); v != "" {
-		p = append(p, extp(propInReplyTo, validUTF8(v)))
+		p = append(p, Ext(propInReplyTo, validUTF8(v)))
 	}
 	if v := unfold(refs); v != "" {
-		p = append(p, extp(propReferences, validUTF8(v)))
+		p = append(p, Ext(propReferences, validUTF8(v)))
 	}
 	if nm.Flags.Answered {
-		p = append(p, extp(propLastVerb, strconv.Itoa(verbReplyToSender)))
+		p = append(p, Ext(PropLastVerb, strconv.Itoa(VerbReplyToSender)))
 	}
 	return p
 }
 
-func applyFlags(m *graphMessage, nm migrate.NewMessage) {
+func applyFlags(m *Message, nm migrate.NewMessage) {
 	m.IsRead = nm.Flags.Seen
 	if nm.Flags.Flagged {
 		m.Flag = &struct {
@@ -231,13 +234,13 @@ func applyFlags(m *graphMessage, nm migrate.NewMessage) {
 
 // fallback migrates a message that cannot be parsed: a text body that says
 // so, and the original bytes as an .eml attachment.
-func fallback(raw, hdr []byte, nm migrate.NewMessage) *converted {
-	c := &converted{fallback: true, notes: []string{migrate.NoteStoredAsOriginalEml}}
-	m := &c.msg
+func fallback(raw, hdr []byte, nm migrate.NewMessage) *Converted {
+	c := &Converted{Fallback: true, Notes: []string{migrate.NoteStoredAsOriginalEml}}
+	m := &c.Msg
 	m.Subject = nm.Meta.Subject
-	m.Body = itemBody{ContentType: "text", Content: "imapmig could not parse this message; the original is attached as original.eml."}
+	m.Body = ItemBody{ContentType: "text", Content: "imapmig could not parse this message; the original is attached as original.eml."}
 	m.Props = baseProps(hdr, nm, nm.Meta.Date, "", "", "")
 	applyFlags(m, nm)
-	c.attachments = []part{{name: "original.eml", contentType: "message/rfc822", data: raw}}
+	c.Attachments = []Part{{Name: "original.eml", ContentType: "message/rfc822", Data: raw}}
 	return c
 }

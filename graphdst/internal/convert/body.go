@@ -1,4 +1,4 @@
-package graphdst
+package convert
 
 import (
 	"html"
@@ -36,11 +36,11 @@ func isPKCS7Signature(t string) bool {
 // builder chooses the body and the attachments from the MIME tree, as a
 // mail client shows them.
 type builder struct {
-	body     itemBody
+	body     ItemBody
 	haveBody bool
-	atts     []part
+	atts     []Part
 	n        int    // unnamed attachments so far
-	calendar []part // text/calendar alternatives, kept if no .ics is attached
+	calendar []Part // text/calendar alternatives, kept if no .ics is attached
 	repaired bool
 }
 
@@ -59,7 +59,7 @@ func (b *builder) walk(p *mailparse.Part, depth int) {
 			if c != best && isCalendar(c) {
 				data, rep := c.Decoded()
 				b.repaired = b.repaired || rep
-				b.calendar = append(b.calendar, part{name: c.Filename(), contentType: "text/calendar", data: data})
+				b.calendar = append(b.calendar, Part{Name: c.Filename(), ContentType: "text/calendar", Data: data})
 			}
 		}
 	case p.MediaType == "multipart/signed" && len(p.Children) > 0:
@@ -144,7 +144,7 @@ func (b *builder) leaf(p *mailparse.Part, root bool) {
 	}
 	switch {
 	case !b.haveBody || strings.TrimSpace(b.body.Content) == "":
-		b.body, b.haveBody = itemBody{ContentType: kind, Content: text}, true
+		b.body, b.haveBody = ItemBody{ContentType: kind, Content: text}, true
 	case strings.TrimSpace(text) == "":
 		// An empty part adds nothing to show.
 	case b.body.ContentType == kind && kind == "text":
@@ -157,7 +157,7 @@ func (b *builder) leaf(p *mailparse.Part, root bool) {
 	case kind == "text":
 		b.body.Content += "<pre>" + html.EscapeString(text) + "</pre>"
 	default:
-		b.body = itemBody{ContentType: "html", Content: "<pre>" + html.EscapeString(b.body.Content) + "</pre>" + text}
+		b.body = ItemBody{ContentType: "html", Content: "<pre>" + html.EscapeString(b.body.Content) + "</pre>" + text}
 	}
 }
 
@@ -174,9 +174,9 @@ func (b *builder) attach(p *mailparse.Part) {
 		}
 	}
 	cid := strings.Trim(strings.TrimSpace(p.Header.Get("Content-Id")), "<>")
-	b.atts = append(b.atts, part{
-		name: validUTF8(name), contentType: p.MediaType, contentID: validUTF8(cid),
-		inline: cid != "" && p.Disposition != "attachment", data: data,
+	b.atts = append(b.atts, Part{
+		Name: validUTF8(name), ContentType: p.MediaType, ContentID: validUTF8(cid),
+		Inline: cid != "" && p.Disposition != "attachment", Data: data,
 	})
 }
 
@@ -184,19 +184,19 @@ func (b *builder) attach(p *mailparse.Part) {
 // calendar part becomes invite.ics unless one is attached already.
 func (b *builder) finish() {
 	if !b.haveBody {
-		b.body = itemBody{ContentType: "text", Content: ""}
+		b.body = ItemBody{ContentType: "text", Content: ""}
 	}
 	if len(b.calendar) == 0 {
 		return
 	}
 	for _, a := range b.atts {
-		if a.contentType == "text/calendar" || a.contentType == "application/ics" || strings.HasSuffix(strings.ToLower(a.name), ".ics") {
+		if a.ContentType == "text/calendar" || a.ContentType == "application/ics" || strings.HasSuffix(strings.ToLower(a.Name), ".ics") {
 			return
 		}
 	}
 	c := b.calendar[0]
-	if c.name == "" {
-		c.name = "invite.ics"
+	if c.Name == "" {
+		c.Name = "invite.ics"
 	}
 	b.atts = append(b.atts, c)
 }

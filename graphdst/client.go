@@ -3,6 +3,7 @@ package graphdst
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,27 +19,16 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	abs "github.com/microsoft/kiota-abstractions-go"
 	kauth "github.com/microsoft/kiota-authentication-azure-go"
 	khttp "github.com/microsoft/kiota-http-go"
 	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
 	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
-	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
-	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/imapmig/imapmig/migrate"
 )
 
 // DefaultGraphURL is the global cloud's Graph v1.0 endpoint.
 const DefaultGraphURL = "https://graph.microsoft.com/v1.0"
-
-// SourceKeyProperty is the named extended property that carries a message's
-// source key (DESIGN §3). The GUID is imapmig's own and must never change.
-const SourceKeyProperty = "String {8ad1c3e0-8c3b-4f55-9a57-6b0b9f2a1f01} Name SourceKey"
-
-// pendingPrefix marks a message whose attachments are still being uploaded;
-// the final source key is written when it is complete.
-const pendingPrefix = "pending:"
 
 const preferImmutable = `IdType="ImmutableId"`
 
@@ -206,6 +196,21 @@ func credential(cfg Config, transport http.RoundTripper) (azcore.TokenCredential
 	}
 }
 
+func isAuthErr(err error) bool {
+	var afe *azidentity.AuthenticationFailedError
+	return errors.As(err, &afe)
+}
+
+// sanitizeAuthError keeps an azidentity failure's kind but not its text,
+// which may quote request details.
+func sanitizeAuthError(err error) error {
+	var afe *azidentity.AuthenticationFailedError
+	if errors.As(err, &afe) && afe.RawResponse != nil {
+		return fmt.Errorf("graphdst: token request failed with HTTP %d", afe.RawResponse.StatusCode)
+	}
+	return errors.New("graphdst: token request failed")
+}
+
 // GraphError is an error response from Graph, parsed from its
 // {"error":{"code","message"}} body.
 type GraphError struct {
@@ -226,6 +231,7 @@ func (e *GraphError) Error() string {
 type ambiguousError struct{ err error }
 
 func (e *ambiguousError) Error() string { return "outcome unknown: " + e.err.Error() }
+
 func (e *ambiguousError) Unwrap() error { return e.err }
 
 type request struct {
@@ -236,13 +242,17 @@ type request struct {
 	noAuth      bool // pre-authenticated upload URLs
 	header      map[string]string
 	idempotent  bool
-	cost        int // requests it counts as against the budget (a $batch: its size)
+	// resolve, for a request that is not idempotent, says after an unknown
+	// outcome whether it took effect (true) or may be sent again.
+	resolve func(ctx context.Context) (bool, error)
+	cost    int // requests it counts as against the budget (a $batch: its size)
 }
 
 type response struct {
-	status int
-	header http.Header
-	body   []byte
+	resolved bool // an unknown outcome that request.resolve found done
+	status   int
+	header   http.Header
+	body     []byte
 }
 
 func (t *Target) abs(p string) string {
@@ -303,16 +313,6 @@ func (t *Target) send(ctx context.Context, g *governor, rq request) (*response, 
 	return &response{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }
 
-// sanitizeAuthError keeps an azidentity failure's kind but not its text,
-// which may quote request details.
-func sanitizeAuthError(err error) error {
-	var afe *azidentity.AuthenticationFailedError
-	if errors.As(err, &afe) && afe.RawResponse != nil {
-		return fmt.Errorf("graphdst: token request failed with HTTP %d", afe.RawResponse.StatusCode)
-	}
-	return errors.New("graphdst: token request failed")
-}
-
 func retryAfter(h http.Header) time.Duration {
 	v := h.Get("Retry-After")
 	if v == "" {
@@ -343,33 +343,26 @@ func (t *Target) backoff(ctx context.Context, attempt int) error {
 	}
 }
 
-// do sends rq until it gets a definite answer: 429s are waited out behind
-// the governor's fence without limit; 5xx and transport errors are retried
-// for idempotent requests and returned as *ambiguousError otherwise.
+// do sends rq until it gets a definite answer; it is graphdst's one retry
+// loop. 429s are waited out behind the governor's fence without limit; 5xx
+// and transport errors are retried for idempotent requests. For other
+// requests such a failure leaves the outcome unknown: with rq.resolve, do
+// asks it whether the request took effect (a response with resolved set)
+// or may be sent again; without, it returns *ambiguousError.
 func (t *Target) do(ctx context.Context, g *governor, rq request) (*response, error) {
 	for attempt := 0; ; attempt++ {
 		resp, err := t.send(ctx, g, rq)
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, cerr
 		}
-		if err != nil {
+		var failure error
+		switch {
+		case err != nil:
 			var me *migrate.Error
 			if errors.As(err, &me) || errors.Is(err, errWaitStopped) {
 				return nil, err
 			}
-			if !rq.idempotent {
-				return nil, &ambiguousError{err: err}
-			}
-			if attempt+1 >= t.budget.MaxAttempts {
-				return nil, migrate.Retryable(err)
-			}
-			g.retried.Add(1)
-			if berr := t.backoff(ctx, attempt); berr != nil {
-				return nil, berr
-			}
-			continue
-		}
-		switch {
+			failure = err
 		case resp.status == http.StatusTooManyRequests:
 			d := retryAfter(resp.header)
 			if d <= 0 {
@@ -379,20 +372,32 @@ func (t *Target) do(ctx context.Context, g *governor, rq request) (*response, er
 			t.log.Debug("graph throttled", "path", pathOf(rq.url), "retryAfter", d)
 			continue
 		case resp.status >= 500:
-			gerr := t.graphError(rq, resp)
-			if !rq.idempotent {
-				return nil, &ambiguousError{err: gerr}
-			}
-			if attempt+1 >= t.budget.MaxAttempts {
-				return nil, migrate.Retryable(gerr)
-			}
-			g.retried.Add(1)
-			if berr := t.backoff(ctx, attempt); berr != nil {
-				return nil, berr
-			}
-			continue
+			failure = t.graphError(rq, resp)
+		default:
+			return resp, nil
 		}
-		return resp, nil
+		if !rq.idempotent {
+			if rq.resolve == nil {
+				return nil, &ambiguousError{err: failure}
+			}
+			g.ambiguous.Add(1)
+			done, rerr := rq.resolve(ctx)
+			if rerr != nil {
+				return nil, rerr
+			}
+			if done {
+				t.log.Debug("unknown outcome resolved: it took effect", "path", pathOf(rq.url))
+				return &response{resolved: true}, nil
+			}
+			failure = &ambiguousError{err: failure}
+		}
+		if attempt+1 >= t.budget.MaxAttempts {
+			return nil, migrate.Retryable(failure)
+		}
+		g.retried.Add(1)
+		if berr := t.backoff(ctx, attempt); berr != nil {
+			return nil, berr
+		}
 	}
 }
 
@@ -411,7 +416,7 @@ func (t *Target) graphError(rq request, resp *response) *GraphError {
 			Message string `json:"message"`
 		} `json:"error"`
 	}
-	if jsonUnmarshal(resp.body, &body) == nil {
+	if json.Unmarshal(resp.body, &body) == nil {
 		e.Code, e.Message = body.Error.Code, body.Error.Message
 	}
 	if e.Code == "" {
@@ -449,112 +454,4 @@ func (t *Target) Stats(m migrate.Mailbox) GovernorStats {
 		return mb.g.stats()
 	}
 	return GovernorStats{}
-}
-
-// Mailbox resolves a mailbox (GET /users/{address} through msgraph-sdk-go).
-// A 404 is migrate.ErrRecipientNotFound wrapped in FailUser.
-func (t *Target) Mailbox(ctx context.Context, address string) (migrate.Mailbox, error) {
-	id, err := t.resolve(ctx, address)
-	if err != nil {
-		return nil, err
-	}
-	return &Mailbox{t: t, address: address, user: url.PathEscape(address), id: id, g: t.governor(id), folders: map[string]string{}}, nil
-}
-
-func (t *Target) resolve(ctx context.Context, address string) (string, error) {
-	h := abs.NewRequestHeaders()
-	h.Add("Prefer", preferImmutable)
-	sel := []string{"id", "userPrincipalName", "mail"}
-	for attempt := 0; ; attempt++ {
-		u, err := t.client.Users().ByUserId(address).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
-			Headers: h, QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: sel},
-		})
-		if err == nil {
-			if u.GetId() == nil {
-				return "", migrate.Retryable(errors.New("graphdst: user without id"))
-			}
-			return *u.GetId(), nil
-		}
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		var oe *odataerrors.ODataError
-		status, code := 0, ""
-		if errors.As(err, &oe) {
-			status = oe.ResponseStatusCode
-			if me := oe.GetErrorEscaped(); me != nil && me.GetCode() != nil {
-				code = *me.GetCode()
-			}
-		} else {
-			var ae *abs.ApiError
-			if errors.As(err, &ae) {
-				status = ae.ResponseStatusCode
-			}
-		}
-		switch {
-		case status == http.StatusNotFound:
-			return "", migrate.FailUser(migrate.ReasonRecipientNotFound, fmt.Errorf("%w: %s (%s)", migrate.ErrRecipientNotFound, address, code))
-		case status == http.StatusUnauthorized || status == http.StatusForbidden:
-			return "", migrate.FailUser(code, &GraphError{Status: status, Code: code, Method: "GET", Path: "/users/" + address})
-		case status == 0 && isAuthErr(err):
-			return "", migrate.FailUser("TokenAcquisitionFailed", sanitizeAuthError(err))
-		}
-		if attempt+1 >= t.budget.MaxAttempts {
-			return "", migrate.Retryable(fmt.Errorf("graphdst: resolve %s: status %d %s", address, status, code))
-		}
-		if berr := t.backoff(ctx, attempt); berr != nil {
-			return "", berr
-		}
-	}
-}
-
-func isAuthErr(err error) bool {
-	var afe *azidentity.AuthenticationFailedError
-	return errors.As(err, &afe)
-}
-
-// Test checks that mailbox exists and its inbox can be read.
-func (t *Target) Test(ctx context.Context, mailbox string) error {
-	m, err := t.Mailbox(ctx, mailbox)
-	if err != nil {
-		return err
-	}
-	_, err = m.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox})
-	return err
-}
-
-// SendMail sends an HTML report from the sender mailbox.
-func (t *Target) SendMail(ctx context.Context, from string, to []string, subject, html string) error {
-	id, err := t.resolve(ctx, from)
-	if err != nil {
-		return err
-	}
-	var rcpt []recipient
-	for _, a := range to {
-		rcpt = append(rcpt, recipient{EmailAddress: emailAddress{Address: a}})
-	}
-	body := map[string]any{
-		"message": map[string]any{
-			"subject":      subject,
-			"body":         itemBody{ContentType: "html", Content: html},
-			"toRecipients": rcpt,
-		},
-		"saveToSentItems": true,
-	}
-	b, err := jsonMarshal(body)
-	if err != nil {
-		return migrate.Fatal(err)
-	}
-	resp, err := t.do(ctx, t.governor(id), request{method: http.MethodPost, url: "/users/" + url.PathEscape(from) + "/sendMail", body: b})
-	if err != nil {
-		var ae *ambiguousError
-		if errors.As(err, &ae) {
-			return migrate.Retryable(err)
-		}
-		return err
-	}
-	if resp.status != http.StatusAccepted && resp.status != http.StatusOK {
-		return classify(t.graphError(request{method: http.MethodPost, url: "/users/" + from + "/sendMail"}, resp))
-	}
-	return nil
 }

@@ -1,0 +1,299 @@
+package graphdst
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/imapmig/imapmig/graphdst/internal/convert"
+	"github.com/imapmig/imapmig/migrate"
+)
+
+// Create implements migrate.Mailbox. Messages are created as JSON with the
+// extended properties of DESIGN §4. A message with attachments that do not
+// fit the create request is created under a pending source key, completed,
+// and then given its real key, so a lookup never finds a half-made item.
+func (m *Mailbox) Create(ctx context.Context, folderID string, nm migrate.NewMessage) (string, error) {
+	id, _, err := m.CreateNoted(ctx, folderID, nm)
+	return id, err
+}
+
+var _ migrate.NotingCreator = (*Mailbox)(nil)
+
+// CreateNoted implements migrate.NotingCreator: Create, and how the message
+// was stored when it was not a plain copy (S/MIME, unparseable, huge body).
+func (m *Mailbox) CreateNoted(ctx context.Context, folderID string, nm migrate.NewMessage) (string, []string, error) {
+	id, conv, err := m.create(ctx, folderID, nm)
+	if err != nil || conv == nil {
+		return id, nil, err
+	}
+	return id, conv.Notes, nil
+}
+
+func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMessage) (string, *convert.Converted, error) {
+	if nm.Body == nil {
+		return "", nil, migrate.SkipItem(migrate.ReasonMalformedMessage, errors.New("no body"))
+	}
+	rc, err := nm.Body.Open()
+	if err != nil {
+		return "", nil, migrate.Retryable(fmt.Errorf("graphdst: open spool: %w", err))
+	}
+	raw, err := io.ReadAll(rc)
+	_ = rc.Close()
+	if err != nil {
+		return "", nil, migrate.Retryable(fmt.Errorf("graphdst: read spool: %w", err))
+	}
+	key := nm.Meta.SourceKey
+	if key == "" {
+		key = migrate.HeaderHash(migrate.HeaderBlock(raw))
+	}
+	conv, err := convert.Convert(raw, nm)
+	if err != nil {
+		return "", nil, err
+	}
+	pl, err := convert.Pack(conv)
+	if err != nil {
+		return "", nil, err
+	}
+	needsMore := pl.More()
+	createKey := key
+	if needsMore {
+		createKey = pendingPrefix + key
+		// A pending item left by an earlier, interrupted attempt is
+		// incomplete: remove it before starting again.
+		if id, found, err := m.LookupKey(ctx, folderID, createKey); err != nil {
+			return "", nil, err
+		} else if found {
+			if err := m.permanentDelete(ctx, id); err != nil {
+				return "", nil, err
+			}
+		}
+	}
+	conv.Msg.Props = append(conv.Msg.Props, convert.Ext(SourceKeyProperty, createKey))
+	body, err := json.Marshal(conv.Msg)
+	if err != nil {
+		return "", nil, migrate.SkipItem(migrate.ReasonMalformedMessage, err)
+	}
+	id, err := m.createResolved(ctx, folderID, body, createKey)
+	if err != nil {
+		return "", nil, err
+	}
+	if !needsMore {
+		return id, conv, nil
+	}
+	if err := m.complete(ctx, id, key, pl); err != nil {
+		// The item is incomplete: remove it now, so that nothing is left
+		// behind if the source message is gone before the retry.
+		m.discardPending(ctx, id)
+		return "", nil, err
+	}
+	return id, conv, nil
+}
+
+// complete adds the attachments that did not fit the create and then gives
+// the pending item its real source key.
+func (m *Mailbox) complete(ctx context.Context, id, key string, pl *convert.Plan) error {
+	for i, a := range pl.Post {
+		if err := m.postAttachment(ctx, id, a, pl.Post[:i]); err != nil {
+			return err
+		}
+	}
+	for _, a := range pl.Session {
+		if err := m.uploadAttachment(ctx, id, a); err != nil {
+			return err
+		}
+	}
+	resp, rq, err := m.jsonReq(ctx, http.MethodPatch, m.path("/messages/"+url.PathEscape(id)),
+		map[string]any{"singleValueExtendedProperties": []convert.ExtProp{convert.Ext(SourceKeyProperty, key)}}, true)
+	if err != nil {
+		return err
+	}
+	if resp.status != http.StatusOK {
+		return classify(m.t.graphError(rq, resp))
+	}
+	return nil
+}
+
+// createResolved posts a create; when its outcome is unknown it looks the
+// key up before any retry, so a create is never duplicated.
+func (m *Mailbox) createResolved(ctx context.Context, folderID string, body []byte, key string) (string, error) {
+	var found string
+	rq := request{method: http.MethodPost, url: m.path("/mailFolders/" + url.PathEscape(folderID) + "/messages"), body: body,
+		resolve: func(ctx context.Context) (bool, error) {
+			id, ok, err := m.LookupKey(ctx, folderID, key)
+			found = id
+			return ok, err
+		}}
+	resp, err := m.t.do(ctx, m.g, rq)
+	if err != nil {
+		return "", err
+	}
+	if resp.resolved {
+		return found, nil
+	}
+	if resp.status != http.StatusCreated && resp.status != http.StatusOK {
+		ge := m.t.graphError(rq, resp)
+		if resp.status == http.StatusRequestEntityTooLarge {
+			return "", migrate.SkipItem(migrate.ReasonMessageTooLarge, ge)
+		}
+		if resp.status == http.StatusNotFound {
+			return "", migrate.Retryable(fmt.Errorf("%w: %w", migrate.ErrFolderGone, ge))
+		}
+		return "", classify(ge)
+	}
+	var v struct{ ID string }
+	if err := json.Unmarshal(resp.body, &v); err != nil || v.ID == "" {
+		return "", migrate.Retryable(errors.New("graphdst: create: response without id"))
+	}
+	return v.ID, nil
+}
+
+type attachmentInfo struct {
+	Name string `json:"name"`
+	Size int64  `json:"size"`
+}
+
+func (m *Mailbox) attachments(ctx context.Context, itemID string) ([]attachmentInfo, error) {
+	resp, err := m.get(ctx, m.path("/messages/"+url.PathEscape(itemID)+"/attachments?$select=name,size"))
+	if err != nil {
+		return nil, err
+	}
+	if resp.status != http.StatusOK {
+		return nil, classify(m.t.graphError(request{method: "GET", url: "attachments"}, resp))
+	}
+	var l struct{ Value []attachmentInfo }
+	if err := json.Unmarshal(resp.body, &l); err != nil {
+		return nil, migrate.Retryable(err)
+	}
+	return l.Value, nil
+}
+
+// postAttachment adds one small attachment. After an unknown outcome it
+// counts the item's attachments of that name and size: one more than the
+// attachments before it of the same name and size means it took effect.
+func (m *Mailbox) postAttachment(ctx context.Context, itemID string, a convert.Part, before []convert.Part) error {
+	b, err := json.Marshal(convert.ToFileAttachment(a))
+	if err != nil {
+		return migrate.SkipItem(migrate.ReasonMalformedMessage, err)
+	}
+	rq := request{method: http.MethodPost, url: m.path("/messages/" + url.PathEscape(itemID) + "/attachments"), body: b,
+		resolve: func(ctx context.Context) (bool, error) {
+			have, err := m.attachments(ctx, itemID)
+			if err != nil {
+				return false, err
+			}
+			want, got := 0, 0
+			for _, p := range before {
+				if p.Name == a.Name && len(p.Data) == len(a.Data) {
+					want++
+				}
+			}
+			for _, h := range have {
+				if h.Name == a.Name && h.Size == int64(len(a.Data)) {
+					got++
+				}
+			}
+			return got > want, nil
+		}}
+	resp, err := m.t.do(ctx, m.g, rq)
+	if err != nil {
+		return err
+	}
+	if !resp.resolved && resp.status != http.StatusCreated && resp.status != http.StatusOK {
+		return classify(m.t.graphError(rq, resp))
+	}
+	return nil
+}
+
+// uploadAttachment sends one large attachment through an upload session:
+// PUTs of at most 4 MB with Content-Range and no Authorization header. After
+// an unknown outcome it asks the session where to resume.
+func (m *Mailbox) uploadAttachment(ctx context.Context, itemID string, a convert.Part) error {
+	item := map[string]any{"AttachmentItem": map[string]any{
+		"attachmentType": "file", "name": a.Name, "size": len(a.Data),
+		"contentType": a.ContentType, "isInline": a.Inline, "contentId": a.ContentID,
+	}}
+	resp, rq, err := m.jsonReq(ctx, http.MethodPost, m.path("/messages/"+url.PathEscape(itemID)+"/attachments/createUploadSession"), item, true)
+	if err != nil {
+		return err
+	}
+	if resp.status != http.StatusCreated && resp.status != http.StatusOK {
+		return classify(m.t.graphError(rq, resp))
+	}
+	var sess struct {
+		UploadURL string `json:"uploadUrl"`
+	}
+	if err := json.Unmarshal(resp.body, &sess); err != nil || sess.UploadURL == "" {
+		return migrate.Retryable(errors.New("graphdst: upload session without uploadUrl"))
+	}
+	total := len(a.Data)
+	off, failures := 0, 0
+	for off < total {
+		end := min(off+uploadChunk, total)
+		next, done := end, false
+		prq := request{
+			method: http.MethodPut, url: sess.UploadURL, body: a.Data[off:end], noAuth: true,
+			contentType: "application/octet-stream",
+			header:      map[string]string{"Content-Range": fmt.Sprintf("bytes %d-%d/%d", off, end-1, total)},
+			// After an unknown outcome the session says where to resume.
+			resolve: func(ctx context.Context) (bool, error) {
+				var err error
+				next, done, err = m.sessionOffset(ctx, sess.UploadURL)
+				return err == nil, err
+			},
+		}
+		resp, err := m.t.do(ctx, m.g, prq)
+		if err != nil {
+			return err
+		}
+		switch {
+		case resp.resolved || resp.status == http.StatusRequestedRangeNotSatisfiable:
+			if failures++; failures > m.t.budget.MaxAttempts {
+				return migrate.Retryable(fmt.Errorf("graphdst: upload of %q keeps failing", a.Name))
+			}
+			if !resp.resolved {
+				if next, done, err = m.sessionOffset(ctx, sess.UploadURL); err != nil {
+					return err
+				}
+			}
+		case resp.status == http.StatusCreated:
+			return nil
+		case resp.status != http.StatusOK && resp.status != http.StatusAccepted:
+			return classify(m.t.graphError(prq, resp))
+		}
+		if done {
+			return nil
+		}
+		off = next
+	}
+	return nil
+}
+
+func (m *Mailbox) sessionOffset(ctx context.Context, uploadURL string) (next int, done bool, err error) {
+	resp, err := m.t.do(ctx, m.g, request{method: http.MethodGet, url: uploadURL, noAuth: true, idempotent: true})
+	if err != nil {
+		return 0, false, err
+	}
+	if resp.status == http.StatusNotFound {
+		// The session is gone: the last PUT completed it.
+		return 0, true, nil
+	}
+	var s struct {
+		NextExpectedRanges []string `json:"nextExpectedRanges"`
+	}
+	if json.Unmarshal(resp.body, &s) != nil || len(s.NextExpectedRanges) == 0 {
+		return 0, false, migrate.Retryable(errors.New("graphdst: upload session status unreadable"))
+	}
+	a, _, _ := strings.Cut(s.NextExpectedRanges[0], "-")
+	n, perr := strconv.Atoi(a)
+	if perr != nil {
+		return 0, false, migrate.Retryable(errors.New("graphdst: upload session status unreadable"))
+	}
+	return n, false, nil
+}

@@ -1,0 +1,84 @@
+package convert
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/imapmig/imapmig/migrate"
+)
+
+const (
+	// MaxRequestBody is Graph's request body limit.
+	MaxRequestBody = 4 << 20
+	// createBudget is what a create body may use, with room for JSON slack.
+	createBudget = MaxRequestBody - 96<<10
+	// InlineMax is the largest attachment sent inline or with one POST
+	// (its base64 must fit a 4 MB body); larger ones use upload sessions.
+	InlineMax = 3_000_000
+	// MaxAttachment is Graph's upload-session limit.
+	MaxAttachment = 150 << 20
+)
+
+// Plan splits a converted message into what goes in the create request and
+// what is added afterwards.
+type Plan struct {
+	Inline  []Part // in the create request
+	Post    []Part // < InlineMax, one POST each
+	Session []Part // upload sessions
+}
+
+// More says whether attachments remain after the create.
+func (p *Plan) More() bool { return len(p.Post)+len(p.Session) > 0 }
+
+// Pack decides where each attachment goes, moves a body too large for the
+// create into an attachment, and puts the inline attachments into c.Msg.
+func Pack(c *Converted) (*Plan, error) {
+	base, err := json.Marshal(c.Msg)
+	if err != nil {
+		return nil, migrate.SkipItem(migrate.ReasonMalformedMessage, err)
+	}
+	if len(base) > createBudget/2 {
+		// A huge body: keep it as an attachment and say so in the body.
+		name, ct := "body.txt", "text/plain"
+		if c.Msg.Body.ContentType == "html" {
+			name, ct = "body.html", "text/html"
+		}
+		c.Attachments = append([]Part{{Name: name, ContentType: ct, Data: []byte(c.Msg.Body.Content)}}, c.Attachments...)
+		c.Msg.Body = ItemBody{ContentType: "text", Content: "The body of this message was too large to show here; it is attached as " + name + "."}
+		c.Notes = append(c.Notes, migrate.NoteBodyStoredAsAttachment)
+		if base, err = json.Marshal(c.Msg); err != nil {
+			return nil, migrate.SkipItem(migrate.ReasonMalformedMessage, err)
+		}
+		if len(base) > createBudget/2 {
+			return nil, migrate.SkipItem(migrate.ReasonMessageTooLarge, errors.New("message headers exceed Graph's request size"))
+		}
+	}
+	p := &Plan{}
+	size := len(base)
+	for _, a := range c.Attachments {
+		switch {
+		case len(a.Data) > MaxAttachment:
+			return nil, migrate.SkipItem(migrate.ReasonMessageTooLarge, fmt.Errorf("attachment %q is %d bytes, over Graph's 150 MB", a.Name, len(a.Data)))
+		case len(a.Data) > InlineMax:
+			p.Session = append(p.Session, a)
+		default:
+			enc := (len(a.Data)+2)/3*4 + len(a.Name) + len(a.ContentType) + len(a.ContentID) + 256
+			if size+enc <= createBudget {
+				p.Inline = append(p.Inline, a)
+				size += enc
+			} else {
+				p.Post = append(p.Post, a)
+			}
+		}
+	}
+	for _, a := range p.Inline {
+		c.Msg.Attachments = append(c.Msg.Attachments, ToFileAttachment(a))
+	}
+	return p, nil
+}
+
+// ToFileAttachment is a's fileAttachment.
+func ToFileAttachment(a Part) FileAttachment {
+	return FileAttachment{ODataType: "#microsoft.graph.fileAttachment", Name: a.Name, ContentType: a.ContentType, ContentBytes: a.Data, IsInline: a.Inline, ContentID: a.ContentID}
+}

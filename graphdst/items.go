@@ -1,0 +1,192 @@
+package graphdst
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/imapmig/imapmig/graphdst/internal/convert"
+	"github.com/imapmig/imapmig/migrate"
+)
+
+// SetFlags implements migrate.Mailbox.
+func (m *Mailbox) SetFlags(ctx context.Context, itemID string, f migrate.Flags) error {
+	resp, rq, err := m.jsonReq(ctx, http.MethodPatch, m.path("/messages/"+url.PathEscape(itemID)), flagPatch(f), true)
+	if err != nil {
+		return err
+	}
+	if resp.status != http.StatusOK {
+		return classify(m.t.graphError(rq, resp))
+	}
+	return nil
+}
+
+// Move implements migrate.Mailbox. With immutable ids a repeated move is
+// harmless, so it is retried like an idempotent request.
+func (m *Mailbox) Move(ctx context.Context, itemID, destFolderID string) (string, error) {
+	resp, rq, err := m.jsonReq(ctx, http.MethodPost, m.path("/messages/"+url.PathEscape(itemID)+"/move"), map[string]string{"destinationId": destFolderID}, true)
+	if err != nil {
+		return "", err
+	}
+	if resp.status != http.StatusCreated && resp.status != http.StatusOK {
+		return "", classify(m.t.graphError(rq, resp))
+	}
+	var v struct{ ID string }
+	if err := json.Unmarshal(resp.body, &v); err != nil || v.ID == "" {
+		return "", migrate.Retryable(errors.New("graphdst: move: response without id"))
+	}
+	return v.ID, nil
+}
+
+// Delete implements migrate.Mailbox.
+func (m *Mailbox) Delete(ctx context.Context, itemID string) error {
+	rq := request{method: http.MethodDelete, url: m.path("/messages/" + url.PathEscape(itemID)), idempotent: true}
+	resp, err := m.t.do(ctx, m.g, rq)
+	if err != nil {
+		return err
+	}
+	switch resp.status {
+	case http.StatusNoContent, http.StatusOK, http.StatusNotFound:
+		return nil
+	}
+	return classify(m.t.graphError(rq, resp))
+}
+
+// permanentDelete removes an item of the tool's own making for good
+// (Recoverable Items/Purges, invisible to the user): never a soft DELETE,
+// which would put an incomplete copy in the user's Deleted Items (DESIGN §4).
+func (m *Mailbox) permanentDelete(ctx context.Context, itemID string) error {
+	rq := request{method: http.MethodPost, url: m.path("/messages/" + url.PathEscape(itemID) + "/permanentDelete"), idempotent: true}
+	resp, err := m.t.do(ctx, m.g, rq)
+	if err != nil {
+		return err
+	}
+	switch resp.status {
+	case http.StatusNoContent, http.StatusOK, http.StatusNotFound:
+		return nil
+	}
+	return classify(m.t.graphError(rq, resp))
+}
+
+// discardPending permanently deletes an incomplete item after a failed
+// create, even when ctx was cancelled (a stop lands between messages, and
+// the item must not outlive it). A failure is only logged: SweepPending
+// and the next create of the same key remove it later.
+func (m *Mailbox) discardPending(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discardTimeout)
+	defer cancel()
+	if err := m.permanentDelete(ctx, id); err != nil {
+		m.t.log.Warn("incomplete item left for a later sweep", "mailbox", m.id, "err", err)
+	}
+}
+
+var _ migrate.PendingSweeper = (*Mailbox)(nil)
+
+// SweepPending implements migrate.PendingSweeper: it permanently deletes
+// the folder's incomplete items (created under a "pending:" key by a large
+// create that never finished, e.g. killed mid-upload) and returns how many.
+// Call it only while no create into the folder is in flight.
+func (m *Mailbox) SweepPending(ctx context.Context, folderID string) (int, error) {
+	var ids []string
+	if err := m.scanKeys(ctx, folderID, func(key, id string) error {
+		if strings.HasPrefix(key, pendingPrefix) {
+			ids = append(ids, id)
+		}
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := m.permanentDelete(ctx, id); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
+type keyedPage struct {
+	Value []struct {
+		ID    string            `json:"id"`
+		Props []convert.ExtProp `json:"singleValueExtendedProperties"`
+	} `json:"value"`
+	NextLink string `json:"@odata.nextLink"`
+}
+
+// Keys implements migrate.Mailbox: one pass over the folder, 1,000 items a
+// page, expanding only the source-key property. Pending items (interrupted
+// large creates) are not reported.
+func (m *Mailbox) Keys(ctx context.Context, folderID string, fn func(migrate.KeyedItem) error) error {
+	return m.scanKeys(ctx, folderID, func(key, id string) error {
+		if strings.HasPrefix(key, pendingPrefix) {
+			return nil
+		}
+		return fn(migrate.KeyedItem{SourceKey: key, ItemID: id})
+	})
+}
+
+// scanKeys lists every keyed item of a folder, pending ones included.
+func (m *Mailbox) scanKeys(ctx context.Context, folderID string, fn func(key, id string) error) error {
+	q := url.Values{
+		"$select": {"id"},
+		"$expand": {"singleValueExtendedProperties($filter=id eq " + quote(SourceKeyProperty) + ")"},
+		"$top":    {"1000"},
+	}
+	next := m.path("/mailFolders/" + url.PathEscape(folderID) + "/messages?" + odataQuery(q))
+	for next != "" {
+		resp, err := m.get(ctx, next)
+		if err != nil {
+			return err
+		}
+		if resp.status != http.StatusOK {
+			ge := m.t.graphError(request{method: "GET", url: next}, resp)
+			if resp.status == http.StatusNotFound {
+				return fmt.Errorf("%w: %w", migrate.ErrFolderGone, ge)
+			}
+			return classify(ge)
+		}
+		var pg keyedPage
+		if err := json.Unmarshal(resp.body, &pg); err != nil {
+			return migrate.Retryable(fmt.Errorf("graphdst: keys page: %w", err))
+		}
+		for _, it := range pg.Value {
+			for _, p := range it.Props {
+				if p.Value != "" {
+					if err := fn(p.Value, it.ID); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		next = pg.NextLink
+	}
+	return nil
+}
+
+// LookupKey implements migrate.Mailbox.
+func (m *Mailbox) LookupKey(ctx context.Context, folderID, sourceKey string) (string, bool, error) {
+	q := url.Values{
+		"$filter": {"singleValueExtendedProperties/Any(ep: ep/id eq " + quote(SourceKeyProperty) + " and ep/value eq " + quote(sourceKey) + ")"},
+		"$select": {"id"},
+		"$top":    {"10"},
+	}
+	p := m.path("/mailFolders/" + url.PathEscape(folderID) + "/messages?" + odataQuery(q))
+	resp, err := m.get(ctx, p)
+	if err != nil {
+		return "", false, err
+	}
+	if resp.status != http.StatusOK {
+		return "", false, classify(m.t.graphError(request{method: "GET", url: p}, resp))
+	}
+	var pg keyedPage
+	if err := json.Unmarshal(resp.body, &pg); err != nil {
+		return "", false, migrate.Retryable(fmt.Errorf("graphdst: lookup: %w", err))
+	}
+	if len(pg.Value) == 0 {
+		return "", false, nil
+	}
+	return pg.Value[0].ID, true, nil
+}
