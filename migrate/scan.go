@@ -1,0 +1,207 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+
+	"github.com/imapmig/imapmig/state"
+)
+
+// Reading the source and the stored records for the planner: every folder's
+// changes since the saved state, and the folders gone from the source.
+
+// scanAll scans every folder in scope and adds the folders gone from the
+// source with their records.
+func (p *pass) scanAll(ctx context.Context) ([]*folderScan, error) {
+	folders, err := p.src.Folders(ctx)
+	if err != nil {
+		return nil, err
+	}
+	plans, excluded := mapFolders(folders, p.batch.Options)
+	present := map[string]bool{} // on the source, in scope or not
+	for _, x := range excluded {
+		present[x.Name] = true
+		p.log.Debug("folder excluded", "folder", x.Display, "reason", x.Reason)
+	}
+	saved, err := p.e.store.Folders(p.email)
+	if err != nil {
+		return nil, Fatal(err)
+	}
+	var scans []*folderScan
+	for _, pl := range plans {
+		present[pl.Src.Name] = true
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		s, err := p.scan(ctx, pl, saved)
+		if errors.Is(err, ErrFolderGone) {
+			p.log.Info("folder vanished during the pass; it is looked at again next pass", "folder", pl.Display)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		scans = append(scans, s)
+	}
+	// Folders that are gone from the source: their messages may have moved
+	// (a rename moves them all); what is not found elsewhere stays in the
+	// target, as Exchange leaves a deleted source folder's copy.
+	for name, fs := range saved {
+		if present[name] {
+			continue
+		}
+		g := &folderScan{saved: fs, hasSaved: true, gone: true, plan: folderPlan{Src: Folder{Name: name, Path: fs.Path}, Display: displayPath(fs.Path)}}
+		if err := p.e.store.Messages(p.email, name, func(r state.MessageRecord) error {
+			g.vanished = append(g.vanished, r)
+			return nil
+		}); err != nil {
+			return nil, Fatal(err)
+		}
+		scans = append(scans, g)
+	}
+	return scans, nil
+}
+
+// scan finds what changed in one folder since the saved state.
+func (p *pass) scan(ctx context.Context, pl folderPlan, saved map[string]state.FolderState) (*folderScan, error) {
+	f := pl.Src
+	s := &folderScan{plan: pl, records: map[uint32]lite{}}
+	s.saved, s.hasSaved = saved[f.Name]
+	sv := s.saved
+	mode := modeOf(f, sv, s.hasSaved)
+	if mode.unchanged {
+		s.unchanged = true
+		if !f.NoSelect {
+			s.inScope, s.inBytes = sv.InScope, sv.InScopeBytes
+		}
+		return s, nil
+	}
+	if mode.reset {
+		if err := p.resetFolder(s); err != nil {
+			return nil, err
+		}
+	}
+	s.rebuild = mode.rebuild
+	ordinals := map[string]int{}
+	if s.hasSaved {
+		if err := p.e.store.Summaries(p.email, f.Name, func(r state.MessageSummary) error {
+			s.records[r.UID] = liteOfSummary(r)
+			h, o := SplitSourceKey(r.SourceKey)
+			ordinals[h] = max(ordinals[h], o)
+			return nil
+		}); err != nil {
+			return nil, Fatal(err)
+		}
+	}
+	// New messages (and, for a full scan, the flags of known ones).
+	after := p.batch.Options.ReceivedAfter
+	if err := p.src.Metas(ctx, f, mode.from, 0, func(m MessageMeta) error {
+		s.observe(m, ordinals, after)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	scanned, err := p.scanFlags(ctx, s, mode.from)
+	if err != nil {
+		return nil, err
+	}
+	// Expunged messages: only when the counts say something vanished.
+	if s.expungeSuspected() {
+		if err := p.scanExpunged(ctx, s, scanned); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// resetFolder voids a folder's records after a UIDVALIDITY change, keeping
+// their target items in s.prior for the planner.
+func (p *pass) resetFolder(s *folderScan) error {
+	f := s.plan.Src
+	p.log.Info("UIDVALIDITY changed; rebuilding the folder from the target's source keys", "folder", s.plan.Display,
+		"old", s.saved.UIDValidity, "new", f.UIDValidity)
+	s.prior = map[string]string{}
+	if err := p.e.store.Messages(p.email, f.Name, func(r state.MessageRecord) error {
+		if r.ItemID != "" {
+			s.prior[r.SourceKey] = r.ItemID
+		}
+		return nil
+	}); err != nil {
+		return Fatal(err)
+	}
+	if err := p.e.store.ResetMessages(p.email, f.Name); err != nil {
+		return Fatal(err)
+	}
+	s.hasSaved = false
+	return nil
+}
+
+// scanFlags finds flag changes of known messages below the fetched range.
+// Without mod-sequences (no CONDSTORE, or a NOMODSEQ folder)
+// ChangedSince(0) reports every message's FLAGS: that full scan also gives
+// the current UID set (returned, else nil), so the expunge check needs no
+// UID SEARCH.
+func (p *pass) scanFlags(ctx context.Context, s *folderScan, from uint32) (map[uint32]struct{}, error) {
+	f := s.plan.Src
+	modseq, ok := flagScanModSeq(f, s.saved, from, len(s.records))
+	if !ok {
+		return nil, nil
+	}
+	var seen map[uint32]struct{}
+	onFlags := func(m MessageMeta) error {
+		if seen != nil {
+			seen[m.UID] = struct{}{}
+		}
+		if r, known := s.records[m.UID]; known && m.UID < from {
+			if c, ok := flagChangeOf(r, m); ok {
+				s.changes = append(s.changes, c)
+			}
+		}
+		return nil
+	}
+	if modseq == 0 {
+		seen = make(map[uint32]struct{}, len(s.records))
+	}
+	nChanges := len(s.changes)
+	err := p.src.ChangedSince(ctx, f, modseq, onFlags)
+	if errors.Is(err, ErrNoCondStore) && modseq != 0 {
+		// A Source that cannot do CHANGEDSINCE: every message's FLAGS.
+		// A second refusal is a permanent capability error.
+		s.changes, seen = s.changes[:nChanges], make(map[uint32]struct{}, len(s.records))
+		modseq = 0
+		err = p.src.ChangedSince(ctx, f, 0, onFlags)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if modseq == 0 {
+		return seen, nil
+	}
+	return nil, nil
+}
+
+// scanExpunged loads the records of known messages no longer on the source;
+// current is the source's UID set when a full flag scan gave it.
+func (p *pass) scanExpunged(ctx context.Context, s *folderScan, current map[uint32]struct{}) error {
+	f := s.plan.Src
+	if current == nil {
+		uids, err := p.src.UIDs(ctx, f)
+		if err != nil {
+			return err
+		}
+		current = make(map[uint32]struct{}, len(uids))
+		for _, u := range uids {
+			current[u] = struct{}{}
+		}
+	}
+	for _, uid := range vanishedUIDs(s.records, current) {
+		r, found, err := p.e.store.Message(p.email, f.Name, uid)
+		if err != nil {
+			return Fatal(err)
+		}
+		if found {
+			s.vanished = append(s.vanished, r)
+		}
+	}
+	return nil
+}
