@@ -25,7 +25,7 @@ func batchCmd() *cobra.Command {
 		batchActionCmd("start", "start, or resume: also retries Failed users"),
 		batchActionCmd("stop", "pause; running syncs stop at the next message boundary"),
 		batchActionCmd("syncnow", "an incremental sync of every Synced user, now"),
-		batchActionCmd("complete", "one final incremental sync, then Completed; no more syncs"),
+		batchActionCmd("complete", "one final incremental sync, then Completed; no more syncs. Refused while MX still points at the old provider (--force)"),
 		batchActionCmd("approve", "approve all skipped items of the batch"),
 		batchRemoveCmd(), batchAddUsersCmd(), batchEventsCmd(), batchSetCmd(),
 	)
@@ -179,10 +179,11 @@ func batchEventsCmd() *cobra.Command {
 
 // batchActionCmd is start, stop, syncnow, complete or approve.
 func batchActionCmd(action, short string) *cobra.Command {
-	var yes bool
+	var yes, force bool
 	c := &cobra.Command{Use: action + " NAME", Short: short, Args: exactArgs(1, "one batch name")}
 	if action == "complete" {
 		c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation on a terminal")
+		c.Flags().BoolVar(&force, "force", false, "complete even while MX still points at the old provider (mail arriving there afterwards is not copied)")
 	}
 	return withAPI(c, nil, func(a *apiCall, args []string) error {
 		if action == "complete" {
@@ -191,7 +192,11 @@ func batchActionCmd(action, short string) *cobra.Command {
 			}
 		}
 		var res httpapi.CountResult
-		if err := a.Do(a.ctx, "POST", "/v1/batches/"+httpapi.PathEscape(args[0])+"/"+action, nil, &res); err != nil {
+		var body any
+		if force {
+			body = httpapi.CompleteRequest{Force: true} // the daemon checks MX unless Force
+		}
+		if err := a.Do(a.ctx, "POST", "/v1/batches/"+httpapi.PathEscape(args[0])+"/"+action, body, &res); err != nil {
 			return err
 		}
 		switch action {

@@ -184,6 +184,7 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 	d.engine, d.cancel = eng, cancel
 	d.api = httpapi.NewServer(eng, token, log)
 	d.api.SetCSVDir(csvDir(cfg))
+	d.api.SetCutover(cutoverService{d}) // cutover_daemon.go
 	d.ui = webui.New(eng, token, webui.Options{Logger: log})
 	d.http = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 10 * time.Second}
 	// A batch the config declares and that cannot be created (its CSV is

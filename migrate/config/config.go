@@ -61,6 +61,10 @@ type Config struct {
 	Tenants     []Tenant   `yaml:"tenants"`
 	Batches     []Batch    `yaml:"batches"`
 
+	// DNSResolver is HOST:PORT of the DNS resolver the cutover checks and
+	// the MX guard of `batch complete` ask ("" = the system resolver).
+	DNSResolver string `yaml:"dns_resolver"`
+
 	// Path is the file the config was read from ("" when parsed from bytes).
 	Path string `yaml:"-"`
 	// lines maps key paths ("endpoints[0].port") to their line in the file.
@@ -455,6 +459,11 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "want host:port, got %q", c.Listen)
+	}
+	if c.DNSResolver != "" {
+		if h, p, err := net.SplitHostPort(c.DNSResolver); err != nil || h == "" || p == "" {
+			bad("dns_resolver", "want host:port (for example 192.0.2.53:53), got %q", c.DNSResolver)
+		}
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		if c.TLSCertFile == "" {

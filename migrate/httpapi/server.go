@@ -59,6 +59,8 @@ type Server struct {
 	mux   *http.ServeMux
 	// csvDir is where a request's CsvPath may point (SetCSVDir).
 	csvDir atomic.Pointer[string]
+	// cutover serves the cutover endpoints and guards complete (SetCutover).
+	cutover Cutover
 }
 
 // NewServer returns the API over eng, requiring token.
@@ -212,9 +214,7 @@ func (s *Server) routes() {
 		n, err := s.eng.SyncNowBatch(r.Context(), r.PathValue("name"))
 		return CountResult{n}, err
 	})
-	h("POST /v1/batches/{name}/complete", func(r *http.Request) (any, error) {
-		return nil, s.eng.CompleteBatch(r.Context(), r.PathValue("name"))
-	})
+	h("POST /v1/batches/{name}/complete", s.completeBatch) // cutover.go: MX guard unless Force
 	h("POST /v1/batches/{name}/approve", func(r *http.Request) (any, error) {
 		n, err := s.eng.ApproveBatch(r.Context(), r.PathValue("name"))
 		return CountResult{n}, err
@@ -299,6 +299,7 @@ func (s *Server) routes() {
 		return s.eng.TestEndpoint(r.Context(), r.PathValue("name"), r.URL.Query().Get("user"))
 	})
 	h("GET /v1/stats", func(r *http.Request) (any, error) { return s.eng.Stats() })
+	s.cutoverRoutes(h)
 }
 
 // ServeHTTP implements http.Handler.
@@ -438,7 +439,13 @@ func errorStatus(err error) (int, ErrorDetail) {
 		bad  *badRequest
 	)
 	var big *tooLarge
+	var coded interface {
+		HTTPStatus() int
+		Code() string
+	}
 	switch {
+	case errors.As(err, &coded):
+		return coded.HTTPStatus(), ErrorDetail{Code: coded.Code(), Message: err.Error()}
 	case errors.As(err, &big):
 		return http.StatusRequestEntityTooLarge, ErrorDetail{Code: "RequestTooLarge", Message: big.msg}
 	case errors.As(err, &bad):
