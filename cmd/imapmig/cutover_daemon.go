@@ -149,3 +149,18 @@ func (s cutoverService) GuardComplete(ctx context.Context, batch string) error {
 	}
 	return err
 }
+
+// guardedEngine is the engine as the web console sees it: its complete
+// checks MX first, like the API's (the console has no Force).
+type guardedEngine struct {
+	*migrate.Engine
+	cut cutoverService
+}
+
+// CompleteBatch refuses while MX still points at the old provider.
+func (g guardedEngine) CompleteBatch(ctx context.Context, name string) error {
+	if err := g.cut.GuardComplete(ctx, name); err != nil {
+		return err
+	}
+	return g.Engine.CompleteBatch(ctx, name)
+}

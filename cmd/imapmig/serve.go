@@ -185,7 +185,7 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 	d.api = httpapi.NewServer(eng, token, log)
 	d.api.SetCSVDir(csvDir(cfg))
 	d.api.SetCutover(cutoverService{d}) // cutover_daemon.go
-	d.ui = webui.New(eng, token, webui.Options{Logger: log})
+	d.ui = webui.New(guardedEngine{eng, cutoverService{d}}, token, webui.Options{Logger: log}) // complete checks MX (cutover_daemon.go)
 	d.http = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 10 * time.Second}
 	// A batch the config declares and that cannot be created (its CSV is
 	// missing or invalid) stops the start, like any other config error.
