@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/imapmig/imapmig/csvbatch"
 )
 
 // Kind says what the engine does about an error (DESIGN §8). Errors are
@@ -231,3 +233,51 @@ func RetryAfterOf(err error) time.Duration {
 	}
 	return d
 }
+
+// ActionError refuses an action that the object's status does not allow.
+type ActionError struct {
+	Object string // "batch" or "user"
+	Name   string
+	Status string
+	Action string
+	Hint   string
+}
+
+// Code is the operator-facing code.
+func (e *ActionError) Code() string { return "InvalidStatusForAction" }
+
+func (e *ActionError) Error() string {
+	s := fmt.Sprintf("cannot %s %s %s: it is %s", e.Action, e.Object, e.Name, e.Status)
+	if e.Hint != "" {
+		s += "; " + e.Hint
+	}
+	return s
+}
+
+// CSVError rejects a batch whose CSV has bad rows (without
+// SkipInvalidRows). The problems never quote a password.
+type CSVError struct{ Problems []csvbatch.Problem }
+
+// Code is the operator-facing code.
+func (e *CSVError) Code() string { return "InvalidCsvRows" }
+
+func (e *CSVError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "the CSV has %d bad row(s); fix them or create the batch with --skip-invalid-rows", len(e.Problems))
+	for i, p := range e.Problems {
+		if i == 20 {
+			fmt.Fprintf(&b, "\n  … and %d more", len(e.Problems)-20)
+			break
+		}
+		b.WriteString("\n  " + p.Error())
+	}
+	return b.String()
+}
+
+// RefError reports a batch naming an endpoint or tenant that does not exist.
+type RefError struct{ Kind, Name string }
+
+func (e *RefError) Error() string { return fmt.Sprintf("no %s named %q", e.Kind, e.Name) }
+
+// ErrInvalidName rejects a batch name that cannot be used.
+var ErrInvalidName = errors.New("batch name must be 1-64 letters, digits, '-', '_' or '.'")

@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/imapmig/imapmig/state"
 )
@@ -170,43 +171,12 @@ func (e *Engine) VerifyUser(ctx context.Context, email string) (*Verification, e
 		skippedKeys[it.Folder+"|"+it.SourceKey] = true
 	}
 	v := &Verification{EmailAddress: u.EmailAddress, SkippedCount: int64(len(skipped)), Differences: []Difference{}}
-	after := b.Options.ReceivedAfter
 	for _, pl := range plans {
 		if pl.Src.NoSelect {
 			continue
 		}
-		ordinals := map[string]int{}
-		var metas []MessageMeta
-		if err := src.Metas(ctx, pl.Src, 1, 0, func(m MessageMeta) error {
-			ordinals[m.HeaderHash]++
-			m.SourceKey = SourceKey(m.HeaderHash, ordinals[m.HeaderHash])
-			if after.IsZero() || !ReceivedTime(m).Before(after) {
-				metas = append(metas, m)
-			}
-			return nil
-		}); err != nil {
+		if err := verifyFolder(ctx, src, mbx, pl, saved, b.Options.ReceivedAfter, skippedKeys, v); err != nil {
 			return nil, err
-		}
-		v.SourceCount += int64(len(metas))
-		inTarget := map[string]int{}
-		if fs, ok := saved[pl.Src.Name]; ok && fs.TargetID != "" {
-			if err := mbx.Keys(ctx, fs.TargetID, func(k KeyedItem) error { inTarget[k.SourceKey]++; return nil }); err != nil {
-				return nil, err
-			}
-		} else if len(metas) > 0 {
-			v.Differences = append(v.Differences, Difference{Folder: pl.Display, Kind: "FolderMissingInTarget"})
-		}
-		for k, n := range inTarget {
-			v.TargetCount += int64(n)
-			if n > 1 {
-				v.Differences = append(v.Differences, Difference{Folder: pl.Display, SourceKey: k, Kind: "DuplicateInTarget"})
-			}
-		}
-		for _, m := range metas {
-			if inTarget[m.SourceKey] > 0 || skippedKeys[pl.Display+"|"+m.SourceKey] {
-				continue
-			}
-			v.Differences = append(v.Differences, Difference{Folder: pl.Display, UID: m.UID, SourceKey: m.SourceKey, Subject: m.Subject, Kind: "MissingInTarget"})
 		}
 	}
 	t, err := e.totals(email)
@@ -235,4 +205,43 @@ func (e *Engine) VerifyUser(ctx context.Context, email string) (*Verification, e
 		return nil, err
 	}
 	return v, nil
+}
+
+// verifyFolder compares one source folder with its target folder by source
+// key and adds the counts and differences to v.
+func verifyFolder(ctx context.Context, src Source, mbx Mailbox, pl folderPlan, saved map[string]state.FolderState, after time.Time, skippedKeys map[string]bool, v *Verification) error {
+	ordinals := map[string]int{}
+	var metas []MessageMeta
+	if err := src.Metas(ctx, pl.Src, 1, 0, func(m MessageMeta) error {
+		ordinals[m.HeaderHash]++
+		m.SourceKey = SourceKey(m.HeaderHash, ordinals[m.HeaderHash])
+		if after.IsZero() || !ReceivedTime(m).Before(after) {
+			metas = append(metas, m)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	v.SourceCount += int64(len(metas))
+	inTarget := map[string]int{}
+	if fs, ok := saved[pl.Src.Name]; ok && fs.TargetID != "" {
+		if err := mbx.Keys(ctx, fs.TargetID, func(k KeyedItem) error { inTarget[k.SourceKey]++; return nil }); err != nil {
+			return err
+		}
+	} else if len(metas) > 0 {
+		v.Differences = append(v.Differences, Difference{Folder: pl.Display, Kind: "FolderMissingInTarget"})
+	}
+	for k, n := range inTarget {
+		v.TargetCount += int64(n)
+		if n > 1 {
+			v.Differences = append(v.Differences, Difference{Folder: pl.Display, SourceKey: k, Kind: "DuplicateInTarget"})
+		}
+	}
+	for _, m := range metas {
+		if inTarget[m.SourceKey] > 0 || skippedKeys[pl.Display+"|"+m.SourceKey] {
+			continue
+		}
+		v.Differences = append(v.Differences, Difference{Folder: pl.Display, UID: m.UID, SourceKey: m.SourceKey, Subject: m.Subject, Kind: "MissingInTarget"})
+	}
+	return nil
 }

@@ -1,84 +1,15 @@
+// Each folder's message records: source UID → source key, target item, flags, size.
+
 package state
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
-
-// Folders returns the saved state of a user's source folders, by name.
-func (s *Store) Folders(email string) (map[string]FolderState, error) {
-	out := map[string]FolderState{}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := sub(tx, bFolders, UserKey(email))
-		if b == nil {
-			return nil
-		}
-		return b.ForEach(func(k, v []byte) error {
-			var f FolderState
-			if err := json.Unmarshal(v, &f); err != nil {
-				return fmt.Errorf("%w: folder %s/%s: %v", ErrCorrupt, email, k, err)
-			}
-			out[string(k)] = f
-			return nil
-		})
-	})
-	return out, err
-}
-
-// PutFolder saves a folder's state.
-func (s *Store) PutFolder(email string, f FolderState) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		if err := s.userExists(tx, email); err != nil {
-			return err
-		}
-		b, err := subCreate(tx, bFolders, UserKey(email))
-		if err != nil {
-			return err
-		}
-		return putJSON(b, f.Name, f)
-	})
-}
-
-// DeleteFolder forgets a folder and its message map.
-func (s *Store) DeleteFolder(email, folder string) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		if b := sub(tx, bMessages, UserKey(email)); b != nil {
-			if err := b.DeleteBucket([]byte(folder)); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
-				return err
-			}
-		}
-		if b := sub(tx, bFolders, UserKey(email)); b != nil {
-			return b.Delete([]byte(folder))
-		}
-		return nil
-	})
-}
-
-// ResetMessages forgets a folder's message map (after a UIDVALIDITY change).
-func (s *Store) ResetMessages(email, folder string) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		b := sub(tx, bMessages, UserKey(email))
-		if b == nil {
-			return nil
-		}
-		if err := b.DeleteBucket([]byte(folder)); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
-			return err
-		}
-		return nil
-	})
-}
-
-func (s *Store) userExists(tx *bolt.Tx, email string) error {
-	if tx.Bucket(bUsers).Get([]byte(UserKey(email))) == nil {
-		return fmt.Errorf("user %s: %w", email, ErrNotFound)
-	}
-	return nil
-}
 
 // PutMessages records messages of a folder (insert or replace by UID). The
 // folder's state must exist (PutFolder first).
@@ -294,35 +225,4 @@ func decodeSummary(uid uint32, b []byte) (MessageSummary, error) {
 		return MessageSummary{UID: uid}, err
 	}
 	return MessageSummary{UID: uid, Flags: r.flags, Size: r.size, SourceKey: string(r.key), InTarget: len(r.itemID) > 0, Keywords: keywords(r.keyword)}, nil
-}
-
-// RenameFolder moves a folder's state and message map from one source name
-// to another (the folder was renamed on the source), in one transaction.
-func (s *Store) RenameFolder(email, from string, to FolderState) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		key := UserKey(email)
-		fb := sub(tx, bFolders, key)
-		if fb == nil || fb.Get([]byte(from)) == nil {
-			return fmt.Errorf("folder %s/%s: %w", email, from, ErrNotFound)
-		}
-		if fb.Get([]byte(to.Name)) != nil {
-			return fmt.Errorf("folder %s/%s: %w", email, to.Name, ErrExists)
-		}
-		if old := sub(tx, bMessages, key, from); old != nil {
-			nb, err := subCreate(tx, bMessages, key, to.Name)
-			if err != nil {
-				return err
-			}
-			if err := old.ForEach(func(k, v []byte) error { return nb.Put(k, v) }); err != nil {
-				return err
-			}
-			if err := sub(tx, bMessages, key).DeleteBucket([]byte(from)); err != nil {
-				return err
-			}
-		}
-		if err := fb.Delete([]byte(from)); err != nil {
-			return err
-		}
-		return putJSON(fb, to.Name, to)
-	})
 }
