@@ -112,6 +112,11 @@ func (c *Console) runAction(w http.ResponseWriter, r *http.Request, s *session, 
 		return
 	}
 	msg, err := a.do(r.Context(), c.eng, name)
+	if kind == "batch" {
+		c.cache.drop(name)
+	} else {
+		c.cache.drop("")
+	}
 	if err != nil {
 		s.addFlash(true, a.Button+" refused: "+err.Error())
 		c.log.Info("console: action refused", "action", r.PathValue("action"), kind, name, "err", err)

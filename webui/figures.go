@@ -16,6 +16,8 @@ type live struct {
 	V       map[string]string `json:"v"`
 	D       map[string]string `json:"d"`
 	Updated string            `json:"updated"`
+	// Next is when the page should ask again, in milliseconds.
+	Next int64 `json:"next"`
 }
 
 func newLive(now time.Time) *live {
@@ -63,11 +65,12 @@ func batchFigures(v migrate.BatchView, r Rate, haveRate bool) (text, class map[s
 }
 
 // eta is the seconds left at rate r: the longer of what the bytes and the
-// items left need (nil when nothing moves or nothing is left).
+// items left need (nil when nothing moves or no message is missing).
 func eta(v migrate.BatchView, r Rate) *float64 {
 	var left float64
-	bl, il := v.EstimatedTotalSize-v.SyncedBytes, v.EstimatedTotalCount-v.SyncedItemCount
-	if bl <= 0 && il <= 0 {
+	// Skipped items are never copied: what is left is the missing ones.
+	bl, il := v.EstimatedTotalSize-v.SyncedBytes, v.MissingItemCount
+	if il <= 0 {
 		return nil
 	}
 	if r.BytesPerSec > 0 && bl > 0 {
@@ -102,6 +105,13 @@ func userFigures(u migrate.UserView) (text, class map[string]string) {
 	}
 	if u.PacingUntil != nil {
 		text["status"] += " · pacing until " + u.PacingUntil.UTC().Format("15:04:05")
+	}
+	text["waiting"] = ""
+	if u.WaitingFor != "" {
+		text["waiting"] = "Waiting: " + u.WaitingFor
+		if u.WaitingUntil != nil {
+			text["waiting"] += " (until " + u.WaitingUntil.UTC().Format("15:04:05 UTC") + ")"
+		}
 	}
 	class = map[string]string{"status": statusClass(string(u.Status)), "score": statusClass(u.DataConsistencyScore)}
 	return text, class

@@ -81,12 +81,13 @@ func fmtETA(secs *float64) string {
 	return fmtDur(time.Duration(*secs * float64(time.Second)))
 }
 
-// fmtTime writes a time in UTC to the minute, "never" for none.
+// fmtTime writes a time in UTC to the minute, "never" for none (the
+// pages say UTC in the column or card title).
 func fmtTime(t *time.Time) string {
 	if t == nil || t.IsZero() {
 		return "never"
 	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
+	return t.UTC().Format("2006-01-02 15:04")
 }
 
 // fmtPct is done of total in percent (0–100), for a progress bar.

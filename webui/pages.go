@@ -113,11 +113,14 @@ func (t *userTable) PageSizes() []int        { return PageSizes }
 
 // batchUsers is the batch, its row and one page of its users.
 func (c *Console) batchUsers(name string, q url.Values) (batchRow, *userTable, error) {
-	v, err := c.eng.Batch(name)
-	if err != nil {
-		return batchRow{}, nil, err
-	}
-	users, err := c.eng.Users(name)
+	v, users, err := c.cache.get(name, func() (migrate.BatchView, []migrate.UserView, error) {
+		v, err := c.eng.Batch(name)
+		if err != nil {
+			return v, nil, err
+		}
+		users, err := c.eng.Users(name)
+		return v, users, err
+	})
 	if err != nil {
 		return batchRow{}, nil, err
 	}

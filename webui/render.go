@@ -27,6 +27,7 @@ var funcs = template.FuncMap{
 	"pathEscape":  url.PathEscape,
 	"lower":       strings.ToLower,
 	"int64":       func(i int) int64 { return int64(i) },
+	"add":         func(a, b int64) int64 { return a + b },
 	"timePtr":     func(t time.Time) *time.Time { return &t },
 }
 

@@ -61,6 +61,7 @@ type Console struct {
 	sessions *sessions
 	limiter  *signinLimiter
 	samples  *Sampler
+	cache    *batchCache
 	pages    *pages
 	mux      *http.ServeMux
 	origin   *http.CrossOriginProtection
@@ -96,6 +97,7 @@ func New(eng Engine, token string, o Options) *Console {
 		sessions: newSessions(o.Now, o.SessionIdle, o.SessionMax),
 		limiter:  newSigninLimiter(o.Now),
 		samples:  NewSampler(o.Keep, o.SampleEvery),
+		cache:    newBatchCache(o.Now),
 		pages:    mustParsePages(),
 		mux:      http.NewServeMux(),
 		origin:   http.NewCrossOriginProtection(),
@@ -204,7 +206,13 @@ func (c *Console) live(f func(*http.Request) (any, error)) http.Handler {
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "signed out"})
 			return
 		}
+		start := time.Now()
 		v, err := f(r)
+		if l, ok := v.(*live); ok {
+			// Ask for the next refresh after ten times what this one
+			// cost: a huge batch is refreshed less often than a small one.
+			l.Next = max(3000, min(60000, 10*time.Since(start).Milliseconds()))
+		}
 		if err != nil {
 			status := http.StatusInternalServerError
 			if errors.Is(err, state.ErrNotFound) {

@@ -38,7 +38,11 @@
         if (!r.ok) { throw new Error("HTTP " + r.status); }
         return r.json();
       })
-      .then(function (j) { apply(j); state("live", "updated " + j.updated); })
+      .then(function (j) {
+        apply(j);
+        state("live", "updated " + j.updated);
+        if (j.next >= 1000) { every = j.next; }
+      })
       .catch(function () { state("stale", "not updating"); })
       .finally(function () { window.setTimeout(tick, every); });
   }

@@ -1,0 +1,255 @@
+package main
+
+// The web console in a real browser: Debian's chromium, driven by chromedp,
+// against the real daemon migrating from Dovecot into the Graph emulator.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/imapmig/imapmig/testenv/graphemu"
+	"github.com/imapmig/imapmig/testenv/mailgen"
+)
+
+// chromiumPath finds the browser; without one the test is skipped, except
+// in CI (CI set), where it fails: testenv/install.sh installs chromium.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/lib/chromium/chromium", "chromium", "chromium-browser", "google-chrome"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is not installed (testenv/install.sh installs it); the console's browser test cannot run in CI without it")
+	}
+	t.Skip("chromium is not installed: run testenv/install.sh (Debian package chromium) to run the console's browser test")
+	return ""
+}
+
+// newBrowser starts headless chromium at 1280×800 and returns a tab.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Headless,
+		chromedp.WindowSize(1280, 800),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
+	t.Cleanup(func() { cancelB(); cancelA() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// browse runs browser actions with a deadline and fails the test on error.
+func browse(t *testing.T, ctx context.Context, what string, limit time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	if err := chromedp.Do(c, actions...); err != nil {
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+		t.Fatalf("%s: %v\nat %s:\n%s", what, err, loc, body)
+	}
+}
+
+// value runs one browser action that returns a value.
+func value[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(c, a)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// waitJS polls a JavaScript predicate in the page until it is true.
+func waitJS(expr string, limit time.Duration) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(limit), chromedp.WithPollingInterval(100*time.Millisecond))
+}
+
+func textOf(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	return strings.TrimSpace(value(t, ctx, "read "+sel, chromedp.Text(chromedp.CSS(sel))))
+}
+
+// screenshot writes docs/NAME when IMAPMIG_UPDATE_SCREENSHOTS=1.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if os.Getenv("IMAPMIG_UPDATE_SCREENSHOTS") != "1" {
+		return
+	}
+	png := value(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join("..", "..", "docs", name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConsole_BrowserSignInRunningBatchStopAndApprove(t *testing.T) {
+	ctx := newBrowser(t)
+	// Slow enough Graph (latency per request) that the batch is still
+	// running when the browser stops it.
+	e := newE2E(t, "ui", 2, mailgen.Options{Messages: 150}, graphemu.Options{TimeScale: 60, Latency: 150 * time.Millisecond})
+	f, _ := os.OpenFile(e.cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("max_message_bytes: 150000\n")
+	f.Close()
+	u0 := e.users[0]
+	big := mailgen.Message{Raw: []byte("From: x@example.org\r\nSubject: scan too big for this test\r\nMessage-ID: <big-ui@x>\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", 12000)),
+		InternalDate: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), Kind: mailgen.KindOversize, Subject: "scan too big for this test"}
+	if _, err := e.dc.Append(context.Background(), u0.login, "INBOX", big); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	tokenBytes, err := os.ReadFile(filepath.Join(e.dir, "data", "api.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(string(tokenBytes))
+	knownSecrets = append(knownSecrets, token) // never in the daemon's log
+	e.cli("batch", "new", "ui", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+	base := "http://" + e.addr
+
+	// Sign-in: any page leads there first.
+	var loc string
+	browse(t, ctx, "open the console", 30*time.Second,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.ID("#token")))
+	loc = value(t, ctx, "location", chromedp.Location())
+	if loc != base+"/ui/login" {
+		t.Fatalf("without a session the browser is at %s", loc)
+	}
+	browse(t, ctx, "wrong token", 20*time.Second,
+		chromedp.SendKeys(chromedp.ID("#token"), "not-the-token"),
+		chromedp.Click(chromedp.ID("#signin")),
+		chromedp.WaitVisible(chromedp.ID("#login-error")))
+	browse(t, ctx, "sign in", 20*time.Second,
+		chromedp.SendKeys(chromedp.ID("#token"), token),
+		chromedp.Click(chromedp.ID("#signin")),
+		chromedp.WaitVisible(chromedp.ID("#batches")))
+	loc = value(t, ctx, "location", chromedp.Location())
+	if loc != base+"/ui/batches" || strings.Contains(loc, token) {
+		t.Fatalf("after sign-in at %s", loc)
+	}
+
+	// The batch page while the batch runs: figures move without a reload.
+	browse(t, ctx, "open the batch", 20*time.Second,
+		chromedp.Click(chromedp.CSS(`a[href="/ui/batches/ui"]`)),
+		chromedp.WaitVisible(chromedp.ID("#users")))
+	value(t, ctx, "mark the page", chromedp.Evaluate[bool](`window.__notReloaded = true; true`))
+	browse(t, ctx, "running batch copies, shown live", 3*time.Minute,
+		waitJS(`(function(){
+			var s = document.getElementById("batch-status").textContent;
+			var items = document.querySelector('[data-k="b:ui:items"]').textContent;
+			var copied = parseInt(items.split(" / ")[0].replace(/,/g, ""), 10);
+			return window.__notReloaded === true && s === "Syncing" && copied > 0 &&
+				document.getElementById("livestate").getAttribute("data-state") === "live";
+		})()`, 3*time.Minute))
+	rows := textOf(t, ctx, "#users tbody")
+	for _, u := range e.users {
+		if !strings.Contains(rows, u.email) {
+			t.Errorf("users table lacks %s: %s", u.email, rows)
+		}
+	}
+
+	// Stop, with confirmation.
+	browse(t, ctx, "stop the batch", 30*time.Second,
+		chromedp.Click(chromedp.ID("#action-stop")),
+		chromedp.WaitVisible(chromedp.ID("#confirm")),
+		chromedp.Click(chromedp.ID("#confirm")),
+		chromedp.WaitVisible(chromedp.ID("#users")))
+	if flash := textOf(t, ctx, ".flash"); flash != "Batch ui is stopping." {
+		t.Fatalf("after stop the page says %q", flash)
+	}
+	browse(t, ctx, "batch stopped", 2*time.Minute,
+		waitJS(`document.getElementById("batch-status").textContent === "Stopped"`, 2*time.Minute))
+	if v := e.batch("ui"); v.Status != "Stopped" || v.SyncedItemCount >= v.EstimatedTotalCount {
+		t.Fatalf("after the browser's stop the daemon says %s, %d of %d items", v.Status, v.SyncedItemCount, v.EstimatedTotalCount)
+	}
+
+	// Start again and let it finish; the page follows without a reload.
+	browse(t, ctx, "start again", 30*time.Second,
+		chromedp.Click(chromedp.ID("#action-start")),
+		chromedp.WaitVisible(chromedp.ID("#confirm")),
+		chromedp.Click(chromedp.ID("#confirm")),
+		chromedp.WaitVisible(chromedp.ID("#users")))
+	value(t, ctx, "mark the page", chromedp.Evaluate[bool](`window.__notReloaded = true; true`))
+	browse(t, ctx, "batch synced", 5*time.Minute,
+		waitJS(`window.__notReloaded === true && document.getElementById("batch-status").textContent === "Synced"`, 5*time.Minute))
+	// The throughput chart has the daemon's samples (one every 10 s).
+	browse(t, ctx, "throughput chart drawn", 2*time.Minute,
+		waitJS(`(document.getElementById("chart-items").getAttribute("d") || "").indexOf("L") > 0`, 2*time.Minute))
+	screenshot(t, ctx, "console-batch.png")
+
+	// The user page: folders, the skipped item, approve it, verify.
+	browse(t, ctx, "open the user", 20*time.Second,
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[href="/ui/users/%s"]`, u0.email))),
+		chromedp.WaitVisible(chromedp.ID("#skipped")),
+		chromedp.WaitVisible(chromedp.ID("#folders")))
+	sk := textOf(t, ctx, "#skipped tbody")
+	if !strings.Contains(sk, "scan too big for this test") || !strings.Contains(sk, "MessageTooLarge") || !strings.Contains(sk, "no") {
+		t.Fatalf("skipped items on the user page: %s", sk)
+	}
+	if folders := textOf(t, ctx, "#folders tbody"); !strings.Contains(folders, "INBOX") || !strings.Contains(folders, "Inbox") {
+		t.Errorf("folders table: %s", folders)
+	}
+	screenshot(t, ctx, "console-user.png")
+	browse(t, ctx, "approve the skipped item", 30*time.Second,
+		chromedp.Click(chromedp.ID("#action-approve")),
+		chromedp.WaitVisible(chromedp.ID("#confirm")),
+		chromedp.Click(chromedp.ID("#confirm")),
+		chromedp.WaitVisible(chromedp.ID("#skipped")))
+	if flash := textOf(t, ctx, ".flash"); flash != "1 skipped items of "+u0.email+" approved." {
+		t.Errorf("after approve the page says %q", flash)
+	}
+	if cell := textOf(t, ctx, "#skipped td.approved"); cell != "approved" {
+		t.Errorf("approved cell: %q", cell)
+	}
+	var items []struct{ Approved bool }
+	if err := json.Unmarshal([]byte(e.cli("user", "skipped", u0.email, "-o", "json")), &items); err != nil || len(items) != 1 || !items[0].Approved {
+		t.Fatalf("the daemon's skipped items after the browser's approve: %+v %v", items, err)
+	}
+	browse(t, ctx, "verify now", 2*time.Minute,
+		chromedp.Click(chromedp.ID("#action-verify")),
+		chromedp.WaitVisible(chromedp.ID("#verdict")))
+	if n := textOf(t, ctx, "#diff-count"); n != "0" {
+		t.Errorf("verify found %s differences: %s", n, textOf(t, ctx, "main"))
+	}
+
+	// Batches and events pages, then sign out.
+	browse(t, ctx, "batches page", 20*time.Second,
+		chromedp.Navigate(base+"/ui/batches"),
+		chromedp.WaitVisible(chromedp.ID("#batches")),
+		waitJS(`document.getElementById("livestate").getAttribute("data-state") === "live"`, 20*time.Second))
+	if row := textOf(t, ctx, `tr[data-batch="ui"]`); !strings.Contains(row, "Synced") {
+		t.Errorf("batches row: %s", row)
+	}
+	screenshot(t, ctx, "console-batches.png")
+	browse(t, ctx, "events page", 20*time.Second,
+		chromedp.Navigate(base+"/ui/events?batch=ui"),
+		chromedp.WaitVisible(chromedp.ID("#events")))
+	browse(t, ctx, "sign out", 20*time.Second,
+		chromedp.Click(chromedp.ID("#signout")),
+		chromedp.WaitVisible(chromedp.ID("#token")),
+		chromedp.Navigate(base+"/ui/batches/ui"),
+		chromedp.WaitVisible(chromedp.ID("#token")))
+}
