@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +35,8 @@ type e2e struct {
 	emu     *graphemu.Server
 	users   []e2eUser
 	daemon  *exec.Cmd
+	// logs is the running daemon's log (stderr).
+	logs *lockedBuffer
 }
 
 type e2eUser struct {
@@ -104,7 +105,7 @@ tenants:
 
 func (e *e2e) start() {
 	e.t.Helper()
-	e.daemon = startServeEnv(e.t, e.cfgPath, e.addr, []string{"E2E_CLIENT_SECRET=e2e-secret-value"})
+	e.daemon, e.logs = startServeLogs(e.t, e.cfgPath, e.addr, []string{"E2E_CLIENT_SECRET=e2e-secret-value"})
 }
 
 func (e *e2e) cli(args ...string) string {
@@ -346,7 +347,7 @@ func TestE2E_SIGKILLDuringRunNeverDuplicates(t *testing.T) {
 	e := newE2E(t, "kill", 4, mailgen.Options{Messages: 250}, graphemu.Options{DisableThrottling: true, Latency: 25 * time.Millisecond})
 	e.start()
 	e.cli("batch", "new", "k", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
-	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	r := crashSeed(t) // the kill positions, logged and replayable
 	midRun := 0
 	var copied int64
 	for i := 0; i < 5; i++ {
@@ -379,6 +380,8 @@ func TestE2E_SIGKILLDuringRunNeverDuplicates(t *testing.T) {
 	}
 	n := e.verify()
 	t.Logf("after 5 SIGKILLs: %d messages checked, emulator stats %+v", n, e.emu.Stats())
+	stopServe(t, e.daemon)
+	checkState(t, filepath.Join(e.dir, "data"))
 }
 
 // The tenant throttles harder than graphdst's budget expects (as a busy

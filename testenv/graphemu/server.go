@@ -145,6 +145,7 @@ type Server struct {
 	throttle  map[string]*throttleState
 	sent      []SentMail
 	dir       directory // domains.go: tenant domains and proxyAddresses
+	holds     holds     // hold.go
 	rng       *mrand.Rand
 	seq       atomic.Int64
 
@@ -209,7 +210,7 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("/upload/", s.serveUpload)
 	mux.HandleFunc("/_emu/", s.serveInspect)
 	mux.HandleFunc("/", s.serveAuth)
-	s.handler = mux
+	s.handler = s.holding(mux) // hold.go: crash points for tests
 	return s, nil
 }
 
