@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/imapmig/imapmig/csvbatch"
+	"github.com/imapmig/imapmig/state"
 )
 
 // Kind says what the engine does about an error (DESIGN §8). Errors are
@@ -281,3 +282,15 @@ func (e *RefError) Error() string { return fmt.Sprintf("no %s named %q", e.Kind,
 
 // ErrInvalidName rejects a batch name that cannot be used.
 var ErrInvalidName = errors.New("batch name must be 1-64 letters, digits, '-', '_' or '.'")
+
+// The state's lookup errors, for the engine's callers (the API, the CLI,
+// the web console), which do not import the storage package.
+var (
+	// ErrNotFound: no batch, user, endpoint or tenant of that name.
+	ErrNotFound = state.ErrNotFound
+	// ErrExists: a batch of that name exists already.
+	ErrExists = state.ErrExists
+)
+
+// DuplicateUserError: a user is in another batch already.
+type DuplicateUserError = state.DuplicateUserError

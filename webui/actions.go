@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/imapmig/imapmig/migrate"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 )
 
 // confirmData is a confirmation page: what will happen, and the form that
@@ -141,9 +141,9 @@ func (c *Console) userAction(w http.ResponseWriter, r *http.Request, s *session)
 type userDetail struct {
 	V       migrate.UserView
 	F, C    map[string]string
-	Skipped []state.SkippedItem
+	Skipped []model.SkippedItem
 	Pending int // skipped items not approved yet
-	Events  []state.Event
+	Events  []model.Event
 }
 
 // K is the live key of one of the user's figures.

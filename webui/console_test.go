@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
 	"github.com/imapmig/imapmig/webui"
@@ -65,10 +66,10 @@ func csvUsers(n int) string {
 func newWorld(t testing.TB, users int, tlsServer bool) *world {
 	t.Helper()
 	st := statetest.MustOpen(t)
-	if err := st.PutEndpoint(state.Endpoint{Name: "old", Host: "imap.example.org", Port: 993, Security: "ssl"}); err != nil {
+	if err := st.PutEndpoint(model.Endpoint{Name: "old", Host: "imap.example.org", Port: 993, Security: "ssl"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutTenant(state.Tenant{Name: "contoso", TenantID: "t", ClientID: "c"}); err != nil {
+	if err := st.PutTenant(model.Tenant{Name: "contoso", TenantID: "t", ClientID: "c"}); err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
@@ -303,7 +304,7 @@ func TestConsole_CSRFOnEveryPost(t *testing.T) {
 		}
 	}
 	b, err := w.eng.Batch("wave1")
-	if err != nil || b.Status != state.BatchCreated {
+	if err != nil || b.Status != model.BatchCreated {
 		t.Fatalf("batch changed by refused requests: %v %v", b.Status, err)
 	}
 	// The header works as well as the field.
@@ -311,7 +312,7 @@ func TestConsole_CSRFOnEveryPost(t *testing.T) {
 	if a.status != http.StatusSeeOther {
 		t.Fatalf("start with the CSRF header: %d %s", a.status, a.body)
 	}
-	if b, _ := w.eng.Batch("wave1"); b.Status != state.BatchSyncing {
+	if b, _ := w.eng.Batch("wave1"); b.Status != model.BatchSyncing {
 		t.Fatalf("batch after start: %s", b.Status)
 	}
 	// A session's token is not another session's.
@@ -326,7 +327,7 @@ func TestConsole_CSRFOnEveryPost(t *testing.T) {
 // no inline style, no event-handler attribute.
 func TestConsole_CSPAndNoInlineCode(t *testing.T) {
 	w := newWorld(t, 3, false)
-	if _, err := w.st.AddSkipped("user0001@contoso.com", state.SkippedItem{Folder: "INBOX", UID: 7, Subject: "big one", Size: 50 << 20, Reason: "MessageTooLarge"}); err != nil {
+	if _, err := w.st.AddSkipped("user0001@contoso.com", model.SkippedItem{Folder: "INBOX", UID: 7, Subject: "big one", Size: 50 << 20, Reason: "MessageTooLarge"}); err != nil {
 		t.Fatal(err)
 	}
 	hc := w.browser()
@@ -359,10 +360,10 @@ func TestConsole_CSPAndNoInlineCode(t *testing.T) {
 func TestConsole_StoredTextIsEscaped(t *testing.T) {
 	w := newWorld(t, 2, false)
 	evil := `<script>alert("x")</script><img src=x onerror=alert(1)>`
-	if _, err := w.st.AddSkipped("user0001@contoso.com", state.SkippedItem{Folder: "INBOX&<blink>", UID: 9, Subject: evil, Size: 1, Reason: "MessageTooLarge", Message: evil}); err != nil {
+	if _, err := w.st.AddSkipped("user0001@contoso.com", model.SkippedItem{Folder: "INBOX&<blink>", UID: 9, Subject: evil, Size: 1, Reason: "MessageTooLarge", Message: evil}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.st.AppendEvent("wave1", state.Event{User: "user0001@contoso.com", Level: "warn", Message: evil}); err != nil {
+	if err := w.st.AppendEvent("wave1", model.Event{User: "user0001@contoso.com", Level: "warn", Message: evil}); err != nil {
 		t.Fatal(err)
 	}
 	hc := w.browser()
@@ -433,7 +434,7 @@ func TestConsole_BatchActionsConfirmThenActAndSayWhatHappened(t *testing.T) {
 	if a.status != 200 || !strings.Contains(a.body, "Stop batch wave1?") || !strings.Contains(a.body, `action="/ui/batches/wave1/stop"`) {
 		t.Fatalf("confirm page: %d\n%s", a.status, a.body)
 	}
-	if b, _ := w.eng.Batch("wave1"); b.Status != state.BatchCreated {
+	if b, _ := w.eng.Batch("wave1"); b.Status != model.BatchCreated {
 		t.Fatal("the confirmation page acted")
 	}
 	// Stop on a batch that never started is refused by the engine; the
@@ -451,7 +452,7 @@ func TestConsole_BatchActionsConfirmThenActAndSayWhatHappened(t *testing.T) {
 	if !strings.Contains(page.body, "Batch wave1 started.") {
 		t.Errorf("start not confirmed on the page")
 	}
-	if b, _ := w.eng.Batch("wave1"); b.Status != state.BatchSyncing {
+	if b, _ := w.eng.Batch("wave1"); b.Status != model.BatchSyncing {
 		t.Errorf("after start: %s", b.Status)
 	}
 	// The message is shown once.
@@ -466,7 +467,7 @@ func TestConsole_BatchActionsConfirmThenActAndSayWhatHappened(t *testing.T) {
 func TestConsole_UserPageShowsSkippedAndApproves(t *testing.T) {
 	w := newWorld(t, 2, false)
 	email := "user0001@contoso.com"
-	if _, err := w.st.AddSkipped(email, state.SkippedItem{Folder: "INBOX", UID: 7, Subject: "Quarterly scan", Size: 50 << 20, Reason: "MessageTooLarge", Message: "52 MB is over the 35 MB limit"}); err != nil {
+	if _, err := w.st.AddSkipped(email, model.SkippedItem{Folder: "INBOX", UID: 7, Subject: "Quarterly scan", Size: 50 << 20, Reason: "MessageTooLarge", Message: "52 MB is over the 35 MB limit"}); err != nil {
 		t.Fatal(err)
 	}
 	hc := w.browser()
@@ -517,7 +518,7 @@ func TestConsole_LiveFiguresAndChart(t *testing.T) {
 
 func TestConsole_EventsPage(t *testing.T) {
 	w := newWorld(t, 1, false)
-	if err := w.st.AppendEvent("wave1", state.Event{At: time.Date(2026, 11, 30, 9, 15, 0, 0, time.UTC), User: "user0000@contoso.com", Level: "error", Message: "login failed: AUTHENTICATIONFAILED"}); err != nil {
+	if err := w.st.AppendEvent("wave1", model.Event{At: time.Date(2026, 11, 30, 9, 15, 0, 0, time.UTC), User: "user0000@contoso.com", Level: "error", Message: "login failed: AUTHENTICATIONFAILED"}); err != nil {
 		t.Fatal(err)
 	}
 	hc := w.browser()

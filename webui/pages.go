@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/imapmig/imapmig/migrate"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 )
 
-func errorsIsNotFound(err error) bool { return errors.Is(err, state.ErrNotFound) }
+func errorsIsNotFound(err error) bool { return errors.Is(err, migrate.ErrNotFound) }
 
 // The throughput chart covers the samples held, at least this long.
 const minChartSpan = 15 * time.Minute
@@ -173,7 +173,7 @@ func (c *Console) eventsPage(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	d.EventOf = only
-	slices.SortStableFunc(d.Events, func(a, b state.Event) int { return b.At.Compare(a.At) })
+	slices.SortStableFunc(d.Events, func(a, b model.Event) int { return b.At.Compare(a.At) })
 	if len(d.Events) > maxEventsShown {
 		d.Events = d.Events[:maxEventsShown]
 	}
@@ -184,5 +184,5 @@ type notFound struct{ what string }
 
 func (e *notFound) Error() string { return e.what + ": not found" }
 func (e *notFound) Is(target error) bool {
-	return target == state.ErrNotFound
+	return target == migrate.ErrNotFound
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/imapmig/imapmig/migrate"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 )
 
 // pages holds one template set per page, each the layout plus the page.
@@ -54,7 +54,7 @@ type pageData struct {
 	Batch   *batchRow
 	Users   *userTable
 	User    *userDetail
-	Events  []state.Event
+	Events  []model.Event
 	EventOf string // the events page's batch ("" = all)
 	Names   []string
 	Confirm *confirmData

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/imapmig/imapmig/migrate"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 )
 
 //go:embed templates/*.html static/*
@@ -24,8 +24,8 @@ type Engine interface {
 	Batch(name string) (migrate.BatchView, error)
 	Users(batch string) ([]migrate.UserView, error)
 	User(email string) (migrate.UserView, error)
-	Skipped(email string) ([]state.SkippedItem, error)
-	Events(batch string, n int) ([]state.Event, error)
+	Skipped(email string) ([]model.SkippedItem, error)
+	Events(batch string, n int) ([]model.Event, error)
 	StartBatch(ctx context.Context, name string) error
 	StopBatch(ctx context.Context, name string) error
 	SyncNowBatch(ctx context.Context, name string) (int, error)
@@ -215,7 +215,7 @@ func (c *Console) live(f func(*http.Request) (any, error)) http.Handler {
 		}
 		if err != nil {
 			status := http.StatusInternalServerError
-			if errors.Is(err, state.ErrNotFound) {
+			if errors.Is(err, migrate.ErrNotFound) {
 				status = http.StatusNotFound
 			}
 			writeJSON(w, status, map[string]string{"error": err.Error()})

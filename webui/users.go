@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/imapmig/imapmig/migrate"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 )
 
 // Query is the users table's filter, order and page, read from the URL.
@@ -28,13 +28,13 @@ var PageSizes = []int{50, 100, 500}
 
 // statusGroups are the status filter's groups; any user status is also
 // accepted as itself.
-var statusGroups = map[string][]state.UserStatus{
-	"active":    {state.UserValidating, state.UserSyncing, state.UserIncrementalSyncing, state.UserCompleting, state.UserStopping},
-	"queued":    {state.UserQueued, state.UserCreated},
-	"synced":    {state.UserSynced},
-	"stopped":   {state.UserStopped},
-	"failed":    {state.UserFailed},
-	"completed": {state.UserCompleted, state.UserCompletedWithWarnings},
+var statusGroups = map[string][]model.UserStatus{
+	"active":    {model.UserValidating, model.UserSyncing, model.UserIncrementalSyncing, model.UserCompleting, model.UserStopping},
+	"queued":    {model.UserQueued, model.UserCreated},
+	"synced":    {model.UserSynced},
+	"stopped":   {model.UserStopped},
+	"failed":    {model.UserFailed},
+	"completed": {model.UserCompleted, model.UserCompletedWithWarnings},
 }
 
 // StatusFilters are the choices of the status filter, in menu order.
@@ -102,7 +102,7 @@ func ParseQuery(v url.Values) Query {
 
 func isUserStatus(s string) bool {
 	for _, g := range statusGroups {
-		if slices.Contains(g, state.UserStatus(s)) {
+		if slices.Contains(g, model.UserStatus(s)) {
 			return true
 		}
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/config"
 	"github.com/imapmig/imapmig/migrate/httpapi"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 )
 
 func batchCmd() *cobra.Command {
@@ -168,7 +168,7 @@ func batchEventsCmd() *cobra.Command {
 	c := &cobra.Command{Use: "events NAME", Short: "the batch's event log", Args: exactArgs(1, "one batch name")}
 	c.Flags().IntVar(&last, "last", 50, "how many events")
 	return withAPI(c, outViews, func(a *apiCall, args []string) error {
-		var evs []state.Event
+		var evs []model.Event
 		return a.get(fmt.Sprintf("/v1/batches/%s/events?last=%d", httpapi.PathEscape(args[0]), last), &evs, func(tw *tabwriter.Writer) {
 			for _, e := range evs {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.At.Local().Format(time.DateTime), e.Level, orDash(e.User), e.Message)

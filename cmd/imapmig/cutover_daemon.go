@@ -10,7 +10,7 @@ import (
 	"github.com/imapmig/imapmig/graphdst"
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/httpapi"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 )
 
 // cutoverService is the daemon's side of the cutover endpoints: the
@@ -142,7 +142,7 @@ func (s cutoverService) GuardComplete(ctx context.Context, batch string) error {
 	warnings, err := cutover.GuardComplete(ctx, res, batch, addrs)
 	for _, w := range warnings {
 		s.d.log.Warn(w, "batch", batch)
-		_ = s.d.store.AppendEvent(batch, state.Event{Level: "warn", Message: w})
+		_ = s.d.store.AppendEvent(batch, model.Event{Level: "warn", Message: w})
 	}
 	if err != nil {
 		s.d.log.Warn("batch complete refused: MX not switched", "batch", batch, "err", err)

@@ -27,7 +27,7 @@ import (
 	"github.com/imapmig/imapmig/graphdst"
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/config"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/testenv/dovecot"
 	"github.com/imapmig/imapmig/testenv/graphemu"
 	"github.com/imapmig/imapmig/testenv/mailgen"
@@ -140,7 +140,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout io.Writer) error {
 		}
 		return mb
 	}
-	var ep state.Endpoint
+	var ep model.Endpoint
 	var roots *x509.CertPool
 	if *useDovecot {
 		if _, err := dovecot.Installed(""); err != nil {
@@ -161,7 +161,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout io.Writer) error {
 			}
 			fmt.Fprintf(&csv, "%s,%s,pw-%s\n", a, name, name)
 		}
-		ep = state.Endpoint{Name: "demo-imap", Host: dc.Host, Port: dc.TLSPort, Security: "ssl", Auth: "plain"}
+		ep = model.Endpoint{Name: "demo-imap", Host: dc.Host, Port: dc.TLSPort, Security: "ssl", Auth: "plain"}
 		roots = x509.NewCertPool()
 		roots.AppendCertsFromPEM(dc.CAPEM)
 	} else {
@@ -190,7 +190,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout io.Writer) error {
 		defer srv.Close()
 		host, port, _ := net.SplitHostPort(ln.Addr().String())
 		p, _ := strconv.Atoi(port)
-		ep = state.Endpoint{Name: "demo-imap", Host: host, Port: p, Security: "none", Auth: "login"}
+		ep = model.Endpoint{Name: "demo-imap", Host: host, Port: p, Security: "none", Auth: "login"}
 	}
 	ep.MaxConcurrentMigrations, ep.MaxConcurrentIncrementalSyncs = 20, 10
 	fmt.Fprintf(stdout, "source ready: %d messages, %s (%s)\n", sourceMessages, fmtBytes(sourceBytes), time.Since(start).Round(time.Millisecond))
@@ -208,10 +208,10 @@ func runDemo(ctx context.Context, o demoOptions, stdout io.Writer) error {
 	}
 	spool := filepath.Join(dir, "spool")
 	w := &wiring{
-		sources: func(ctx context.Context, e state.Endpoint) (migrate.SourceConnector, error) {
+		sources: func(ctx context.Context, e model.Endpoint) (migrate.SourceConnector, error) {
 			return newSource(e, spool, roots, log)
 		},
-		targets: func(ctx context.Context, t state.Tenant) (migrate.Target, error) {
+		targets: func(ctx context.Context, t model.Tenant) (migrate.Target, error) {
 			return newTarget(ctx, tenant, emu.CertPool(), log)
 		},
 	}
@@ -225,7 +225,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout io.Writer) error {
 	begin := time.Now()
 	if _, err := d.engine.CreateBatch(ctx, migrate.BatchSpec{Name: "demo", Endpoint: ep.Name, Tenant: tenant.Name,
 		CSV: []byte(csv.String()), Autostart: true,
-		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: 24 * time.Hour}}); err != nil {
+		Options: model.BatchOptions{MigrateDeletedItems: true, SyncInterval: 24 * time.Hour}}); err != nil {
 		return err
 	}
 	if err := watchLoop(ctx, stdout, 500*time.Millisecond, false, engineWatch(d.engine, "demo")); err != nil {
@@ -260,7 +260,7 @@ and Graph emulator are gone, so nothing syncs):
 
 // writeKeptConfig writes a config for the kept data directory, so that
 // `imapmig serve` can open it after the demo.
-func writeKeptConfig(dir string, ep state.Endpoint, t config.Tenant) (string, error) {
+func writeKeptConfig(dir string, ep model.Endpoint, t config.Tenant) (string, error) {
 	secret := filepath.Join(dir, "demo-client-secret")
 	if err := os.WriteFile(secret, []byte("demo-secret\n"), 0o600); err != nil {
 		return "", err

@@ -11,7 +11,7 @@ import (
 
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/httpapi"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 )
 
 func endpointCmd() *cobra.Command {
@@ -21,7 +21,7 @@ func endpointCmd() *cobra.Command {
 func endpointListCmd() *cobra.Command {
 	c := &cobra.Command{Use: "list", Short: "the endpoints and their connection limits", Args: cobra.NoArgs}
 	return withAPI(c, outViews, func(a *apiCall, _ []string) error {
-		var eps []state.Endpoint
+		var eps []model.Endpoint
 		return a.get("/v1/endpoints", &eps, func(tw *tabwriter.Writer) {
 			fmt.Fprintln(tw, "NAME\tHOST\tPORT\tSECURITY\tAUTH\tMAX INITIAL\tMAX INCREMENTAL")
 			for _, e := range eps {
@@ -91,11 +91,11 @@ func statsCmd() *cobra.Command {
 		return a.get("/v1/stats", &s, func(tw *tabwriter.Writer) {
 			fmt.Fprintf(tw, "Batches:\t%d\n", s.Batches)
 			for _, st := range slices.Sorted(mapKeys(s.BatchesByStatus)) {
-				fmt.Fprintf(tw, "  %s:\t%d\n", st, s.BatchesByStatus[state.BatchStatus(st)])
+				fmt.Fprintf(tw, "  %s:\t%d\n", st, s.BatchesByStatus[model.BatchStatus(st)])
 			}
 			fmt.Fprintf(tw, "Users:\t%d\n", s.Users)
 			for _, st := range slices.Sorted(mapKeys(s.UsersByStatus)) {
-				fmt.Fprintf(tw, "  %s:\t%d\n", st, s.UsersByStatus[state.UserStatus(st)])
+				fmt.Fprintf(tw, "  %s:\t%d\n", st, s.UsersByStatus[model.UserStatus(st)])
 			}
 			fmt.Fprintf(tw, "SyncedItemCount:\t%d\n", s.SyncedItemCount)
 			fmt.Fprintf(tw, "SyncedBytes:\t%s\n", fmtBytes(s.SyncedBytes))

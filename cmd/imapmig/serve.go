@@ -25,6 +25,7 @@ import (
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/config"
 	"github.com/imapmig/imapmig/migrate/httpapi"
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/webui"
 )
@@ -184,7 +185,7 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 	d.engine, d.cancel = eng, cancel
 	d.api = httpapi.NewServer(eng, token, log)
 	d.api.SetCSVDir(csvDir(cfg))
-	d.api.SetCutover(cutoverService{d}) // cutover_daemon.go
+	d.api.SetCutover(cutoverService{d})                                                        // cutover_daemon.go
 	d.ui = webui.New(guardedEngine{eng, cutoverService{d}}, token, webui.Options{Logger: log}) // complete checks MX (cutover_daemon.go)
 	d.http = &http.Server{Handler: d.handler(), ReadHeaderTimeout: 10 * time.Second}
 	// A batch the config declares and that cannot be created (its CSV is
@@ -246,7 +247,7 @@ func (d *daemon) reconcile(ctx context.Context, cfg *config.Config) error {
 	var errs []error
 	d.cfg.Store(cfg)
 	for _, e := range cfg.Endpoints {
-		if err := d.store.PutEndpoint(state.Endpoint{
+		if err := d.store.PutEndpoint(model.Endpoint{
 			Name: e.Name, Host: e.Host, Port: e.Port, Security: e.Security, Auth: e.Auth,
 			AcceptUntrustedCertificates: e.AcceptUntrustedCertificates,
 			MaxConcurrentMigrations:     e.MaxConcurrentMigrations, MaxConcurrentIncrementalSyncs: e.MaxConcurrentIncrementalSyncs,
@@ -257,7 +258,7 @@ func (d *daemon) reconcile(ctx context.Context, cfg *config.Config) error {
 		}
 	}
 	for _, t := range cfg.Tenants {
-		if err := d.store.PutTenant(state.Tenant{
+		if err := d.store.PutTenant(model.Tenant{
 			Name: t.Name, TenantID: t.TenantID, ClientID: t.ClientID, Credential: t.Credential(),
 			AuthorityHost: t.AuthorityHost, GraphURL: t.GraphURL,
 		}); err != nil {
@@ -267,7 +268,7 @@ func (d *daemon) reconcile(ctx context.Context, cfg *config.Config) error {
 	for i, b := range cfg.Batches {
 		existing, err := d.store.Batch(b.Name)
 		if err == nil {
-			if b.Autostart && existing.Status == state.BatchCreated {
+			if b.Autostart && existing.Status == model.BatchCreated {
 				if err := d.engine.StartBatch(ctx, b.Name); err != nil {
 					d.log.Error("autostart batch", "batch", b.Name, "err", err)
 				}
@@ -277,7 +278,7 @@ func (d *daemon) reconcile(ctx context.Context, cfg *config.Config) error {
 		res, err := d.engine.CreateBatch(ctx, migrate.BatchSpec{
 			Name: b.Name, Endpoint: b.Endpoint, Tenant: b.Tenant, CSVPath: b.CSV,
 			Autostart: b.Autostart, SkipInvalidRows: b.SkipInvalidRows, FromConfig: true,
-			Options: state.BatchOptions{
+			Options: model.BatchOptions{
 				ExcludeFolders: b.ExcludeFolders, IncludeFolders: b.IncludeFolders,
 				ReceivedAfter: b.ReceivedAfter.Time, StartAfter: b.StartAfter.Time, CompleteAfter: b.CompleteAfter.Time,
 				SyncInterval: time.Duration(b.SyncInterval), NotificationEmails: b.NotificationEmails,

@@ -14,7 +14,7 @@ import (
 
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/httpapi"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 )
 
 func userCmd() *cobra.Command {
@@ -106,7 +106,7 @@ func userSkippedCmd() *cobra.Command {
 		if err := a.Do(a.ctx, "GET", "/v1/users/"+httpapi.PathEscape(args[0])+"/skipped", nil, &raw); err != nil {
 			return err
 		}
-		var items []state.SkippedItem
+		var items []model.SkippedItem
 		if a.output == "csv" {
 			if err := json.Unmarshal(raw, &items); err != nil {
 				return err

@@ -16,7 +16,7 @@ import (
 
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/httpapi"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 )
 
 // cmdWatch is `imapmig batch watch NAME`: a live view of a batch. On a
@@ -122,8 +122,8 @@ func idle(v migrate.BatchView) bool {
 		return false
 	}
 	switch v.Status {
-	case state.BatchSynced, state.BatchSyncedWithErrors, state.BatchFailed, state.BatchStopped,
-		state.BatchCompleted, state.BatchCompletedWithErrors, state.BatchCreated:
+	case model.BatchSynced, model.BatchSyncedWithErrors, model.BatchFailed, model.BatchStopped,
+		model.BatchCompleted, model.BatchCompletedWithErrors, model.BatchCreated:
 		return true
 	}
 	return false
@@ -154,10 +154,10 @@ func terminal(w io.Writer) (tty bool, width, height int) {
 }
 
 // statusOrder puts running users first in the live view.
-var statusOrder = map[state.UserStatus]int{
-	state.UserSyncing: 0, state.UserIncrementalSyncing: 0, state.UserCompleting: 0, state.UserValidating: 1,
-	state.UserStopping: 1, state.UserQueued: 2, state.UserFailed: 3, state.UserSynced: 4, state.UserStopped: 5,
-	state.UserCompleted: 6, state.UserCompletedWithWarnings: 6, state.UserCreated: 7,
+var statusOrder = map[model.UserStatus]int{
+	model.UserSyncing: 0, model.UserIncrementalSyncing: 0, model.UserCompleting: 0, model.UserValidating: 1,
+	model.UserStopping: 1, model.UserQueued: 2, model.UserFailed: 3, model.UserSynced: 4, model.UserStopped: 5,
+	model.UserCompleted: 6, model.UserCompletedWithWarnings: 6, model.UserCreated: 7,
 }
 
 // renderWatch draws one frame: the batch's score and totals, then one row
@@ -209,7 +209,7 @@ func renderWatch(v migrate.BatchView, us []migrate.UserView, width, height int, 
 			frac = min(1, float64(u.SyncedBytes)/float64(u.EstimatedTotalSize))
 		} else if u.EstimatedTotalCount > 0 {
 			frac = min(1, float64(u.SyncedItemCount)/float64(u.EstimatedTotalCount))
-		} else if u.Status == state.UserSynced || u.Status == state.UserCompleted {
+		} else if u.Status == model.UserSynced || u.Status == model.UserCompleted {
 			frac = 1
 		}
 		fracs[i] = frac

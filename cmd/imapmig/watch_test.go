@@ -13,22 +13,22 @@ import (
 
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/httpapi"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 )
 
 func watchFixture(step int) (migrate.BatchView, []migrate.UserView) {
 	left := 30.0
 	us := []migrate.UserView{
-		{EmailAddress: "ann@contoso.com", Status: state.UserSyncing, SyncedItemCount: int64(10 * step), EstimatedTotalCount: 40,
+		{EmailAddress: "ann@contoso.com", Status: model.UserSyncing, SyncedItemCount: int64(10 * step), EstimatedTotalCount: 40,
 			SyncedBytes: int64(1 << 20 * step), EstimatedTotalSize: 4 << 20, ItemsPerSecond: 5, BytesPerSecond: 1 << 19, EstimatedSecondsLeft: &left},
-		{EmailAddress: "bob@contoso.com", Status: state.UserQueued},
-		{EmailAddress: "cid@contoso.com", Status: state.UserFailed, ErrorReason: "ImapAuthenticationFailed"},
+		{EmailAddress: "bob@contoso.com", Status: model.UserQueued},
+		{EmailAddress: "cid@contoso.com", Status: model.UserFailed, ErrorReason: "ImapAuthenticationFailed"},
 	}
-	v := migrate.BatchView{Name: "wave1", Status: state.BatchSyncing, TotalCount: 3, QueuedCount: 1, ActiveCount: 1, FailedCount: 1,
+	v := migrate.BatchView{Name: "wave1", Status: model.BatchSyncing, TotalCount: 3, QueuedCount: 1, ActiveCount: 1, FailedCount: 1,
 		SyncedItemCount: int64(10 * step), EstimatedTotalCount: 40}
 	if step == 4 {
-		us[0].Status, us[1].Status = state.UserSynced, state.UserSynced
-		v.Status, v.QueuedCount, v.ActiveCount, v.SyncedCount = state.BatchSyncedWithErrors, 0, 0, 2
+		us[0].Status, us[1].Status = model.UserSynced, model.UserSynced
+		v.Status, v.QueuedCount, v.ActiveCount, v.SyncedCount = model.BatchSyncedWithErrors, 0, 0, 2
 	}
 	return v, us
 }

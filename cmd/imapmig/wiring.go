@@ -15,7 +15,7 @@ import (
 	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/config"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 )
 
 // productionWiring builds the real adapters from the config: imapsrc for
@@ -25,10 +25,10 @@ import (
 func productionWiring(cur func() *config.Config, dataDir string, log *slog.Logger) *wiring {
 	spool := spoolDir(dataDir)
 	return &wiring{
-		sources: func(ctx context.Context, ep state.Endpoint) (migrate.SourceConnector, error) {
+		sources: func(ctx context.Context, ep model.Endpoint) (migrate.SourceConnector, error) {
 			return newSource(ep, spool, nil, log)
 		},
-		targets: func(ctx context.Context, t state.Tenant) (migrate.Target, error) {
+		targets: func(ctx context.Context, t model.Tenant) (migrate.Target, error) {
 			ct, ok := cur().Tenant(t.Name)
 			if !ok {
 				return nil, migrate.FailUser("TenantNotFound", fmt.Errorf("tenant %q is not in the config", t.Name))
@@ -45,7 +45,7 @@ func spoolDir(dataDir string) string { return filepath.Join(dataDir, "spool") }
 
 // newSource builds an imapsrc connector for an endpoint; extra is trusted
 // in addition to the endpoint's CA file (the demo's own certificate).
-func newSource(ep state.Endpoint, spoolDir string, extra *x509.CertPool, log *slog.Logger) (migrate.SourceConnector, error) {
+func newSource(ep model.Endpoint, spoolDir string, extra *x509.CertPool, log *slog.Logger) (migrate.SourceConnector, error) {
 	roots := extra
 	if ep.CAFile != "" {
 		pem, err := os.ReadFile(ep.CAFile)

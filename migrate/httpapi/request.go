@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/imapmig/imapmig/migrate/config"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 )
 
 // UnmarshalJSON reads a create request strictly (unknown fields refused)
@@ -23,7 +23,7 @@ func (r *CreateBatchRequest) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*r = CreateBatchRequest(aux.plain)
-	r.Options = state.BatchOptions{}
+	r.Options = model.BatchOptions{}
 	if len(aux.Options) == 0 || string(aux.Options) == "null" {
 		return nil
 	}
@@ -35,18 +35,18 @@ func (r *CreateBatchRequest) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// decodeBatchOptions decodes state.BatchOptions with SyncInterval as either
+// decodeBatchOptions decodes model.BatchOptions with SyncInterval as either
 // a duration string or nanoseconds.
-func decodeBatchOptions(b []byte) (state.BatchOptions, error) {
-	type plain state.BatchOptions
+func decodeBatchOptions(b []byte) (model.BatchOptions, error) {
+	type plain model.BatchOptions
 	var aux struct {
 		plain
 		SyncInterval json.RawMessage `json:"SyncInterval"`
 	}
 	if err := strictUnmarshal(b, &aux); err != nil {
-		return state.BatchOptions{}, err
+		return model.BatchOptions{}, err
 	}
-	opts := state.BatchOptions(aux.plain)
+	opts := model.BatchOptions(aux.plain)
 	d, err := parseJSONDuration(aux.SyncInterval)
 	if err != nil {
 		return opts, fmt.Errorf("Options.SyncInterval: %w", err)

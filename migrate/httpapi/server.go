@@ -16,7 +16,7 @@ import (
 	"github.com/imapmig/imapmig/csvbatch"
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/config"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 )
 
 // MaxCSVUpload bounds a CSV sent in a create request (the CSV limit plus
@@ -40,10 +40,10 @@ type Engine interface {
 	SyncNowUser(ctx context.Context, email string) error
 	StopUser(ctx context.Context, email string) error
 	RemoveUser(ctx context.Context, email string) error
-	Skipped(email string) ([]state.SkippedItem, error)
+	Skipped(email string) ([]model.SkippedItem, error)
 	ApproveSkipped(ctx context.Context, email string) (int, error)
-	Events(batch string, n int) ([]state.Event, error)
-	Endpoints() ([]state.Endpoint, error)
+	Events(batch string, n int) ([]model.Event, error)
+	Endpoints() ([]model.Endpoint, error)
 	TestEndpoint(ctx context.Context, name, email string) (*migrate.EndpointTest, error)
 	TestEndpointLogin(ctx context.Context, name string, login migrate.Login) (*migrate.EndpointTest, error)
 	SetBatchOptions(ctx context.Context, name string, p migrate.BatchOptionsPatch) (migrate.BatchView, error)
@@ -85,7 +85,7 @@ type CreateBatchRequest struct {
 	CSV             string             `json:"Csv,omitempty"`
 	Autostart       bool               `json:"AutoStart"`
 	SkipInvalidRows bool               `json:"SkipInvalidRows"`
-	Options         state.BatchOptions `json:"Options"`
+	Options         model.BatchOptions `json:"Options"`
 }
 
 // AddUsersRequest is the body of POST /v1/batches/{name}/users.
@@ -274,7 +274,7 @@ func (s *Server) routes() {
 	h("GET /v1/users/{email}/skipped", func(r *http.Request) (any, error) {
 		items, err := s.eng.Skipped(r.PathValue("email"))
 		if items == nil {
-			items = []state.SkippedItem{}
+			items = []model.SkippedItem{}
 		}
 		return items, err
 	})
@@ -432,7 +432,7 @@ func (e *tooLarge) Error() string { return e.msg }
 func errorStatus(err error) (int, ErrorDetail) {
 	var (
 		act  *migrate.ActionError
-		dup  *state.DuplicateUserError
+		dup  *migrate.DuplicateUserError
 		rows *migrate.CSVError
 		file *csvbatch.FileError
 		ref  *migrate.RefError
@@ -450,13 +450,13 @@ func errorStatus(err error) (int, ErrorDetail) {
 		return http.StatusRequestEntityTooLarge, ErrorDetail{Code: "RequestTooLarge", Message: big.msg}
 	case errors.As(err, &bad):
 		return http.StatusBadRequest, ErrorDetail{Code: "BadRequest", Message: bad.msg}
-	case errors.Is(err, state.ErrNotFound):
+	case errors.Is(err, migrate.ErrNotFound):
 		return http.StatusNotFound, ErrorDetail{Code: "NotFound", Message: err.Error()}
 	case errors.As(err, &act):
 		return http.StatusConflict, ErrorDetail{Code: act.Code(), Message: err.Error()}
 	case errors.As(err, &dup):
 		return http.StatusConflict, ErrorDetail{Code: dup.Code(), Message: err.Error()}
-	case errors.Is(err, state.ErrExists):
+	case errors.Is(err, migrate.ErrExists):
 		return http.StatusConflict, ErrorDetail{Code: "AlreadyExists", Message: err.Error()}
 	case errors.As(err, &rows):
 		return http.StatusBadRequest, ErrorDetail{Code: rows.Code(), Message: err.Error(), Problems: rows.Problems}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/httpapi"
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
 )
@@ -20,10 +21,10 @@ const token = "test-token-123"
 func newAPI(t *testing.T) (*httpapi.Client, *state.Store) {
 	t.Helper()
 	st := statetest.MustOpen(t)
-	if err := st.PutEndpoint(state.Endpoint{Name: "old", Host: "imap.example.org", Port: 993, Security: "ssl"}); err != nil {
+	if err := st.PutEndpoint(model.Endpoint{Name: "old", Host: "imap.example.org", Port: 993, Security: "ssl"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutTenant(state.Tenant{Name: "contoso", TenantID: "t", ClientID: "c"}); err != nil {
+	if err := st.PutTenant(model.Tenant{Name: "contoso", TenantID: "t", ClientID: "c"}); err != nil {
 		t.Fatal(err)
 	}
 	eng := migrate.New(migrate.Options{Store: st})
@@ -72,7 +73,7 @@ func TestAPI_CreateStartAndUserDuplicate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Users != 3 || res.Batch.Status != state.BatchCreated || res.Batch.TotalCount != 3 {
+	if res.Users != 3 || res.Batch.Status != model.BatchCreated || res.Batch.TotalCount != 3 {
 		t.Fatalf("create: %+v", res)
 	}
 	_, err = create(t, c, "wave2", "EmailAddress,UserName,Password\nzed@contoso.com,z,p\nBOB@contoso.com,bob,x\n")
@@ -90,7 +91,7 @@ func TestAPI_CreateStartAndUserDuplicate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range users {
-		if u.Status != state.UserQueued || u.SyncedItemCount != 0 {
+		if u.Status != model.UserQueued || u.SyncedItemCount != 0 {
 			t.Errorf("user after start: %+v", u)
 		}
 	}
@@ -98,7 +99,7 @@ func TestAPI_CreateStartAndUserDuplicate(t *testing.T) {
 	if err := c.Do(ctx, "GET", "/v1/batches/wave1", nil, &b); err != nil {
 		t.Fatal(err)
 	}
-	if b.QueuedCount != 3 || b.Status != state.BatchSyncing {
+	if b.QueuedCount != 3 || b.Status != model.BatchSyncing {
 		t.Fatalf("batch after start: %+v", b)
 	}
 }
