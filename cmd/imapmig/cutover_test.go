@@ -27,7 +27,7 @@ spf.protection.outlook.com. TXT "v=spf1 ip4:40.92.0.0/15 -all"
 // plan, and `batch complete` refused before the MX switch and allowed after
 // it (and with --force before it).
 func TestCutover_CheckForwardingPlanAndGuardedComplete(t *testing.T) {
-	e := newE2E(t, "cut", 2, mailgen.Options{Messages: 5}, graphemu.Options{})
+	e := newE2E(t, "cut", 3, mailgen.Options{Messages: 5}, graphemu.Options{})
 	dns := dnszone.Start(t, zoneBeforeSwitch)
 	cfg, err := os.ReadFile(e.cfgPath)
 	must(t, err)
@@ -68,13 +68,13 @@ func TestCutover_CheckForwardingPlanAndGuardedComplete(t *testing.T) {
 		t.Errorf("table output: exit %d\n%s", code, out)
 	}
 
-	// Two batches of one user each, synced.
+	// Three batches of one user each, synced.
 	lines := strings.Split(strings.TrimSpace(string(must2(os.ReadFile(filepath.Join(e.dir, "users.csv"))))), "\n")
-	for i, name := range []string{"cut0", "cut1"} {
+	for i, name := range []string{"cut0", "cut1", "cut2"} {
 		p := writeFile(t, filepath.Join(e.dir, name+".csv"), lines[0]+"\n"+lines[i+1]+"\n")
 		e.cli("batch", "new", name, "--endpoint", "dovecot", "--tenant", "contoso", "--csv", p, "--autostart")
 	}
-	for _, name := range []string{"cut0", "cut1"} {
+	for _, name := range []string{"cut0", "cut1", "cut2"} {
 		if v := e.waitSynced(name, 3*time.Minute); v.Status != "Synced" {
 			t.Fatalf("batch %s: %s", name, v.Status)
 		}
@@ -85,7 +85,7 @@ func TestCutover_CheckForwardingPlanAndGuardedComplete(t *testing.T) {
 	if f := finding(r, "Tenant domain"); f.Status != cutover.OK {
 		t.Errorf("tenant domain: %+v", f)
 	}
-	if f := finding(r, "Routing addresses"); f.Status != cutover.OK || !strings.Contains(f.Evidence, "2 of 2") {
+	if f := finding(r, "Routing addresses"); f.Status != cutover.OK || !strings.Contains(f.Evidence, "3 of 3") {
 		t.Errorf("routing addresses: %+v", f)
 	}
 	if f := finding(r, "Expected MX"); f.Status != cutover.Warn || !strings.Contains(f.Evidence, "contoso-example.mail.protection.outlook.com") {
@@ -123,7 +123,7 @@ func TestCutover_CheckForwardingPlanAndGuardedComplete(t *testing.T) {
 	if len(p.Steps) != 7 || !p.Steps[0].Next || p.Steps[0].State != cutover.StepTodo || p.Steps[2].State != cutover.StepDone || p.Steps[3].State != cutover.StepTodo {
 		t.Errorf("plan before the switch: %+v", p.Steps)
 	}
-	if len(p.Report.Batches) != 2 {
+	if len(p.Report.Batches) != 3 {
 		t.Errorf("plan's batches: %+v", p.Report.Batches)
 	}
 
@@ -139,6 +139,16 @@ func TestCutover_CheckForwardingPlanAndGuardedComplete(t *testing.T) {
 	// --force overrides.
 	e.cli("batch", "complete", "cut1", "--yes", "--force")
 	e.waitCompleted("cut1")
+
+	// MX that cannot be read (SERVFAIL) does not refuse; the event log
+	// says it was not checked.
+	dns.SetMode(dnszone.ServFail)
+	e.cli("batch", "complete", "cut2", "--yes")
+	e.waitCompleted("cut2")
+	if ev := e.cli("batch", "events", "cut2"); !strings.Contains(ev, "MX of contoso.example not checked before completion") || !strings.Contains(ev, "SERVFAIL") {
+		t.Errorf("events of a completion without an MX answer:\n%s", ev)
+	}
+	dns.SetMode(dnszone.Answer)
 
 	// The switch; complete is allowed.
 	must(t, dns.SetZone(strings.Replace(zoneBeforeSwitch, "3600 MX 10 mx1.oldhost.net.", "300 MX 0 contoso-example.mail.protection.outlook.com.", 1)))
