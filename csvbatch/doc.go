@@ -1,5 +1,5 @@
 // Package csvbatch parses and validates the CSV file that defines a
-// migration batch (DESIGN §1, "CSV rules"). It follows the rules of
+// migration batch (docs/ARCHITECTURE.md, "Objects and statuses"). It follows the rules of
 // Exchange Online's IMAP migration CSV, which operators already know.
 //
 // The package only parses and validates. It never touches state, the

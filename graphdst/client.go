@@ -98,7 +98,7 @@ func New(ctx context.Context, cfg Config) (*Target, error) {
 	// The SDK's middleware, minus the retry handler (the governor owns
 	// retries, and the SDK must never re-POST a create) and with request
 	// compression off (a retried gzip-labelled body with an uncompressed
-	// payload fails with 400; DESIGN §4).
+	// payload fails with 400; docs/HOW-MAIL-IS-COPIED.md, "Writing to Exchange Online").
 	opts := msgraphsdk.GetDefaultClientOptions()
 	var mw []khttp.Middleware
 	for _, m := range msgraphgocore.GetDefaultMiddlewaresWithOptions(&opts) {
@@ -118,7 +118,7 @@ func New(ctx context.Context, cfg Config) (*Target, error) {
 	}
 	scopes := []string{u.Scheme + "://" + u.Host + "/.default"}
 	// The configured Graph host must be a valid host, or kiota silently
-	// drops the token (DESIGN §4).
+	// drops the token (docs/HOW-MAIL-IS-COPIED.md, "Writing to Exchange Online").
 	hosts := []string{u.Hostname()}
 	t.tokens, err = kauth.NewAzureIdentityAccessTokenProviderWithScopesAndValidHosts(cred, scopes, hosts)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 )
 
 // Create implements migrate.Mailbox. Messages are created as JSON with the
-// extended properties of DESIGN §4. A message with attachments that do not
+// extended properties of docs/HOW-MAIL-IS-COPIED.md, "Writing to Exchange Online". A message with attachments that do not
 // fit the create request is created under a pending source key, completed,
 // and then given its real key, so a lookup never finds a half-made item.
 func (m *Mailbox) Create(ctx context.Context, folderID string, nm migrate.NewMessage) (string, error) {

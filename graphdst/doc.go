@@ -6,7 +6,7 @@
 // A message arrives as a spooled RFC 5322 stream. graphdst parses it
 // leniently with mailparse (as a mail client reads broken mail; charsets
 // through go-message) and creates it as JSON (never as MIME, which Graph turns into a
-// draft; DESIGN §4), with PidTagMessageFlags (0x0E07) without the unsent bit,
+// draft; docs/HOW-MAIL-IS-COPIED.md, "Writing to Exchange Online"), with PidTagMessageFlags (0x0E07) without the unsent bit,
 // the IMAP INTERNALDATE as delivery time (0x0E06), the Date header as submit
 // time (0x0039), the original header block (0x007D), the threading
 // properties, and the source key as a named extended property

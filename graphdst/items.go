@@ -58,7 +58,7 @@ func (m *Mailbox) Delete(ctx context.Context, itemID string) error {
 
 // permanentDelete removes an item of the tool's own making for good
 // (Recoverable Items/Purges, invisible to the user): never a soft DELETE,
-// which would put an incomplete copy in the user's Deleted Items (DESIGN §4).
+// which would put an incomplete copy in the user's Deleted Items (docs/HOW-MAIL-IS-COPIED.md, "Writing to Exchange Online").
 func (m *Mailbox) permanentDelete(ctx context.Context, itemID string) error {
 	rq := request{method: http.MethodPost, url: m.path("/messages/" + url.PathEscape(itemID) + "/permanentDelete"), idempotent: true}
 	resp, err := m.t.do(ctx, m.g, rq)

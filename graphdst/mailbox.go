@@ -20,7 +20,7 @@ import (
 )
 
 // SourceKeyProperty is the named extended property that carries a message's
-// source key (DESIGN §3). The GUID is imapmig's own and must never change.
+// source key (docs/ARCHITECTURE.md, "The path of one message"). The GUID is imapmig's own and must never change.
 const SourceKeyProperty = "String {8ad1c3e0-8c3b-4f55-9a57-6b0b9f2a1f01} Name SourceKey"
 
 // pendingPrefix marks a message whose attachments are still being uploaded;

@@ -54,7 +54,7 @@
 //   - QRESYNC is not used (go-imap beta.8 cannot parse VANISHED); expunges
 //     are found by diffing UIDs.
 //   - Folder paths keep leading/trailing spaces and "/" inside names; the
-//     engine trims and maps them (DESIGN §2).
+//     engine trims and maps them (docs/ARCHITECTURE.md, "The path of one message", step 3).
 //
 // This package knows nothing of Graph and must not import graphdst or
 // state; it must never log, wrap or persist a password.

@@ -20,7 +20,7 @@ func (e *Engine) updateBatchStatus(name string) {
 	})
 }
 
-// deriveBatchStatus is the rule of DESIGN §1: a batch is Syncing while any
+// deriveBatchStatus is the rule of docs/ARCHITECTURE.md, "Objects and statuses": a batch is Syncing while any
 // user's initial sync is pending, then Synced, SyncedWithErrors (some
 // failed) or Failed (all failed); a completing batch is Completed when every
 // user is done.

@@ -10,7 +10,7 @@ import (
 	"github.com/imapmig/imapmig/state"
 )
 
-// Kind says what the engine does about an error (DESIGN §8). Errors are
+// Kind says what the engine does about an error (docs/ARCHITECTURE.md, "Errors"). Errors are
 // classified by behaviour, never by their text.
 type Kind int
 
@@ -65,7 +65,7 @@ const (
 // operator sees how many of each (UserView.ItemNotes).
 const (
 	// NoteSmimeStoredAsAttachment: an S/MIME message stored the way
-	// Exchange stores them, the original MIME as smime.p7m (DESIGN §4).
+	// Exchange stores them, the original MIME as smime.p7m (docs/HOW-MAIL-IS-COPIED.md, "Writing to Exchange Online").
 	NoteSmimeStoredAsAttachment = ReasonSmimeStoredAsAttachment
 	// NoteStoredAsOriginalEml: a message that could not be parsed was
 	// stored with a short text body and the original as original.eml.

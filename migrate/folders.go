@@ -72,7 +72,7 @@ func cleanName(s string) string {
 // displayPath joins a source path for reports and filters.
 func displayPath(p []string) string { return strings.Join(p, "/") }
 
-// mapFolders decides where each source folder goes (DESIGN §3 step 2):
+// mapFolders decides where each source folder goes (docs/ARCHITECTURE.md, "The path of one message", step 3):
 // SPECIAL-USE first, then INBOX, then well-known localized names, then the
 // rest by name under the mapped parent. Subfolders follow their parent.
 func mapFolders(folders []Folder, opts state.BatchOptions) ([]folderPlan, []folderExclusion) {

@@ -79,7 +79,7 @@ func (e *Engine) doPass(ctx context.Context, u state.User, b state.Batch, ep sta
 	return p.run(ctx)
 }
 
-// open validates a user (DESIGN §3 step 1): the target mailbox exists and
+// open validates a user (docs/ARCHITECTURE.md, "The path of one message", step 2): the target mailbox exists and
 // the IMAP login works. The caller closes the Source.
 func (e *Engine) open(ctx context.Context, u state.User, b state.Batch, ep state.Endpoint, log *slog.Logger) (Source, Mailbox, error) {
 	tgt, err := e.targetFor(ctx, b.Tenant)

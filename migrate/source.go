@@ -61,7 +61,7 @@ type MessageMeta struct {
 	ModSeq       uint64 // 0 without CONDSTORE
 	// HeaderHash is HeaderHash(raw header block), computed by the Source.
 	HeaderHash string
-	// SourceKey is the content-derived key of DESIGN §3: HeaderHash plus
+	// SourceKey is the content-derived key (docs/ARCHITECTURE.md, "The path of one message"): HeaderHash plus
 	// "#N" for the N-th (N ≥ 2) exact duplicate within the folder in UID
 	// order. The engine fills it (it knows the folder's other keys); a
 	// Source leaves it empty.

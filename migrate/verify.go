@@ -8,7 +8,7 @@ import (
 	"github.com/imapmig/imapmig/state"
 )
 
-// DataConsistencyScore values (DESIGN §1), best first.
+// DataConsistencyScore values (docs/ARCHITECTURE.md, "Objects and statuses"), best first.
 const (
 	ScorePerfect     = "Perfect"
 	ScoreGood        = "Good"

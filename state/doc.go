@@ -3,7 +3,7 @@
 //
 // # Basics
 //
-// Buckets (DESIGN §6):
+// Buckets (docs/ARCHITECTURE.md, "Where state is written"):
 //
 //	meta                      schema version
 //	endpoints, tenants        what the config declared (no secrets)
@@ -29,5 +29,5 @@
 //
 // State must never be the only place where "is this message already in the
 // target?" is known: the source key on every Graph item is the truth, state
-// is a cache of it (DESIGN §3).
+// is a cache of it (docs/ARCHITECTURE.md, "Why a crash at any point is safe").
 package state

@@ -20,7 +20,7 @@
 //   - testenv/mailgen generates deterministic, realistic mailboxes.
 //   - testenv/graphemu is an HTTPS emulator of the Microsoft Graph mail
 //     surface and the Entra token endpoint that behaves as Exchange Online
-//     is documented to (DESIGN §4): drafts, 4 MB bodies, upload sessions,
+//     is documented to (docs/HOW-MAIL-IS-COPIED.md, "Writing to Exchange Online"): drafts, 4 MB bodies, upload sessions,
 //     ErrorFolderExists, immutable ids, throttling with 429.
 //
 // Nothing in the product imports testenv except `imapmig demo` and

@@ -2,7 +2,7 @@ package model
 
 import "time"
 
-// BatchStatus is a batch's status as Exchange Online names it (DESIGN §1).
+// BatchStatus is a batch's status as Exchange Online names it (docs/ARCHITECTURE.md, "Objects and statuses").
 type BatchStatus string
 
 // Batch statuses.
@@ -21,7 +21,7 @@ const (
 	BatchRemoving            BatchStatus = "Removing"
 )
 
-// UserStatus is a migration user's status (DESIGN §1).
+// UserStatus is a migration user's status (docs/ARCHITECTURE.md, "Objects and statuses").
 type UserStatus string
 
 // User statuses.
@@ -68,7 +68,7 @@ type Tenant struct {
 	GraphURL      string `json:"GraphUrl,omitempty"`
 }
 
-// BatchOptions are the per-batch options of DESIGN §1.
+// BatchOptions are the per-batch options (docs/ARCHITECTURE.md, "Objects and statuses").
 type BatchOptions struct {
 	ExcludeFolders      []string      `json:"ExcludeFolders,omitempty"`
 	IncludeFolders      []string      `json:"IncludeFolders,omitempty"`

@@ -6,7 +6,7 @@
 //
 // # What it is for
 //
-// It behaves as Exchange Online is documented to behave (DESIGN §4), so that
+// It behaves as Exchange Online is documented to behave (docs/HOW-MAIL-IS-COPIED.md, "Writing to Exchange Online"), so that
 // graphdst is tested against the rules that decide its design and not against
 // a mock that agrees with it:
 //

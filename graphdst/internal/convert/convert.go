@@ -87,7 +87,7 @@ type Converted struct {
 	Fallback    bool // unparseable: text body plus the original as .eml
 }
 
-// Message classes and MAPI property tags of DESIGN §4.
+// Message classes and MAPI property tags of docs/HOW-MAIL-IS-COPIED.md, "Writing to Exchange Online".
 const (
 	propMessageFlags    = "Integer 0x0E07"
 	propDeliveryTime    = "SystemTime 0x0E06"
@@ -103,7 +103,7 @@ const (
 	VerbReplyToSender   = 102
 )
 
-// Convert builds the JSON create of DESIGN §4 from a raw RFC 5322 message.
+// Convert builds the JSON create of docs/HOW-MAIL-IS-COPIED.md, "Writing to Exchange Online" from a raw RFC 5322 message.
 // It parses leniently, as a mail client does (mailparse; the body and
 // attachments are chosen in body.go), and fails only when there is
 // nothing to migrate.

@@ -1,5 +1,5 @@
 // Package convert turns a raw RFC 5322 message into the JSON of a Microsoft
-// Graph message create (DESIGN §4): the body a mail client shows, the
+// Graph message create (docs/HOW-MAIL-IS-COPIED.md, "Writing to Exchange Online"): the body a mail client shows, the
 // attachments, the extended properties (flags, delivery and submit times,
 // the original header block, threading), and a Plan of which attachments go
 // in the create, which are POSTed one by one and which need an upload
