@@ -160,7 +160,7 @@ func startServeLogs(t testing.TB, cfgPath, addr string, env []string) (*exec.Cmd
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute) // generous: a loaded machine
 	for {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err == nil {
@@ -306,7 +306,7 @@ endpoints: [{name: old, host: 127.0.0.1}]
 tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: TEST_CLIENT_SECRET}]
 `, addr)
 	cfg := writeFile(t, filepath.Join(dir, "imapmig.yaml"), base)
-	d := startServe(t, cfg, addr)
+	d, logs := startServeLogs(t, cfg, addr, []string{"TEST_CLIENT_SECRET=unused-test-secret"})
 	env := []string{"IMAPMIG_CONFIG=" + cfg}
 	if out, _, _ := runCLI(t, env, "batch", "list", "-o", "json"); strings.TrimSpace(out) != "[]" {
 		t.Fatalf("batches before reload: %s", out)
@@ -314,10 +314,14 @@ tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: TEST_CL
 	// An invalid config is refused on reload; the daemon keeps running.
 	writeFile(t, cfg, base+"batches: [{name: bad, endpoint: nope, tenant: contoso, csv: users.csv}]\n")
 	d.Process.Signal(syscall.SIGHUP)
-	time.Sleep(300 * time.Millisecond)
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(logs.String(), "reload refused"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the invalid config's reload was not refused:\n%s", logs.String())
+		}
+	}
 	writeFile(t, cfg, base+"batches: [{name: late, endpoint: old, tenant: contoso, csv: users.csv}]\n")
 	d.Process.Signal(syscall.SIGHUP)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
 		out, _, code := runCLI(t, env, "batch", "get", "late", "-o", "json")
 		if code == 0 {
 			var v map[string]any

@@ -200,7 +200,7 @@ func TestKick(t *testing.T) {
 	}
 	select {
 	case <-c.Closed():
-	case <-time.After(5 * time.Second):
+	case <-time.After(time.Minute): // generous: a loaded machine
 		t.Fatal("connection not closed after kick")
 	}
 }
