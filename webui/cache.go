@@ -10,9 +10,10 @@ import (
 // batchCache keeps a batch's view and users for a short time, so paging,
 // sorting and filtering a batch of 50,000 users, and several browsers
 // refreshing it, cost one read of the engine per interval instead of one
-// per request. An entry lives five times as long as it took to read (at
+// per request. An entry lives ten times as long as it took to read (at
 // least minTTL, at most maxTTL): a small batch is always fresh, a huge one
-// is read at most every few seconds. Actions drop the entries they touch.
+// costs at most about a tenth of a core however many browsers watch it.
+// Actions drop the entries they touch.
 type batchCache struct {
 	now            func() time.Time
 	minTTL, maxTTL time.Duration
@@ -67,7 +68,7 @@ func (c *batchCache) get(name string, load func() (migrate.BatchView, []migrate.
 		return v, nil, err
 	}
 	took := c.now().Sub(start)
-	e.at, e.ttl, e.view, e.users = c.now(), max(c.minTTL, min(c.maxTTL, 5*took)), v, us
+	e.at, e.ttl, e.view, e.users = c.now(), max(c.minTTL, min(c.maxTTL, 10*took)), v, us
 	return v, us, nil
 }
 

@@ -8,7 +8,7 @@ import (
 	"github.com/imapmig/imapmig/migrate"
 )
 
-func TestBatchCache_LivesFiveTimesTheReadAndActionsDropIt(t *testing.T) {
+func TestBatchCache_LivesTenTimesTheReadAndActionsDropIt(t *testing.T) {
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	c := newBatchCache(func() time.Time { return now })
 	reads := 0
@@ -18,7 +18,7 @@ func TestBatchCache_LivesFiveTimesTheReadAndActionsDropIt(t *testing.T) {
 		return migrate.BatchView{Name: "a", TotalCount: reads}, nil, nil
 	}
 	v, _, _ := c.get("a", load)
-	now = now.Add(9 * time.Second) // within 5 × 2 s
+	now = now.Add(19 * time.Second) // within 10 × 2 s
 	if v2, _, _ := c.get("a", load); reads != 1 || v2.TotalCount != v.TotalCount {
 		t.Fatalf("within the interval: %d reads", reads)
 	}

@@ -7,7 +7,10 @@
 // step) refreshes the figures every few seconds from JSON endpoints under
 // /ui/live/ and asks nothing else of the browser. The users table of a
 // batch is paged, sorted and filtered on the server, so a batch of 50,000
-// users costs the browser one page of rows.
+// users costs the browser one page of rows. A batch's view and users are
+// kept for ten times as long as reading them took (1–30 s), so the next
+// page, sort or filter, and other browsers' refreshes, do not read the
+// engine again; actions drop what they touch.
 //
 // Security: an administrator signs in once with the API token and gets a
 // session cookie (HttpOnly, SameSite=Strict, Secure over TLS). Sessions

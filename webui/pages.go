@@ -14,8 +14,9 @@ import (
 
 func errorsIsNotFound(err error) bool { return errors.Is(err, migrate.ErrNotFound) }
 
-// The throughput chart covers the samples held, at least this long.
-const minChartSpan = 15 * time.Minute
+// The throughput chart covers the samples held (at most the sampler's
+// span), at least this long.
+const minChartSpan = 2 * time.Minute
 
 // batchRow is a batch with its figures as shown.
 type batchRow struct {
