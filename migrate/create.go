@@ -33,6 +33,8 @@ func (p *pass) createAll(ctx context.Context, s *folderScan, folderID string, ac
 	// windows.
 	upCtx, upCancel := context.WithCancel(WithStop(context.WithoutCancel(ctx), ctx))
 	defer upCancel()
+	// At shutdown they get a grace period, then they are cut (shutdown.go).
+	defer context.AfterFunc(p.e.abortCtx(), upCancel)()
 	// gctx ends with the pass or the first failed create: no new work
 	// starts after either.
 	g, gctx := errgroup.WithContext(ctx)

@@ -54,6 +54,10 @@ type Options struct {
 	// user, about 0.4 s at 50,000 users.
 	ScanInterval time.Duration
 	MinScanGap   time.Duration
+	// ShutdownGrace is how long creates already on the wire may go on
+	// after Run's context ended before they are cut (default 2 s; see
+	// shutdown.go).
+	ShutdownGrace time.Duration
 }
 
 // Engine runs batches. Its methods are the operator's actions; the HTTP API
@@ -72,6 +76,7 @@ type Engine struct {
 	regOnce  sync.Once
 	registry *registry
 	fatal    chan error
+	abort    aborter // shutdown.go
 }
 
 // New returns an engine over an open store.

@@ -54,6 +54,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.recover(); err != nil {
 		return err
 	}
+	defer e.armAbort(ctx)() // creates on the wire are cut ShutdownGrace after the stop
 	fatal := make(chan error, 1)
 	e.fatal = fatal
 	defer func() {

@@ -307,12 +307,17 @@ func (d *daemon) reconcile(ctx context.Context, cfg *config.Config) error {
 // the store.
 func (d *daemon) Close() error {
 	d.cancel()
-	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// The engine cuts creates still on the wire after its shutdown grace
+	// (2 s); open API requests (a following watch) get 3 s, then are
+	// closed. A stop takes a few seconds, never a large upload's minutes.
+	shutCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	_ = d.http.Shutdown(shutCtx)
+	if err := d.http.Shutdown(shutCtx); err != nil {
+		_ = d.http.Close()
+	}
 	select {
 	case <-d.done:
-	case <-shutCtx.Done():
+	case <-time.After(10 * time.Second):
 		d.log.Warn("engine did not stop in time")
 	}
 	if _, err := imapsrc.DiscardSpool(spoolDir(d.cfg.Load().DataDir)); err != nil {
