@@ -21,6 +21,7 @@ import (
 	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/memtarget"
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/migrate/sourcetest"
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
@@ -300,7 +301,7 @@ func TestFaults_MigrationThroughABadNetwork(t *testing.T) {
 			p.SetScript(tc.script(t, func(lo, hi int64) int64 { return lo + r.Int64N(hi-lo) }))
 			start := time.Now()
 			w := newFaultWorld(t, srv, u, p, nil)
-			v := w.settled(3*time.Minute, state.UserSynced)
+			v := w.settled(3*time.Minute, model.UserSynced)
 			took := time.Since(start)
 			w.assertCopied(box)
 			for what, n := range tc.fired {
@@ -350,7 +351,7 @@ func TestFaults_RefusedForAWhile(t *testing.T) {
 	})
 	t.Logf("within a pass: %s, WaitingFor %q until %v", inPass.Status, inPass.WaitingFor, inPass.WaitingUntil.Format(time.StampMilli))
 	between := w.until("a failed pass, queued for a retry", time.Minute, func(v migrate.UserView) bool {
-		return v.Status == state.UserQueued && v.ErrorReason == migrate.ReasonImapConnectionFailed && v.NextSyncTime != nil
+		return v.Status == model.UserQueued && v.ErrorReason == migrate.ReasonImapConnectionFailed && v.NextSyncTime != nil
 	})
 	t.Logf("between passes: %s, %s (%s), next try %v", between.Status, between.ErrorReason, between.LastError, between.NextSyncTime.Format(time.StampMilli))
 	if !strings.Contains(between.LastError, p.Addr) {
@@ -359,7 +360,7 @@ func TestFaults_RefusedForAWhile(t *testing.T) {
 	rejected := p.Rejected()
 	p.Reject(false)
 	start := time.Now()
-	v := w.settled(2*time.Minute, state.UserSynced)
+	v := w.settled(2*time.Minute, model.UserSynced)
 	w.assertCopied(box)
 	if v.ErrorReason != "" || v.LastError != "" || v.WaitingFor != "" {
 		t.Errorf("after the good pass: ErrorReason %q, LastError %q, WaitingFor %q", v.ErrorReason, v.LastError, v.WaitingFor)
@@ -384,7 +385,7 @@ func TestFaults_UnreachableFailsThenBatchStartResumes(t *testing.T) {
 	w := newFaultWorld(t, srv, u, p, func(o *migrate.Options, _ *imapsrc.Config) {
 		o.RetryAttempts, o.RetryBackoff, o.UserRetryBackoff, o.UserRetries = attempts, backoff, userBackoff, passes
 	})
-	v := w.settled(time.Minute, state.UserFailed)
+	v := w.settled(time.Minute, model.UserFailed)
 	took := time.Since(start)
 	if v.ErrorReason != migrate.ReasonImapConnectionFailed || !strings.Contains(v.LastError, "connection refused") {
 		t.Fatalf("Failed with %q (%s), want %s and the refusal", v.ErrorReason, v.LastError, migrate.ReasonImapConnectionFailed)
@@ -411,7 +412,7 @@ func TestFaults_UnreachableFailsThenBatchStartResumes(t *testing.T) {
 	if err := w.eng.StartBatch(context.Background(), "faults"); err != nil {
 		t.Fatal(err)
 	}
-	v = w.settled(2*time.Minute, state.UserSynced)
+	v = w.settled(2*time.Minute, model.UserSynced)
 	w.assertCopied(box)
 	if v.ErrorReason != "" {
 		t.Errorf("resumed user still shows %q", v.ErrorReason)

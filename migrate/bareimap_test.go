@@ -21,6 +21,7 @@ import (
 	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/memtarget"
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/migrate/sourcetest"
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
@@ -86,7 +87,7 @@ func TestBareIMAP_IncrementalReplaysEveryKindOfChange(t *testing.T) {
 		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour}}); err != nil {
 		t.Fatal(err)
 	}
-	h.waitUser(addr, state.UserSynced)
+	h.waitUser(addr, model.UserSynced)
 	box := tgt.Box(addr)
 	if n := len(box.Items()); n != 9 {
 		t.Fatalf("initial sync: %d items, want 9", n)
@@ -193,10 +194,10 @@ func syncPass(t *testing.T, h *harness, email string) state.User {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		u, _ := h.st.User(email)
-		if u.LastSuccessfulSyncTime.After(before.LastSuccessfulSyncTime) && u.Status == state.UserSynced && !h.eng.Running(email) {
+		if u.LastSuccessfulSyncTime.After(before.LastSuccessfulSyncTime) && u.Status == model.UserSynced && !h.eng.Running(email) {
 			return u
 		}
-		if u.Status == state.UserFailed || u.LastError != "" && u.LastError != before.LastError {
+		if u.Status == model.UserFailed || u.LastError != "" && u.LastError != before.LastError {
 			t.Fatalf("the pass failed: %s: %s", u.Status, u.LastError)
 		}
 		if time.Now().After(deadline) {
@@ -273,7 +274,7 @@ func BenchmarkDelta_NoChange100kNoCondStore(b *testing.B) {
 	tgt := memtarget.New(addr)
 	start := time.Now()
 	w := newDovecotWorld(b, statetest.MustOpen(b), tgt, map[string]*dovecot.User{addr: u}, srv)
-	w.h.waitUserFor(addr, 30*time.Minute, state.UserSynced)
+	w.h.waitUserFor(addr, 30*time.Minute, model.UserSynced)
 	b.Logf("initial sync of %d messages without CONDSTORE: %s", n, time.Since(start))
 	box := tgt.Box(addr)
 	before := box.Counts()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/imapmig/imapmig/csvbatch"
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 )
 
@@ -169,14 +170,14 @@ func (e *Engine) StartBatch(ctx context.Context, name string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	_, err := e.batchFor("start", name,
-		[]state.BatchStatus{state.BatchCreated, state.BatchStopped, state.BatchFailed, state.BatchSyncedWithErrors, state.BatchSyncing, state.BatchSynced},
+		[]state.BatchStatus{model.BatchCreated, model.BatchStopped, model.BatchFailed, model.BatchSyncedWithErrors, model.BatchSyncing, model.BatchSynced},
 		"a completed or completing batch cannot be started; to migrate its Failed users again, remove each (`imapmig user remove EMAIL`, the mail already copied stays) and add them to a new batch (`imapmig batch new`)")
 	if err != nil {
 		return err
 	}
 	now := e.now().UTC()
-	n, err := e.setUsers(name, []state.UserStatus{state.UserCreated, state.UserStopped, state.UserFailed, state.UserStopping}, func(u *state.User) {
-		u.Status = state.UserQueued
+	n, err := e.setUsers(name, []state.UserStatus{model.UserCreated, model.UserStopped, model.UserFailed, model.UserStopping}, func(u *state.User) {
+		u.Status = model.UserQueued
 		u.QueuedAt = now
 		u.ErrorReason, u.LastError = "", ""
 		u.Failures = 0 // a resumed user gets failed_pass_limit passes again
@@ -185,7 +186,7 @@ func (e *Engine) StartBatch(ctx context.Context, name string) error {
 		return err
 	}
 	if _, err := e.store.UpdateBatch(name, func(b *state.Batch) error {
-		b.Status = state.BatchSyncing
+		b.Status = model.BatchSyncing
 		if b.StartedAt.IsZero() {
 			b.StartedAt = now
 		}
@@ -205,23 +206,23 @@ func (e *Engine) StopBatch(ctx context.Context, name string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	_, err := e.batchFor("stop", name,
-		[]state.BatchStatus{state.BatchStarting, state.BatchSyncing, state.BatchSynced, state.BatchSyncedWithErrors},
+		[]state.BatchStatus{model.BatchStarting, model.BatchSyncing, model.BatchSynced, model.BatchSyncedWithErrors},
 		"only a running or synced batch can be stopped")
 	if err != nil {
 		return err
 	}
-	if _, err := e.setUsers(name, []state.UserStatus{state.UserQueued, state.UserSynced}, func(u *state.User) {
-		u.Status = state.UserStopped
+	if _, err := e.setUsers(name, []state.UserStatus{model.UserQueued, model.UserSynced}, func(u *state.User) {
+		u.Status = model.UserStopped
 	}); err != nil {
 		return err
 	}
-	if _, err := e.setUsers(name, []state.UserStatus{state.UserValidating, state.UserSyncing, state.UserIncrementalSyncing}, func(u *state.User) {
-		u.Status = state.UserStopping
+	if _, err := e.setUsers(name, []state.UserStatus{model.UserValidating, model.UserSyncing, model.UserIncrementalSyncing}, func(u *state.User) {
+		u.Status = model.UserStopping
 	}); err != nil {
 		return err
 	}
 	e.cancelBatch(name)
-	if _, err := e.store.UpdateBatch(name, func(b *state.Batch) error { b.Status = state.BatchStopped; return nil }); err != nil {
+	if _, err := e.store.UpdateBatch(name, func(b *state.Batch) error { b.Status = model.BatchStopped; return nil }); err != nil {
 		return err
 	}
 	e.event(name, "", "info", "batch stopped")
@@ -234,13 +235,13 @@ func (e *Engine) SyncNowBatch(ctx context.Context, name string) (int, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	_, err := e.batchFor("sync now", name,
-		[]state.BatchStatus{state.BatchSyncing, state.BatchSynced, state.BatchSyncedWithErrors},
+		[]state.BatchStatus{model.BatchSyncing, model.BatchSynced, model.BatchSyncedWithErrors},
 		"SyncNow needs a started batch; start it first (start also resumes failed users)")
 	if err != nil {
 		return 0, err
 	}
 	now := e.now().UTC()
-	n, err := e.setUsers(name, []state.UserStatus{state.UserSynced}, func(u *state.User) { u.NextSyncAt = now })
+	n, err := e.setUsers(name, []state.UserStatus{model.UserSynced}, func(u *state.User) { u.NextSyncAt = now })
 	if err != nil {
 		return 0, err
 	}
@@ -255,19 +256,19 @@ func (e *Engine) CompleteBatch(ctx context.Context, name string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	_, err := e.batchFor("complete", name,
-		[]state.BatchStatus{state.BatchSynced, state.BatchSyncedWithErrors},
+		[]state.BatchStatus{model.BatchSynced, model.BatchSyncedWithErrors},
 		"a batch can be completed once its initial sync is done (Synced or SyncedWithErrors)")
 	if err != nil {
 		return err
 	}
 	now := e.now().UTC()
-	if _, err := e.setUsers(name, []state.UserStatus{state.UserSynced}, func(u *state.User) {
-		u.Status = state.UserCompleting
+	if _, err := e.setUsers(name, []state.UserStatus{model.UserSynced}, func(u *state.User) {
+		u.Status = model.UserCompleting
 		u.NextSyncAt = now
 	}); err != nil {
 		return err
 	}
-	if _, err := e.store.UpdateBatch(name, func(b *state.Batch) error { b.Status = state.BatchCompleting; return nil }); err != nil {
+	if _, err := e.store.UpdateBatch(name, func(b *state.Batch) error { b.Status = model.BatchCompleting; return nil }); err != nil {
 		return err
 	}
 	e.event(name, "", "info", "batch completing")
@@ -283,7 +284,7 @@ func (e *Engine) RemoveBatch(ctx context.Context, name string) error {
 	if _, err := e.store.Batch(name); err != nil {
 		return err
 	}
-	if _, err := e.store.UpdateBatch(name, func(b *state.Batch) error { b.Status = state.BatchRemoving; return nil }); err != nil {
+	if _, err := e.store.UpdateBatch(name, func(b *state.Batch) error { b.Status = model.BatchRemoving; return nil }); err != nil {
 		return err
 	}
 	e.cancelBatch(name)
@@ -299,7 +300,7 @@ func (e *Engine) AddUsers(ctx context.Context, batch string, csv []byte, csvPath
 		return nil, err
 	}
 	switch b.Status {
-	case state.BatchCompleting, state.BatchCompleted, state.BatchCompletedWithErrors, state.BatchRemoving:
+	case model.BatchCompleting, model.BatchCompleted, model.BatchCompletedWithErrors, model.BatchRemoving:
 		return nil, &ActionError{Object: "batch", Name: batch, Status: string(b.Status), Action: "add users to", Hint: "create a new batch for them"}
 	}
 	var res *csvbatch.Result
@@ -325,7 +326,7 @@ func (e *Engine) AddUsers(ctx context.Context, batch string, csv []byte, csvPath
 		return nil, err
 	}
 	e.event(batch, "", "info", fmt.Sprintf("%d users added", len(users)))
-	if b.Status != state.BatchCreated && b.Status != state.BatchStopped {
+	if b.Status != model.BatchCreated && b.Status != model.BatchStopped {
 		if err := e.StartBatch(ctx, batch); err != nil {
 			return nil, err
 		}
@@ -384,7 +385,7 @@ func (e *Engine) SetBatchOptions(ctx context.Context, name string, p BatchOption
 	}
 	var changed []string
 	b, err := e.store.UpdateBatch(name, func(b *state.Batch) error {
-		if b.Status == state.BatchRemoving {
+		if b.Status == model.BatchRemoving {
 			return &ActionError{Object: "batch", Name: name, Status: string(b.Status), Action: "change"}
 		}
 		o := &b.Options
@@ -425,12 +426,12 @@ func (e *Engine) SetBatchOptions(ctx context.Context, name string, p BatchOption
 			return BatchView{}, err
 		}
 		for _, u := range us {
-			if u.Status != state.UserSynced || u.LastSuccessfulSyncTime.IsZero() {
+			if u.Status != model.UserSynced || u.LastSuccessfulSyncTime.IsZero() {
 				continue
 			}
 			next := u.LastSuccessfulSyncTime.Add(jittered(b.Options.SyncInterval, u.EmailAddress))
 			if _, err := e.store.UpdateUser(u.EmailAddress, func(u *state.User) error {
-				if u.Status == state.UserSynced {
+				if u.Status == model.UserSynced {
 					u.NextSyncAt = next
 				}
 				return nil

@@ -2,7 +2,10 @@
 
 package migrate
 
-import "github.com/imapmig/imapmig/state"
+import (
+	"github.com/imapmig/imapmig/migrate/model"
+	"github.com/imapmig/imapmig/state"
+)
 
 // updateBatchStatus derives a running batch's status from its users.
 func (e *Engine) updateBatchStatus(name string) {
@@ -26,28 +29,28 @@ func (e *Engine) updateBatchStatus(name string) {
 // user is done.
 func deriveBatchStatus(cur state.BatchStatus, c map[state.UserStatus]int, total int) state.BatchStatus {
 	switch cur {
-	case state.BatchCreated, state.BatchStopped, state.BatchStopping, state.BatchRemoving, state.BatchCompleted, state.BatchCompletedWithErrors:
+	case model.BatchCreated, model.BatchStopped, model.BatchStopping, model.BatchRemoving, model.BatchCompleted, model.BatchCompletedWithErrors:
 		return cur
-	case state.BatchCompleting:
-		if c[state.UserCompleting] > 0 {
+	case model.BatchCompleting:
+		if c[model.UserCompleting] > 0 {
 			return cur
 		}
-		if c[state.UserFailed] > 0 || c[state.UserCompletedWithWarnings] > 0 {
-			return state.BatchCompletedWithErrors
+		if c[model.UserFailed] > 0 || c[model.UserCompletedWithWarnings] > 0 {
+			return model.BatchCompletedWithErrors
 		}
-		return state.BatchCompleted
+		return model.BatchCompleted
 	}
 	if total == 0 {
 		return cur
 	}
-	if c[state.UserQueued]+c[state.UserValidating]+c[state.UserSyncing] > 0 {
-		return state.BatchSyncing
+	if c[model.UserQueued]+c[model.UserValidating]+c[model.UserSyncing] > 0 {
+		return model.BatchSyncing
 	}
-	if c[state.UserFailed] == total {
-		return state.BatchFailed
+	if c[model.UserFailed] == total {
+		return model.BatchFailed
 	}
-	if c[state.UserFailed] > 0 {
-		return state.BatchSyncedWithErrors
+	if c[model.UserFailed] > 0 {
+		return model.BatchSyncedWithErrors
 	}
-	return state.BatchSynced
+	return model.BatchSynced
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/memtarget"
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
 	"github.com/imapmig/imapmig/testenv/dovecot"
@@ -78,7 +79,7 @@ func TestDovecot_IncrementalReplaysEveryKindOfChange(t *testing.T) {
 	addr := u.Name + "@contoso.example"
 	tgt := memtarget.New(addr)
 	w := newDovecotWorld(t, statetest.MustOpen(t), tgt, map[string]*dovecot.User{addr: u}, srv)
-	first := w.h.waitUser(addr, state.UserSynced)
+	first := w.h.waitUser(addr, model.UserSynced)
 	box := tgt.Box(addr)
 	if box.Duplicates() != 0 {
 		t.Fatalf("duplicates after the initial sync: %d", box.Duplicates())
@@ -241,7 +242,7 @@ func benchDelta(b *testing.B, n int) (*dovecotWorld, string, *dovecot.User) {
 	tgt := memtarget.New(addr)
 	start := time.Now()
 	w := newDovecotWorld(b, statetest.MustOpen(b), tgt, map[string]*dovecot.User{addr: u}, srv)
-	usr := w.h.waitUserFor(addr, 30*time.Minute, state.UserSynced)
+	usr := w.h.waitUserFor(addr, 30*time.Minute, model.UserSynced)
 	b.Logf("initial sync of %d messages: %s (%d in the target)", n, time.Since(start), usr.SyncedItemCount)
 	return w, addr, u
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/memtarget"
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
 )
@@ -121,7 +122,7 @@ func (h *harness) syncNow(email string) state.User {
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		u, _ := h.st.User(email)
-		if u.LastSuccessfulSyncTime.After(before.LastSuccessfulSyncTime) && u.Status == state.UserSynced && !h.eng.Running(email) {
+		if u.LastSuccessfulSyncTime.After(before.LastSuccessfulSyncTime) && u.Status == model.UserSynced && !h.eng.Running(email) {
 			return u
 		}
 		if time.Now().After(deadline) {
@@ -155,7 +156,7 @@ func TestEngine_InitialSyncCopiesEveryFolderOnce(t *testing.T) {
 	src.append("INBOX", append(rawMsg("bad", 300), "MALFORMED"...), day0)
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.MaxMessageBytes = 5000 })
 	h.batch("b", "ann@contoso.com")
-	u := h.waitUser("ann@contoso.com", state.UserSynced)
+	u := h.waitUser("ann@contoso.com", model.UserSynced)
 
 	mb := tgt.Box("ann@contoso.com")
 	if n := len(mb.InFolder(migrate.WellKnownInbox)); n != 7 {
@@ -190,7 +191,7 @@ func TestEngine_InitialSyncCopiesEveryFolderOnce(t *testing.T) {
 		t.Errorf("skipped: %+v", sk)
 	}
 	b, _ := h.eng.Batch("b")
-	if b.Status != state.BatchSynced || b.SyncedCount != 1 {
+	if b.Status != model.BatchSynced || b.SyncedCount != 1 {
 		t.Errorf("batch: %s synced=%d", b.Status, b.SyncedCount)
 	}
 	// A second pass with nothing changed fetches nothing and writes nothing.
@@ -206,7 +207,7 @@ func TestEngine_RerunFromEmptyStateNeverDuplicates(t *testing.T) {
 	seedBasic(src)
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
 	h.batch("b", "ann@contoso.com")
-	h.waitUser("ann@contoso.com", state.UserSynced)
+	h.waitUser("ann@contoso.com", model.UserSynced)
 	h.stop()
 	mb := tgt.Box("ann@contoso.com")
 	creates := mb.Counts().Creates
@@ -214,7 +215,7 @@ func TestEngine_RerunFromEmptyStateNeverDuplicates(t *testing.T) {
 	// A new state file, a new batch: the target's source keys prevent copies.
 	h2 := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
 	h2.batch("again", "ann@contoso.com")
-	u := h2.waitUser("ann@contoso.com", state.UserSynced)
+	u := h2.waitUser("ann@contoso.com", model.UserSynced)
 	if mb.Counts().Creates != creates {
 		t.Errorf("re-run created %d messages", mb.Counts().Creates-creates)
 	}
@@ -234,7 +235,7 @@ func TestEngine_IncrementalReplaysSourceChanges(t *testing.T) {
 			seedBasic(src)
 			h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
 			h.batch("b", "ann@contoso.com")
-			h.waitUser("ann@contoso.com", state.UserSynced)
+			h.waitUser("ann@contoso.com", model.UserSynced)
 			mb := tgt.Box("ann@contoso.com")
 			byKeyFolder := func(subject string) *memtarget.Item {
 				for _, it := range mb.Items() {
@@ -301,19 +302,19 @@ func TestEngine_FailuresAreTyped(t *testing.T) {
 	src.password = "other-secret"
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
 	h.batch("b", "ann@contoso.com", "ghost@contoso.com")
-	u := h.waitUser("ann@contoso.com", state.UserFailed)
+	u := h.waitUser("ann@contoso.com", model.UserFailed)
 	if u.ErrorReason != migrate.ReasonImapAuthenticationFailed || !strings.Contains(u.LastError, "AUTHENTICATIONFAILED") {
 		t.Errorf("auth failure: %s %q", u.ErrorReason, u.LastError)
 	}
 	if strings.Contains(u.LastError, "pw") && strings.Contains(u.LastError, ",pw") {
 		t.Errorf("password in error: %q", u.LastError)
 	}
-	g := h.waitUser("ghost@contoso.com", state.UserFailed)
+	g := h.waitUser("ghost@contoso.com", model.UserFailed)
 	if g.ErrorReason != migrate.ReasonRecipientNotFound {
 		t.Errorf("missing recipient: %s", g.ErrorReason)
 	}
 	b, _ := h.eng.Batch("b")
-	if b.Status != state.BatchFailed || b.FailedCount != 2 {
+	if b.Status != model.BatchFailed || b.FailedCount != 2 {
 		t.Errorf("batch %s failed=%d", b.Status, b.FailedCount)
 	}
 }
@@ -324,7 +325,7 @@ func TestEngine_TransientFetchErrorRetriesWithoutDuplicates(t *testing.T) {
 	src.failNext = migrate.Retryable(fmt.Errorf("connection reset"))
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.RetryAttempts = 1 })
 	h.batch("b", "ann@contoso.com")
-	u := h.waitUser("ann@contoso.com", state.UserSynced)
+	u := h.waitUser("ann@contoso.com", model.UserSynced)
 	mb := tgt.Box("ann@contoso.com")
 	if mb.Duplicates() != 0 || u.SyncedItemCount != int64(len(mb.Items())) || u.DataConsistencyScore != migrate.ScorePerfect {
 		t.Errorf("after retry: synced %d, target %d, dups %d, score %s", u.SyncedItemCount, len(mb.Items()), mb.Duplicates(), u.DataConsistencyScore)
@@ -388,7 +389,7 @@ func TestEngine_PoolLimitsConcurrentUsers(t *testing.T) {
 	}
 	close(src.hold)
 	for _, u := range users {
-		h.waitUser(u, state.UserSynced)
+		h.waitUser(u, model.UserSynced)
 	}
 	if src.peak != 2 {
 		t.Errorf("peak concurrent sessions %d, want 2", src.peak)
@@ -402,7 +403,7 @@ func TestEngine_MailboxItemLimitKeepsNewest(t *testing.T) {
 	}
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.MaxMailboxItems = 3 })
 	h.batch("b", "ann@contoso.com")
-	u := h.waitUser("ann@contoso.com", state.UserSynced)
+	u := h.waitUser("ann@contoso.com", model.UserSynced)
 	mb := tgt.Box("ann@contoso.com")
 	if len(mb.Items()) != 3 {
 		t.Fatalf("%d items, want 3", len(mb.Items()))
@@ -424,7 +425,7 @@ func TestEngine_VerifyFindsTargetSideDeleteAndApprovalScores(t *testing.T) {
 	src.append("INBOX", rawMsg("huge", 9000), day0)
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.MaxMessageBytes = 5000 })
 	h.batch("b", "ann@contoso.com")
-	u := h.waitUser("ann@contoso.com", state.UserSynced)
+	u := h.waitUser("ann@contoso.com", model.UserSynced)
 	if u.DataConsistencyScore != migrate.ScoreInvestigate {
 		t.Fatalf("score %s, want Investigate (one oversize item)", u.DataConsistencyScore)
 	}
@@ -473,8 +474,8 @@ func TestEngine_ReportMailAfterInitialSync(t *testing.T) {
 		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour, NotificationEmails: []string{"admin@contoso.com"}}}); err != nil {
 		t.Fatal(err)
 	}
-	h.waitUser("ann@contoso.com", state.UserSynced)
-	h.waitUser("ghost@contoso.com", state.UserFailed)
+	h.waitUser("ann@contoso.com", model.UserSynced)
+	h.waitUser("ghost@contoso.com", model.UserFailed)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		n := len(tgt.Sent())
@@ -522,7 +523,7 @@ func TestEngine_FolderRenamedOnSourceIsRenamedInTarget(t *testing.T) {
 	}
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
 	h.batch("b", "ann@contoso.com")
-	h.waitUser("ann@contoso.com", state.UserSynced)
+	h.waitUser("ann@contoso.com", model.UserSynced)
 	mb := tgt.Box("ann@contoso.com")
 	oldID := mb.FolderByName("Alpha")
 	items := mb.InFolder(oldID)
@@ -578,7 +579,7 @@ func TestEngine_StalledUserIsFlagged(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	close(src.fetchHold)
-	h.waitUser("ann@contoso.com", state.UserSynced)
+	h.waitUser("ann@contoso.com", model.UserSynced)
 	if u, _ := h.eng.User("ann@contoso.com"); u.Stalled {
 		t.Error("still stalled after the sync finished")
 	}
@@ -599,16 +600,16 @@ func TestEngine_StartAfterAndCompleteAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.waitScans(t, 10)
-	if u, _ := h.st.User("ann@contoso.com"); u.Status != state.UserQueued || tgt.Box("ann@contoso.com").Counts().Creates != 0 {
+	if u, _ := h.st.User("ann@contoso.com"); u.Status != model.UserQueued || tgt.Box("ann@contoso.com").Counts().Creates != 0 {
 		t.Fatalf("before start_after: %s, %d creates", u.Status, tgt.Box("ann@contoso.com").Counts().Creates)
 	}
 	clock.shift.Store(0) // now past start_after and complete_after
-	u := h.waitUser("ann@contoso.com", state.UserCompleted, state.UserCompletedWithWarnings)
+	u := h.waitUser("ann@contoso.com", model.UserCompleted, model.UserCompletedWithWarnings)
 	if u.StartedAt.Before(start) {
 		t.Errorf("started at %v, before start_after %v", u.StartedAt, start)
 	}
 	v, _ := h.eng.Batch("later")
-	if v.Status != state.BatchCompleted {
+	if v.Status != model.BatchCompleted {
 		t.Errorf("batch after complete_after: %s", v.Status)
 	}
 }
@@ -618,7 +619,7 @@ func TestEngine_FolderDeletedOnSourceKeepsTargetMail(t *testing.T) {
 	seedBasic(src)
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
 	h.batch("b", "ann@contoso.com")
-	h.waitUser("ann@contoso.com", state.UserSynced)
+	h.waitUser("ann@contoso.com", model.UserSynced)
 	mb := tgt.Box("ann@contoso.com")
 	before := mb.Counts()
 	src.mu.Lock()
@@ -707,5 +708,5 @@ func TestEngine_RemovingARunningUserKeepsTheEngineGoing(t *testing.T) {
 		CSV: []byte("EmailAddress,UserName,Password\nbob@contoso.com,bob,pw\n"), Options: state.BatchOptions{SyncInterval: time.Hour}}); err != nil {
 		t.Fatal(err)
 	}
-	h.waitUser("bob@contoso.com", state.UserSynced)
+	h.waitUser("bob@contoso.com", model.UserSynced)
 }

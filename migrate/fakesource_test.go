@@ -15,8 +15,8 @@ import (
 
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/memtarget"
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/migrate/sourcetest"
-	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
 )
 
@@ -153,7 +153,7 @@ func TestEngine_CapabilityGapIsHandledOrPermanent(t *testing.T) {
 	seedBasic(src)
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
 	h.batch("b", "ann@contoso.com")
-	h.waitUser("ann@contoso.com", state.UserSynced)
+	h.waitUser("ann@contoso.com", model.UserSynced)
 	src.setFlags("INBOX", 3, `\Flagged`)
 	h.syncNow("ann@contoso.com")
 	flagged := 0
@@ -173,7 +173,7 @@ func TestEngine_CapabilityGapIsHandledOrPermanent(t *testing.T) {
 	if err := h.eng.SyncNowUser(context.Background(), "ann@contoso.com"); err != nil {
 		t.Fatal(err)
 	}
-	u := h.waitUser("ann@contoso.com", state.UserFailed)
+	u := h.waitUser("ann@contoso.com", model.UserFailed)
 	if u.ErrorReason != migrate.ReasonImapCapabilityMissing || !strings.Contains(u.LastError, "CONDSTORE") || u.Failures != 1 {
 		t.Errorf("user %s reason %q error %q after %d failures; want Failed at once with %s naming CONDSTORE",
 			u.Status, u.ErrorReason, u.LastError, u.Failures, migrate.ReasonImapCapabilityMissing)

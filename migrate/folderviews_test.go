@@ -6,7 +6,7 @@ import (
 
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/memtarget"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state/statetest"
 )
 
@@ -21,7 +21,7 @@ func TestEngine_UserFoldersShowPerFolderFigures(t *testing.T) {
 	src.append("INBOX", rawMsg("huge", 9000), day0, `\Seen`)
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.MaxMessageBytes = 5000 })
 	h.batch("b", ann)
-	h.waitUser(ann, state.UserSynced)
+	h.waitUser(ann, model.UserSynced)
 
 	u, err := h.eng.User(ann)
 	if err != nil {

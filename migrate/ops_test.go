@@ -11,6 +11,7 @@ import (
 
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/memtarget"
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
 )
@@ -67,8 +68,8 @@ func TestEngine_FailedUserNeverFlattersScoreTotalsStatsOrReport(t *testing.T) {
 		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour, NotificationEmails: []string{"admin@contoso.com"}}}); err != nil {
 		t.Fatal(err)
 	}
-	ann := h.waitUser("ann@contoso.com", state.UserSynced)
-	ghost := h.waitUser("ghost@contoso.com", state.UserFailed)
+	ann := h.waitUser("ann@contoso.com", model.UserSynced)
+	ghost := h.waitUser("ghost@contoso.com", model.UserFailed)
 	if ann.DataConsistencyScore != migrate.ScorePerfect {
 		t.Fatalf("ann: %s", ann.DataConsistencyScore)
 	}
@@ -123,7 +124,7 @@ func TestEngine_NeverSyncedUsersKeepTheBatchFromPerfect(t *testing.T) {
 		CSV: []byte("EmailAddress,UserName,Password\nann@contoso.com,ann,pw\n"), Options: state.BatchOptions{SyncInterval: time.Hour}}); err != nil {
 		t.Fatal(err)
 	}
-	h.waitUser("ann@contoso.com", state.UserSynced)
+	h.waitUser("ann@contoso.com", model.UserSynced)
 	// bob is added to a stopped batch: he is never synced.
 	if err := h.eng.StopBatch(context.Background(), "b"); err != nil {
 		t.Fatal(err)
@@ -147,26 +148,26 @@ func TestEngine_ConsecutiveFailedPassesShowFailedUntilAGoodPass(t *testing.T) {
 	src := &flakyConnector{SourceConnector: fake}
 	h := newHarnessWith(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.UserRetries = 3; o.RetryAttempts = 1 })
 	h.batch("b", "ann@contoso.com", "bob@contoso.com")
-	h.waitUser("ann@contoso.com", state.UserSynced)
-	h.waitUser("bob@contoso.com", state.UserSynced)
+	h.waitUser("ann@contoso.com", model.UserSynced)
+	h.waitUser("bob@contoso.com", model.UserSynced)
 
 	src.down.Store(true)
 	if err := h.eng.SyncNowUser(context.Background(), "ann@contoso.com"); err != nil {
 		t.Fatal(err)
 	}
-	u := h.waitUser("ann@contoso.com", state.UserFailed)
+	u := h.waitUser("ann@contoso.com", model.UserFailed)
 	if u.Failures != 3 || u.ErrorReason == "" || !strings.Contains(u.LastError, "connection refused") {
 		t.Errorf("after 3 failed passes: failures %d, reason %q, error %q", u.Failures, u.ErrorReason, u.LastError)
 	}
 	v, _ := h.eng.Batch("b")
-	if v.Status != state.BatchSyncedWithErrors || v.FailedCount != 1 || v.DataConsistencyScore != migrate.ScoreInvestigate {
+	if v.Status != model.BatchSyncedWithErrors || v.FailedCount != 1 || v.DataConsistencyScore != migrate.ScoreInvestigate {
 		t.Errorf("batch: %s, failed %d, score %s", v.Status, v.FailedCount, v.DataConsistencyScore)
 	}
 	if !eventsContain(t, h, "b", "user failed after 3 failed passes in a row") {
 		t.Error("no event for the failure")
 	}
 	uv, _ := h.eng.User("ann@contoso.com")
-	if uv.Status != state.UserFailed || uv.ErrorReason == "" || uv.LastError == "" {
+	if uv.Status != model.UserFailed || uv.ErrorReason == "" || uv.LastError == "" {
 		t.Errorf("user view: %+v", uv)
 	}
 	// Still retried while Failed.
@@ -176,13 +177,13 @@ func TestEngine_ConsecutiveFailedPassesShowFailedUntilAGoodPass(t *testing.T) {
 	src.down.Store(false)
 	waitFor(t, "the failure to clear", func() bool {
 		u, _ := h.st.User("ann@contoso.com")
-		return u.Status == state.UserSynced && !h.eng.Running("ann@contoso.com")
+		return u.Status == model.UserSynced && !h.eng.Running("ann@contoso.com")
 	})
 	u, _ = h.st.User("ann@contoso.com")
 	if u.ErrorReason != "" || u.LastError != "" || u.Failures != 0 {
 		t.Errorf("after a good pass: %q %q %d", u.ErrorReason, u.LastError, u.Failures)
 	}
-	if v, _ := h.eng.Batch("b"); v.Status != state.BatchSynced || v.FailedCount != 0 || v.DataConsistencyScore != migrate.ScorePerfect {
+	if v, _ := h.eng.Batch("b"); v.Status != model.BatchSynced || v.FailedCount != 0 || v.DataConsistencyScore != migrate.ScorePerfect {
 		t.Errorf("batch after recovery: %s failed %d score %s", v.Status, v.FailedCount, v.DataConsistencyScore)
 	}
 	if !eventsContain(t, h, "b", "user recovered") {
@@ -198,14 +199,14 @@ func TestEngine_FailedUserInACompletedBatchSaysHowToRetry(t *testing.T) {
 	seedBasic(src)
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
 	h.batch("b", "ann@contoso.com", "ghost@contoso.com")
-	h.waitUser("ann@contoso.com", state.UserSynced)
-	h.waitUser("ghost@contoso.com", state.UserFailed)
+	h.waitUser("ann@contoso.com", model.UserSynced)
+	h.waitUser("ghost@contoso.com", model.UserFailed)
 	if err := h.eng.CompleteBatch(context.Background(), "b"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the batch to complete", func() bool {
 		v, _ := h.eng.Batch("b")
-		return v.Status == state.BatchCompletedWithErrors
+		return v.Status == model.BatchCompletedWithErrors
 	})
 	err := h.eng.StartBatch(context.Background(), "b")
 	if err == nil || !strings.Contains(err.Error(), "imapmig user remove") || !strings.Contains(err.Error(), "new batch") {
@@ -220,7 +221,7 @@ func TestEngine_FailedUserInACompletedBatchSaysHowToRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.batch("b2", "ghost@contoso.com")
-	if u := h.waitUser("ghost@contoso.com", state.UserFailed); u.Batch != "b2" {
+	if u := h.waitUser("ghost@contoso.com", model.UserFailed); u.Batch != "b2" {
 		t.Errorf("ghost in %s", u.Batch)
 	}
 }

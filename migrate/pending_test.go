@@ -9,7 +9,7 @@ import (
 
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/memtarget"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state/statetest"
 )
 
@@ -93,7 +93,7 @@ func TestEngine_IncompleteItemRemovedWhenSourceMessageIsGone(t *testing.T) {
 	}
 	waitFor(t, "an incomplete item in the target", func() bool { return pending() > 0 })
 	src.expunge("INBOX", big)
-	h.waitUser("ann@contoso.com", state.UserSynced)
+	h.waitUser("ann@contoso.com", model.UserSynced)
 	if n := pending(); n != 0 {
 		t.Fatalf("%d incomplete items left in the target", n)
 	}

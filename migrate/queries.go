@@ -2,7 +2,10 @@
 
 package migrate
 
-import "github.com/imapmig/imapmig/state"
+import (
+	"github.com/imapmig/imapmig/migrate/model"
+	"github.com/imapmig/imapmig/state"
+)
 
 // Batch returns one batch with its counts.
 func (e *Engine) Batch(name string) (BatchView, error) {
@@ -90,7 +93,7 @@ func (e *Engine) User(email string) (UserView, error) {
 func (e *Engine) liveView(u state.User) UserView {
 	v := userView(u)
 	now := e.now()
-	if u.Status == state.UserQueued && !u.QueuedAt.IsZero() {
+	if u.Status == model.UserQueued && !u.QueuedAt.IsZero() {
 		v.QueuedDuration = now.Sub(u.QueuedAt).Seconds()
 	}
 	if !u.LastSuccessfulSyncTime.IsZero() {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 )
 
@@ -143,7 +144,7 @@ func (e *Engine) renderReport(name, kind string) (string, string, error) {
 		Verdict:     batchVerdict(v)}
 	reasons := map[string]int{}
 	for _, u := range us {
-		if u.Status == state.UserFailed {
+		if u.Status == model.UserFailed {
 			d.Failed = append(d.Failed, u)
 		}
 		if u.Stalled {
@@ -217,12 +218,12 @@ func (e *Engine) dueReports(b state.Batch, now time.Time) []string {
 	}
 	var due []string
 	switch {
-	case !b.ReportedSynced && (b.Status == state.BatchSynced || b.Status == state.BatchSyncedWithErrors || b.Status == state.BatchFailed):
+	case !b.ReportedSynced && (b.Status == model.BatchSynced || b.Status == model.BatchSyncedWithErrors || b.Status == model.BatchFailed):
 		due = append(due, ReportInitialSync)
-	case !b.ReportedCompleted && (b.Status == state.BatchCompleted || b.Status == state.BatchCompletedWithErrors):
+	case !b.ReportedCompleted && (b.Status == model.BatchCompleted || b.Status == model.BatchCompletedWithErrors):
 		due = append(due, ReportCompleted)
 	case e.live().ReportInterval > 0 && !b.LastReportAt.IsZero() && now.Sub(b.LastReportAt) >= e.live().ReportInterval &&
-		b.Status != state.BatchCompleted && b.Status != state.BatchCompletedWithErrors && b.Status != state.BatchStopped:
+		b.Status != model.BatchCompleted && b.Status != model.BatchCompletedWithErrors && b.Status != model.BatchStopped:
 		due = append(due, ReportPeriodic)
 	}
 	if len(due) == 0 {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 )
 
@@ -24,7 +25,7 @@ const (
 func (e *Engine) runPass(ctx context.Context, u state.User, b state.Batch, ep state.Endpoint, kind passKind, run *running) error {
 	email := u.EmailAddress
 	log := e.log.With("user", email, "batch", b.Name, "pass", kind.String())
-	status := map[passKind]state.UserStatus{passInitial: state.UserValidating, passIncremental: state.UserIncrementalSyncing, passFinal: state.UserCompleting}[kind]
+	status := map[passKind]state.UserStatus{passInitial: model.UserValidating, passIncremental: model.UserIncrementalSyncing, passFinal: model.UserCompleting}[kind]
 	now := e.now().UTC()
 	u, err := e.store.UpdateUser(email, func(u *state.User) error {
 		u.Status = status
@@ -71,7 +72,7 @@ func (e *Engine) doPass(ctx context.Context, u state.User, b state.Batch, ep sta
 	}
 	r.mu.Unlock()
 	if kind == passInitial {
-		if _, err := e.store.UpdateUser(u.EmailAddress, func(u *state.User) error { u.Status = state.UserSyncing; return nil }); err != nil {
+		if _, err := e.store.UpdateUser(u.EmailAddress, func(u *state.User) error { u.Status = model.UserSyncing; return nil }); err != nil {
 			return Fatal(err)
 		}
 	}
@@ -171,8 +172,8 @@ func (e *Engine) finishPass(ctx context.Context, u state.User, b state.Batch, ki
 	case ctx.Err() != nil && (errors.Is(runErr, context.Canceled) || errors.Is(ctx.Err(), context.Canceled)):
 		// Stopped, removed, or the daemon is shutting down.
 		_, _ = e.store.UpdateUser(u.EmailAddress, func(u *state.User) error {
-			if u.Status == state.UserStopping {
-				u.Status = state.UserStopped
+			if u.Status == model.UserStopping {
+				u.Status = model.UserStopped
 			}
 			return nil
 		})
@@ -203,16 +204,16 @@ func (e *Engine) finishGood(u state.User, b state.Batch, kind passKind, prog *pr
 		}
 		u.ErrorReason, u.LastError, u.Failures = "", "", 0
 		switch {
-		case u.Status == state.UserStopping:
-			u.Status = state.UserStopped
+		case u.Status == model.UserStopping:
+			u.Status = model.UserStopped
 		case kind == passFinal:
-			u.Status = state.UserCompleted
+			u.Status = model.UserCompleted
 			if u.SkippedItemCount > 0 {
-				u.Status = state.UserCompletedWithWarnings
+				u.Status = model.UserCompletedWithWarnings
 			}
 			u.NextSyncAt = time.Time{}
 		default:
-			u.Status = state.UserSynced
+			u.Status = model.UserSynced
 			u.NextSyncAt = now.Add(jittered(b.Options.SyncInterval, email))
 		}
 		return nil
@@ -255,7 +256,7 @@ func (e *Engine) finishBad(u state.User, b state.Batch, kind passKind, runErr er
 		wait := e.opts.UserRetryBackoff << min(u.Failures-1, 6)
 		if kindOf == KindFailUser || u.Failures >= e.live().UserRetries {
 			failedNow = kindOf == KindFailUser || u.Failures == e.live().UserRetries // once, not on every retry
-			u.Status = state.UserFailed
+			u.Status = model.UserFailed
 			u.NextSyncAt = time.Time{}
 			if kind == passIncremental && kindOf != KindFailUser && !u.LastSuccessfulSyncTime.IsZero() {
 				// Shown as Failed, but retried: the next good pass clears it.
@@ -264,7 +265,7 @@ func (e *Engine) finishBad(u state.User, b state.Batch, kind passKind, runErr er
 			}
 			return nil
 		}
-		u.Status = map[passKind]state.UserStatus{passInitial: state.UserQueued, passIncremental: state.UserSynced, passFinal: state.UserCompleting}[kind]
+		u.Status = map[passKind]state.UserStatus{passInitial: model.UserQueued, passIncremental: model.UserSynced, passFinal: model.UserCompleting}[kind]
 		u.NextSyncAt = now.Add(wait)
 		return nil
 	})
@@ -287,7 +288,7 @@ func (e *Engine) finishBad(u state.User, b state.Batch, kind passKind, runErr er
 
 func (e *Engine) finishFailed(email, reason string, err error) {
 	_, _ = e.store.UpdateUser(email, func(u *state.User) error {
-		u.Status, u.ErrorReason, u.LastError = state.UserFailed, reason, err.Error()
+		u.Status, u.ErrorReason, u.LastError = model.UserFailed, reason, err.Error()
 		u.NextSyncAt = time.Time{}
 		return nil
 	})

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 )
 
@@ -114,13 +115,13 @@ func (e *Engine) recover() error {
 	for _, u := range us {
 		var fix func(*state.User)
 		switch u.Status {
-		case state.UserValidating, state.UserSyncing:
-			fix = func(u *state.User) { u.Status = state.UserQueued }
-		case state.UserIncrementalSyncing:
-			fix = func(u *state.User) { u.Status, u.NextSyncAt = state.UserSynced, now }
-		case state.UserStopping:
-			fix = func(u *state.User) { u.Status = state.UserStopped }
-		case state.UserCompleting:
+		case model.UserValidating, model.UserSyncing:
+			fix = func(u *state.User) { u.Status = model.UserQueued }
+		case model.UserIncrementalSyncing:
+			fix = func(u *state.User) { u.Status, u.NextSyncAt = model.UserSynced, now }
+		case model.UserStopping:
+			fix = func(u *state.User) { u.Status = model.UserStopped }
+		case model.UserCompleting:
 			fix = func(u *state.User) { u.NextSyncAt = now }
 		}
 		if fix == nil {
@@ -197,12 +198,12 @@ func (e *Engine) schedule(ctx context.Context) (time.Time, error) {
 		}
 		var kind passKind
 		switch {
-		case u.Status == state.UserQueued && (b.Status == state.BatchSyncing || b.Status == state.BatchSyncedWithErrors || b.Status == state.BatchSynced):
+		case u.Status == model.UserQueued && (b.Status == model.BatchSyncing || b.Status == model.BatchSyncedWithErrors || b.Status == model.BatchSynced):
 			kind = passInitial
-		case (u.Status == state.UserSynced || u.Status == state.UserFailed && !u.LastSuccessfulSyncTime.IsZero()) &&
-			(b.Status == state.BatchSyncing || b.Status == state.BatchSynced || b.Status == state.BatchSyncedWithErrors):
+		case (u.Status == model.UserSynced || u.Status == model.UserFailed && !u.LastSuccessfulSyncTime.IsZero()) &&
+			(b.Status == model.BatchSyncing || b.Status == model.BatchSynced || b.Status == model.BatchSyncedWithErrors):
 			kind = passIncremental // a Failed user here keeps retrying its incremental syncs
-		case u.Status == state.UserCompleting:
+		case u.Status == model.UserCompleting:
 			kind = passFinal
 		default:
 			return true
@@ -248,7 +249,7 @@ func (e *Engine) scheduleBatches(ctx context.Context, bs []state.Batch, now time
 			soonest(b.LastReportAt.Add(e.live().ReportInterval))
 		}
 		if ca := b.Options.CompleteAfter; !ca.IsZero() {
-			if (b.Status == state.BatchSynced || b.Status == state.BatchSyncedWithErrors) && !now.Before(ca) {
+			if (b.Status == model.BatchSynced || b.Status == model.BatchSyncedWithErrors) && !now.Before(ca) {
 				if err := e.CompleteBatch(ctx, b.Name); err != nil {
 					e.log.Warn("complete_after", "batch", b.Name, "err", err)
 				}

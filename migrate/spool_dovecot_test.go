@@ -14,6 +14,7 @@ import (
 	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/memtarget"
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
 	"github.com/imapmig/imapmig/testenv/dovecot"
@@ -103,7 +104,7 @@ func TestDovecot_SpoolEmptyAfterPassAndSweptAtStart(t *testing.T) {
 		Options: state.BatchOptions{SyncInterval: time.Hour}}); err != nil {
 		t.Fatal(err)
 	}
-	h.waitUser(addr, state.UserSynced)
+	h.waitUser(addr, model.UserSynced)
 
 	if got := spy.fetched.Load(); got == 0 || spy.onDisk.Load() != got {
 		t.Fatalf("%d bodies fetched, %d of them were on disk: the test did not exercise the file spool", got, spy.onDisk.Load())

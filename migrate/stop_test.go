@@ -9,7 +9,7 @@ import (
 
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/memtarget"
-	"github.com/imapmig/imapmig/state"
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state/statetest"
 )
 
@@ -92,7 +92,7 @@ func TestEngine_ShutdownEndsCreatesWaitingForBudget(t *testing.T) {
 
 	tgt.free.Store(1 << 30)
 	h2 := newHarnessWith(t, st, src, tgt, 1, nil)
-	h2.waitUser("ann@contoso.com", state.UserSynced)
+	h2.waitUser("ann@contoso.com", model.UserSynced)
 	if got := len(box.Items()); got != n || box.Duplicates() != 0 || box.Counts().Creates != n {
 		t.Errorf("after the restart: %d items, %d duplicates, %d creates; want %d, 0, %d", got, box.Duplicates(), box.Counts().Creates, n, n)
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 )
 
@@ -17,11 +18,11 @@ func (e *Engine) SyncNowUser(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	if u.Status != state.UserSynced {
+	if u.Status != model.UserSynced {
 		hint := "SyncNow applies to users whose initial sync is done (Synced)"
-		if u.Status == state.UserFailed {
+		if u.Status == model.UserFailed {
 			hint = "a Failed user is resumed with `imapmig batch start " + u.Batch + "`"
-			if b, err := e.store.Batch(u.Batch); err == nil && (b.Status == state.BatchCompleted || b.Status == state.BatchCompletedWithErrors || b.Status == state.BatchCompleting) {
+			if b, err := e.store.Batch(u.Batch); err == nil && (b.Status == model.BatchCompleted || b.Status == model.BatchCompletedWithErrors || b.Status == model.BatchCompleting) {
 				hint = "its batch " + u.Batch + " is " + string(b.Status) + ": remove the user (`imapmig user remove " + u.EmailAddress + "`, the mail already copied stays) and add it to a new batch (`imapmig batch new`)"
 			}
 		}
@@ -45,10 +46,10 @@ func (e *Engine) StopUser(ctx context.Context, email string) error {
 	}
 	var next state.UserStatus
 	switch u.Status {
-	case state.UserQueued, state.UserSynced, state.UserCreated:
-		next = state.UserStopped
-	case state.UserValidating, state.UserSyncing, state.UserIncrementalSyncing:
-		next = state.UserStopping
+	case model.UserQueued, model.UserSynced, model.UserCreated:
+		next = model.UserStopped
+	case model.UserValidating, model.UserSyncing, model.UserIncrementalSyncing:
+		next = model.UserStopping
 	default:
 		return &ActionError{Object: "user", Name: u.EmailAddress, Status: string(u.Status), Action: "stop", Hint: "only a queued, running or synced user can be stopped"}
 	}

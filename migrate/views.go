@@ -3,6 +3,7 @@ package migrate
 import (
 	"time"
 
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 )
 
@@ -135,19 +136,19 @@ func batchView(b state.Batch, users []state.User) BatchView {
 	var last time.Time
 	for _, u := range users {
 		switch u.Status {
-		case state.UserQueued:
+		case model.UserQueued:
 			v.QueuedCount++
-		case state.UserValidating, state.UserSyncing, state.UserIncrementalSyncing, state.UserCompleting, state.UserStopping:
+		case model.UserValidating, model.UserSyncing, model.UserIncrementalSyncing, model.UserCompleting, model.UserStopping:
 			v.ActiveCount++
-		case state.UserSynced:
+		case model.UserSynced:
 			v.SyncedCount++
-		case state.UserStopped:
+		case model.UserStopped:
 			v.StoppedCount++
-		case state.UserFailed:
+		case model.UserFailed:
 			v.FailedCount++
-		case state.UserCompleted:
+		case model.UserCompleted:
 			v.CompletedCount++
-		case state.UserCompletedWithWarnings:
+		case model.UserCompletedWithWarnings:
 			v.CompletedWithWarningCount++
 		}
 		v.EstimatedTotalCount += u.EstimatedTotalCount
@@ -189,7 +190,7 @@ func userScore(u state.User) string {
 	if u.LastSuccessfulSyncTime.IsZero() {
 		s = ""
 	}
-	if u.Status == state.UserFailed {
+	if u.Status == model.UserFailed {
 		floor := ScoreInvestigate
 		if u.LastSuccessfulSyncTime.IsZero() {
 			floor = ScorePoor

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/imapmig/imapmig/migrate/model"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -63,7 +64,7 @@ func (s *Store) CreateBatch(b Batch, users []NewUser) error {
 		b.CreatedAt = now
 	}
 	if b.Status == "" {
-		b.Status = BatchCreated
+		b.Status = model.BatchCreated
 	}
 	sealed, err := s.sealUsers(b.Name, users, now)
 	if err != nil {
@@ -111,7 +112,7 @@ func (s *Store) sealUsers(batch string, users []NewUser, now time.Time) ([]User,
 			UserName:       nu.UserName,
 			PasswordSealed: sealed,
 			UserRoot:       nu.UserRoot,
-			Status:         UserCreated,
+			Status:         model.UserCreated,
 			CreatedAt:      now,
 		})
 	}

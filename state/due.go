@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/imapmig/imapmig/migrate/model"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -23,17 +24,17 @@ var bDue = []byte("due")
 // one at all.
 func DueTime(u User) (time.Time, bool) {
 	switch u.Status {
-	case UserQueued:
+	case model.UserQueued:
 		t := u.QueuedAt
 		if u.NextSyncAt.After(t) {
 			t = u.NextSyncAt
 		}
 		return t, true
-	case UserSynced:
+	case model.UserSynced:
 		return u.NextSyncAt, !u.NextSyncAt.IsZero()
-	case UserCompleting:
+	case model.UserCompleting:
 		return u.NextSyncAt, true
-	case UserFailed:
+	case model.UserFailed:
 		return u.NextSyncAt, !u.NextSyncAt.IsZero() && !u.LastSuccessfulSyncTime.IsZero()
 	}
 	return time.Time{}, false

@@ -20,34 +20,6 @@ type (
 	Event        = model.Event
 )
 
-// Batch and user statuses (see migrate/model).
-const (
-	BatchCreated              = model.BatchCreated
-	BatchStarting             = model.BatchStarting
-	BatchSyncing              = model.BatchSyncing
-	BatchSynced               = model.BatchSynced
-	BatchSyncedWithErrors     = model.BatchSyncedWithErrors
-	BatchStopping             = model.BatchStopping
-	BatchStopped              = model.BatchStopped
-	BatchCompleting           = model.BatchCompleting
-	BatchCompleted            = model.BatchCompleted
-	BatchCompletedWithErrors  = model.BatchCompletedWithErrors
-	BatchFailed               = model.BatchFailed
-	BatchRemoving             = model.BatchRemoving
-	UserCreated               = model.UserCreated
-	UserQueued                = model.UserQueued
-	UserValidating            = model.UserValidating
-	UserSyncing               = model.UserSyncing
-	UserSynced                = model.UserSynced
-	UserIncrementalSyncing    = model.UserIncrementalSyncing
-	UserStopping              = model.UserStopping
-	UserStopped               = model.UserStopped
-	UserFailed                = model.UserFailed
-	UserCompleting            = model.UserCompleting
-	UserCompleted             = model.UserCompleted
-	UserCompletedWithWarnings = model.UserCompletedWithWarnings
-)
-
 // FolderState is what a pass remembers of one source folder.
 type FolderState struct {
 	Name          string `json:"Name"`

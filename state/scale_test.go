@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
 )
@@ -55,7 +56,7 @@ func BenchmarkDue_First20Of50000Queued(b *testing.B) {
 	t0 := time.Now().Add(-time.Hour)
 	for i, u := range us {
 		if _, err := s.UpdateUser(u.EmailAddress, func(u *state.User) error {
-			u.Status, u.QueuedAt = state.UserQueued, t0.Add(time.Duration(i)*time.Millisecond)
+			u.Status, u.QueuedAt = model.UserQueued, t0.Add(time.Duration(i)*time.Millisecond)
 			return nil
 		}); err != nil {
 			b.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
 )
@@ -124,7 +125,7 @@ func TestStore_SurvivesReopen(t *testing.T) {
 	}
 	s2 := statetest.MustOpenDir(t, dir)
 	b, err := s2.Batch("wave1")
-	if err != nil || b.Status != state.BatchCreated || b.Endpoint != "e" {
+	if err != nil || b.Status != model.BatchCreated || b.Endpoint != "e" {
 		t.Fatalf("batch after reopen: %+v, %v", b, err)
 	}
 	us, err := s2.Users("wave1")
@@ -318,15 +319,15 @@ func TestUpdateUser_PersistsFigures(t *testing.T) {
 	s := statetest.MustOpen(t)
 	must(t, s.CreateBatch(state.Batch{Name: "b"}, users(1, "f")))
 	u, err := s.UpdateUser("F0@example.org", func(u *state.User) error {
-		u.Status = state.UserQueued
+		u.Status = model.UserQueued
 		u.SyncedItemCount += 5
 		return nil
 	})
-	if err != nil || u.Status != state.UserQueued {
+	if err != nil || u.Status != model.UserQueued {
 		t.Fatal(u, err)
 	}
 	got, _ := s.User("f0@EXAMPLE.org")
-	if got.SyncedItemCount != 5 || got.Status != state.UserQueued {
+	if got.SyncedItemCount != 5 || got.Status != model.UserQueued {
 		t.Fatalf("user = %+v", got)
 	}
 	if _, err := s.UpdateUser("nobody@x.y", func(*state.User) error { return nil }); !errors.Is(err, state.ErrNotFound) {
@@ -364,10 +365,10 @@ func TestDue_OrderAndIndexMaintenance(t *testing.T) {
 	if got := due(t0.Add(time.Hour)); len(got) != 0 {
 		t.Fatalf("Created users are due: %v", got)
 	}
-	set(0, state.UserQueued, t0.Add(2*time.Minute), time.Time{})
-	set(1, state.UserQueued, t0.Add(time.Minute), t0.Add(3*time.Minute)) // backing off
-	set(2, state.UserSynced, time.Time{}, t0.Add(30*time.Minute))
-	set(3, state.UserFailed, t0, t0)
+	set(0, model.UserQueued, t0.Add(2*time.Minute), time.Time{})
+	set(1, model.UserQueued, t0.Add(time.Minute), t0.Add(3*time.Minute)) // backing off
+	set(2, model.UserSynced, time.Time{}, t0.Add(30*time.Minute))
+	set(3, model.UserFailed, t0, t0)
 	if got := fmt.Sprint(due(t0.Add(5 * time.Minute))); got != "[d0 d1]" {
 		t.Fatalf("due at +5m: %s", got)
 	}
@@ -378,7 +379,7 @@ func TestDue_OrderAndIndexMaintenance(t *testing.T) {
 		t.Fatalf("NextDue = %v %v", next, ok)
 	}
 	// Syncing users leave the index; removing a user removes its entry.
-	set(0, state.UserSyncing, t0, time.Time{})
+	set(0, model.UserSyncing, t0, time.Time{})
 	must(t, s.RemoveUser("d1@example.org"))
 	if got := fmt.Sprint(due(t0.Add(time.Hour))); got != "[d2]" {
 		t.Fatalf("after changes: %s", got)

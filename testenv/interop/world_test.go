@@ -10,6 +10,7 @@ import (
 	"github.com/imapmig/imapmig/graphdst"
 	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
 	"github.com/imapmig/imapmig/testenv/graphemu"
@@ -107,10 +108,10 @@ func (w *world) migrate(user, password string) state.User {
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		if u.Status == state.UserSynced && !w.eng.Running(w.addr) {
+		if u.Status == model.UserSynced && !w.eng.Running(w.addr) {
 			return u
 		}
-		if u.Status == state.UserFailed || u.Failures > 0 || time.Now().After(deadline) {
+		if u.Status == model.UserFailed || u.Failures > 0 || time.Now().After(deadline) {
 			w.t.Fatalf("initial sync: user is %s: %s", u.Status, u.LastError)
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -130,7 +131,7 @@ func (w *world) syncNow() state.User {
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		u, _ := w.st.User(w.addr)
-		if u.LastSuccessfulSyncTime.After(before.LastSuccessfulSyncTime) && u.Status == state.UserSynced && !w.eng.Running(w.addr) {
+		if u.LastSuccessfulSyncTime.After(before.LastSuccessfulSyncTime) && u.Status == model.UserSynced && !w.eng.Running(w.addr) {
 			return u
 		}
 		if u.Failures > before.Failures || time.Now().After(deadline) {
