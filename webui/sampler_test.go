@@ -113,3 +113,12 @@ func TestFormat_FixedShapes(t *testing.T) {
 		t.Errorf("eta %q", got)
 	}
 }
+
+func TestSampleDelay_StretchesForSlowReads(t *testing.T) {
+	if d := sampleDelay(10*time.Second, 50*time.Millisecond); d != 10*time.Second {
+		t.Errorf("fast read: %s", d)
+	}
+	if d := sampleDelay(10*time.Second, 1200*time.Millisecond); d != 24*time.Second {
+		t.Errorf("slow read: %s", d)
+	}
+}

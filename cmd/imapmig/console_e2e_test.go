@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,7 +52,9 @@ func newBrowser(t *testing.T) context.Context {
 		opts = append(opts, chromedp.NoSandbox)
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
+	// chromedp may report after the test ended, when t.Logf panics: its
+	// errors go to the test binary's stderr instead.
+	ctx, cancelB := chromedp.NewContext(actx, chromedp.WithErrorf(log.Printf))
 	t.Cleanup(func() { cancelB(); cancelA() })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
@@ -232,7 +235,8 @@ func TestConsole_BrowserSignInRunningBatchStopAndApprove(t *testing.T) {
 		chromedp.Click(chromedp.ID("#action-verify")),
 		chromedp.WaitVisible(chromedp.ID("#verdict")))
 	if n := textOf(t, ctx, "#diff-count"); n != "0" {
-		t.Errorf("verify found %s differences: %s", n, textOf(t, ctx, "main"))
+		t.Errorf("verify found %s differences: %s\nthe user: %s\nevents:\n%s", n, textOf(t, ctx, "main"),
+			e.cli("user", "get", u0.email, "-o", "json"), e.cli("batch", "events", "ui", "--last", "100"))
 	}
 
 	// Batches and events pages, then sign out.
