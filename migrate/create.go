@@ -69,8 +69,12 @@ func (p *pass) createAll(ctx context.Context, s *folderScan, folderID string, ac
 			g.Go(func() error {
 				defer budget.Release(weight)
 				defer body.Close()
-				if ctx.Err() != nil {
-					return nil // stopped while this create waited for its turn
+				if err := ctx.Err(); err != nil {
+					// Stopped while this create waited for its turn: the
+					// message is not in the target, so the folder must not
+					// be finished (it may be the folder's last action, and
+					// the next pass reads only UIDs above the saved UIDNEXT).
+					return err
 				}
 				return p.create(upCtx, s, c, folderID, m, body)
 			})

@@ -56,6 +56,9 @@ type fakeServer struct {
 	// fetchHold, when set, blocks every Fetch until it is closed (a source
 	// that stopped answering).
 	fetchHold chan struct{}
+	// onFetch, when set, runs at the start of every Fetch with the
+	// caller's context (a test's crash or stop point).
+	onFetch func(ctx context.Context, folder string, uid uint32)
 }
 
 // rename renames a folder, keeping its UIDVALIDITY and UIDs (IMAP RENAME).
@@ -305,8 +308,11 @@ func (m memBody) Close() error                 { return nil }
 
 func (f *fakeSource) Fetch(ctx context.Context, fo migrate.Folder, uid uint32) (migrate.Body, error) {
 	f.s.mu.Lock()
-	hold := f.s.fetchHold
+	hold, onFetch := f.s.fetchHold, f.s.onFetch
 	f.s.mu.Unlock()
+	if onFetch != nil {
+		onFetch(ctx, fo.Name, uid)
+	}
 	if hold != nil {
 		select {
 		case <-hold:
