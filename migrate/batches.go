@@ -142,26 +142,13 @@ func (e *Engine) batchFor(action, name string, allowed []state.BatchStatus, hint
 
 // setUsers applies fn to every user of a batch whose status is in from.
 func (e *Engine) setUsers(batch string, from []state.UserStatus, fn func(*state.User)) (int, error) {
-	us, err := e.store.Users(batch)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, u := range us {
+	return e.store.UpdateBatchUsers(batch, func(u *state.User) bool {
 		if !slices.Contains(from, u.Status) {
-			continue
+			return false
 		}
-		if _, err := e.store.UpdateUser(u.EmailAddress, func(u *state.User) error {
-			if slices.Contains(from, u.Status) {
-				fn(u)
-			}
-			return nil
-		}); err != nil {
-			return n, err
-		}
-		n++
-	}
-	return n, nil
+		fn(u)
+		return true
+	})
 }
 
 // StartBatch starts a created or stopped batch, and resumes failed users

@@ -70,3 +70,41 @@ func BenchmarkDue_First20Of50000Queued(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkUpdateBatchUsers_50000 queues one batch of 50,000 users: what
+// `batch start` costs (a chunk of users per transaction).
+func BenchmarkUpdateBatchUsers_50000(b *testing.B) {
+	s := statetest.MustOpen(b)
+	if err := s.CreateBatch(state.Batch{Name: "big"}, users(50000, "u")); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		want := model.UserQueued
+		if i%2 == 1 {
+			want = model.UserCreated
+		}
+		n, err := s.UpdateBatchUsers("big", func(u *state.User) bool { u.Status = want; return true })
+		if err != nil || n != 50000 {
+			b.Fatal(n, err)
+		}
+	}
+}
+
+// BenchmarkUpdateUser_2000OneByOne is one transaction per user, as `batch
+// start` did before UpdateBatchUsers (2,000 users: 50,000 take minutes).
+func BenchmarkUpdateUser_2000OneByOne(b *testing.B) {
+	s := statetest.MustOpen(b)
+	if err := s.CreateBatch(state.Batch{Name: "big"}, users(2000, "u")); err != nil {
+		b.Fatal(err)
+	}
+	us, _ := s.Users("big")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, u := range us {
+			if _, err := s.UpdateUser(u.EmailAddress, func(u *state.User) error { u.Status = model.UserQueued; return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

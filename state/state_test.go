@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -411,5 +412,49 @@ func TestRenameFolder_MovesStateAndMessages(t *testing.T) {
 	}
 	if n, _ := s.MessageCount(e, "Old"); n != 0 {
 		t.Fatalf("%d messages left under the old name", n)
+	}
+}
+
+// TestStore_UpdateBatchUsers: every user of the batch (and only of that
+// batch) goes through fn; the changed ones are written and indexed as due.
+func TestStore_UpdateBatchUsers(t *testing.T) {
+	s := statetest.MustOpen(t)
+	if err := s.CreateBatch(state.Batch{Name: "a"}, users(2500, "a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateBatch(state.Batch{Name: "b"}, users(3, "b")); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	n, err := s.UpdateBatchUsers("a", func(u *state.User) bool {
+		seen++
+		if strings.HasSuffix(u.UserName, "7") {
+			return false // left as it is
+		}
+		u.Status = model.UserQueued
+		return true
+	})
+	if err != nil || seen != 2500 || n != 2250 {
+		t.Fatalf("UpdateBatchUsers: %d seen, %d changed, %v; want 2500, 2250, nil", seen, n, err)
+	}
+	us, _ := s.Users("")
+	queued := 0
+	for _, u := range us {
+		if u.Status == model.UserQueued {
+			queued++
+			if u.Batch != "a" || strings.HasSuffix(u.UserName, "7") {
+				t.Errorf("%s of batch %s is queued", u.EmailAddress, u.Batch)
+			}
+		}
+	}
+	if queued != 2250 {
+		t.Errorf("%d users queued, want 2250", queued)
+	}
+	due := 0
+	if err := s.Due(time.Now().Add(time.Hour), func(state.User) bool { due++; return true }); err != nil || due != 2250 {
+		t.Errorf("%d users due, want 2250 (%v)", due, err)
+	}
+	if n, err := s.UpdateBatchUsers("nosuch", func(*state.User) bool { return true }); n != 0 || err != nil {
+		t.Errorf("unknown batch: %d, %v", n, err)
 	}
 }

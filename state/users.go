@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -125,4 +126,62 @@ func removeUser(tx *bolt.Tx, key string) error {
 		}
 	}
 	return tx.Bucket(bUsers).Delete([]byte(key))
+}
+
+// updateChunk is how many users one transaction of UpdateBatchUsers
+// changes: large enough that 50,000 users take a few hundred commits, small
+// enough that other writers wait milliseconds, not seconds.
+const updateChunk = 1000
+
+// UpdateBatchUsers applies fn to every user of a batch, a chunk of users per
+// transaction; fn reports whether it changed the user (an unchanged user is
+// not written). It returns how many users changed.
+func (s *Store) UpdateBatchUsers(batch string, fn func(*User) bool) (int, error) {
+	var keys []string
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		idx := sub(tx, bBatchUsers, batch)
+		if idx == nil {
+			return nil
+		}
+		return idx.ForEach(func(k, _ []byte) error { keys = append(keys, string(k)); return nil })
+	}); err != nil {
+		return 0, err
+	}
+	n := 0
+	for start := 0; start < len(keys); start += updateChunk {
+		chunk := keys[start:min(start+updateChunk, len(keys))]
+		changed := 0
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			changed = 0
+			ub := tx.Bucket(bUsers)
+			now := s.now().UTC()
+			for _, key := range chunk {
+				var u User
+				if err := getJSON(ub, key, &u); err != nil {
+					if errors.Is(err, ErrNotFound) {
+						continue // removed since the index was read
+					}
+					return fmt.Errorf("user %s: %w", key, err)
+				}
+				old := u
+				if !fn(&u) {
+					continue
+				}
+				u.UpdatedAt = now
+				if err := reindexDue(tx, &old, &u); err != nil {
+					return err
+				}
+				if err := putJSON(ub, key, u); err != nil {
+					return err
+				}
+				changed++
+			}
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		n += changed
+	}
+	return n, nil
 }
