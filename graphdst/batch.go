@@ -64,11 +64,12 @@ func (m *Mailbox) SetFlagsBatch(ctx context.Context, updates []migrate.FlagUpdat
 }
 
 // DeleteBatch implements migrate.DeleteBatcher with JSON $batch requests of
-// up to 20 DELETEs. An item that is already gone counts as deleted.
+// up to 20 permanentDeletes (see Delete). An item that is already gone
+// counts as deleted.
 func (m *Mailbox) DeleteBatch(ctx context.Context, itemIDs []string) []error {
 	reqs := make([]batchRequest, len(itemIDs))
 	for i, id := range itemIDs {
-		reqs[i] = batchRequest{Method: http.MethodDelete, URL: m.path("/messages/" + url.PathEscape(id)),
+		reqs[i] = batchRequest{Method: http.MethodPost, URL: m.path("/messages/" + url.PathEscape(id) + "/permanentDelete"),
 			Headers: map[string]string{"Prefer": preferImmutable}}
 	}
 	errs := m.batch(ctx, reqs)

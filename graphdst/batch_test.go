@@ -76,8 +76,10 @@ func TestDeleteBatch_AlreadyGoneCountsAsDeleted(t *testing.T) {
 			t.Errorf("delete %d: %v", i, err)
 		}
 	}
-	if d, _ := f.emu.Dump(user); len(d.Messages) != 0 {
-		t.Errorf("%d items left", len(d.Messages))
+	// A source expunge is mirrored with permanentDelete: nothing in
+	// Deleted Items (a soft DELETE would put all 25 there).
+	if d, _ := f.emu.Dump(user); len(d.Messages) != 0 || d.Purged != 25 {
+		t.Errorf("%d items left, %d purged; want 0 and 25", len(d.Messages), d.Purged)
 	}
 	if n := f.emu.Stats().Requests - before; n > 27 {
 		t.Errorf("25 deletes took %d requests; want 2 batches and their 25 parts", n)

@@ -437,6 +437,14 @@ func classify(e *GraphError) error {
 	}
 }
 
+// classifyAny classifies a *GraphError and passes other errors through.
+func classifyAny(err error) error {
+	if ge, ok := err.(*GraphError); ok {
+		return classify(ge)
+	}
+	return err
+}
+
 func (t *Target) governor(mailboxID string) *governor {
 	t.mu.Lock()
 	defer t.mu.Unlock()

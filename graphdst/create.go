@@ -16,9 +16,9 @@ import (
 )
 
 // Create implements migrate.Mailbox. Messages are created as JSON with the
-// extended properties of docs/HOW-MAIL-IS-COPIED.md, "Writing to Exchange Online". A message with attachments that do not
-// fit the create request is created under a pending source key, completed,
-// and then given its real key, so a lookup never finds a half-made item.
+// extended properties of docs/HOW-MAIL-IS-COPIED.md, "Writing to Exchange
+// Online". A message whose attachments do not fit the create request is built in the hidden staging folder and moved into
+// place when complete (staging.go), so no one ever sees a partial item.
 func (m *Mailbox) Create(ctx context.Context, folderID string, nm migrate.NewMessage) (string, error) {
 	id, _, err := m.CreateNoted(ctx, folderID, nm)
 	return id, err
@@ -61,44 +61,25 @@ func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMes
 	if err != nil {
 		return "", nil, err
 	}
-	needsMore := pl.More()
-	createKey := key
-	if needsMore {
-		createKey = pendingPrefix + key
-		// A pending item left by an earlier, interrupted attempt is
-		// incomplete: remove it before starting again.
-		if id, found, err := m.LookupKey(ctx, folderID, createKey); err != nil {
-			return "", nil, err
-		} else if found {
-			if err := m.permanentDelete(ctx, id); err != nil {
-				return "", nil, err
-			}
-		}
-	}
-	conv.Msg.Props = append(conv.Msg.Props, convert.Ext(SourceKeyProperty, createKey))
+	conv.Msg.Props = append(conv.Msg.Props, convert.Ext(SourceKeyProperty, key))
 	body, err := json.Marshal(conv.Msg)
 	if err != nil {
 		return "", nil, migrate.SkipItem(migrate.ReasonMalformedMessage, err)
 	}
-	id, err := m.createResolved(ctx, folderID, body, createKey)
+	var id string
+	if pl.More() {
+		id, err = m.createStaged(ctx, folderID, key, body, pl)
+	} else {
+		id, err = m.createResolved(ctx, folderID, body, key)
+	}
 	if err != nil {
-		return "", nil, err
-	}
-	if !needsMore {
-		return id, conv, nil
-	}
-	if err := m.complete(ctx, id, key, pl); err != nil {
-		// The item is incomplete: remove it now, so that nothing is left
-		// behind if the source message is gone before the retry.
-		m.discardPending(ctx, id)
 		return "", nil, err
 	}
 	return id, conv, nil
 }
 
-// complete adds the attachments that did not fit the create and then gives
-// the pending item its real source key.
-func (m *Mailbox) complete(ctx context.Context, id, key string, pl *convert.Plan) error {
+// complete adds the attachments that did not fit the create.
+func (m *Mailbox) complete(ctx context.Context, id string, pl *convert.Plan) error {
 	for i, a := range pl.Post {
 		if err := m.postAttachment(ctx, id, a, pl.Post[:i]); err != nil {
 			return err
@@ -109,19 +90,9 @@ func (m *Mailbox) complete(ctx context.Context, id, key string, pl *convert.Plan
 			return err
 		}
 	}
-	resp, rq, err := m.jsonReq(ctx, http.MethodPatch, m.path("/messages/"+url.PathEscape(id)),
-		map[string]any{"singleValueExtendedProperties": []convert.ExtProp{convert.Ext(SourceKeyProperty, key)}}, true)
-	if err != nil {
-		return err
-	}
-	if resp.status != http.StatusOK {
-		return classify(m.t.graphError(rq, resp))
-	}
 	return nil
 }
 
-// createResolved posts a create; when its outcome is unknown it looks the
-// key up before any retry, so a create is never duplicated.
 func (m *Mailbox) createResolved(ctx context.Context, folderID string, body []byte, key string) (string, error) {
 	var found string
 	rq := request{method: http.MethodPost, url: m.path("/mailFolders/" + url.PathEscape(folderID) + "/messages"), body: body,

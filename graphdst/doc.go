@@ -35,13 +35,20 @@
 //   - The configured Graph host is passed as a valid host to kiota's
 //     authentication, otherwise the token is silently dropped; a custom
 //     authority host sets DisableInstanceDiscovery.
-//   - A large message is created under "pending:"+key and gets its real key
-//     only when every attachment is uploaded; Keys and LookupKey never report
-//     a pending item. A create that fails removes its pending item at once,
-//     Create removes one left by an interrupted attempt, and SweepPending
-//     (called by the engine on a folder whose state is not trusted) removes
-//     those whose source message is gone. All three use permanentDelete,
-//     never a soft DELETE (which would put them in Deleted Items).
+//   - A message whose attachments do not fit the create request is built
+//     in a hidden staging folder (isHidden: no client lists it) and moved
+//     into its folder when every attachment is uploaded; the move keeps its
+//     immutable id. A create that fails removes its item at once, and the
+//     first large create or SweepPending of a pass purges what an
+//     interrupted pass left in the staging folder. All of it uses
+//     permanentDelete, never a soft DELETE (which moves the item into the
+//     user's Deleted Items). Items under a "pending:" key, left in their
+//     folder by earlier versions, are never reported and SweepPending
+//     removes them.
+//   - A message expunged at the source is removed with permanentDelete too
+//     (Recoverable Items/Purges: out of the user's view, recoverable by an
+//     administrator), so the target never shows in Deleted Items what the
+//     source does not hold.
 //   - \Answered is PidTagLastVerbExecuted (0x1081) = 102; Graph cannot remove
 //     an extended property, so clearing it sets 0.
 //

@@ -43,7 +43,7 @@ func (m *Mailbox) EnsureFolder(ctx context.Context, fp migrate.FolderPath) (stri
 			id = cid
 			continue
 		}
-		cid, err := m.childFolder(ctx, id, name)
+		cid, err := m.childFolder(ctx, id, name, false)
 		if err != nil {
 			return "", err
 		}
@@ -53,8 +53,13 @@ func (m *Mailbox) EnsureFolder(ctx context.Context, fp migrate.FolderPath) (stri
 	return id, nil
 }
 
-func (m *Mailbox) findChild(ctx context.Context, parentID, name string) (string, bool, error) {
+// findChild looks a child folder up by name; hidden folders are listed
+// only with includeHiddenFolders, so a lookup of one says so.
+func (m *Mailbox) findChild(ctx context.Context, parentID, name string, hidden bool) (string, bool, error) {
 	q := url.Values{"$filter": {"displayName eq " + quote(name)}, "$select": {"id,displayName"}}
+	if hidden {
+		q.Set("includeHiddenFolders", "true")
+	}
 	p := m.path("/mailFolders/" + url.PathEscape(parentID) + "/childFolders?" + odataQuery(q))
 	resp, err := m.get(ctx, p)
 	if err != nil {
@@ -80,14 +85,20 @@ func (m *Mailbox) findChild(ctx context.Context, parentID, name string) (string,
 	return "", false, nil
 }
 
-func (m *Mailbox) childFolder(ctx context.Context, parentID, name string) (string, error) {
-	if id, ok, err := m.findChild(ctx, parentID, name); err != nil || ok {
+// childFolder finds or creates a child folder; hidden creates it with
+// isHidden, which cannot be changed later.
+func (m *Mailbox) childFolder(ctx context.Context, parentID, name string, hidden bool) (string, error) {
+	if id, ok, err := m.findChild(ctx, parentID, name, hidden); err != nil || ok {
 		return id, err
 	}
 	p := m.path("/mailFolders/" + url.PathEscape(parentID) + "/childFolders")
 	// A retried create after a lost response gets ErrorFolderExists, which
 	// is handled by lookup, so the create counts as idempotent.
-	resp, rq, err := m.jsonReq(ctx, http.MethodPost, p, map[string]string{"displayName": name}, true)
+	in := map[string]any{"displayName": name}
+	if hidden {
+		in["isHidden"] = true
+	}
+	resp, rq, err := m.jsonReq(ctx, http.MethodPost, p, in, true)
 	if err != nil {
 		return "", err
 	}
@@ -103,7 +114,7 @@ func (m *Mailbox) childFolder(ctx context.Context, parentID, name string) (strin
 		if ge.Code != "ErrorFolderExists" {
 			return "", classify(ge)
 		}
-		id, ok, err := m.findChild(ctx, parentID, name)
+		id, ok, err := m.findChild(ctx, parentID, name, hidden)
 		if err != nil {
 			return "", err
 		}

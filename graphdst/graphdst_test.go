@@ -136,6 +136,11 @@ func TestConformance_Emulator(t *testing.T) {
 	targettest.Run(t, targettest.Options{
 		Target: f.target, Mailbox: user, MissingMailbox: missing, Sender: sender,
 		Inspect: f.inspect,
+		RemoveFolder: func(t *testing.T, mailbox, folderID string) {
+			if !f.emu.RemoveFolder(mailbox, folderID) {
+				t.Fatalf("no folder %s in %s", folderID, mailbox)
+			}
+		},
 		Sent: func(t *testing.T) []string {
 			var out []string
 			for _, s := range f.emu.Sent() {

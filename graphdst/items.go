@@ -28,12 +28,18 @@ func (m *Mailbox) SetFlags(ctx context.Context, itemID string, f migrate.Flags) 
 // Move implements migrate.Mailbox. With immutable ids a repeated move is
 // harmless, so it is retried like an idempotent request.
 func (m *Mailbox) Move(ctx context.Context, itemID, destFolderID string) (string, error) {
+	id, err := m.move(ctx, itemID, destFolderID)
+	return id, classifyAny(err)
+}
+
+// move is Move with a definite failure left as *GraphError.
+func (m *Mailbox) move(ctx context.Context, itemID, destFolderID string) (string, error) {
 	resp, rq, err := m.jsonReq(ctx, http.MethodPost, m.path("/messages/"+url.PathEscape(itemID)+"/move"), map[string]string{"destinationId": destFolderID}, true)
 	if err != nil {
 		return "", err
 	}
 	if resp.status != http.StatusCreated && resp.status != http.StatusOK {
-		return "", classify(m.t.graphError(rq, resp))
+		return "", m.t.graphError(rq, resp)
 	}
 	var v struct{ ID string }
 	if err := json.Unmarshal(resp.body, &v); err != nil || v.ID == "" {
@@ -42,18 +48,14 @@ func (m *Mailbox) Move(ctx context.Context, itemID, destFolderID string) (string
 	return v.ID, nil
 }
 
-// Delete implements migrate.Mailbox.
+// Delete implements migrate.Mailbox: a message expunged at the source is
+// removed with permanentDelete. A soft DELETE would move it into Deleted
+// Items, where the user never had it (and where the engine may migrate the
+// source's Trash); permanentDelete puts it in Recoverable Items/Purges,
+// out of the user's view but recoverable by an administrator for the
+// retention period.
 func (m *Mailbox) Delete(ctx context.Context, itemID string) error {
-	rq := request{method: http.MethodDelete, url: m.path("/messages/" + url.PathEscape(itemID)), idempotent: true}
-	resp, err := m.t.do(ctx, m.g, rq)
-	if err != nil {
-		return err
-	}
-	switch resp.status {
-	case http.StatusNoContent, http.StatusOK, http.StatusNotFound:
-		return nil
-	}
-	return classify(m.t.graphError(rq, resp))
+	return m.permanentDelete(ctx, itemID)
 }
 
 // permanentDelete removes an item of the tool's own making for good
@@ -87,25 +89,20 @@ func (m *Mailbox) discardPending(ctx context.Context, id string) {
 var _ migrate.PendingSweeper = (*Mailbox)(nil)
 
 // SweepPending implements migrate.PendingSweeper: it permanently deletes
-// the folder's incomplete items (created under a "pending:" key by a large
-// create that never finished, e.g. killed mid-upload) and returns how many.
+// the folder's incomplete items left by an earlier version (under a
+// "pending:" key) and, once per pass, every item in the staging folder
+// (large creates an interrupted pass never finished), and says how many.
 // Call it only while no create into the folder is in flight.
 func (m *Mailbox) SweepPending(ctx context.Context, folderID string) (int, error) {
-	var ids []string
-	if err := m.scanKeys(ctx, folderID, func(key, id string) error {
-		if strings.HasPrefix(key, pendingPrefix) {
-			ids = append(ids, id)
-		}
-		return nil
-	}); err != nil {
+	n, err := m.purge(ctx, folderID, func(key string) bool { return strings.HasPrefix(key, pendingPrefix) })
+	if err != nil {
 		return 0, err
 	}
-	for _, id := range ids {
-		if err := m.permanentDelete(ctx, id); err != nil {
-			return 0, err
-		}
+	_, staged, err := m.staging(ctx, false)
+	if err != nil {
+		return 0, err
 	}
-	return len(ids), nil
+	return n + staged, nil
 }
 
 type keyedPage struct {

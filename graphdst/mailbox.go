@@ -23,8 +23,10 @@ import (
 // source key (docs/ARCHITECTURE.md, "The path of one message"). The GUID is imapmig's own and must never change.
 const SourceKeyProperty = "String {8ad1c3e0-8c3b-4f55-9a57-6b0b9f2a1f01} Name SourceKey"
 
-// pendingPrefix marks a message whose attachments are still being uploaded;
-// the final source key is written when it is complete.
+// pendingPrefix marks an incomplete message of an earlier version, which
+// built large messages in their destination folder; Keys and LookupKey
+// never report one and SweepPending removes them. Large messages are now
+// built in the hidden staging folder (staging.go).
 const pendingPrefix = "pending:"
 
 const (
@@ -46,6 +48,10 @@ type Mailbox struct {
 
 	fmu     sync.Mutex
 	folders map[string]string // path key → folder id
+
+	smu            sync.Mutex
+	stagingID      string // the hidden staging folder (staging.go)
+	stagingChecked bool   // looked up, and purged if it exists
 }
 
 var _ migrate.Mailbox = (*Mailbox)(nil)

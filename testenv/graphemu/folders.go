@@ -28,7 +28,7 @@ func folderJSON(mb *mailbox, f *folder) map[string]any {
 	return map[string]any{
 		"id": f.id, "displayName": f.name, "parentFolderId": f.parentID,
 		"childFolderCount": children, "totalItemCount": total, "unreadItemCount": unread,
-		"isHidden": false,
+		"isHidden": f.hidden,
 	}
 }
 
@@ -69,10 +69,11 @@ func (s *Server) listFolders(w http.ResponseWriter, r *http.Request, mb *mailbox
 	if !ok {
 		return
 	}
+	withHidden := strings.EqualFold(q.Get("includeHiddenFolders"), "true")
 	s.mu.Lock()
 	var list []*folder
 	for _, f := range mb.folders {
-		if f.parentID == parentID && f.id != mb.root.id {
+		if f.parentID == parentID && f.id != mb.root.id && (withHidden || !f.hidden) {
 			if nameFilter != nil && !strings.EqualFold(f.name, *nameFilter) {
 				continue
 			}
@@ -215,9 +216,80 @@ func (s *Server) createFolder(w http.ResponseWriter, r *http.Request, mb *mailbo
 			return
 		}
 	}
-	f := &folder{id: s.newID("AAMkF"), parentID: parentID, name: *in.DisplayName}
+	f := &folder{id: s.newID("AAMkF"), parentID: parentID, name: *in.DisplayName, hidden: in.IsHidden}
 	mb.folders[f.id] = f
 	v := folderJSON(mb, f)
 	s.mu.Unlock()
 	writeJSON(w, 201, v)
+}
+
+// deleteFolder deletes a folder as Exchange does. A soft DELETE moves it,
+// with its items and subfolders, into Deleted Items (a folder already there
+// is removed, its items to Recoverable Items/Deletions); permanentDelete
+// removes the folder and everything in it from the mailbox.
+func (s *Server) deleteFolder(w http.ResponseWriter, mb *mailbox, ref string, permanent bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := mb.folder(ref)
+	switch {
+	case f == nil:
+		writeError(w, 404, "ErrorItemNotFound", "The specified object was not found in the store.")
+		return
+	case f.wellKnown != "":
+		writeError(w, 400, "ErrorDeleteDistinguishedFolder", "Distinguished folders cannot be deleted.")
+		return
+	}
+	trash := mb.wellKnown["deleteditems"]
+	if !permanent && !mb.within(f.id, trash) {
+		f.parentID = trash.id
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	n := mb.removeFolderLocked(f)
+	if permanent {
+		mb.purged += n
+	} else {
+		mb.deletions += n
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// removeFolderLocked removes f, its subfolders and their items, and
+// returns how many items it removed. s.mu held.
+func (mb *mailbox) removeFolderLocked(f *folder) int {
+	gone := map[string]bool{}
+	for id := range mb.folders {
+		if mb.within(id, f) {
+			gone[id] = true
+		}
+	}
+	n := 0
+	for _, m := range mb.messages {
+		if gone[m.folderID] {
+			mb.removeMessage(m)
+			n++
+		}
+	}
+	for id := range gone {
+		delete(mb.folders, id)
+	}
+	return n
+}
+
+// RemoveFolder deletes a folder and its items behind the client's back, as
+// a user who deletes it in Outlook and empties Deleted Items; false when
+// there is no such mailbox or folder.
+func (s *Server) RemoveFolder(address, folderID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mb := s.mailboxLocked(address)
+	if mb == nil {
+		return false
+	}
+	f := mb.folders[folderID]
+	if f == nil || f.wellKnown != "" {
+		return false
+	}
+	mb.purged += mb.removeFolderLocked(f)
+	return true
 }

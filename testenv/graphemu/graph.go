@@ -159,6 +159,10 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, mb *mailbox, r
 		}
 	case seg(0) == "mailfolders" && n == 2 && m == http.MethodPatch:
 		s.patchFolder(w, r, mb, rest[1], body)
+	case seg(0) == "mailfolders" && n == 2 && m == http.MethodDelete:
+		s.deleteFolder(w, mb, rest[1], false)
+	case seg(0) == "mailfolders" && n == 3 && seg(2) == "permanentdelete" && m == http.MethodPost:
+		s.deleteFolder(w, mb, rest[1], true)
 	case seg(0) == "mailfolders" && n == 2:
 		s.getFolder(w, r, mb, rest[1])
 	case seg(0) == "mailfolders" && n == 3 && seg(2) == "move" && m == http.MethodPost:

@@ -488,17 +488,6 @@ func TestMove_Ids(t *testing.T) {
 	}
 }
 
-func TestDelete_Item(t *testing.T) {
-	e := newEnv(t, graphemu.Options{})
-	c := e.do("POST", "/users/"+user+"/mailFolders/inbox/messages", map[string]any{"subject": "d"}, "Prefer", immutable)
-	if r := e.do("DELETE", "/users/"+user+"/messages/"+c.str("id"), nil); r.status != 204 {
-		t.Fatalf("delete: %d", r.status)
-	}
-	if r := e.do("DELETE", "/users/"+user+"/messages/"+c.str("id"), nil); r.status != 404 || r.code() != "ErrorItemNotFound" {
-		t.Fatalf("second delete: %d %s", r.status, r.raw)
-	}
-}
-
 func TestUpload_Session(t *testing.T) {
 	e := newEnv(t, graphemu.Options{})
 	c := e.do("POST", "/users/"+user+"/mailFolders/inbox/messages", map[string]any{"subject": "big", "singleValueExtendedProperties": nonDraft()}, "Prefer", immutable)

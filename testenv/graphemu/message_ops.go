@@ -28,18 +28,14 @@ func (s *Server) messageOp(w http.ResponseWriter, r *http.Request, mb *mailbox, 
 		s.mu.Unlock()
 		writeJSON(w, 200, v)
 	case len(rest) == 0 && r.Method == http.MethodDelete:
-		s.mu.Lock()
-		delete(mb.messages, m.immutableID)
-		delete(mb.regular, m.regularID)
-		s.mu.Unlock()
+		s.softDelete(mb, m)
 		w.WriteHeader(http.StatusNoContent)
 	case len(rest) == 0 && r.Method == http.MethodPatch:
 		s.patchMessage(w, r, mb, m, body)
 	case len(rest) == 1 && strings.EqualFold(rest[0], "permanentDelete") && r.Method == http.MethodPost:
 		// The item goes to Recoverable Items/Purges, invisible to clients.
 		s.mu.Lock()
-		delete(mb.messages, m.immutableID)
-		delete(mb.regular, m.regularID)
+		mb.removeMessage(m)
 		mb.purged++
 		s.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
@@ -58,11 +54,7 @@ func (s *Server) messageOp(w http.ResponseWriter, r *http.Request, mb *mailbox, 
 			writeError(w, 404, "ErrorItemNotFound", "The specified destination folder was not found.")
 			return
 		}
-		delete(mb.regular, m.regularID)
-		m.regularID = s.newID("AAMkAGI2THVSAAA=")
-		mb.regular[m.regularID] = m
-		m.folderID = f.id
-		m.modified = time.Now().UTC()
+		s.moveLocked(mb, m, f)
 		v := messageJSON(mb, m, listOpts{immutable: imm})
 		s.mu.Unlock()
 		writeJSON(w, 201, v)
@@ -106,6 +98,31 @@ func (s *Server) messageOp(w http.ResponseWriter, r *http.Request, mb *mailbox, 
 	default:
 		writeError(w, 400, "BadRequest", "Resource not found for the segment '"+strings.Join(rest, "/")+"'.")
 	}
+}
+
+// moveLocked puts m into f: a new regular id, the same immutable id.
+// s.mu held.
+func (s *Server) moveLocked(mb *mailbox, m *message, f *folder) {
+	delete(mb.regular, m.regularID)
+	m.regularID = s.newID("AAMkAGI2THVSAAA=")
+	mb.regular[m.regularID] = m
+	m.folderID = f.id
+	m.modified = time.Now().UTC()
+}
+
+// softDelete is Exchange's DELETE of a message: it moves the item to
+// Deleted Items, where the user sees it; an item already in Deleted Items
+// (or below it) goes to Recoverable Items/Deletions.
+func (s *Server) softDelete(mb *mailbox, m *message) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	trash := mb.wellKnown["deleteditems"]
+	if mb.within(m.folderID, trash) {
+		mb.removeMessage(m)
+		mb.deletions++
+		return
+	}
+	s.moveLocked(mb, m, trash)
 }
 
 func attachmentJSON(a *attachment, withBytes bool) map[string]any {

@@ -30,6 +30,7 @@ type mailbox struct {
 	messages  map[string]*message // by immutable id
 	regular   map[string]*message // by current regular id
 	purged    int                 // items removed by permanentDelete
+	deletions int                 // items soft-deleted out of Deleted Items
 }
 
 type folder struct {
@@ -37,6 +38,7 @@ type folder struct {
 	parentID  string
 	name      string
 	wellKnown string
+	hidden    bool // created with isHidden: listed only with includeHiddenFolders
 }
 
 type extProp struct {
@@ -142,6 +144,32 @@ func (mb *mailbox) folderPath(id string) string {
 	return strings.Join(parts, "/")
 }
 
+// hiddenFolder says whether folder id or one of its ancestors is hidden.
+func (mb *mailbox) hiddenFolder(id string) bool {
+	for f := mb.folders[id]; f != nil; f = mb.folders[f.parentID] {
+		if f.hidden {
+			return true
+		}
+	}
+	return false
+}
+
+// within says whether folder id is ancestor or below it.
+func (mb *mailbox) within(id string, ancestor *folder) bool {
+	for f := mb.folders[id]; f != nil; f = mb.folders[f.parentID] {
+		if f == ancestor {
+			return true
+		}
+	}
+	return false
+}
+
+// removeMessage takes m out of the mailbox. s.mu held.
+func (mb *mailbox) removeMessage(m *message) {
+	delete(mb.messages, m.immutableID)
+	delete(mb.regular, m.regularID)
+}
+
 func (m *message) extValue(id string) (string, bool) {
 	for _, p := range m.ext {
 		if extIDEqual(p.ID, id) {
@@ -187,6 +215,9 @@ type MailboxDump struct {
 	// Purged counts items removed by permanentDelete (Recoverable
 	// Items/Purges: gone for the user, unlike a soft DELETE).
 	Purged int `json:"purged"`
+	// Deletions counts items soft-deleted out of Deleted Items
+	// (Recoverable Items/Deletions: the user can still recover them).
+	Deletions int `json:"deletions"`
 }
 
 // FolderDump is one folder.
@@ -196,20 +227,25 @@ type FolderDump struct {
 	DisplayName   string `json:"displayName"`
 	WellKnownName string `json:"wellKnownName,omitempty"`
 	Path          string `json:"path"`
+	// Hidden is true for a folder created with isHidden and for every
+	// folder below one: clients do not show them.
+	Hidden bool `json:"isHidden"`
 }
 
 // MessageDump is one message with every field.
 type MessageDump struct {
-	ID              string   `json:"id"` // immutable id
-	RegularID       string   `json:"regularId"`
-	FolderID        string   `json:"parentFolderId"`
-	FolderPath      string   `json:"folderPath"`
-	FolderWellKnown string   `json:"folderWellKnownName,omitempty"`
-	Subject         string   `json:"subject"`
-	IsDraft         bool     `json:"isDraft"`
-	IsRead          bool     `json:"isRead"`
-	FlagStatus      string   `json:"flagStatus"`
-	Categories      []string `json:"categories"`
+	ID              string `json:"id"` // immutable id
+	RegularID       string `json:"regularId"`
+	FolderID        string `json:"parentFolderId"`
+	FolderPath      string `json:"folderPath"`
+	FolderWellKnown string `json:"folderWellKnownName,omitempty"`
+	// Hidden is true for an item in a hidden folder: no client shows it.
+	Hidden     bool     `json:"hidden"`
+	Subject    string   `json:"subject"`
+	IsDraft    bool     `json:"isDraft"`
+	IsRead     bool     `json:"isRead"`
+	FlagStatus string   `json:"flagStatus"`
+	Categories []string `json:"categories"`
 	// Answered is what Outlook shows as "replied": PidTagLastVerbExecuted
 	// (Integer 0x1081) is 102 (reply) or 103 (reply all).
 	Answered           bool                       `json:"answered"`
@@ -267,15 +303,15 @@ func (s *Server) Dump(address string) (MailboxDump, bool) {
 	if mb == nil {
 		return MailboxDump{}, false
 	}
-	d := MailboxDump{ID: mb.id, Address: mb.address, Purged: mb.purged}
+	d := MailboxDump{ID: mb.id, Address: mb.address, Purged: mb.purged, Deletions: mb.deletions}
 	for _, f := range mb.folders {
-		d.Folders = append(d.Folders, FolderDump{ID: f.id, ParentID: f.parentID, DisplayName: f.name, WellKnownName: f.wellKnown, Path: mb.folderPath(f.id)})
+		d.Folders = append(d.Folders, FolderDump{ID: f.id, ParentID: f.parentID, DisplayName: f.name, WellKnownName: f.wellKnown, Path: mb.folderPath(f.id), Hidden: mb.hiddenFolder(f.id)})
 	}
 	sort.Slice(d.Folders, func(i, j int) bool { return d.Folders[i].Path < d.Folders[j].Path })
 	for _, m := range mb.messages {
 		md := MessageDump{
 			ID: m.immutableID, RegularID: m.regularID, FolderID: m.folderID,
-			FolderPath: mb.folderPath(m.folderID), IsDraft: m.isDraft, IsRead: m.isRead,
+			FolderPath: mb.folderPath(m.folderID), Hidden: mb.hiddenFolder(m.folderID), IsDraft: m.isDraft, IsRead: m.isRead,
 			FlagStatus: m.flagStatus, Categories: append([]string(nil), m.categories...),
 			ReceivedDateTime: m.received, SentDateTime: m.sent, CreatedDateTime: m.created,
 			CreatedFromMIME: m.mime, Fields: map[string]json.RawMessage{},
