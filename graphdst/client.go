@@ -238,6 +238,7 @@ type request struct {
 	method      string
 	url         string // absolute, or a path below the Graph base URL
 	body        []byte
+	stream      streamBody // instead of body: opened again for each attempt
 	contentType string
 	noAuth      bool // pre-authenticated upload URLs
 	header      map[string]string
@@ -246,6 +247,13 @@ type request struct {
 	// outcome whether it took effect (true) or may be sent again.
 	resolve func(ctx context.Context) (bool, error)
 	cost    int // requests it counts as against the budget (a $batch: its size)
+}
+
+// streamBody is a request body that is not held in memory
+// (convert.Body): opened again for each attempt, its size known up front.
+type streamBody interface {
+	Open() io.Reader
+	Size() int64
 }
 
 type response struct {
@@ -264,24 +272,32 @@ func (t *Target) abs(p string) string {
 
 // send makes one attempt through the governor.
 func (t *Target) send(ctx context.Context, g *governor, rq request) (*response, error) {
+	size := int64(len(rq.body))
+	var body io.Reader
+	switch {
+	case rq.stream != nil:
+		size, body = rq.stream.Size(), rq.stream.Open()
+	case rq.body != nil:
+		body = bytes.NewReader(rq.body)
+	}
 	var up int64
 	if rq.method == http.MethodPost || rq.method == http.MethodPatch || rq.method == http.MethodPut {
-		up = int64(len(rq.body))
+		up = size
 	}
 	release, err := g.acquire(ctx, up, rq.cost)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	var body io.Reader
-	if rq.body != nil {
-		body = bytes.NewReader(rq.body)
-	}
 	req, err := http.NewRequestWithContext(ctx, rq.method, t.abs(rq.url), body)
 	if err != nil {
 		return nil, migrate.Fatal(fmt.Errorf("graphdst: build request: %w", err))
 	}
-	if rq.body != nil {
+	if rq.stream != nil {
+		req.ContentLength = size
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(rq.stream.Open()), nil }
+	}
+	if body != nil {
 		ct := rq.contentType
 		if ct == "" {
 			ct = "application/json"

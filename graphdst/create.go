@@ -40,15 +40,12 @@ func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMes
 	if nm.Body == nil {
 		return "", nil, migrate.SkipItem(migrate.ReasonMalformedMessage, errors.New("no body"))
 	}
-	rc, err := nm.Body.Open()
-	if err != nil {
-		return "", nil, migrate.Retryable(fmt.Errorf("graphdst: open spool: %w", err))
-	}
-	raw, err := io.ReadAll(rc)
-	_ = rc.Close()
+	raw, release, err := loadSpool(nm.Body)
 	if err != nil {
 		return "", nil, migrate.Retryable(fmt.Errorf("graphdst: read spool: %w", err))
 	}
+	// The attachments are read from raw until the create is done.
+	defer release()
 	key := nm.Meta.SourceKey
 	if key == "" {
 		key = migrate.HeaderHash(migrate.HeaderBlock(raw))
@@ -62,7 +59,7 @@ func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMes
 		return "", nil, err
 	}
 	conv.Msg.Props = append(conv.Msg.Props, convert.Ext(SourceKeyProperty, key))
-	body, err := json.Marshal(conv.Msg)
+	body, err := convert.CreateBody(conv.Msg, pl.Inline)
 	if err != nil {
 		return "", nil, migrate.SkipItem(migrate.ReasonMalformedMessage, err)
 	}
@@ -93,9 +90,9 @@ func (m *Mailbox) complete(ctx context.Context, id string, pl *convert.Plan) err
 	return nil
 }
 
-func (m *Mailbox) createResolved(ctx context.Context, folderID string, body []byte, key string) (string, error) {
+func (m *Mailbox) createResolved(ctx context.Context, folderID string, body streamBody, key string) (string, error) {
 	var found string
-	rq := request{method: http.MethodPost, url: m.path("/mailFolders/" + url.PathEscape(folderID) + "/messages"), body: body,
+	rq := request{method: http.MethodPost, url: m.path("/mailFolders/" + url.PathEscape(folderID) + "/messages"), stream: body,
 		resolve: func(ctx context.Context) (bool, error) {
 			id, ok, err := m.LookupKey(ctx, folderID, key)
 			found = id
@@ -149,11 +146,11 @@ func (m *Mailbox) attachments(ctx context.Context, itemID string) ([]attachmentI
 // counts the item's attachments of that name and size: one more than the
 // attachments before it of the same name and size means it took effect.
 func (m *Mailbox) postAttachment(ctx context.Context, itemID string, a convert.Part, before []convert.Part) error {
-	b, err := json.Marshal(convert.ToFileAttachment(a))
+	b, err := convert.AttachmentBody(a)
 	if err != nil {
 		return migrate.SkipItem(migrate.ReasonMalformedMessage, err)
 	}
-	rq := request{method: http.MethodPost, url: m.path("/messages/" + url.PathEscape(itemID) + "/attachments"), body: b,
+	rq := request{method: http.MethodPost, url: m.path("/messages/" + url.PathEscape(itemID) + "/attachments"), stream: b,
 		resolve: func(ctx context.Context) (bool, error) {
 			have, err := m.attachments(ctx, itemID)
 			if err != nil {
@@ -161,12 +158,12 @@ func (m *Mailbox) postAttachment(ctx context.Context, itemID string, a convert.P
 			}
 			want, got := 0, 0
 			for _, p := range before {
-				if p.Name == a.Name && len(p.Data) == len(a.Data) {
+				if p.Name == a.Name && p.Size == a.Size {
 					want++
 				}
 			}
 			for _, h := range have {
-				if h.Name == a.Name && h.Size == int64(len(a.Data)) {
+				if h.Name == a.Name && h.Size == a.Size {
 					got++
 				}
 			}
@@ -187,7 +184,7 @@ func (m *Mailbox) postAttachment(ctx context.Context, itemID string, a convert.P
 // an unknown outcome it asks the session where to resume.
 func (m *Mailbox) uploadAttachment(ctx context.Context, itemID string, a convert.Part) error {
 	item := map[string]any{"AttachmentItem": map[string]any{
-		"attachmentType": "file", "name": a.Name, "size": len(a.Data),
+		"attachmentType": "file", "name": a.Name, "size": a.Size,
 		"contentType": a.ContentType, "isInline": a.Inline, "contentId": a.ContentID,
 	}}
 	resp, rq, err := m.jsonReq(ctx, http.MethodPost, m.path("/messages/"+url.PathEscape(itemID)+"/attachments/createUploadSession"), item, true)
@@ -203,13 +200,19 @@ func (m *Mailbox) uploadAttachment(ctx context.Context, itemID string, a convert
 	if err := json.Unmarshal(resp.body, &sess); err != nil || sess.UploadURL == "" {
 		return migrate.Retryable(errors.New("graphdst: upload session without uploadUrl"))
 	}
-	total := len(a.Data)
-	off, failures := 0, 0
+	total := a.Size
+	src := &chunkReader{part: a}
+	var off int64
+	failures := 0
 	for off < total {
 		end := min(off+uploadChunk, total)
+		chunk, err := src.chunk(off, end)
+		if err != nil {
+			return migrate.Retryable(fmt.Errorf("graphdst: read attachment %q: %w", a.Name, err))
+		}
 		next, done := end, false
 		prq := request{
-			method: http.MethodPut, url: sess.UploadURL, body: a.Data[off:end], noAuth: true,
+			method: http.MethodPut, url: sess.UploadURL, body: chunk, noAuth: true,
 			contentType: "application/octet-stream",
 			header:      map[string]string{"Content-Range": fmt.Sprintf("bytes %d-%d/%d", off, end-1, total)},
 			// After an unknown outcome the session says where to resume.
@@ -246,7 +249,45 @@ func (m *Mailbox) uploadAttachment(ctx context.Context, itemID string, a convert
 	return nil
 }
 
-func (m *Mailbox) sessionOffset(ctx context.Context, uploadURL string) (next int, done bool, err error) {
+// chunkReader reads an attachment's upload chunks in order from its
+// stream, one chunk in memory at a time; a chunk sent again (a resumed
+// session) comes from that buffer, an earlier offset from a new stream.
+type chunkReader struct {
+	part   convert.Part
+	r      io.Reader
+	pos    int64 // bytes read from r
+	buf    []byte
+	bufOff int64
+}
+
+func (c *chunkReader) chunk(off, end int64) ([]byte, error) {
+	if off >= c.bufOff && end <= c.bufOff+int64(len(c.buf)) {
+		return c.buf[off-c.bufOff : end-c.bufOff], nil
+	}
+	if c.r == nil || off < c.pos {
+		c.r, c.pos = c.part.Open(), 0
+	}
+	if off > c.pos {
+		n, err := io.CopyN(io.Discard, c.r, off-c.pos)
+		c.pos += n
+		if err != nil {
+			return nil, err
+		}
+	}
+	if int64(cap(c.buf)) < end-off {
+		c.buf = make([]byte, end-off)
+	}
+	n, err := io.ReadFull(c.r, c.buf[:end-off])
+	c.pos += int64(n)
+	c.buf, c.bufOff = c.buf[:n], off
+	if err != nil {
+		c.buf = c.buf[:0]
+		return nil, err
+	}
+	return c.buf, nil
+}
+
+func (m *Mailbox) sessionOffset(ctx context.Context, uploadURL string) (next int64, done bool, err error) {
 	resp, err := m.t.do(ctx, m.g, request{method: http.MethodGet, url: uploadURL, noAuth: true, idempotent: true})
 	if err != nil {
 		return 0, false, err
@@ -262,7 +303,7 @@ func (m *Mailbox) sessionOffset(ctx context.Context, uploadURL string) (next int
 		return 0, false, migrate.Retryable(errors.New("graphdst: upload session status unreadable"))
 	}
 	a, _, _ := strings.Cut(s.NextExpectedRanges[0], "-")
-	n, perr := strconv.Atoi(a)
+	n, perr := strconv.ParseInt(a, 10, 64)
 	if perr != nil {
 		return 0, false, migrate.Retryable(errors.New("graphdst: upload session status unreadable"))
 	}

@@ -14,11 +14,7 @@ import (
 // Decoded returns the body with its Content-Transfer-Encoding undone, and
 // whether decoding needed a repair. Unknown encodings return the body as is.
 func (p *Part) Decoded() ([]byte, bool) {
-	enc := strings.ToLower(strings.TrimSpace(p.Header.Get("Content-Transfer-Encoding")))
-	if i := strings.IndexAny(enc, " \t;("); i >= 0 {
-		enc = enc[:i]
-	}
-	switch enc {
+	switch p.encoding() {
 	case "base64":
 		return decodeBase64(p.Body)
 	case "quoted-printable":

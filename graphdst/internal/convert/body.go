@@ -57,9 +57,10 @@ func (b *builder) walk(p *mailparse.Part, depth int) {
 		b.walk(best, depth+1)
 		for _, c := range p.Children {
 			if c != best && isCalendar(c) {
-				data, rep := c.Decoded()
+				a, rep := mimePart(c)
 				b.repaired = b.repaired || rep
-				b.calendar = append(b.calendar, Part{Name: c.Filename(), ContentType: "text/calendar", Data: data})
+				a.Name, a.ContentType = c.Filename(), "text/calendar"
+				b.calendar = append(b.calendar, a)
 			}
 		}
 	case p.MediaType == "multipart/signed" && len(p.Children) > 0:
@@ -162,7 +163,7 @@ func (b *builder) leaf(p *mailparse.Part, root bool) {
 }
 
 func (b *builder) attach(p *mailparse.Part) {
-	data, rep := p.Decoded()
+	a, rep := mimePart(p)
 	b.repaired = b.repaired || rep
 	name := p.Filename()
 	if name == "" {
@@ -174,10 +175,9 @@ func (b *builder) attach(p *mailparse.Part) {
 		}
 	}
 	cid := strings.Trim(strings.TrimSpace(p.Header.Get("Content-Id")), "<>")
-	b.atts = append(b.atts, Part{
-		Name: validUTF8(name), ContentType: p.MediaType, ContentID: validUTF8(cid),
-		Inline: cid != "" && p.Disposition != "attachment", Data: data,
-	})
+	a.Name, a.ContentID = validUTF8(name), validUTF8(cid)
+	a.Inline = cid != "" && p.Disposition != "attachment"
+	b.atts = append(b.atts, a)
 }
 
 // finish keeps a meeting invite that came only as an alternative: the

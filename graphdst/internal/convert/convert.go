@@ -3,6 +3,7 @@ package convert
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -41,21 +42,54 @@ type ExtProp struct {
 	Value string `json:"value"`
 }
 
-// FileAttachment is Graph's fileAttachment as sent in a create or a POST.
+// FileAttachment is Graph's fileAttachment without its bytes: CreateBody
+// and AttachmentBody stream them (base64) after these fields.
 type FileAttachment struct {
-	ODataType    string `json:"@odata.type"`
-	Name         string `json:"name"`
-	ContentType  string `json:"contentType,omitempty"`
-	ContentBytes []byte `json:"contentBytes"`
-	IsInline     bool   `json:"isInline"`
-	ContentID    string `json:"contentId,omitempty"`
+	ODataType   string `json:"@odata.type"`
+	Name        string `json:"name"`
+	ContentType string `json:"contentType,omitempty"`
+	IsInline    bool   `json:"isInline"`
+	ContentID   string `json:"contentId,omitempty"`
 }
 
-// Part is an attachment taken from the MIME tree.
+// Part is an attachment taken from the MIME tree. Its bytes are not held:
+// Open decodes them from the message on demand.
 type Part struct {
 	Name, ContentType, ContentID string
 	Inline                       bool
-	Data                         []byte
+	Size                         int64 // decoded bytes
+
+	data []byte          // bytes as they are (a slice of the message, or built)
+	src  *mailparse.Part // else decoded from this part on demand
+}
+
+// bytesPart is a part whose bytes are data.
+func bytesPart(name, contentType string, data []byte) Part {
+	return Part{Name: name, ContentType: contentType, Size: int64(len(data)), data: data}
+}
+
+// mimePart is a part decoded from p on demand; repaired says whether its
+// decoding needed a repair.
+func mimePart(p *mailparse.Part) (a Part, repaired bool) {
+	n, repaired := p.DecodedSize()
+	return Part{ContentType: p.MediaType, Size: n, src: p}, repaired
+}
+
+// Open returns a reader of the part's bytes, from the start.
+func (a Part) Open() io.Reader {
+	if a.src != nil {
+		return a.src.DecodedReader()
+	}
+	return bytes.NewReader(a.data)
+}
+
+// Bytes returns the part's bytes (in memory: for small parts and tests).
+func (a Part) Bytes() []byte {
+	if a.src == nil {
+		return a.data
+	}
+	b, _ := io.ReadAll(a.Open())
+	return b
 }
 
 // Message is the JSON create body, attachments aside.
@@ -73,9 +107,8 @@ type Message struct {
 	Flag       *struct {
 		FlagStatus string `json:"flagStatus"`
 	} `json:"flag,omitempty"`
-	Categories  []string         `json:"categories,omitempty"`
-	Props       []ExtProp        `json:"singleValueExtendedProperties"`
-	Attachments []FileAttachment `json:"attachments,omitempty"`
+	Categories []string  `json:"categories,omitempty"`
+	Props      []ExtProp `json:"singleValueExtendedProperties"`
 }
 
 // Converted is a spooled message turned into a Graph create.
@@ -155,7 +188,7 @@ func Convert(raw []byte, nm migrate.NewMessage) (c *Converted, err error) {
 		if root.MediaType == "multipart/signed" {
 			ct = "multipart/signed"
 		}
-		c.Attachments = append(c.Attachments, Part{Name: "smime.p7m", ContentType: ct, Data: raw})
+		c.Attachments = append(c.Attachments, bytesPart("smime.p7m", ct, raw))
 		return c, nil
 	}
 
@@ -241,6 +274,6 @@ func fallback(raw, hdr []byte, nm migrate.NewMessage) *Converted {
 	m.Body = ItemBody{ContentType: "text", Content: "imapmig could not parse this message; the original is attached as original.eml."}
 	m.Props = baseProps(hdr, nm, nm.Meta.Date, "", "", "")
 	applyFlags(m, nm)
-	c.Attachments = []Part{{Name: "original.eml", ContentType: "message/rfc822", Data: raw}}
+	c.Attachments = []Part{bytesPart("original.eml", "message/rfc822", raw)}
 	return c
 }

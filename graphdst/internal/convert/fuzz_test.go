@@ -54,7 +54,11 @@ func FuzzConvert(f *testing.F) {
 		})
 		want := map[[32]byte]int{}
 		for _, a := range c.Attachments {
-			h := sha256.Sum256(a.Data)
+			data := a.Bytes()
+			if int64(len(data)) != a.Size {
+				t.Fatalf("attachment %q: %d bytes, Size says %d", a.Name, len(data), a.Size)
+			}
+			h := sha256.Sum256(data)
 			if !decoded[h] {
 				t.Fatalf("attachment %q holds bytes no part decoded to", a.Name)
 			}
@@ -75,9 +79,13 @@ func FuzzConvert(f *testing.F) {
 			}
 			return
 		}
-		body, err := json.Marshal(c.Msg)
-		if err != nil || !json.Valid(body) {
+		cb, err := CreateBody(c.Msg, pl.Inline)
+		if err != nil {
 			t.Fatalf("create body: %v", err)
+		}
+		body := cb.Bytes()
+		if !json.Valid(body) || int64(len(body)) != cb.Size() {
+			t.Fatalf("create body: valid %v, %d bytes, Size says %d", json.Valid(body), len(body), cb.Size())
 		}
 		if len(body) > MaxRequestBody {
 			t.Fatalf("create body is %d bytes, over Graph's %d", len(body), MaxRequestBody)
@@ -94,8 +102,21 @@ func FuzzConvert(f *testing.F) {
 		for _, a := range back.Attachments {
 			got[sha256.Sum256(a.ContentBytes)]++
 		}
-		for _, a := range append(pl.Post, pl.Session...) {
-			got[sha256.Sum256(a.Data)]++
+		for _, a := range pl.Post {
+			ab, err := AttachmentBody(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var one struct {
+				ContentBytes []byte `json:"contentBytes"`
+			}
+			if b := ab.Bytes(); int64(len(b)) != ab.Size() || json.Unmarshal(b, &one) != nil {
+				t.Fatalf("attachment body of %q: %d bytes, Size says %d", a.Name, len(b), ab.Size())
+			}
+			got[sha256.Sum256(one.ContentBytes)]++
+		}
+		for _, a := range pl.Session {
+			got[sha256.Sum256(a.Bytes())]++
 		}
 		for h, n := range want {
 			if got[h] < n {

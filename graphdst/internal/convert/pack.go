@@ -31,8 +31,8 @@ type Plan struct {
 // More says whether attachments remain after the create.
 func (p *Plan) More() bool { return len(p.Post)+len(p.Session) > 0 }
 
-// Pack decides where each attachment goes, moves a body too large for the
-// create into an attachment, and puts the inline attachments into c.Msg.
+// Pack decides where each attachment goes and moves a body too large for
+// the create into an attachment.
 func Pack(c *Converted) (*Plan, error) {
 	base, err := json.Marshal(c.Msg)
 	if err != nil {
@@ -44,7 +44,7 @@ func Pack(c *Converted) (*Plan, error) {
 		if c.Msg.Body.ContentType == "html" {
 			name, ct = "body.html", "text/html"
 		}
-		c.Attachments = append([]Part{{Name: name, ContentType: ct, Data: []byte(c.Msg.Body.Content)}}, c.Attachments...)
+		c.Attachments = append([]Part{bytesPart(name, ct, []byte(c.Msg.Body.Content))}, c.Attachments...)
 		c.Msg.Body = ItemBody{ContentType: "text", Content: "The body of this message was too large to show here; it is attached as " + name + "."}
 		c.Notes = append(c.Notes, migrate.NoteBodyStoredAsAttachment)
 		if base, err = json.Marshal(c.Msg); err != nil {
@@ -55,15 +55,15 @@ func Pack(c *Converted) (*Plan, error) {
 		}
 	}
 	p := &Plan{}
-	size := len(base)
+	size := int64(len(base))
 	for _, a := range c.Attachments {
 		switch {
-		case len(a.Data) > MaxAttachment:
-			return nil, migrate.SkipItem(migrate.ReasonMessageTooLarge, fmt.Errorf("attachment %q is %d bytes, over Graph's 150 MB", a.Name, len(a.Data)))
-		case len(a.Data) > InlineMax:
+		case a.Size > MaxAttachment:
+			return nil, migrate.SkipItem(migrate.ReasonMessageTooLarge, fmt.Errorf("attachment %q is %d bytes, over Graph's 150 MB", a.Name, a.Size))
+		case a.Size > InlineMax:
 			p.Session = append(p.Session, a)
 		default:
-			enc := (len(a.Data)+2)/3*4 + len(a.Name) + len(a.ContentType) + len(a.ContentID) + 256
+			enc := (a.Size+2)/3*4 + int64(len(a.Name)+len(a.ContentType)+len(a.ContentID)) + 256
 			if size+enc <= createBudget {
 				p.Inline = append(p.Inline, a)
 				size += enc
@@ -72,13 +72,5 @@ func Pack(c *Converted) (*Plan, error) {
 			}
 		}
 	}
-	for _, a := range p.Inline {
-		c.Msg.Attachments = append(c.Msg.Attachments, ToFileAttachment(a))
-	}
 	return p, nil
-}
-
-// ToFileAttachment is a's fileAttachment.
-func ToFileAttachment(a Part) FileAttachment {
-	return FileAttachment{ODataType: "#microsoft.graph.fileAttachment", Name: a.Name, ContentType: a.ContentType, ContentBytes: a.Data, IsInline: a.Inline, ContentID: a.ContentID}
 }

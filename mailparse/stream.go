@@ -1,0 +1,135 @@
+package mailparse
+
+import (
+	"bytes"
+	"encoding/base64"
+	"io"
+	"strings"
+)
+
+// DecodedReader streams what Decoded returns, with the same repairs,
+// without holding the decoded body: memory stays a few KB whatever the
+// part's size.
+func (p *Part) DecodedReader() io.Reader {
+	switch p.encoding() {
+	case "base64":
+		return &b64Reader{src: p.Body, seg: make([]byte, 0, 4096)}
+	case "quoted-printable":
+		return &qpReader{src: p.Body}
+	}
+	return bytes.NewReader(p.Body)
+}
+
+// DecodedSize is len(Decoded()) and whether decoding needed a repair,
+// computed by streaming.
+func (p *Part) DecodedSize() (int64, bool) {
+	switch r := p.DecodedReader().(type) {
+	case *b64Reader:
+		n, _ := io.Copy(io.Discard, r)
+		return n, r.repaired
+	case *qpReader:
+		n, _ := io.Copy(io.Discard, r)
+		return n, r.repaired
+	}
+	return int64(len(p.Body)), false
+}
+
+func (p *Part) encoding() string {
+	enc := strings.ToLower(strings.TrimSpace(p.Header.Get("Content-Transfer-Encoding")))
+	if i := strings.IndexAny(enc, " \t;("); i >= 0 {
+		enc = enc[:i]
+	}
+	return enc
+}
+
+// b64Reader is decodeBase64 as a stream: the same segments (runs between
+// padding, decoded in 4096-character quanta), the same repairs.
+type b64Reader struct {
+	src      []byte
+	seg      []byte
+	out      []byte
+	padded   bool
+	repaired bool
+	done     bool
+}
+
+func (r *b64Reader) flush() {
+	if len(r.seg)%4 == 1 {
+		r.seg = r.seg[:len(r.seg)-1]
+		r.repaired = true
+	}
+	buf := make([]byte, base64.RawStdEncoding.DecodedLen(len(r.seg)))
+	n, _ := base64.RawStdEncoding.Decode(buf, r.seg)
+	r.out = buf[:n]
+	r.seg = r.seg[:0]
+}
+
+func (r *b64Reader) Read(p []byte) (int, error) {
+	for len(r.out) == 0 {
+		if r.done {
+			return 0, io.EOF
+		}
+		r.fill()
+	}
+	n := copy(p, r.out)
+	r.out = r.out[n:]
+	return n, nil
+}
+
+// fill consumes input until a segment is flushed (or the input ends).
+func (r *b64Reader) fill() {
+	for len(r.src) > 0 {
+		c := r.src[0]
+		switch {
+		case isB64(c):
+			if r.padded {
+				r.padded = false
+				r.flush()
+				if len(r.out) > 0 {
+					return // c is consumed on the next fill
+				}
+			}
+			r.src = r.src[1:]
+			r.seg = append(r.seg, c)
+			if len(r.seg) == cap(r.seg) {
+				r.flush()
+				return
+			}
+			continue
+		case c == '=':
+			r.padded = true
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+		default:
+			r.repaired = true
+		}
+		r.src = r.src[1:]
+	}
+	r.flush()
+	r.done = true
+}
+
+// qpReader is decodeQP as a stream, one line at a time.
+type qpReader struct {
+	src      []byte
+	out      []byte
+	repaired bool
+}
+
+func (r *qpReader) Read(p []byte) (int, error) {
+	for len(r.out) == 0 {
+		if len(r.src) == 0 {
+			return 0, io.EOF
+		}
+		line := r.src
+		if i := bytes.IndexByte(r.src, '\n'); i >= 0 {
+			line = r.src[:i+1]
+		}
+		r.src = r.src[len(line):]
+		var rep bool
+		r.out, rep = decodeQP(line)
+		r.repaired = r.repaired || rep
+	}
+	n := copy(p, r.out)
+	r.out = r.out[n:]
+	return n, nil
+}
