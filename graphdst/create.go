@@ -40,12 +40,13 @@ func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMes
 	if nm.Body == nil {
 		return "", nil, migrate.SkipItem(migrate.ReasonMalformedMessage, errors.New("no body"))
 	}
-	raw, release, err := loadSpool(nm.Body)
+	sp, err := loadSpool(nm.Body)
 	if err != nil {
 		return "", nil, migrate.Retryable(fmt.Errorf("graphdst: read spool: %w", err))
 	}
-	// The attachments are read from raw until the create is done.
-	defer release()
+	// The attachments are read from sp.raw until the create is done.
+	defer sp.release()
+	raw := sp.raw
 	key := nm.Meta.SourceKey
 	if key == "" {
 		key = migrate.HeaderHash(migrate.HeaderBlock(raw))
@@ -65,7 +66,8 @@ func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMes
 	}
 	var id string
 	if pl.More() {
-		id, err = m.createStaged(ctx, folderID, key, body, pl)
+		sp.drop() // parsed: the upload reads the pages it needs again
+		id, err = m.createStaged(ctx, folderID, key, body, pl, sp)
 	} else {
 		id, err = m.createResolved(ctx, folderID, body, key)
 	}
@@ -76,14 +78,14 @@ func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMes
 }
 
 // complete adds the attachments that did not fit the create.
-func (m *Mailbox) complete(ctx context.Context, id string, pl *convert.Plan) error {
+func (m *Mailbox) complete(ctx context.Context, id string, pl *convert.Plan, sp *spool) error {
 	for i, a := range pl.Post {
 		if err := m.postAttachment(ctx, id, a, pl.Post[:i]); err != nil {
 			return err
 		}
 	}
 	for _, a := range pl.Session {
-		if err := m.uploadAttachment(ctx, id, a); err != nil {
+		if err := m.uploadAttachment(ctx, id, a, sp.drop); err != nil {
 			return err
 		}
 	}
@@ -182,7 +184,7 @@ func (m *Mailbox) postAttachment(ctx context.Context, itemID string, a convert.P
 // uploadAttachment sends one large attachment through an upload session:
 // PUTs of at most 4 MB with Content-Range and no Authorization header. After
 // an unknown outcome it asks the session where to resume.
-func (m *Mailbox) uploadAttachment(ctx context.Context, itemID string, a convert.Part) error {
+func (m *Mailbox) uploadAttachment(ctx context.Context, itemID string, a convert.Part, drop func()) error {
 	item := map[string]any{"AttachmentItem": map[string]any{
 		"attachmentType": "file", "name": a.Name, "size": a.Size,
 		"contentType": a.ContentType, "isInline": a.Inline, "contentId": a.ContentID,
@@ -210,6 +212,7 @@ func (m *Mailbox) uploadAttachment(ctx context.Context, itemID string, a convert
 		if err != nil {
 			return migrate.Retryable(fmt.Errorf("graphdst: read attachment %q: %w", a.Name, err))
 		}
+		drop()
 		next, done := end, false
 		prq := request{
 			method: http.MethodPut, url: sess.UploadURL, body: chunk, noAuth: true,

@@ -7,27 +7,39 @@ import (
 	"github.com/imapmig/imapmig/migrate"
 )
 
-// loadSpool returns a message's bytes and a function that releases them.
-// A body spooled to a file is mapped (spool_unix.go), not read: the bytes
-// stay in the page cache, outside the Go heap, and the attachments are
-// decoded from the mapping as they are sent, so a create's heap does not
-// grow with the message. Other bodies (small ones, kept in memory by the
-// source) are read.
-func loadSpool(b migrate.Body) ([]byte, func(), error) {
+// spool is a message's bytes while it is created.
+type spool struct {
+	raw []byte
+	// release ends the use of raw.
+	release func()
+	// drop lets the kernel take raw's pages out of this process's memory
+	// (they come back from the page cache when read again); a no-op for
+	// bytes read into the heap.
+	drop func()
+}
+
+// loadSpool returns a message's bytes. A body spooled to a file is mapped
+// (spool_linux.go), not read: the bytes stay in the page cache, outside the
+// Go heap, and the attachments are decoded from the mapping as they are
+// sent, so a create's heap does not grow with the message. Parsing touches
+// every page once; drop after it and after each upload chunk keeps the
+// resident part of the mapping to about one chunk during the long upload.
+// Other bodies (small ones, kept in memory by the source) are read.
+func loadSpool(b migrate.Body) (*spool, error) {
 	rc, err := b.Open()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if f, ok := rc.(*os.File); ok {
-		if raw, release, ok := mapFile(f); ok {
+		if sp, ok := mapFile(f); ok {
 			_ = f.Close() // the mapping stays valid
-			return raw, release, nil
+			return sp, nil
 		}
 	}
 	defer rc.Close()
 	raw, err := io.ReadAll(rc)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return raw, func() {}, nil
+	return &spool{raw: raw, release: func() {}, drop: func() {}}, nil
 }

@@ -1,8 +1,8 @@
-//go:build !unix
+//go:build !linux
 
 package graphdst
 
 import "os"
 
 // mapFile does not map on this platform: the caller reads the file.
-func mapFile(*os.File) ([]byte, func(), bool) { return nil, nil, false }
+func mapFile(*os.File) (*spool, bool) { return nil, false }
