@@ -47,6 +47,7 @@ func (p *Part) encoding() string {
 type b64Reader struct {
 	src      []byte
 	seg      []byte
+	dec      [3072]byte // a full segment's decoding
 	out      []byte
 	padded   bool
 	repaired bool
@@ -58,9 +59,8 @@ func (r *b64Reader) flush() {
 		r.seg = r.seg[:len(r.seg)-1]
 		r.repaired = true
 	}
-	buf := make([]byte, base64.RawStdEncoding.DecodedLen(len(r.seg)))
-	n, _ := base64.RawStdEncoding.Decode(buf, r.seg)
-	r.out = buf[:n]
+	n, _ := base64.RawStdEncoding.Decode(r.dec[:], r.seg)
+	r.out = r.dec[:n]
 	r.seg = r.seg[:0]
 }
 
