@@ -137,13 +137,9 @@ func (s *Server) patchFolder(w http.ResponseWriter, r *http.Request, mb *mailbox
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f := mb.folder(ref)
+	f := userFolderLocked(w, mb, ref, "ErrorInvalidRequest", "A distinguished folder cannot be renamed.")
 	switch {
 	case f == nil:
-		writeError(w, 404, "ErrorItemNotFound", "The specified object was not found in the store.")
-		return
-	case f.wellKnown != "":
-		writeError(w, 400, "ErrorInvalidRequest", "A distinguished folder cannot be renamed.")
 		return
 	case in.DisplayName == nil || strings.TrimSpace(*in.DisplayName) == "":
 		writeError(w, 400, "ErrorInvalidRequest", "The displayName cannot be empty.")
@@ -230,13 +226,8 @@ func (s *Server) createFolder(w http.ResponseWriter, r *http.Request, mb *mailbo
 func (s *Server) deleteFolder(w http.ResponseWriter, mb *mailbox, ref string, permanent bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f := mb.folder(ref)
-	switch {
-	case f == nil:
-		writeError(w, 404, "ErrorItemNotFound", "The specified object was not found in the store.")
-		return
-	case f.wellKnown != "":
-		writeError(w, 400, "ErrorDeleteDistinguishedFolder", "Distinguished folders cannot be deleted.")
+	f := userFolderLocked(w, mb, ref, "ErrorDeleteDistinguishedFolder", "Distinguished folders cannot be deleted.")
+	if f == nil {
 		return
 	}
 	trash := mb.wellKnown["deleteditems"]
@@ -252,6 +243,21 @@ func (s *Server) deleteFolder(w http.ResponseWriter, mb *mailbox, ref string, pe
 		mb.deletions += n
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// userFolderLocked finds a folder the client may change: nil after a 404,
+// or after a 400 with code and msg for a well-known folder. s.mu held.
+func userFolderLocked(w http.ResponseWriter, mb *mailbox, ref, code, msg string) *folder {
+	f := mb.folder(ref)
+	switch {
+	case f == nil:
+		writeError(w, 404, "ErrorItemNotFound", "The specified object was not found in the store.")
+		return nil
+	case f.wellKnown != "":
+		writeError(w, 400, code, msg)
+		return nil
+	}
+	return f
 }
 
 // removeFolderLocked removes f, its subfolders and their items, and

@@ -75,13 +75,8 @@ func (s *Server) messageOp(w http.ResponseWriter, r *http.Request, mb *mailbox, 
 				writeError(w, 400, "RequestBodyRead", "Cannot read the request body.")
 				return
 			}
-			att, msg := decodeAttachment(a)
-			if msg != "" {
-				writeError(w, 400, "ErrorInvalidRequest", msg)
-				return
-			}
-			if len(att.data) > maxInlineAttachment {
-				writeError(w, 413, "RequestEntityTooLarge", "Attachments over 3 MB must be uploaded with an upload session.")
+			att, ok := inlineAttachment(w, a)
+			if !ok {
 				return
 			}
 			s.mu.Lock()

@@ -183,6 +183,21 @@ func decodeAttachment(a inAttachment) (*attachment, string) {
 	return &attachment{name: a.Name, contentType: a.ContentType, isInline: a.IsInline, contentID: a.ContentID, data: data}, ""
 }
 
+// inlineAttachment decodes an attachment sent in a request body, which
+// must be under 3 MB; false after an error answer.
+func inlineAttachment(w http.ResponseWriter, a inAttachment) (*attachment, bool) {
+	att, msg := decodeAttachment(a)
+	if msg != "" {
+		writeError(w, 400, "ErrorInvalidRequest", msg)
+		return nil, false
+	}
+	if len(att.data) > maxInlineAttachment {
+		writeError(w, 413, "RequestEntityTooLarge", "Attachments over 3 MB must be uploaded with an upload session.")
+		return nil, false
+	}
+	return att, true
+}
+
 func parseSystemTime(v string) (time.Time, bool) {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05"} {
 		if t, err := time.Parse(layout, v); err == nil {
@@ -274,13 +289,8 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, mb *mailb
 			var as []inAttachment
 			err = json.Unmarshal(raw, &as)
 			for _, a := range as {
-				att, msg := decodeAttachment(a)
-				if msg != "" {
-					writeError(w, 400, "ErrorInvalidRequest", msg)
-					return
-				}
-				if len(att.data) > maxInlineAttachment {
-					writeError(w, 413, "RequestEntityTooLarge", "Attachments over 3 MB must be uploaded with an upload session.")
+				att, ok := inlineAttachment(w, a)
+				if !ok {
 					return
 				}
 				m.attachments = append(m.attachments, att)
