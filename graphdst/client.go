@@ -43,6 +43,7 @@ type Config struct {
 	HTTPClient         *http.Client
 	Budget             *Budget // nil = Exchange Online's limits with margin
 	Logger             *slog.Logger
+	Observer           Observer // nil = none (metrics)
 }
 
 // String hides the credentials.
@@ -64,6 +65,7 @@ type Target struct {
 
 	mu        sync.Mutex
 	governors map[string]*governor // by mailbox object id
+	obs       Observer
 }
 
 var _ migrate.Target = (*Target)(nil)
@@ -78,7 +80,7 @@ func New(ctx context.Context, cfg Config) (*Target, error) {
 	if err != nil || u.Host == "" {
 		return nil, migrate.Fatal(fmt.Errorf("graphdst: invalid Graph URL %q", gu))
 	}
-	t := &Target{graphURL: u, log: cfg.Logger, governors: map[string]*governor{}}
+	t := &Target{graphURL: u, log: cfg.Logger, governors: map[string]*governor{}, obs: cfg.Observer}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}
@@ -467,6 +469,7 @@ func (t *Target) governor(mailboxID string) *governor {
 	g := t.governors[mailboxID]
 	if g == nil {
 		g = newGovernor(t.budget)
+		g.obs = t.obs
 		t.governors[mailboxID] = g
 	}
 	return g

@@ -118,6 +118,8 @@ type governor struct {
 	pacing time.Time
 
 	requests, throttled, retried, ambiguous, uploadBytes, waited atomic.Int64
+
+	obs Observer // nil = none
 }
 
 func newGovernor(b Budget) *governor {
@@ -207,6 +209,9 @@ func (g *governor) acquire(ctx context.Context, upload int64, cost int) (release
 		}
 	}
 	g.waited.Add(int64(time.Since(start)))
+	if g.obs != nil {
+		g.obs.Waited(time.Since(start))
+	}
 	g.requests.Add(int64(cost))
 	g.uploadBytes.Add(upload)
 	var once sync.Once
@@ -216,6 +221,9 @@ func (g *governor) acquire(ctx context.Context, upload int64, cost int) (release
 // throttle raises the fence for d.
 func (g *governor) throttle(d time.Duration) {
 	g.throttled.Add(1)
+	if g.obs != nil {
+		g.obs.Throttled()
+	}
 	g.mu.Lock()
 	if until := time.Now().Add(d); until.After(g.fence) {
 		g.fence = until

@@ -133,6 +133,7 @@ func (p *pass) create(ctx context.Context, s *folderScan, c *committer, folderID
 			return err
 		}
 		p.prog.copied(m.Size)
+		p.e.observe().ItemCopied(m.Size)
 		return nil
 	case KindOf(err) == KindSkipItem:
 		return p.skipped(s, c, m, cmp.Or(ReasonOf(err), ReasonMalformedMessage), err.Error())
@@ -158,6 +159,7 @@ func (p *pass) skipped(s *folderScan, c *committer, m newMsg, reason, msg string
 	if err != nil {
 		p.log.Error("record skipped item", "folder", s.plan.Display, "uid", m.UID, "err", err)
 	} else if added {
+		p.e.observe().ItemSkipped(reason)
 		p.log.Info("message skipped", "folder", s.plan.Display, "uid", m.UID, "reason", reason, "size", m.Size)
 	}
 	return c.record(m, "", nil)

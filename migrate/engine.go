@@ -58,6 +58,8 @@ type Options struct {
 	// after Run's context ended before they are cut (default 2 s; see
 	// shutdown.go).
 	ShutdownGrace time.Duration
+	// Observer is told of copies, skips and passes (metrics); nil is none.
+	Observer Observer
 }
 
 // Engine runs batches. Its methods are the operator's actions; the HTTP API

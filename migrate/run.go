@@ -52,10 +52,12 @@ func (e *Engine) runPass(ctx context.Context, u state.User, b state.Batch, ep st
 	run.prog = prog
 	e.reg().mu.Unlock()
 
+	started := time.Now()
 	err = e.doPass(ctx, u, b, ep, kind, prog, log)
 	if err != nil && KindOf(err) == KindFailUser && u.EstimatedTotalCount == 0 && u.LastSuccessfulSyncTime.IsZero() {
 		e.estimateSource(ctx, u, b, ep, log)
 	}
+	defer func() { e.observe().PassFinished(kind.String(), passOutcome(err), time.Since(started)) }()
 	return e.finishPass(ctx, u, b, kind, prog, err, log)
 }
 

@@ -36,6 +36,7 @@ func (d *daemon) reload(ctx context.Context, next *config.Config) reloadResult {
 		}
 	}
 	top("listen", prev.Listen, next.Listen, false)
+	top("metrics_listen", prev.MetricsListen, next.MetricsListen, false)
 	top("data_dir", prev.DataDir, next.DataDir, false)
 	top("tls_cert_file", prev.TLSCertFile, next.TLSCertFile, false)
 	top("tls_key_file", prev.TLSKeyFile, next.TLSKeyFile, false)

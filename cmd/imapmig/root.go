@@ -125,17 +125,31 @@ func normalizeArgs(root *cobra.Command, args []string) []string {
 	return out
 }
 
-// versionString is the module version and VCS revision the binary was built
-// from (debug.ReadBuildInfo).
+// version is stamped by release builds: go build -ldflags "-X
+// main.version=1.4.0" (see deploy/build.sh); it wins over the module
+// version of debug.ReadBuildInfo.
+var version string
+
+// buildVersion is the stamped version, else the module version, else
+// "(devel)".
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// versionString is the version and VCS revision the binary was built from
+// (debug.ReadBuildInfo).
 func versionString() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "imapmig (no build information)"
 	}
-	v := bi.Main.Version
-	if v == "" {
-		v = "(devel)"
-	}
+	v := buildVersion()
 	var rev, at, modified string
 	for _, s := range bi.Settings {
 		switch s.Key {

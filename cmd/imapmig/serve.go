@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imapmig/imapmig/imapsrc"
+	"github.com/imapmig/imapmig/metrics"
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/config"
 	"github.com/imapmig/imapmig/migrate/httpapi"
@@ -129,6 +130,12 @@ type daemon struct {
 	errc   chan error
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// metrics is /metrics (on the API listener with the token, and
+	// without it on metrics_listen when set: metricsHTTP, metricsAddr).
+	metrics     *metrics.Metrics
+	metricsHTTP *http.Server
+	metricsAddr string
 }
 
 // csvDir is the directory API requests may name CSV files under: csv_dir,
@@ -173,11 +180,13 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 	}
 	d := &daemon{log: log, store: st, token: token, errc: make(chan error, 2), done: make(chan struct{})}
 	d.cfg.Store(cfg)
+	d.metrics = metrics.New(engineFigures{d}, buildVersion())
 	if w == nil {
-		w = productionWiring(d.cfg.Load, cfg.DataDir, log)
+		w = productionWiring(d.cfg.Load, cfg.DataDir, log, d.metrics)
 	}
+	w = observed(w, d.metrics)
 	eng := migrate.New(migrate.Options{
-		Store: st, Logger: log, Sources: w.sources, Targets: w.targets,
+		Store: st, Logger: log, Sources: w.sources, Targets: w.targets, Observer: d.metrics,
 		MaxMessageBytes: cfg.MaxMessageBytes, MaxMailboxItems: cfg.MaxMailboxItems,
 		ReportSender: cfg.ReportSender, ReportInterval: time.Duration(cfg.ReportInterval), UserRetries: cfg.FailedPassLimit,
 	})
@@ -213,6 +222,14 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, w *w
 		ln = tls.NewListener(ln, tlsCfg)
 	}
 	d.addr = ln.Addr().String()
+	if cfg.MetricsListen != "" {
+		if err := d.serveMetrics(cfg.MetricsListen); err != nil {
+			ln.Close()
+			cancel()
+			st.Close()
+			return nil, fmt.Errorf("metrics_listen %s: %w", cfg.MetricsListen, err)
+		}
+	}
 	go func() {
 		if err := d.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.errc <- err
@@ -236,6 +253,7 @@ func (d *daemon) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(webui.Prefix, d.ui)
 	mux.Handle("GET /{$}", http.RedirectHandler(webui.Prefix, http.StatusSeeOther))
+	mux.Handle("GET /metrics", metrics.RequireToken(d.token, d.metrics.Handler()))
 	mux.Handle("/", d.api)
 	return mux
 }
@@ -314,6 +332,11 @@ func (d *daemon) Close() error {
 	defer cancel()
 	if err := d.http.Shutdown(shutCtx); err != nil {
 		_ = d.http.Close()
+	}
+	if d.metricsHTTP != nil {
+		if err := d.metricsHTTP.Shutdown(shutCtx); err != nil {
+			_ = d.metricsHTTP.Close()
+		}
 	}
 	select {
 	case <-d.done:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/imapmig/imapmig/graphdst"
 	"github.com/imapmig/imapmig/imapsrc"
+	"github.com/imapmig/imapmig/metrics"
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/config"
 	"github.com/imapmig/imapmig/migrate/model"
@@ -22,7 +24,7 @@ import (
 // endpoints, graphdst for tenants.
 // The tenant is looked up in the running config (cur) each time, so a
 // tenant added by a reload is found.
-func productionWiring(cur func() *config.Config, dataDir string, log *slog.Logger) *wiring {
+func productionWiring(cur func() *config.Config, dataDir string, log *slog.Logger, m *metrics.Metrics) *wiring {
 	spool := spoolDir(dataDir)
 	return &wiring{
 		sources: func(ctx context.Context, ep model.Endpoint) (migrate.SourceConnector, error) {
@@ -33,7 +35,7 @@ func productionWiring(cur func() *config.Config, dataDir string, log *slog.Logge
 			if !ok {
 				return nil, migrate.FailUser("TenantNotFound", fmt.Errorf("tenant %q is not in the config", t.Name))
 			}
-			return newTarget(ctx, ct, nil, log)
+			return newTarget(ctx, ct, nil, log, m)
 		},
 	}
 }
@@ -70,8 +72,9 @@ func newSource(ep model.Endpoint, spoolDir string, extra *x509.CertPool, log *sl
 
 // newTarget builds the Graph target of a tenant (graphdst). extra is
 // trusted in addition to the tenant's CA file (the demo's emulator). A bad
-// credential fails the users of the tenant, not the daemon.
-func newTarget(ctx context.Context, t config.Tenant, extra *x509.CertPool, log *slog.Logger) (migrate.Target, error) {
+// credential fails the users of the tenant, not the daemon. m (nil: none)
+// counts the Graph requests and the governors' throttling and waits.
+func newTarget(ctx context.Context, t config.Tenant, extra *x509.CertPool, log *slog.Logger, m *metrics.Metrics) (migrate.Target, error) {
 	cfg := graphdst.Config{TenantID: t.TenantID, ClientID: t.ClientID, ManagedIdentity: t.ManagedIdentity,
 		AuthorityHost: t.AuthorityHost, GraphURL: t.GraphURL, Logger: log.With("tenant", t.Name)}
 	switch {
@@ -101,11 +104,17 @@ func newTarget(ctx context.Context, t config.Tenant, extra *x509.CertPool, log *
 		}
 		roots.AppendCertsFromPEM(pem)
 	}
+	var base http.RoundTripper = http.DefaultTransport
 	if roots != nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
-		cfg.HTTPClient = &http.Client{Transport: tr}
+		base = tr
 	}
+	if m != nil {
+		base = m.GraphTransport(base, cmp.Or(t.GraphURL, graphdst.DefaultGraphURL))
+		cfg.Observer = m
+	}
+	cfg.HTTPClient = &http.Client{Transport: base}
 	tgt, err := graphdst.New(ctx, cfg)
 	if err != nil {
 		return nil, migrate.FailUser("TenantConfigurationError", err)

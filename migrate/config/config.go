@@ -54,12 +54,16 @@ type Config struct {
 	CSVDir string `yaml:"csv_dir"`
 	// TLSCertFile and TLSKeyFile (PEM) make the API serve HTTPS. The CLI
 	// trusts TLSCAFile, or else the certificate file itself (self-signed).
-	TLSCertFile string     `yaml:"tls_cert_file"`
-	TLSKeyFile  string     `yaml:"tls_key_file"`
-	TLSCAFile   string     `yaml:"tls_ca_file"`
-	Endpoints   []Endpoint `yaml:"endpoints"`
-	Tenants     []Tenant   `yaml:"tenants"`
-	Batches     []Batch    `yaml:"batches"`
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	TLSCAFile   string `yaml:"tls_ca_file"`
+	// MetricsListen (host:port) serves Prometheus metrics at /metrics
+	// without authentication, on a listener of its own (as node_exporter
+	// does). Empty: /metrics only on the API listener, with the API token.
+	MetricsListen string     `yaml:"metrics_listen"`
+	Endpoints     []Endpoint `yaml:"endpoints"`
+	Tenants       []Tenant   `yaml:"tenants"`
+	Batches       []Batch    `yaml:"batches"`
 
 	// DNSResolver is HOST:PORT of the DNS resolver the cutover checks and
 	// the MX guard of `batch complete` ask ("" = the system resolver).
@@ -463,6 +467,13 @@ func (c *Config) Validate() error {
 	if c.DNSResolver != "" {
 		if h, p, err := net.SplitHostPort(c.DNSResolver); err != nil || h == "" || p == "" {
 			bad("dns_resolver", "want host:port (for example 192.0.2.53:53), got %q", c.DNSResolver)
+		}
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			bad("metrics_listen", "want host:port, got %q", c.MetricsListen)
+		} else if c.MetricsListen == c.Listen {
+			bad("metrics_listen", "is the API's listen address: leave it empty to serve /metrics on the API listener (with the token)")
 		}
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
