@@ -206,316 +206,361 @@ func SimpleMessage(tag string, n int) []byte {
 
 // Run runs the conformance suite.
 func Run(t *testing.T, o Options) {
-	ctx := context.Background()
-	t.Run("Mailbox_NotFound", func(t *testing.T) {
-		_, err := o.Target.Mailbox(ctx, o.MissingMailbox)
-		if !errors.Is(err, migrate.ErrRecipientNotFound) || migrate.KindOf(err) != migrate.KindFailUser || migrate.ReasonOf(err) != migrate.ReasonRecipientNotFound {
-			t.Fatalf("missing mailbox: %v (kind %v, reason %q)", err, migrate.KindOf(err), migrate.ReasonOf(err))
-		}
-	})
-	mb, err := o.Target.Mailbox(ctx, o.Mailbox)
+	s := &suite{o: o, ctx: context.Background()}
+	t.Run("Mailbox_NotFound", s.testMailboxNotFound)
+	mb, err := o.Target.Mailbox(s.ctx, o.Mailbox)
 	if err != nil {
 		t.Fatalf("Mailbox(%s): %v", o.Mailbox, err)
 	}
-	suffix := fmt.Sprint(time.Now().UnixNano())
-
-	t.Run("EnsureFolder_Table", func(t *testing.T) {
-		tests := []struct {
-			name string
-			path migrate.FolderPath
-		}{
-			{"Inbox", migrate.FolderPath{WellKnown: migrate.WellKnownInbox}},
-			{"SentItems", migrate.FolderPath{WellKnown: migrate.WellKnownSentItems}},
-			{"ChildOfInbox", migrate.FolderPath{WellKnown: migrate.WellKnownInbox, Names: []string{"Projects " + suffix}}},
-			{"TopLevelNested", migrate.FolderPath{Names: []string{"Old " + suffix, "2019", "Q1"}}},
-			{"SlashAndQuoteInName", migrate.FolderPath{Names: []string{"a/b it's " + suffix}}},
-		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				id1, err := mb.EnsureFolder(ctx, tt.path)
-				if err != nil || id1 == "" {
-					t.Fatalf("first: %q %v", id1, err)
-				}
-				id2, err := mb.EnsureFolder(ctx, tt.path)
-				if err != nil || id2 != id1 {
-					t.Fatalf("second: %q %v, want %q", id2, err, id1)
-				}
-			})
-		}
-	})
-	t.Run("EnsureFolder_ExistingSiblingReused", func(t *testing.T) {
-		// Two independent mailbox handles race to create the same folder.
-		p := migrate.FolderPath{WellKnown: migrate.WellKnownInbox, Names: []string{"Race " + suffix}}
-		ids := make([]string, 6)
-		var wg sync.WaitGroup
-		for i := range ids {
-			wg.Go(func() {
-				m2, err := o.Target.Mailbox(ctx, o.Mailbox)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				ids[i], err = m2.EnsureFolder(ctx, p)
-				if err != nil {
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-		for _, id := range ids {
-			if id != ids[0] || id == "" {
-				t.Fatalf("racing EnsureFolder gave different folders: %v", ids)
-			}
-		}
-	})
-
-	folder, err := mb.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox, Names: []string{"Conformance " + suffix}})
-	if err != nil {
+	s.mb, s.suffix = mb, fmt.Sprint(time.Now().UnixNano())
+	t.Run("EnsureFolder_Table", s.testEnsureFolderTable)
+	t.Run("EnsureFolder_ExistingSiblingReused", s.testEnsureFolderExistingSiblingReused)
+	if s.folder, err = mb.EnsureFolder(s.ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox, Names: []string{"Conformance " + s.suffix}}); err != nil {
 		t.Fatal(err)
 	}
-	other, err := mb.EnsureFolder(ctx, migrate.FolderPath{Names: []string{"Conformance other " + suffix}})
-	if err != nil {
+	if s.other, err = mb.EnsureFolder(s.ctx, migrate.FolderPath{Names: []string{"Conformance other " + s.suffix}}); err != nil {
 		t.Fatal(err)
 	}
-	received := time.Date(2019, 3, 5, 10, 0, 7, 0, time.UTC)
+	s.received = time.Date(2019, 3, 5, 10, 0, 7, 0, time.UTC)
+	for _, c := range []struct {
+		name string
+		fn   func(*testing.T)
+	}{
+		{"Create_KeysAndLookup", s.testCreateKeysAndLookup},
+		{"Create_Fidelity", s.testCreateFidelity},
+		{"Create_Draft", s.testCreateDraft},
+		{"Create_Unparseable", s.testCreateUnparseable},
+		{"SetFlags_MoveDelete", s.testSetFlagsMoveDelete},
+		{"FolderGone", s.testFolderGone},
+		{"SendMail", s.testSendMail},
+	} {
+		t.Run(c.name, c.fn)
+	}
+}
 
-	t.Run("Create_KeysAndLookup", func(t *testing.T) {
-		want := map[string]string{}
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for i := range 24 {
-			wg.Go(func() {
-				nm := NewMessage(SimpleMessage("keys"+suffix, i), received, migrate.Flags{Seen: i%2 == 0})
-				id, err := mb.Create(ctx, folder, nm)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				want[nm.Meta.SourceKey] = id
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
-		got := map[string]string{}
-		if err := mb.Keys(ctx, folder, func(k migrate.KeyedItem) error {
-			if _, dup := got[k.SourceKey]; dup {
-				t.Errorf("key %s twice", k.SourceKey)
+// suite is what the cases of one Run share: the options, the mailbox under
+// test and a suffix that keeps this run's folder names apart.
+type suite struct {
+	o      Options
+	ctx    context.Context
+	mb     migrate.Mailbox
+	suffix string
+	// folder and other are two target folders of this run; received is
+	// the received time the creates ask for.
+	folder, other string
+	received      time.Time
+}
+
+func (s *suite) testMailboxNotFound(t *testing.T) {
+	o, ctx := s.o, s.ctx
+	_, err := o.Target.Mailbox(ctx, o.MissingMailbox)
+	if !errors.Is(err, migrate.ErrRecipientNotFound) || migrate.KindOf(err) != migrate.KindFailUser || migrate.ReasonOf(err) != migrate.ReasonRecipientNotFound {
+		t.Fatalf("missing mailbox: %v (kind %v, reason %q)", err, migrate.KindOf(err), migrate.ReasonOf(err))
+	}
+}
+
+func (s *suite) testEnsureFolderTable(t *testing.T) {
+	ctx, mb, suffix := s.ctx, s.mb, s.suffix
+	tests := []struct {
+		name string
+		path migrate.FolderPath
+	}{
+		{"Inbox", migrate.FolderPath{WellKnown: migrate.WellKnownInbox}},
+		{"SentItems", migrate.FolderPath{WellKnown: migrate.WellKnownSentItems}},
+		{"ChildOfInbox", migrate.FolderPath{WellKnown: migrate.WellKnownInbox, Names: []string{"Projects " + suffix}}},
+		{"TopLevelNested", migrate.FolderPath{Names: []string{"Old " + suffix, "2019", "Q1"}}},
+		{"SlashAndQuoteInName", migrate.FolderPath{Names: []string{"a/b it's " + suffix}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id1, err := mb.EnsureFolder(ctx, tt.path)
+			if err != nil || id1 == "" {
+				t.Fatalf("first: %q %v", id1, err)
 			}
-			got[k.SourceKey] = k.ItemID
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if len(got) != len(want) {
-			t.Fatalf("Keys gave %d items, want %d", len(got), len(want))
-		}
-		for k, id := range want {
-			if got[k] != id {
-				t.Fatalf("key %s → %q, want %q", k, got[k], id)
+			id2, err := mb.EnsureFolder(ctx, tt.path)
+			if err != nil || id2 != id1 {
+				t.Fatalf("second: %q %v, want %q", id2, err, id1)
 			}
-			lid, found, err := mb.LookupKey(ctx, folder, k)
-			if err != nil || !found || lid != id {
-				t.Fatalf("LookupKey(%s) = %q %v %v", k, lid, found, err)
-			}
-		}
-		if _, found, err := mb.LookupKey(ctx, folder, "no-such-key"); err != nil || found {
-			t.Fatalf("LookupKey(missing) = %v %v", found, err)
-		}
-		if _, found, err := mb.LookupKey(ctx, other, NewMessage(SimpleMessage("keys"+suffix, 0), received, migrate.Flags{}).Meta.SourceKey); err != nil || found {
-			t.Fatalf("LookupKey found a key of another folder: %v %v", found, err)
-		}
-	})
+		})
+	}
+}
 
-	t.Run("Create_Fidelity", func(t *testing.T) {
-		if o.Inspect == nil {
-			t.Skip("no Inspect hook")
-		}
-		for _, s := range Samples() {
-			t.Run(s.Name, func(t *testing.T) {
-				if s.Large && (o.SkipLarge || testing.Short()) {
-					t.Skip("large message skipped")
-				}
-				flags := migrate.Flags{Seen: true, Flagged: true, Categories: []string{"Work"}}
-				if s.Name == "TextOnly" {
-					flags = migrate.Flags{}
-				}
-				nm := NewMessage(s.Raw, received, flags)
-				id, err := mb.Create(ctx, folder, nm)
-				if err != nil {
-					t.Fatal(err)
-				}
-				it, ok := o.Inspect(t, o.Mailbox, id)
-				if !ok {
-					t.Fatalf("item %s not found by Inspect", id)
-				}
-				hdr := string(migrate.HeaderBlock(s.Raw))
-				switch {
-				case it.IsDraft:
-					t.Error("stored as a draft")
-				case !it.Received.Equal(received):
-					t.Errorf("received %v, want %v", it.Received, received)
-				case it.IsRead != flags.Seen || it.Flagged != flags.Flagged:
-					t.Errorf("read=%v flagged=%v, want %v %v", it.IsRead, it.Flagged, flags.Seen, flags.Flagged)
-				case it.SourceKey != nm.Meta.SourceKey:
-					t.Errorf("source key %q, want %q", it.SourceKey, nm.Meta.SourceKey)
-				case it.Headers != hdr:
-					t.Errorf("header block not kept verbatim:\n%q\nwant\n%q", it.Headers, hdr)
-				case it.FolderID != folder:
-					t.Errorf("folder %s, want %s", it.FolderID, folder)
-				}
-				if o.NoConversion {
-					return
-				}
-				if s.BodyType != "" && it.BodyType != s.BodyType {
-					t.Errorf("body type %q, want %q", it.BodyType, s.BodyType)
-				}
-				if s.SMIME && !strings.HasPrefix(it.MessageClass, "IPM.Note.SMIME") {
-					t.Errorf("message class %q for S/MIME", it.MessageClass)
-				}
-				for name, h := range s.Attachments {
-					if it.Attachments[name] != h {
-						t.Errorf("attachment %s: hash %q, want %q", name, it.Attachments[name], h)
-					}
-				}
-				if len(it.Attachments) != len(s.Attachments) {
-					t.Errorf("%d attachments, want %d", len(it.Attachments), len(s.Attachments))
-				}
-				if it.InlineCount != s.Inline {
-					t.Errorf("%d inline attachments, want %d", it.InlineCount, s.Inline)
-				}
-			})
-		}
-	})
-
-	t.Run("Create_Draft", func(t *testing.T) {
-		if o.Inspect == nil {
-			t.Skip("no Inspect hook")
-		}
-		nm := NewMessage(SimpleMessage("draft"+suffix, 1), received, migrate.Flags{})
-		nm.Draft = true
-		id, err := mb.Create(ctx, folder, nm)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if it, _ := o.Inspect(t, o.Mailbox, id); !it.IsDraft {
-			t.Fatal("a source draft was not kept a draft")
-		}
-	})
-
-	t.Run("Create_Unparseable", func(t *testing.T) {
-		raw := []byte("this is not\x00 a header line\r\nnor: is\r\n this\r\n\r\n\xff\xfe body")
-		nm := NewMessage(raw, received, migrate.Flags{})
-		id, err := mb.Create(ctx, folder, nm)
-		if err != nil {
-			if migrate.KindOf(err) == migrate.KindSkipItem && migrate.ReasonOf(err) == migrate.ReasonMalformedMessage {
+func (s *suite) testEnsureFolderExistingSiblingReused(t *testing.T) {
+	o, ctx, suffix := s.o, s.ctx, s.suffix
+	// Two independent mailbox handles race to create the same folder.
+	p := migrate.FolderPath{WellKnown: migrate.WellKnownInbox, Names: []string{"Race " + suffix}}
+	ids := make([]string, 6)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Go(func() {
+			m2, err := o.Target.Mailbox(ctx, o.Mailbox)
+			if err != nil {
+				t.Error(err)
 				return
 			}
-			t.Fatalf("unparseable message: %v (kind %v)", err, migrate.KindOf(err))
-		}
-		if id == "" {
-			t.Fatal("no id")
-		}
-	})
-
-	t.Run("SetFlags_MoveDelete", func(t *testing.T) {
-		nm := NewMessage(SimpleMessage("ops"+suffix, 1), received, migrate.Flags{})
-		id, err := mb.Create(ctx, folder, nm)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f := migrate.Flags{Seen: true, Flagged: true, Answered: true, Categories: []string{"Blue", "$label1"}}
-		if err := mb.SetFlags(ctx, id, f); err != nil {
-			t.Fatal(err)
-		}
-		if o.Inspect != nil {
-			it, _ := o.Inspect(t, o.Mailbox, id)
-			if !it.IsRead || !it.Flagged || strings.Join(it.Categories, ",") != "Blue,$label1" {
-				t.Fatalf("after SetFlags: %+v", it)
+			ids[i], err = m2.EnsureFolder(ctx, p)
+			if err != nil {
+				t.Error(err)
 			}
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] || id == "" {
+			t.Fatalf("racing EnsureFolder gave different folders: %v", ids)
 		}
-		if err := mb.SetFlags(ctx, id, migrate.Flags{}); err != nil {
-			t.Fatal(err)
-		}
-		nid, err := mb.Move(ctx, id, other)
-		if err != nil || nid == "" {
-			t.Fatalf("Move: %q %v", nid, err)
-		}
-		if lid, found, err := mb.LookupKey(ctx, other, nm.Meta.SourceKey); err != nil || !found || lid != nid {
-			t.Fatalf("after move, LookupKey in destination = %q %v %v, want %q", lid, found, err, nid)
-		}
-		if _, found, _ := mb.LookupKey(ctx, folder, nm.Meta.SourceKey); found {
-			t.Fatal("after move, key still in the source folder")
-		}
-		if o.Inspect != nil {
-			if it, _ := o.Inspect(t, o.Mailbox, nid); it.IsRead || it.Flagged || len(it.Categories) != 0 {
-				t.Fatalf("flags not cleared: %+v", it)
-			}
-		}
-		if err := mb.Delete(ctx, nid); err != nil {
-			t.Fatal(err)
-		}
-		if err := mb.Delete(ctx, nid); err != nil {
-			t.Fatalf("deleting a gone item: %v", err)
-		}
-		if _, found, _ := mb.LookupKey(ctx, other, nm.Meta.SourceKey); found {
-			t.Fatal("deleted item still found")
-		}
-	})
+	}
+}
 
-	t.Run("FolderGone", func(t *testing.T) {
-		// A folder deleted under a running migration: writes into it must
-		// fail as ErrFolderGone (the engine re-creates it next pass), never
-		// succeed into nowhere; an item moved there stays where it was.
-		if o.RemoveFolder == nil {
-			t.Skip("no RemoveFolder hook")
-		}
-		gone, err := mb.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox, Names: []string{"Gone " + suffix}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		stay := NewMessage(SimpleMessage("stay"+suffix, 1), received, migrate.Flags{})
-		stayID, err := mb.Create(ctx, folder, stay)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.RemoveFolder(t, o.Mailbox, gone)
-
-		_, err = mb.Create(ctx, gone, NewMessage(SimpleMessage("gone"+suffix, 1), received, migrate.Flags{}))
-		if !errors.Is(err, migrate.ErrFolderGone) || migrate.KindOf(err) != migrate.KindRetryable {
-			t.Errorf("Create into a deleted folder: %v (kind %v), want a retryable ErrFolderGone", err, migrate.KindOf(err))
-		}
-		if err := mb.Keys(ctx, gone, func(migrate.KeyedItem) error { return nil }); !errors.Is(err, migrate.ErrFolderGone) {
-			t.Errorf("Keys of a deleted folder: %v, want ErrFolderGone", err)
-		}
-		if _, err := mb.Move(ctx, stayID, gone); err == nil {
-			t.Error("Move into a deleted folder succeeded")
-		}
-		if lid, found, err := mb.LookupKey(ctx, folder, stay.Meta.SourceKey); err != nil || !found || lid != stayID {
-			t.Errorf("after a failed move, LookupKey = %q %v %v, want %q in the source folder", lid, found, err, stayID)
-		}
-	})
-
-	t.Run("SendMail", func(t *testing.T) {
-		if o.Sender == "" {
-			t.Skip("no sender")
-		}
-		subj := "imapmig report " + suffix
-		if err := o.Target.SendMail(ctx, o.Sender, []string{"ops@example.test"}, subj, "<p>Synced</p>"); err != nil {
-			t.Fatal(err)
-		}
-		if o.Sent != nil {
-			found := false
-			for _, s := range o.Sent(t) {
-				found = found || s == subj
+func (s *suite) testCreateKeysAndLookup(t *testing.T) {
+	folder, other, received := s.folder, s.other, s.received
+	ctx, mb, suffix := s.ctx, s.mb, s.suffix
+	want := map[string]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range 24 {
+		wg.Go(func() {
+			nm := NewMessage(SimpleMessage("keys"+suffix, i), received, migrate.Flags{Seen: i%2 == 0})
+			id, err := mb.Create(ctx, folder, nm)
+			if err != nil {
+				t.Error(err)
+				return
 			}
-			if !found {
-				t.Fatal("report mail not sent")
+			mu.Lock()
+			want[nm.Meta.SourceKey] = id
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	got := map[string]string{}
+	if err := mb.Keys(ctx, folder, func(k migrate.KeyedItem) error {
+		if _, dup := got[k.SourceKey]; dup {
+			t.Errorf("key %s twice", k.SourceKey)
+		}
+		got[k.SourceKey] = k.ItemID
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Keys gave %d items, want %d", len(got), len(want))
+	}
+	for k, id := range want {
+		if got[k] != id {
+			t.Fatalf("key %s → %q, want %q", k, got[k], id)
+		}
+		lid, found, err := mb.LookupKey(ctx, folder, k)
+		if err != nil || !found || lid != id {
+			t.Fatalf("LookupKey(%s) = %q %v %v", k, lid, found, err)
+		}
+	}
+	if _, found, err := mb.LookupKey(ctx, folder, "no-such-key"); err != nil || found {
+		t.Fatalf("LookupKey(missing) = %v %v", found, err)
+	}
+	if _, found, err := mb.LookupKey(ctx, other, NewMessage(SimpleMessage("keys"+suffix, 0), received, migrate.Flags{}).Meta.SourceKey); err != nil || found {
+		t.Fatalf("LookupKey found a key of another folder: %v %v", found, err)
+	}
+}
+
+func (s *suite) testCreateFidelity(t *testing.T) {
+	folder, received := s.folder, s.received
+	o, ctx, mb := s.o, s.ctx, s.mb
+	if o.Inspect == nil {
+		t.Skip("no Inspect hook")
+	}
+	for _, s := range Samples() {
+		t.Run(s.Name, func(t *testing.T) {
+			if s.Large && (o.SkipLarge || testing.Short()) {
+				t.Skip("large message skipped")
 			}
+			flags := migrate.Flags{Seen: true, Flagged: true, Categories: []string{"Work"}}
+			if s.Name == "TextOnly" {
+				flags = migrate.Flags{}
+			}
+			nm := NewMessage(s.Raw, received, flags)
+			id, err := mb.Create(ctx, folder, nm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			it, ok := o.Inspect(t, o.Mailbox, id)
+			if !ok {
+				t.Fatalf("item %s not found by Inspect", id)
+			}
+			hdr := string(migrate.HeaderBlock(s.Raw))
+			switch {
+			case it.IsDraft:
+				t.Error("stored as a draft")
+			case !it.Received.Equal(received):
+				t.Errorf("received %v, want %v", it.Received, received)
+			case it.IsRead != flags.Seen || it.Flagged != flags.Flagged:
+				t.Errorf("read=%v flagged=%v, want %v %v", it.IsRead, it.Flagged, flags.Seen, flags.Flagged)
+			case it.SourceKey != nm.Meta.SourceKey:
+				t.Errorf("source key %q, want %q", it.SourceKey, nm.Meta.SourceKey)
+			case it.Headers != hdr:
+				t.Errorf("header block not kept verbatim:\n%q\nwant\n%q", it.Headers, hdr)
+			case it.FolderID != folder:
+				t.Errorf("folder %s, want %s", it.FolderID, folder)
+			}
+			if o.NoConversion {
+				return
+			}
+			if s.BodyType != "" && it.BodyType != s.BodyType {
+				t.Errorf("body type %q, want %q", it.BodyType, s.BodyType)
+			}
+			if s.SMIME && !strings.HasPrefix(it.MessageClass, "IPM.Note.SMIME") {
+				t.Errorf("message class %q for S/MIME", it.MessageClass)
+			}
+			for name, h := range s.Attachments {
+				if it.Attachments[name] != h {
+					t.Errorf("attachment %s: hash %q, want %q", name, it.Attachments[name], h)
+				}
+			}
+			if len(it.Attachments) != len(s.Attachments) {
+				t.Errorf("%d attachments, want %d", len(it.Attachments), len(s.Attachments))
+			}
+			if it.InlineCount != s.Inline {
+				t.Errorf("%d inline attachments, want %d", it.InlineCount, s.Inline)
+			}
+		})
+	}
+}
+
+func (s *suite) testCreateDraft(t *testing.T) {
+	folder, received := s.folder, s.received
+	o, ctx, mb, suffix := s.o, s.ctx, s.mb, s.suffix
+	if o.Inspect == nil {
+		t.Skip("no Inspect hook")
+	}
+	nm := NewMessage(SimpleMessage("draft"+suffix, 1), received, migrate.Flags{})
+	nm.Draft = true
+	id, err := mb.Create(ctx, folder, nm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it, _ := o.Inspect(t, o.Mailbox, id); !it.IsDraft {
+		t.Fatal("a source draft was not kept a draft")
+	}
+}
+
+func (s *suite) testCreateUnparseable(t *testing.T) {
+	folder, received := s.folder, s.received
+	ctx, mb := s.ctx, s.mb
+	raw := []byte("this is not\x00 a header line\r\nnor: is\r\n this\r\n\r\n\xff\xfe body")
+	nm := NewMessage(raw, received, migrate.Flags{})
+	id, err := mb.Create(ctx, folder, nm)
+	if err != nil {
+		if migrate.KindOf(err) == migrate.KindSkipItem && migrate.ReasonOf(err) == migrate.ReasonMalformedMessage {
+			return
 		}
-		err := o.Target.SendMail(ctx, o.MissingMailbox, []string{"ops@example.test"}, subj, "x")
-		if !errors.Is(err, migrate.ErrRecipientNotFound) {
-			t.Fatalf("SendMail from a missing mailbox: %v", err)
+		t.Fatalf("unparseable message: %v (kind %v)", err, migrate.KindOf(err))
+	}
+	if id == "" {
+		t.Fatal("no id")
+	}
+}
+
+func (s *suite) testSetFlagsMoveDelete(t *testing.T) {
+	folder, other, received := s.folder, s.other, s.received
+	o, ctx, mb, suffix := s.o, s.ctx, s.mb, s.suffix
+	nm := NewMessage(SimpleMessage("ops"+suffix, 1), received, migrate.Flags{})
+	id, err := mb.Create(ctx, folder, nm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := migrate.Flags{Seen: true, Flagged: true, Answered: true, Categories: []string{"Blue", "$label1"}}
+	if err := mb.SetFlags(ctx, id, f); err != nil {
+		t.Fatal(err)
+	}
+	if o.Inspect != nil {
+		it, _ := o.Inspect(t, o.Mailbox, id)
+		if !it.IsRead || !it.Flagged || strings.Join(it.Categories, ",") != "Blue,$label1" {
+			t.Fatalf("after SetFlags: %+v", it)
 		}
-	})
+	}
+	if err := mb.SetFlags(ctx, id, migrate.Flags{}); err != nil {
+		t.Fatal(err)
+	}
+	nid, err := mb.Move(ctx, id, other)
+	if err != nil || nid == "" {
+		t.Fatalf("Move: %q %v", nid, err)
+	}
+	if lid, found, err := mb.LookupKey(ctx, other, nm.Meta.SourceKey); err != nil || !found || lid != nid {
+		t.Fatalf("after move, LookupKey in destination = %q %v %v, want %q", lid, found, err, nid)
+	}
+	if _, found, _ := mb.LookupKey(ctx, folder, nm.Meta.SourceKey); found {
+		t.Fatal("after move, key still in the source folder")
+	}
+	if o.Inspect != nil {
+		if it, _ := o.Inspect(t, o.Mailbox, nid); it.IsRead || it.Flagged || len(it.Categories) != 0 {
+			t.Fatalf("flags not cleared: %+v", it)
+		}
+	}
+	if err := mb.Delete(ctx, nid); err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.Delete(ctx, nid); err != nil {
+		t.Fatalf("deleting a gone item: %v", err)
+	}
+	if _, found, _ := mb.LookupKey(ctx, other, nm.Meta.SourceKey); found {
+		t.Fatal("deleted item still found")
+	}
+}
+
+func (s *suite) testFolderGone(t *testing.T) {
+	folder, received := s.folder, s.received
+	o, ctx, mb, suffix := s.o, s.ctx, s.mb, s.suffix
+	// A folder deleted under a running migration: writes into it must
+	// fail as ErrFolderGone (the engine re-creates it next pass), never
+	// succeed into nowhere; an item moved there stays where it was.
+	if o.RemoveFolder == nil {
+		t.Skip("no RemoveFolder hook")
+	}
+	gone, err := mb.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox, Names: []string{"Gone " + suffix}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stay := NewMessage(SimpleMessage("stay"+suffix, 1), received, migrate.Flags{})
+	stayID, err := mb.Create(ctx, folder, stay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.RemoveFolder(t, o.Mailbox, gone)
+
+	_, err = mb.Create(ctx, gone, NewMessage(SimpleMessage("gone"+suffix, 1), received, migrate.Flags{}))
+	if !errors.Is(err, migrate.ErrFolderGone) || migrate.KindOf(err) != migrate.KindRetryable {
+		t.Errorf("Create into a deleted folder: %v (kind %v), want a retryable ErrFolderGone", err, migrate.KindOf(err))
+	}
+	if err := mb.Keys(ctx, gone, func(migrate.KeyedItem) error { return nil }); !errors.Is(err, migrate.ErrFolderGone) {
+		t.Errorf("Keys of a deleted folder: %v, want ErrFolderGone", err)
+	}
+	if _, err := mb.Move(ctx, stayID, gone); err == nil {
+		t.Error("Move into a deleted folder succeeded")
+	}
+	if lid, found, err := mb.LookupKey(ctx, folder, stay.Meta.SourceKey); err != nil || !found || lid != stayID {
+		t.Errorf("after a failed move, LookupKey = %q %v %v, want %q in the source folder", lid, found, err, stayID)
+	}
+}
+
+func (s *suite) testSendMail(t *testing.T) {
+	o, ctx, suffix := s.o, s.ctx, s.suffix
+	if o.Sender == "" {
+		t.Skip("no sender")
+	}
+	subj := "imapmig report " + suffix
+	if err := o.Target.SendMail(ctx, o.Sender, []string{"ops@example.test"}, subj, "<p>Synced</p>"); err != nil {
+		t.Fatal(err)
+	}
+	if o.Sent != nil {
+		found := false
+		for _, s := range o.Sent(t) {
+			found = found || s == subj
+		}
+		if !found {
+			t.Fatal("report mail not sent")
+		}
+	}
+	err := o.Target.SendMail(ctx, o.MissingMailbox, []string{"ops@example.test"}, subj, "x")
+	if !errors.Is(err, migrate.ErrRecipientNotFound) {
+		t.Fatalf("SendMail from a missing mailbox: %v", err)
+	}
 }
