@@ -86,6 +86,27 @@ func value[T any](t *testing.T, ctx context.Context, what string, a chromedp.Act
 	return v
 }
 
+// visible waits until the element is visible, across a navigation:
+// chromedp's WaitVisible fails with "Could not find node with given id"
+// when the document it queried is replaced under it (a form's POST and
+// redirect), so it is asked again, on the new document, until the
+// deadline.
+func visible(sel string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		for {
+			v, err := chromedp.WaitVisible(chromedp.ID(sel))(ctx, t)
+			if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "Could not find node") {
+				return v, err
+			}
+			select {
+			case <-ctx.Done():
+				return v, ctx.Err()
+			case <-time.After(50 * time.Millisecond): // poll interval
+			}
+		}
+	}
+}
+
 // waitJS polls a JavaScript predicate in the page until it is true.
 func waitJS(expr string, limit time.Duration) chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(limit), chromedp.WithPollingInterval(100*time.Millisecond))
@@ -136,7 +157,7 @@ func TestConsole_BrowserSignInRunningBatchStopAndApprove(t *testing.T) {
 	var loc string
 	browse(t, ctx, "open the console", 30*time.Second,
 		chromedp.Navigate(base+"/"),
-		chromedp.WaitVisible(chromedp.ID("#token")))
+		visible("#token"))
 	loc = value(t, ctx, "location", chromedp.Location())
 	if loc != base+"/ui/login" {
 		t.Fatalf("without a session the browser is at %s", loc)
@@ -144,11 +165,11 @@ func TestConsole_BrowserSignInRunningBatchStopAndApprove(t *testing.T) {
 	browse(t, ctx, "wrong token", 20*time.Second,
 		chromedp.SendKeys(chromedp.ID("#token"), "not-the-token"),
 		chromedp.Click(chromedp.ID("#signin")),
-		chromedp.WaitVisible(chromedp.ID("#login-error")))
+		visible("#login-error"))
 	browse(t, ctx, "sign in", 20*time.Second,
 		chromedp.SendKeys(chromedp.ID("#token"), token),
 		chromedp.Click(chromedp.ID("#signin")),
-		chromedp.WaitVisible(chromedp.ID("#batches")))
+		visible("#batches"))
 	loc = value(t, ctx, "location", chromedp.Location())
 	if loc != base+"/ui/batches" || strings.Contains(loc, token) {
 		t.Fatalf("after sign-in at %s", loc)
@@ -157,7 +178,7 @@ func TestConsole_BrowserSignInRunningBatchStopAndApprove(t *testing.T) {
 	// The batch page while the batch runs: figures move without a reload.
 	browse(t, ctx, "open the batch", 20*time.Second,
 		chromedp.Click(chromedp.CSS(`a[href="/ui/batches/ui"]`)),
-		chromedp.WaitVisible(chromedp.ID("#users")))
+		visible("#users"))
 	value(t, ctx, "mark the page", chromedp.Evaluate[bool](`window.__notReloaded = true; true`))
 	browse(t, ctx, "running batch copies, shown live", 3*time.Minute,
 		waitJS(`(function(){
@@ -177,9 +198,9 @@ func TestConsole_BrowserSignInRunningBatchStopAndApprove(t *testing.T) {
 	// Stop, with confirmation.
 	browse(t, ctx, "stop the batch", 30*time.Second,
 		chromedp.Click(chromedp.ID("#action-stop")),
-		chromedp.WaitVisible(chromedp.ID("#confirm")),
+		visible("#confirm"),
 		chromedp.Click(chromedp.ID("#confirm")),
-		chromedp.WaitVisible(chromedp.ID("#users")))
+		visible("#users"))
 	if flash := textOf(t, ctx, ".flash"); flash != "Batch ui is stopping." {
 		t.Fatalf("after stop the page says %q", flash)
 	}
@@ -192,9 +213,9 @@ func TestConsole_BrowserSignInRunningBatchStopAndApprove(t *testing.T) {
 	// Start again and let it finish; the page follows without a reload.
 	browse(t, ctx, "start again", 30*time.Second,
 		chromedp.Click(chromedp.ID("#action-start")),
-		chromedp.WaitVisible(chromedp.ID("#confirm")),
+		visible("#confirm"),
 		chromedp.Click(chromedp.ID("#confirm")),
-		chromedp.WaitVisible(chromedp.ID("#users")))
+		visible("#users"))
 	value(t, ctx, "mark the page", chromedp.Evaluate[bool](`window.__notReloaded = true; true`))
 	browse(t, ctx, "batch synced", 5*time.Minute,
 		waitJS(`window.__notReloaded === true && document.getElementById("batch-status").textContent === "Synced"`, 5*time.Minute))
@@ -206,8 +227,8 @@ func TestConsole_BrowserSignInRunningBatchStopAndApprove(t *testing.T) {
 	// The user page: folders, the skipped item, approve it, verify.
 	browse(t, ctx, "open the user", 20*time.Second,
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[href="/ui/users/%s"]`, u0.email))),
-		chromedp.WaitVisible(chromedp.ID("#skipped")),
-		chromedp.WaitVisible(chromedp.ID("#folders")))
+		visible("#skipped"),
+		visible("#folders"))
 	sk := textOf(t, ctx, "#skipped tbody")
 	if !strings.Contains(sk, "scan too big for this test") || !strings.Contains(sk, "MessageTooLarge") || !strings.Contains(sk, "no") {
 		t.Fatalf("skipped items on the user page: %s", sk)
@@ -218,9 +239,9 @@ func TestConsole_BrowserSignInRunningBatchStopAndApprove(t *testing.T) {
 	screenshot(t, ctx, "console-user.png")
 	browse(t, ctx, "approve the skipped item", 30*time.Second,
 		chromedp.Click(chromedp.ID("#action-approve")),
-		chromedp.WaitVisible(chromedp.ID("#confirm")),
+		visible("#confirm"),
 		chromedp.Click(chromedp.ID("#confirm")),
-		chromedp.WaitVisible(chromedp.ID("#skipped")))
+		visible("#skipped"))
 	if flash := textOf(t, ctx, ".flash"); flash != "1 skipped items of "+u0.email+" approved." {
 		t.Errorf("after approve the page says %q", flash)
 	}
@@ -233,7 +254,7 @@ func TestConsole_BrowserSignInRunningBatchStopAndApprove(t *testing.T) {
 	}
 	browse(t, ctx, "verify now", 2*time.Minute,
 		chromedp.Click(chromedp.ID("#action-verify")),
-		chromedp.WaitVisible(chromedp.ID("#verdict")))
+		visible("#verdict"))
 	if n := textOf(t, ctx, "#diff-count"); n != "0" {
 		t.Errorf("verify found %s differences: %s\nthe user: %s\nevents:\n%s", n, textOf(t, ctx, "main"),
 			e.cli("user", "get", u0.email, "-o", "json"), e.cli("batch", "events", "ui", "--last", "100"))
@@ -242,7 +263,7 @@ func TestConsole_BrowserSignInRunningBatchStopAndApprove(t *testing.T) {
 	// Batches and events pages, then sign out.
 	browse(t, ctx, "batches page", 20*time.Second,
 		chromedp.Navigate(base+"/ui/batches"),
-		chromedp.WaitVisible(chromedp.ID("#batches")),
+		visible("#batches"),
 		waitJS(`document.getElementById("livestate").getAttribute("data-state") === "live"`, 20*time.Second))
 	if row := textOf(t, ctx, `tr[data-batch="ui"]`); !strings.Contains(row, "Synced") {
 		t.Errorf("batches row: %s", row)
@@ -250,10 +271,10 @@ func TestConsole_BrowserSignInRunningBatchStopAndApprove(t *testing.T) {
 	screenshot(t, ctx, "console-batches.png")
 	browse(t, ctx, "events page", 20*time.Second,
 		chromedp.Navigate(base+"/ui/events?batch=ui"),
-		chromedp.WaitVisible(chromedp.ID("#events")))
+		visible("#events"))
 	browse(t, ctx, "sign out", 20*time.Second,
 		chromedp.Click(chromedp.ID("#signout")),
-		chromedp.WaitVisible(chromedp.ID("#token")),
+		visible("#token"),
 		chromedp.Navigate(base+"/ui/batches/ui"),
-		chromedp.WaitVisible(chromedp.ID("#token")))
+		visible("#token"))
 }
