@@ -8,12 +8,9 @@ package imapsrc_test
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,28 +23,13 @@ import (
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
 	"github.com/imapmig/imapmig/testenv/dovecot"
+	"github.com/imapmig/imapmig/testenv/faultseed"
 	"github.com/imapmig/imapmig/testenv/imapfault"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
 
-// faultSeed is the seed of the fault positions: IMAPMIG_FAULT_SEED replays
-// a logged run. Each test (and subtest) draws from its own stream, so one
-// run alone (-run) replays the same positions.
-func faultSeed(t *testing.T) *rand.Rand {
-	t.Helper()
-	seed := uint64(14)
-	if s := os.Getenv("IMAPMIG_FAULT_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("IMAPMIG_FAULT_SEED=%q: %v", s, err)
-		}
-		seed = n
-	}
-	t.Logf("fault seed %d (replay with IMAPMIG_FAULT_SEED=%d)", seed, seed)
-	h := fnv.New64a()
-	h.Write([]byte(t.Name()))
-	return rand.New(rand.NewPCG(seed, h.Sum64()))
-}
+// faultSeed is the seed of the fault positions (testenv/faultseed).
+func faultSeed(t *testing.T) *rand.Rand { return faultseed.Rand(t) }
 
 // bigSize is the large message of the fault mailbox: a literal to cut in
 // the middle.

@@ -9,11 +9,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,27 +19,13 @@ import (
 
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/testenv/dovecot"
+	"github.com/imapmig/imapmig/testenv/faultseed"
 	"github.com/imapmig/imapmig/testenv/graphemu"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
 
-// crashSeed is the seed of the kill positions (IMAPMIG_FAULT_SEED replays a
-// logged run), one stream per test.
-func crashSeed(t *testing.T) *rand.Rand {
-	t.Helper()
-	seed := uint64(14)
-	if s := os.Getenv("IMAPMIG_FAULT_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("IMAPMIG_FAULT_SEED=%q: %v", s, err)
-		}
-		seed = n
-	}
-	t.Logf("kill positions from seed %d (replay with IMAPMIG_FAULT_SEED=%d)", seed, seed)
-	h := fnv.New64a()
-	h.Write([]byte(t.Name()))
-	return rand.New(rand.NewPCG(seed, h.Sum64()))
-}
+// crashSeed is the seed of the fault positions (testenv/faultseed).
+func crashSeed(t *testing.T) *rand.Rand { return faultseed.Rand(t) }
 
 // crashPoint is one armed gate.
 type crashPoint struct {

@@ -77,18 +77,24 @@ func (v *validator) top() {
 	}
 }
 
+// uniqueName checks that a section's entry has a name not seen before, and
+// adds it to seen.
+func (v *validator) uniqueName(p, kind, name string, seen map[string]bool) {
+	if name == "" {
+		v.bad(p+".name", "required")
+	} else if seen[name] {
+		v.bad(p+".name", "%s %q declared twice", kind, name)
+	}
+	seen[name] = true
+}
+
 // endpoints checks the endpoints and returns their names.
 func (v *validator) endpoints() map[string]bool {
 	c, bad := v.c, v.bad
 	endpoints := map[string]bool{}
 	for i, e := range c.Endpoints {
 		p := fmt.Sprintf("endpoints[%d]", i)
-		if e.Name == "" {
-			bad(p+".name", "required")
-		} else if endpoints[e.Name] {
-			bad(p+".name", "endpoint %q declared twice", e.Name)
-		}
-		endpoints[e.Name] = true
+		v.uniqueName(p, "endpoint", e.Name, endpoints)
 		if e.Host == "" {
 			bad(p+".host", "required")
 		}
@@ -125,12 +131,7 @@ func (v *validator) tenants() map[string]bool {
 	tenants := map[string]bool{}
 	for i, t := range c.Tenants {
 		p := fmt.Sprintf("tenants[%d]", i)
-		if t.Name == "" {
-			bad(p+".name", "required")
-		} else if tenants[t.Name] {
-			bad(p+".name", "tenant %q declared twice", t.Name)
-		}
-		tenants[t.Name] = true
+		v.uniqueName(p, "tenant", t.Name, tenants)
 		if t.TenantID == "" {
 			bad(p+".tenant_id", "required")
 		}
