@@ -161,6 +161,8 @@ type CountResult struct {
 	Count int `json:"Count"`
 }
 
+// routes registers /healthz and the JSON API: every route but /healthz
+// needs the token.
 func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -180,26 +182,19 @@ func (s *Server) routes() {
 			writeJSON(w, http.StatusOK, v)
 		}))
 	}
+	s.batchRoutes(h)
+	s.userRoutes(h)
+	s.endpointRoutes(h)
+	s.cutoverRoutes(h)
+}
+
+// handle registers a JSON route that needs the token.
+type handle = func(pattern string, f func(*http.Request) (any, error))
+
+// batchRoutes registers /v1/batches.
+func (s *Server) batchRoutes(h handle) {
 	h("GET /v1/batches", func(r *http.Request) (any, error) { return s.eng.Batches() })
-	h("POST /v1/batches", func(r *http.Request) (any, error) {
-		var req CreateBatchRequest
-		if err := decode(r, &req); err != nil {
-			return nil, err
-		}
-		spec := migrate.BatchSpec{Name: req.Name, Endpoint: req.Endpoint, Tenant: req.Tenant, CSVPath: req.CSVPath,
-			Options: req.Options, Autostart: req.Autostart, SkipInvalidRows: req.SkipInvalidRows}
-		if req.CSV != "" {
-			spec.CSV = []byte(req.CSV)
-		} else if req.CSVPath != "" {
-			p, err := s.checkCSVPath(req.CSVPath)
-			if err != nil {
-				return nil, err
-			}
-			spec.CSVPath = p
-		}
-		res, err := s.eng.CreateBatch(r.Context(), spec)
-		return res, withEchoes(err, req.Name, req.Endpoint, req.Tenant, req.CSVPath)
-	})
+	h("POST /v1/batches", s.createBatch)
 	h("GET /v1/batches/{name}", func(r *http.Request) (any, error) { return s.eng.Batch(r.PathValue("name")) })
 	h("DELETE /v1/batches/{name}", func(r *http.Request) (any, error) {
 		return nil, s.eng.RemoveBatch(r.Context(), r.PathValue("name"))
@@ -220,39 +215,8 @@ func (s *Server) routes() {
 		return CountResult{n}, err
 	})
 	h("GET /v1/batches/{name}/users", func(r *http.Request) (any, error) { return s.eng.Users(r.PathValue("name")) })
-	h("PATCH /v1/batches/{name}", func(r *http.Request) (any, error) {
-		var req SetBatchRequest
-		if err := decode(r, &req); err != nil {
-			return nil, err
-		}
-		p, err := req.patch()
-		if err != nil {
-			return nil, &badRequest{err.Error()}
-		}
-		return s.eng.SetBatchOptions(r.Context(), r.PathValue("name"), p)
-	})
-	h("POST /v1/batches/{name}/users", func(r *http.Request) (any, error) {
-		var req AddUsersRequest
-		if err := decode(r, &req); err != nil {
-			return nil, err
-		}
-		var csv []byte
-		path := req.CSVPath
-		if req.CSV != "" {
-			csv = []byte(req.CSV)
-		} else {
-			if path == "" {
-				return nil, &badRequest{"want the CSV's content in Csv (or a CsvPath under the daemon's csv_dir)"}
-			}
-			p, err := s.checkCSVPath(path)
-			if err != nil {
-				return nil, err
-			}
-			path = p
-		}
-		res, err := s.eng.AddUsers(r.Context(), r.PathValue("name"), csv, path, req.SkipInvalidRows)
-		return res, withEchoes(err, req.CSVPath)
-	})
+	h("PATCH /v1/batches/{name}", s.setBatch)
+	h("POST /v1/batches/{name}/users", s.addUsers)
 	h("GET /v1/batches/{name}/events", func(r *http.Request) (any, error) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("last"))
 		if n <= 0 {
@@ -260,6 +224,10 @@ func (s *Server) routes() {
 		}
 		return s.eng.Events(r.PathValue("name"), n)
 	})
+}
+
+// userRoutes registers /v1/users.
+func (s *Server) userRoutes(h handle) {
 	h("GET /v1/users", func(r *http.Request) (any, error) { return s.eng.Users(r.URL.Query().Get("batch")) })
 	h("GET /v1/users/{email}", func(r *http.Request) (any, error) { return s.eng.User(r.PathValue("email")) })
 	h("DELETE /v1/users/{email}", func(r *http.Request) (any, error) {
@@ -285,21 +253,85 @@ func (s *Server) routes() {
 	h("POST /v1/users/{email}/verify", func(r *http.Request) (any, error) {
 		return s.eng.VerifyUser(r.Context(), r.PathValue("email"))
 	})
+}
+
+// endpointRoutes registers /v1/endpoints and /v1/stats.
+func (s *Server) endpointRoutes(h handle) {
 	h("GET /v1/endpoints", func(r *http.Request) (any, error) { return s.eng.Endpoints() })
-	h("POST /v1/endpoints/{name}/test", func(r *http.Request) (any, error) {
-		var req TestEndpointRequest
-		if err := decode(r, &req); err != nil {
+	h("POST /v1/endpoints/{name}/test", s.testEndpoint)
+	h("GET /v1/stats", func(r *http.Request) (any, error) { return s.eng.Stats() })
+}
+
+// createBatch answers POST /v1/batches: a batch from an uploaded CSV or a CsvPath under csv_dir.
+func (s *Server) createBatch(r *http.Request) (any, error) {
+	var req CreateBatchRequest
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	spec := migrate.BatchSpec{Name: req.Name, Endpoint: req.Endpoint, Tenant: req.Tenant, CSVPath: req.CSVPath,
+		Options: req.Options, Autostart: req.Autostart, SkipInvalidRows: req.SkipInvalidRows}
+	if req.CSV != "" {
+		spec.CSV = []byte(req.CSV)
+	} else if req.CSVPath != "" {
+		p, err := s.checkCSVPath(req.CSVPath)
+		if err != nil {
 			return nil, err
 		}
-		if req.UserName != "" {
-			res, err := s.eng.TestEndpointLogin(r.Context(), r.PathValue("name"),
-				migrate.Login{UserName: req.UserName, Password: req.Password, UserRoot: req.UserRoot})
-			return res, withEchoes(err, req.UserName, req.UserRoot)
+		spec.CSVPath = p
+	}
+	res, err := s.eng.CreateBatch(r.Context(), spec)
+	return res, withEchoes(err, req.Name, req.Endpoint, req.Tenant, req.CSVPath)
+}
+
+// setBatch answers PATCH /v1/batches/NAME: changes only the options given.
+func (s *Server) setBatch(r *http.Request) (any, error) {
+	var req SetBatchRequest
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	p, err := req.patch()
+	if err != nil {
+		return nil, &badRequest{err.Error()}
+	}
+	return s.eng.SetBatchOptions(r.Context(), r.PathValue("name"), p)
+}
+
+// addUsers answers POST /v1/batches/NAME/users: more users from a CSV.
+func (s *Server) addUsers(r *http.Request) (any, error) {
+	var req AddUsersRequest
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	var csv []byte
+	path := req.CSVPath
+	if req.CSV != "" {
+		csv = []byte(req.CSV)
+	} else {
+		if path == "" {
+			return nil, &badRequest{"want the CSV's content in Csv (or a CsvPath under the daemon's csv_dir)"}
 		}
-		return s.eng.TestEndpoint(r.Context(), r.PathValue("name"), r.URL.Query().Get("user"))
-	})
-	h("GET /v1/stats", func(r *http.Request) (any, error) { return s.eng.Stats() })
-	s.cutoverRoutes(h)
+		p, err := s.checkCSVPath(path)
+		if err != nil {
+			return nil, err
+		}
+		path = p
+	}
+	res, err := s.eng.AddUsers(r.Context(), r.PathValue("name"), csv, path, req.SkipInvalidRows)
+	return res, withEchoes(err, req.CSVPath)
+}
+
+// testEndpoint answers POST /v1/endpoints/NAME/test, with a user's login when one is given.
+func (s *Server) testEndpoint(r *http.Request) (any, error) {
+	var req TestEndpointRequest
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	if req.UserName != "" {
+		res, err := s.eng.TestEndpointLogin(r.Context(), r.PathValue("name"),
+			migrate.Login{UserName: req.UserName, Password: req.Password, UserRoot: req.UserRoot})
+		return res, withEchoes(err, req.UserName, req.UserRoot)
+	}
+	return s.eng.TestEndpoint(r.Context(), r.PathValue("name"), r.URL.Query().Get("user"))
 }
 
 // ServeHTTP implements http.Handler.
