@@ -160,6 +160,27 @@ var statusOrder = map[model.UserStatus]int{
 	model.UserCompleted: 6, model.UserCompletedWithWarnings: 6, model.UserCreated: 7,
 }
 
+// The columns of a watch row.
+const (
+	cEmail = iota
+	cStatus
+	cBar
+	cPct
+	cItems
+	cBytes
+	cRate
+	cBRate
+	cETA
+	cNote
+	nCols
+)
+
+// watchRow is one user's cells and the fraction of its bar.
+type watchRow struct {
+	cells [nCols]string
+	frac  float64
+}
+
 // renderWatch draws one frame: the batch's score and totals, then one row
 // per user (running ones first), cut to the terminal's height. Columns
 // adapt to the width: the bar goes first, then the byte rate, the bytes,
@@ -180,69 +201,70 @@ func renderWatch(v migrate.BatchView, us []migrate.UserView, width, height int, 
 		}
 		return us[i].EmailAddress < us[j].EmailAddress
 	})
-	rows := len(us)
-	if height > 0 && rows > height-4 {
-		rows = max(height-4, 1)
+	n := len(us)
+	if height > 0 && n > height-4 {
+		n = max(height-4, 1)
 	}
 	if width <= 0 {
 		width = 120
 	}
-	// The cells of every row, then the columns that fit.
-	const (
-		cEmail = iota
-		cStatus
-		cBar
-		cPct
-		cItems
-		cBytes
-		cRate
-		cBRate
-		cETA
-		cNote
-		nCols
-	)
-	cells := make([][nCols]string, rows)
-	fracs := make([]float64, rows)
-	for i, u := range us[:rows] {
-		frac := 0.0
-		if u.EstimatedTotalSize > 0 {
-			frac = min(1, float64(u.SyncedBytes)/float64(u.EstimatedTotalSize))
-		} else if u.EstimatedTotalCount > 0 {
-			frac = min(1, float64(u.SyncedItemCount)/float64(u.EstimatedTotalCount))
-		} else if u.Status == model.UserSynced || u.Status == model.UserCompleted {
-			frac = 1
-		}
-		fracs[i] = frac
-		eta := "-"
-		if u.EstimatedSecondsLeft != nil && *u.EstimatedSecondsLeft > 0 {
-			eta = (time.Duration(*u.EstimatedSecondsLeft) * time.Second).String()
-		}
-		var note []string
-		if u.PacingUntil != nil && u.PacingUntil.After(now) {
-			note = append(note, "Pacing until "+u.PacingUntil.Local().Format("15:04:05"))
-		}
-		if u.Stalled {
-			note = append(note, "STALLED "+(time.Duration(u.StalledDuration)*time.Second).String())
-		}
-		if u.ErrorReason != "" {
-			note = append(note, u.ErrorReason)
-		}
-		cells[i] = [nCols]string{
-			cEmail: u.EmailAddress, cStatus: string(u.Status), cPct: fmt.Sprintf("%3.0f%%", frac*100),
-			cItems: fmt.Sprintf("%d/%d", u.SyncedItemCount, u.EstimatedTotalCount), cBytes: fmtBytes(u.SyncedBytes),
-			cRate: fmt.Sprintf("%.1f it/s", u.ItemsPerSecond), cBRate: fmtBytes(int64(u.BytesPerSecond)) + "/s",
-			cETA: "ETA " + eta, cNote: strings.Join(note, ", "),
-		}
+	rows := make([]watchRow, n)
+	for i, u := range us[:n] {
+		rows[i] = watchRowOf(u, now)
 	}
-	var w [nCols]int
-	for _, c := range cells {
-		for k, s := range c {
+	w, show := watchColumns(rows, width)
+	for _, r := range rows {
+		b.WriteString(r.render(w, show) + "\n")
+	}
+	if n < len(us) {
+		fmt.Fprintf(&b, "… %d more users (imapmig user list --batch %s)\n", len(us)-n, v.Name)
+	}
+	return b.String()
+}
+
+// watchRowOf is a user's cells.
+func watchRowOf(u migrate.UserView, now time.Time) watchRow {
+	frac := 0.0
+	if u.EstimatedTotalSize > 0 {
+		frac = min(1, float64(u.SyncedBytes)/float64(u.EstimatedTotalSize))
+	} else if u.EstimatedTotalCount > 0 {
+		frac = min(1, float64(u.SyncedItemCount)/float64(u.EstimatedTotalCount))
+	} else if u.Status == model.UserSynced || u.Status == model.UserCompleted {
+		frac = 1
+	}
+	eta := "-"
+	if u.EstimatedSecondsLeft != nil && *u.EstimatedSecondsLeft > 0 {
+		eta = (time.Duration(*u.EstimatedSecondsLeft) * time.Second).String()
+	}
+	var note []string
+	if u.PacingUntil != nil && u.PacingUntil.After(now) {
+		note = append(note, "Pacing until "+u.PacingUntil.Local().Format("15:04:05"))
+	}
+	if u.Stalled {
+		note = append(note, "STALLED "+(time.Duration(u.StalledDuration)*time.Second).String())
+	}
+	if u.ErrorReason != "" {
+		note = append(note, u.ErrorReason)
+	}
+	return watchRow{frac: frac, cells: [nCols]string{
+		cEmail: u.EmailAddress, cStatus: string(u.Status), cPct: fmt.Sprintf("%3.0f%%", frac*100),
+		cItems: fmt.Sprintf("%d/%d", u.SyncedItemCount, u.EstimatedTotalCount), cBytes: fmtBytes(u.SyncedBytes),
+		cRate: fmt.Sprintf("%.1f it/s", u.ItemsPerSecond), cBRate: fmtBytes(int64(u.BytesPerSecond)) + "/s",
+		cETA: "ETA " + eta, cNote: strings.Join(note, ", "),
+	}}
+}
+
+// watchColumns returns the columns' widths and which fit the width: the
+// bar takes what is left, 10 to 30 cells; without 10 it goes, then the
+// byte rate, the bytes, the item rate and the ETA.
+func watchColumns(rows []watchRow, width int) (w [nCols]int, show [nCols]bool) {
+	for _, r := range rows {
+		for k, s := range r.cells {
 			w[k] = max(w[k], utf8.RuneCountInString(s))
 		}
 	}
 	w[cEmail] = min(max(w[cEmail], 8), 36)
 	w[cBar] = 0
-	show := [nCols]bool{}
 	for k := range show {
 		show[k] = w[k] > 0 || k == cBar
 	}
@@ -255,7 +277,6 @@ func renderWatch(v migrate.BatchView, us []migrate.UserView, width, height int, 
 		}
 		return n + min(w[cNote], 24) // leave the note room for its reason
 	}
-	// The bar takes what is left, 10 to 30 cells; without 10 it goes.
 	w[cBar] = 10
 	for _, k := range []int{cBar, cBRate, cBytes, cRate, cETA} {
 		if total() <= width-1 {
@@ -266,35 +287,34 @@ func renderWatch(v migrate.BatchView, us []migrate.UserView, width, height int, 
 	if show[cBar] {
 		w[cBar] = min(30, 10+width-1-total())
 	}
-	for i, c := range cells {
-		var parts []string
-		for k, s := range c {
-			if !show[k] {
-				continue
-			}
-			switch k {
-			case cBar:
-				fill := int(fracs[i] * float64(w[cBar]))
-				parts = append(parts, strings.Repeat("█", fill)+strings.Repeat("░", w[cBar]-fill))
-			case cEmail:
-				if utf8.RuneCountInString(s) > w[k] {
-					s = string([]rune(s)[:w[k]-1]) + "…"
-				}
-				parts = append(parts, fmt.Sprintf("%-*s", w[k], s))
-			case cNote:
-				parts = append(parts, s)
-			case cPct, cItems, cBytes, cRate, cBRate:
-				parts = append(parts, fmt.Sprintf("%*s", w[k], s))
-			default:
-				parts = append(parts, fmt.Sprintf("%-*s", w[k], s))
-			}
+	return w, show
+}
+
+// render writes the row's shown cells in their widths.
+func (r watchRow) render(w [nCols]int, show [nCols]bool) string {
+	var parts []string
+	for k, s := range r.cells {
+		if !show[k] {
+			continue
 		}
-		b.WriteString(strings.TrimRight(strings.Join(parts, " "), " ") + "\n")
+		switch k {
+		case cBar:
+			fill := int(r.frac * float64(w[cBar]))
+			parts = append(parts, strings.Repeat("█", fill)+strings.Repeat("░", w[cBar]-fill))
+		case cEmail:
+			if utf8.RuneCountInString(s) > w[k] {
+				s = string([]rune(s)[:w[k]-1]) + "…"
+			}
+			parts = append(parts, fmt.Sprintf("%-*s", w[k], s))
+		case cNote:
+			parts = append(parts, s)
+		case cPct, cItems, cBytes, cRate, cBRate:
+			parts = append(parts, fmt.Sprintf("%*s", w[k], s))
+		default:
+			parts = append(parts, fmt.Sprintf("%-*s", w[k], s))
+		}
 	}
-	if rows < len(us) {
-		fmt.Fprintf(&b, "… %d more users (imapmig user list --batch %s)\n", len(us)-rows, v.Name)
-	}
-	return b.String()
+	return strings.TrimRight(strings.Join(parts, " "), " ")
 }
 
 // plainWatcher prints a line when the batch or a user changes, for logs and
