@@ -63,47 +63,30 @@ type demoOptions struct {
 // IMAP server seeded with generated mailboxes, the Graph emulator, and the
 // daemon, then migrates a batch and prints a summary.
 func runDemo(ctx context.Context, o demoOptions, stdout io.Writer) error {
-	users, messages, large, useDovecot, throttle, keep := &o.users, &o.messages, &o.large, &o.dovecot, &o.throttle, &o.keep
-	if *users < 1 || *users > 1000 {
+	if o.users < 1 || o.users > 1000 {
 		return errors.New("demo: --users must be 1-1000")
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	dir := *keep
-	if dir == "" {
-		d, err := os.MkdirTemp("", "imapmig-demo-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
-	}
-	logFile, err := os.OpenFile(filepath.Join(dir, "imapmig.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	dir, log, cleanup, err := demoDir(o.keep)
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
-	log := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	defer cleanup()
 
-	addrs := make([]string, *users)
+	addrs := make([]string, o.users)
 	for i := range addrs {
 		addrs[i] = fmt.Sprintf("user%02d@contoso.example", i+1)
 	}
-	fmt.Fprintf(stdout, "imapmig demo: %d users, %d messages each (+ special cases), data in %s\n", *users, *messages, dir)
-	if !*useDovecot {
+	fmt.Fprintf(stdout, "imapmig demo: %d users, %d messages each (+ special cases), data in %s\n", o.users, o.messages, dir)
+	if !o.dovecot {
 		fmt.Fprintln(stdout, "(the in-memory IMAP server cannot serve the malformed sample message, so it is left out; --dovecot includes it)")
 	}
 
 	// The Graph side.
-	emuOpts := graphemu.Options{Mailboxes: addrs, DisableThrottling: !*throttle, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if *throttle {
+	emuOpts := graphemu.Options{Mailboxes: addrs, DisableThrottling: !o.throttle, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if o.throttle {
 		emuOpts.TimeScale = 60
 	}
 	emu, err := graphemu.New(emuOpts)
@@ -117,83 +100,13 @@ func runDemo(ctx context.Context, o demoOptions, stdout io.Writer) error {
 
 	// The IMAP side.
 	start := time.Now()
-	var csv strings.Builder
-	csv.WriteString("EmailAddress,UserName,Password\n")
-	var sourceMessages, sourceBytes int64
-	gen := func(i int) *mailgen.Mailbox {
-		mb := mailgen.Generate(mailgen.Options{Seed: uint64(i + 1), Messages: *messages, Large: *large})
-		if !*useDovecot {
-			// go-imap's in-memory server answers BODY[] of a message whose
-			// header it cannot parse with an empty literal: the generated
-			// malformed sample would arrive empty and be skipped. Real
-			// servers return the bytes (with --dovecot it migrates as
-			// original.eml), so leave it out here.
-			for fi := range mb.Folders {
-				mb.Folders[fi].Messages = slices.DeleteFunc(mb.Folders[fi].Messages, func(m mailgen.Message) bool { return m.Kind == mailgen.KindMalformed })
-			}
-		}
-		for _, f := range mb.Folders {
-			for _, m := range f.Messages {
-				sourceMessages++
-				sourceBytes += int64(len(m.Raw))
-			}
-		}
-		return mb
+	src, err := startDemoSource(ctx, o, addrs)
+	defer src.close()
+	if err != nil {
+		return err
 	}
-	var ep model.Endpoint
-	var roots *x509.CertPool
-	if *useDovecot {
-		if _, err := dovecot.Installed(""); err != nil {
-			return fmt.Errorf("demo --dovecot: %w (apt-get install -y dovecot-imapd)", err)
-		}
-		dc, err := dovecot.Start(ctx, dovecot.Options{})
-		if err != nil {
-			return err
-		}
-		defer dc.Stop()
-		for i, a := range addrs {
-			name := strings.Split(a, "@")[0]
-			if _, err := dc.AddUser(name, "pw-"+name, dovecot.LayoutSlash); err != nil {
-				return err
-			}
-			if err := dc.Seed(name, gen(i)); err != nil {
-				return err
-			}
-			fmt.Fprintf(&csv, "%s,%s,pw-%s\n", a, name, name)
-		}
-		ep = model.Endpoint{Name: "demo-imap", Host: dc.Host, Port: dc.TLSPort, Security: "ssl", Auth: "plain"}
-		roots = x509.NewCertPool()
-		roots.AppendCertsFromPEM(dc.CAPEM)
-	} else {
-		mem := imapmemserver.New()
-		for i, a := range addrs {
-			name := strings.Split(a, "@")[0]
-			u := imapmemserver.NewUser(name, "pw-"+name)
-			if err := mailgen.SeedMemServer(u, gen(i)); err != nil {
-				return err
-			}
-			mem.AddUser(u)
-			fmt.Fprintf(&csv, "%s,%s,pw-%s\n", a, name, name)
-		}
-		srv := imapserver.New(&imapserver.Options{
-			NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-				return mem.NewSession(), nil, nil
-			},
-			Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
-			InsecureAuth: true,
-		})
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		go srv.Serve(ln)
-		defer srv.Close()
-		host, port, _ := net.SplitHostPort(ln.Addr().String())
-		p, _ := strconv.Atoi(port)
-		ep = model.Endpoint{Name: "demo-imap", Host: host, Port: p, Security: "none", Auth: "login"}
-	}
-	ep.MaxConcurrentMigrations, ep.MaxConcurrentIncrementalSyncs = 20, 10
-	fmt.Fprintf(stdout, "source ready: %d messages, %s (%s)\n", sourceMessages, fmtBytes(sourceBytes), time.Since(start).Round(time.Millisecond))
+	ep, roots := src.ep, src.roots
+	fmt.Fprintf(stdout, "source ready: %d messages, %s (%s)\n", src.messages, fmtBytes(src.bytes), time.Since(start).Round(time.Millisecond))
 
 	const secretEnv = "IMAPMIG_DEMO_CLIENT_SECRET"
 	os.Setenv(secretEnv, "demo-secret")
@@ -224,7 +137,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout io.Writer) error {
 
 	begin := time.Now()
 	if _, err := d.engine.CreateBatch(ctx, migrate.BatchSpec{Name: "demo", Endpoint: ep.Name, Tenant: tenant.Name,
-		CSV: []byte(csv.String()), Autostart: true,
+		CSV: []byte(src.csv.String()), Autostart: true,
 		Options: model.BatchOptions{MigrateDeletedItems: true, SyncInterval: 24 * time.Hour}}); err != nil {
 		return err
 	}
@@ -237,10 +150,50 @@ func runDemo(ctx context.Context, o demoOptions, stdout io.Writer) error {
 	}
 	elapsed := time.Since(begin)
 	sumErr := demoSummary(d.engine, emu, addrs, v, elapsed, stdout)
-	if *keep == "" {
+	if o.keep == "" {
 		fmt.Fprintln(stdout, "\nThe demo's data is removed now; run it with --keep DIR to keep it and look at it afterwards.")
 		return sumErr
 	}
+	if err := printKept(stdout, dir, ep, tenant); err != nil {
+		return err
+	}
+	return sumErr
+}
+
+// demoDir makes the demo's data directory (keep, or a temporary one that
+// cleanup removes) and its log.
+func demoDir(keep string) (dir string, log *slog.Logger, cleanup func(), err error) {
+	var closers []func()
+	cleanup = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	dir = keep
+	if dir == "" {
+		d, err := os.MkdirTemp("", "imapmig-demo-")
+		if err != nil {
+			return "", nil, cleanup, err
+		}
+		closers = append(closers, func() { os.RemoveAll(d) })
+		dir = d
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, cleanup, err
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	logFile, err := os.OpenFile(filepath.Join(dir, "imapmig.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return "", nil, cleanup, err
+	}
+	closers = append(closers, func() { logFile.Close() })
+	return dir, slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo})), cleanup, nil
+}
+
+// printKept writes the kept data's config and says how to look at it.
+func printKept(stdout io.Writer, dir string, ep model.Endpoint, tenant config.Tenant) error {
 	cfgPath, err := writeKeptConfig(dir, ep, tenant)
 	if err != nil {
 		return err
@@ -255,7 +208,104 @@ and Graph emulator are gone, so nothing syncs):
   imapmig user skipped user01@contoso.example
   imapmig batch events demo
 `, dir, cfgPath)
-	return sumErr
+	return nil
+}
+
+// demoSource is the demo's IMAP side: a seeded server, its endpoint, the
+// batch's CSV and what it holds.
+type demoSource struct {
+	ep              model.Endpoint
+	roots           *x509.CertPool // the server's CA (Dovecot), nil for plain IMAP
+	csv             strings.Builder
+	messages, bytes int64
+	closers         []func()
+}
+
+// close stops the server.
+func (s *demoSource) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+}
+
+// startDemoSource starts Dovecot (--dovecot) or go-imap's in-memory server
+// and seeds one generated mailbox per address. The caller closes it, also
+// after an error.
+func startDemoSource(ctx context.Context, o demoOptions, addrs []string) (*demoSource, error) {
+	src := &demoSource{}
+	src.csv.WriteString("EmailAddress,UserName,Password\n")
+	gen := func(i int) *mailgen.Mailbox {
+		mb := mailgen.Generate(mailgen.Options{Seed: uint64(i + 1), Messages: o.messages, Large: o.large})
+		if !o.dovecot {
+			// go-imap's in-memory server answers BODY[] of a message whose
+			// header it cannot parse with an empty literal: the generated
+			// malformed sample would arrive empty and be skipped. Real
+			// servers return the bytes (with --dovecot it migrates as
+			// original.eml), so leave it out here.
+			for fi := range mb.Folders {
+				mb.Folders[fi].Messages = slices.DeleteFunc(mb.Folders[fi].Messages, func(m mailgen.Message) bool { return m.Kind == mailgen.KindMalformed })
+			}
+		}
+		for _, f := range mb.Folders {
+			for _, m := range f.Messages {
+				src.messages++
+				src.bytes += int64(len(m.Raw))
+			}
+		}
+		return mb
+	}
+	if o.dovecot {
+		if _, err := dovecot.Installed(""); err != nil {
+			return src, fmt.Errorf("demo --dovecot: %w (apt-get install -y dovecot-imapd)", err)
+		}
+		dc, err := dovecot.Start(ctx, dovecot.Options{})
+		if err != nil {
+			return src, err
+		}
+		src.closers = append(src.closers, func() { dc.Stop() })
+		for i, a := range addrs {
+			name := strings.Split(a, "@")[0]
+			if _, err := dc.AddUser(name, "pw-"+name, dovecot.LayoutSlash); err != nil {
+				return src, err
+			}
+			if err := dc.Seed(name, gen(i)); err != nil {
+				return src, err
+			}
+			fmt.Fprintf(&src.csv, "%s,%s,pw-%s\n", a, name, name)
+		}
+		src.ep = model.Endpoint{Name: "demo-imap", Host: dc.Host, Port: dc.TLSPort, Security: "ssl", Auth: "plain"}
+		src.roots = x509.NewCertPool()
+		src.roots.AppendCertsFromPEM(dc.CAPEM)
+	} else {
+		mem := imapmemserver.New()
+		for i, a := range addrs {
+			name := strings.Split(a, "@")[0]
+			u := imapmemserver.NewUser(name, "pw-"+name)
+			if err := mailgen.SeedMemServer(u, gen(i)); err != nil {
+				return src, err
+			}
+			mem.AddUser(u)
+			fmt.Fprintf(&src.csv, "%s,%s,pw-%s\n", a, name, name)
+		}
+		srv := imapserver.New(&imapserver.Options{
+			NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+				return mem.NewSession(), nil, nil
+			},
+			Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
+			InsecureAuth: true,
+		})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return src, err
+		}
+		go srv.Serve(ln)
+		src.closers = append(src.closers, func() { srv.Close() })
+		host, port, _ := net.SplitHostPort(ln.Addr().String())
+		p, _ := strconv.Atoi(port)
+		src.ep = model.Endpoint{Name: "demo-imap", Host: host, Port: p, Security: "none", Auth: "login"}
+	}
+	src.ep.MaxConcurrentMigrations, src.ep.MaxConcurrentIncrementalSyncs = 20, 10
+	return src, nil
 }
 
 // writeKeptConfig writes a config for the kept data directory, so that
