@@ -2,8 +2,10 @@ package migrate_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,5 +67,66 @@ func TestEngine_StopWhileTheLastBodyIsFetchedLosesNothing(t *testing.T) {
 	}
 	if alpha != 1 {
 		t.Fatalf("Projects/Alpha's message is in the target %d times, want once", alpha)
+	}
+}
+
+// TestEngine_StopAtEveryFetchLosesAndDuplicatesNothing sweeps the stop
+// over every body fetch of a folder: stopped while its k-th body is
+// fetched, then started again, the user ends with every message in the
+// target exactly once and verify finds no difference.
+func TestEngine_StopAtEveryFetchLosesAndDuplicatesNothing(t *testing.T) {
+	const n = 6
+	for k := 1; k <= n; k++ {
+		t.Run(fmt.Sprintf("fetch%d", k), func(t *testing.T) {
+			src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
+			seedBasic(src)
+			src.addFolder("Many", "")
+			for i := 0; i < n; i++ {
+				src.append("Many", rawMsg(fmt.Sprintf("many %d", i), 300), day0.AddDate(0, 0, i))
+			}
+			var h *harness
+			var fetches atomic.Int32
+			stopped := make(chan struct{})
+			src.onFetch = func(ctx context.Context, folder string, uid uint32) {
+				if folder != "Many" || fetches.Add(1) != int32(k) {
+					return
+				}
+				go func() { _ = h.eng.StopBatch(context.Background(), "b") }()
+				select {
+				case <-ctx.Done():
+					close(stopped)
+				case <-time.After(30 * time.Second):
+					t.Error("the stop did not reach the pass within 30 s")
+				}
+			}
+			h = newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
+			h.batch("b", "ann@contoso.com")
+			h.waitUser("ann@contoso.com", model.UserStopped)
+			select {
+			case <-stopped:
+			default:
+				t.Fatalf("the pass was never stopped at fetch %d of Many", k)
+			}
+			if err := h.eng.StartBatch(context.Background(), "b"); err != nil {
+				t.Fatal(err)
+			}
+			h.waitUser("ann@contoso.com", model.UserSynced)
+			v, err := h.eng.VerifyUser(context.Background(), "ann@contoso.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(v.Differences) != 0 || v.TargetCount != v.SourceCount {
+				t.Fatalf("stopped at fetch %d: source %d, target %d, differences %+v", k, v.SourceCount, v.TargetCount, v.Differences)
+			}
+			seen := map[string]int{}
+			for _, it := range tgt.Box("ann@contoso.com").Items() {
+				seen[it.Key]++
+			}
+			for key, c := range seen {
+				if c != 1 {
+					t.Errorf("stopped at fetch %d: source key %s is in the target %d times", k, key, c)
+				}
+			}
+		})
 	}
 }
