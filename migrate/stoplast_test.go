@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,31 +13,26 @@ import (
 	"github.com/imapmig/imapmig/state/statetest"
 )
 
-// TestEngine_StopWhileTheLastBodyIsFetchedLosesNothing: a stop that lands
-// while a folder's last body is being fetched must not mark the folder
-// done. The create that never ran would otherwise be lost for good: the
-// next pass reads only UIDs above the saved UIDNEXT and verify finds the
-// message missing while the user says Synced (seen once in the web
-// console's browser test after Stop and Start).
-func TestEngine_StopWhileTheLastBodyIsFetchedLosesNothing(t *testing.T) {
-	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
-	seedBasic(src) // Projects/Alpha holds one message: its only create is the last
+// stopAtFetchThenResume runs a batch of ann over src and tgt, stops it
+// while the k-th body of folder is fetched (the fetch answers after the
+// pass saw the stop), starts it again, and fails unless ann ends Synced
+// with verify finding no difference.
+func stopAtFetchThenResume(t *testing.T, src *fakeServer, tgt *memtarget.Target, folder string, k int32) {
+	t.Helper()
 	var h *harness
-	var once sync.Once
+	var fetches atomic.Int32
 	stopped := make(chan struct{})
-	src.onFetch = func(ctx context.Context, folder string, uid uint32) {
-		if folder != "Projects/Alpha" {
+	src.onFetch = func(ctx context.Context, f string, uid uint32) {
+		if f != folder || fetches.Add(1) != k {
 			return
 		}
-		once.Do(func() {
-			go func() { _ = h.eng.StopBatch(context.Background(), "b") }()
-			select {
-			case <-ctx.Done(): // the pass is stopped; the fetch still answers
-				close(stopped)
-			case <-time.After(30 * time.Second):
-				t.Error("the stop did not reach the pass within 30 s")
-			}
-		})
+		go func() { _ = h.eng.StopBatch(context.Background(), "b") }()
+		select {
+		case <-ctx.Done(): // the pass is stopped; the fetch still answers
+			close(stopped)
+		case <-time.After(30 * time.Second):
+			t.Error("the stop did not reach the pass within 30 s")
+		}
 	}
 	h = newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
 	h.batch("b", "ann@contoso.com")
@@ -46,7 +40,7 @@ func TestEngine_StopWhileTheLastBodyIsFetchedLosesNothing(t *testing.T) {
 	select {
 	case <-stopped:
 	default:
-		t.Fatal("the pass was never stopped while fetching Projects/Alpha's message")
+		t.Fatalf("the pass was never stopped at fetch %d of %s", k, folder)
 	}
 	if err := h.eng.StartBatch(context.Background(), "b"); err != nil {
 		t.Fatal(err)
@@ -57,8 +51,20 @@ func TestEngine_StopWhileTheLastBodyIsFetchedLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(v.Differences) != 0 || v.TargetCount != v.SourceCount {
-		t.Fatalf("after stop and start: source %d, target %d, differences %+v", v.SourceCount, v.TargetCount, v.Differences)
+		t.Fatalf("stopped at fetch %d of %s: source %d, target %d, differences %+v", k, folder, v.SourceCount, v.TargetCount, v.Differences)
 	}
+}
+
+// TestEngine_StopWhileTheLastBodyIsFetchedLosesNothing: a stop that lands
+// while a folder's last body is being fetched must not mark the folder
+// done. The create that never ran would otherwise be lost for good: the
+// next pass reads only UIDs above the saved UIDNEXT and verify finds the
+// message missing while the user says Synced (seen once in the web
+// console's browser test after Stop and Start).
+func TestEngine_StopWhileTheLastBodyIsFetchedLosesNothing(t *testing.T) {
+	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
+	seedBasic(src) // Projects/Alpha holds one message: its only create is the last
+	stopAtFetchThenResume(t, src, tgt, "Projects/Alpha", 1)
 	alpha := 0
 	for _, it := range tgt.Box("ann@contoso.com").Items() {
 		if strings.Contains(it.Headers, "Subject: alpha 1") {
@@ -76,7 +82,7 @@ func TestEngine_StopWhileTheLastBodyIsFetchedLosesNothing(t *testing.T) {
 // target exactly once and verify finds no difference.
 func TestEngine_StopAtEveryFetchLosesAndDuplicatesNothing(t *testing.T) {
 	const n = 6
-	for k := 1; k <= n; k++ {
+	for k := int32(1); k <= n; k++ {
 		t.Run(fmt.Sprintf("fetch%d", k), func(t *testing.T) {
 			src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
 			seedBasic(src)
@@ -84,40 +90,7 @@ func TestEngine_StopAtEveryFetchLosesAndDuplicatesNothing(t *testing.T) {
 			for i := 0; i < n; i++ {
 				src.append("Many", rawMsg(fmt.Sprintf("many %d", i), 300), day0.AddDate(0, 0, i))
 			}
-			var h *harness
-			var fetches atomic.Int32
-			stopped := make(chan struct{})
-			src.onFetch = func(ctx context.Context, folder string, uid uint32) {
-				if folder != "Many" || fetches.Add(1) != int32(k) {
-					return
-				}
-				go func() { _ = h.eng.StopBatch(context.Background(), "b") }()
-				select {
-				case <-ctx.Done():
-					close(stopped)
-				case <-time.After(30 * time.Second):
-					t.Error("the stop did not reach the pass within 30 s")
-				}
-			}
-			h = newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
-			h.batch("b", "ann@contoso.com")
-			h.waitUser("ann@contoso.com", model.UserStopped)
-			select {
-			case <-stopped:
-			default:
-				t.Fatalf("the pass was never stopped at fetch %d of Many", k)
-			}
-			if err := h.eng.StartBatch(context.Background(), "b"); err != nil {
-				t.Fatal(err)
-			}
-			h.waitUser("ann@contoso.com", model.UserSynced)
-			v, err := h.eng.VerifyUser(context.Background(), "ann@contoso.com")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(v.Differences) != 0 || v.TargetCount != v.SourceCount {
-				t.Fatalf("stopped at fetch %d: source %d, target %d, differences %+v", k, v.SourceCount, v.TargetCount, v.Differences)
-			}
+			stopAtFetchThenResume(t, src, tgt, "Many", k)
 			seen := map[string]int{}
 			for _, it := range tgt.Box("ann@contoso.com").Items() {
 				seen[it.Key]++
