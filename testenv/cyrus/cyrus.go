@@ -2,12 +2,9 @@ package cyrus
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -67,15 +64,9 @@ type Options struct {
 
 // Server is a running Cyrus master bound to 127.0.0.1.
 type Server struct {
-	// Host is always "127.0.0.1".
-	Host string
-	// Port serves plain IMAP (plaintext logins allowed); TLSPort serves
-	// implicit TLS.
-	Port, TLSPort int
-	// CAPEM is the PEM of the self-signed server certificate (its own CA);
-	// CertPool holds it. Valid for "localhost" and 127.0.0.1.
-	CAPEM    []byte
-	CertPool *x509.CertPool
+	// Listeners: Host, Port (plain IMAP, plaintext logins allowed),
+	// TLSPort (implicit TLS), the certificate, Addr, TLSAddr, TLSConfig.
+	serverproc.Listeners
 	// AdminUser and AdminPassword authenticate as any user through SASL
 	// PLAIN with authzid.
 	AdminUser, AdminPassword string
@@ -105,7 +96,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if _, err := exec.LookPath("saslpasswd2"); err != nil {
 		return nil, fmt.Errorf("%w: saslpasswd2 (sasl2-bin) is missing", ErrNotInstalled)
 	}
-	s := &Server{Host: "127.0.0.1", root: root, log: opts.Logger, users: map[string]*User{}, Namespace: opts.Namespace}
+	s := &Server{Listeners: serverproc.Listeners{Host: "127.0.0.1"}, root: root, log: opts.Logger, users: map[string]*User{}, Namespace: opts.Namespace}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -179,8 +170,7 @@ func (s *Server) identity() (string, string, error) {
 }
 
 func (s *Server) writeFiles() error {
-	var err error
-	if s.CAPEM, s.CertPool, err = serverproc.WriteCert(s.Dir, "cyrus"); err != nil {
+	if err := s.Listen(s.Dir, "cyrus"); err != nil {
 		return err
 	}
 	d := s.Dir
@@ -188,12 +178,6 @@ func (s *Server) writeFiles() error {
 		if err := os.MkdirAll(filepath.Join(d, sub), 0o755); err != nil {
 			return err
 		}
-	}
-	if s.Port, err = serverproc.FreePort(); err != nil {
-		return err
-	}
-	if s.TLSPort, err = serverproc.FreePort(); err != nil {
-		return err
 	}
 	usr, grp, err := s.identity()
 	if err != nil {
@@ -328,15 +312,4 @@ func (s *Server) Stop() error {
 		return os.RemoveAll(s.Dir)
 	}
 	return nil
-}
-
-// Addr is host:port of the plain listener.
-func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
-
-// TLSAddr is host:port of the implicit-TLS listener.
-func (s *Server) TLSAddr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.TLSPort)) }
-
-// TLSConfig trusts the server's certificate.
-func (s *Server) TLSConfig() *tls.Config {
-	return &tls.Config{RootCAs: s.CertPool, ServerName: "localhost"}
 }

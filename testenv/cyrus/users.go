@@ -3,7 +3,6 @@ package cyrus
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -25,14 +24,9 @@ var userSeq atomic.Int64
 // AddUser adds a user to the sasldb and creates its INBOX and Folders (by
 // logging in once). An empty Password gets a random one.
 func (s *Server) AddUser(name, password string) (*User, error) {
-	if name == "" || strings.ContainsAny(name, ".@/ \n\\\"%*") {
-		return nil, fmt.Errorf("cyrus: invalid user name %q", name)
-	}
-	if password == "" {
-		password = "pw-" + serverproc.RandomHex(8)
-	}
-	if strings.ContainsAny(password, "\n") {
-		return nil, fmt.Errorf("cyrus: password of %q contains a newline", name)
+	password, err := serverproc.NewLogin("cyrus", name, password, ".@/ \n\\\"%*", "\n")
+	if err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

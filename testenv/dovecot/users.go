@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 
 	"github.com/imapmig/imapmig/testenv/internal/serverproc"
@@ -15,14 +14,9 @@ var userSeq atomic.Int64
 // AddUser adds a passwd-file user at runtime (Dovecot re-reads the file on
 // its next lookup) and creates its home. An empty Password gets a random one.
 func (s *Server) AddUser(name, password string, layout Layout) (*User, error) {
-	if name == "" || strings.ContainsAny(name, ":*\n /%") {
-		return nil, fmt.Errorf("dovecot: invalid user name %q", name)
-	}
-	if password == "" {
-		password = "pw-" + serverproc.RandomHex(8)
-	}
-	if strings.ContainsAny(password, ":\n") {
-		return nil, fmt.Errorf("dovecot: password of %q contains ':' or newline", name)
+	password, err := serverproc.NewLogin("dovecot", name, password, ":*\n /%", ":\n")
+	if err != nil {
+		return nil, err
 	}
 	if s.Profile == ProfileOldHoster {
 		layout = LayoutINBOXDot // the namespace is server-wide

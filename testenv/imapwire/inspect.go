@@ -129,115 +129,135 @@ func (c *conn) inspect(line string) (tag, cmd string, features []string, reason 
 	}
 	c.mu.Unlock()
 
-	var needs []string
-	need := func(feature string, capsAny ...string) {
-		if feature != "" {
-			features = append(features, feature)
-		}
-		needs = append(needs, strings.Join(capsAny, "|"))
+	u, refuse := uses(cmd, args)
+	if refuse != "" {
+		return tag, cmd, u.features, refuse
 	}
-	switch cmd {
-	case "ENABLE":
-		need("", "ENABLE")
-		for _, a := range args {
-			features = append(features, "ENABLE "+a)
-			needs = append(needs, a)
-			switch a {
-			case "CONDSTORE":
-				features = append(features, FeatureCondStore)
-			case "QRESYNC":
-				features = append(features, FeatureQResync)
-			}
-		}
-	case "SELECT", "EXAMINE":
-		if len(args) > 1 {
-			if has(args[1:], "CONDSTORE") {
-				need(FeatureCondStore, "CONDSTORE")
-			}
-			if has(args[1:], "QRESYNC") {
-				need(FeatureQResync, "QRESYNC")
-			}
-		}
-	case "STATUS":
-		if has(args, "HIGHESTMODSEQ") {
-			need(FeatureCondStore, "CONDSTORE")
-		}
-	case "FETCH", "UID FETCH":
-		if has(args, "MODSEQ") {
-			need(FeatureCondStore, "CONDSTORE")
-		}
-		if has(args, "CHANGEDSINCE") {
-			need(FeatureCondStore, "CONDSTORE")
-			features = append(features, FeatureChangedSince)
-		} else if has(args, "FLAGS", "FAST", "ALL", "FULL") {
-			features = append(features, FeatureFlagsScan)
-		}
-		if has(args, "VANISHED") {
-			need(FeatureQResync, "QRESYNC")
-		}
-	case "STORE", "UID STORE":
-		if has(args, "UNCHANGEDSINCE") {
-			need(FeatureCondStore, "CONDSTORE")
-		}
-	case "SEARCH", "UID SEARCH":
-		if len(args) > 0 && args[0] == "RETURN" {
-			need(FeatureESearch, "ESEARCH")
-		}
-		if has(args, "MODSEQ") {
-			need(FeatureCondStore, "CONDSTORE")
-		}
-	case "MOVE", "UID MOVE":
-		need(FeatureMove, "MOVE")
-	case "UID EXPUNGE":
-		need(FeatureUIDExpunge, "UIDPLUS")
-	case "LIST":
-		if len(args) > 0 && args[0] == "(" {
-			sel := group(append([]string{"SEL"}, args...), "SEL")
-			need("", "LIST-EXTENDED")
-			if has(sel, "SPECIAL-USE") {
-				need(FeatureSpecialUse, "SPECIAL-USE")
-			}
-		}
-		ret := group(args, "RETURN")
-		if has(ret, "STATUS") {
-			need(FeatureListStatus, "LIST-STATUS")
-		}
-		if has(ret, "SPECIAL-USE") {
-			need(FeatureSpecialUse, "SPECIAL-USE")
-		}
-		if has(ret, "CHILDREN", "SUBSCRIBED", "MYRIGHTS", "METADATA") {
-			need("", "LIST-EXTENDED")
-		}
-	case "ID":
-		need("", "ID")
-	case "NAMESPACE":
-		need("", "NAMESPACE")
-	case "UNSELECT":
-		need("", "UNSELECT")
-	case "IDLE":
-		need("", "IDLE")
-	case "COMPRESS":
-		return tag, cmd, features, "the proxy needs plaintext"
-	case "STARTTLS":
-		return tag, cmd, features, "the proxy needs plaintext"
-	case "XLIST":
-		need("", "XLIST")
-	case "GETMETADATA", "SETMETADATA":
-		need("", "METADATA", "METADATA-SERVER")
-	case "SORT", "UID SORT":
-		need("", "SORT")
+	return tag, cmd, u.features, u.missing(caps)
+}
+
+// usage is what one command uses: the feature keys it counts under, and
+// the capabilities it needs (each entry "A|B": any of them will do).
+type usage struct {
+	features, needs []string
+}
+
+func (u *usage) need(feature string, capsAny ...string) {
+	if feature != "" {
+		u.features = append(u.features, feature)
 	}
+	u.needs = append(u.needs, strings.Join(capsAny, "|"))
+}
+
+// missing is why the command is refused with the capabilities caps (nil:
+// not known yet, nothing is refused), or "".
+func (u *usage) missing(caps map[string]bool) string {
 	if caps == nil {
-		return tag, cmd, features, ""
+		return ""
 	}
-	for _, n := range needs {
+	for _, n := range u.needs {
 		ok := false
 		for _, alt := range strings.Split(n, "|") {
 			ok = ok || caps[alt]
 		}
 		if !ok {
-			return tag, cmd, features, n + " is not advertised"
+			return n + " is not advertised"
 		}
 	}
-	return tag, cmd, features, ""
+	return ""
+}
+
+// commandNeeds are the commands that need a capability whatever their
+// arguments, and the feature key they count under ("" for none).
+var commandNeeds = map[string]struct {
+	feature string
+	caps    []string
+}{
+	"MOVE":        {FeatureMove, []string{"MOVE"}},
+	"UID MOVE":    {FeatureMove, []string{"MOVE"}},
+	"UID EXPUNGE": {FeatureUIDExpunge, []string{"UIDPLUS"}},
+	"ID":          {"", []string{"ID"}},
+	"NAMESPACE":   {"", []string{"NAMESPACE"}},
+	"UNSELECT":    {"", []string{"UNSELECT"}},
+	"IDLE":        {"", []string{"IDLE"}},
+	"XLIST":       {"", []string{"XLIST"}},
+	"GETMETADATA": {"", []string{"METADATA", "METADATA-SERVER"}},
+	"SETMETADATA": {"", []string{"METADATA", "METADATA-SERVER"}},
+	"SORT":        {"", []string{"SORT"}},
+	"UID SORT":    {"", []string{"SORT"}},
+}
+
+// uses is what cmd with its arguments uses; refuse is set for a command
+// the proxy never forwards.
+func uses(cmd string, args []string) (u usage, refuse string) {
+	if n, ok := commandNeeds[cmd]; ok {
+		u.need(n.feature, n.caps...)
+		return u, ""
+	}
+	switch cmd {
+	case "ENABLE":
+		u.enable(args)
+	case "SELECT", "EXAMINE":
+		if len(args) > 1 {
+			u.needIf(has(args[1:], "CONDSTORE"), FeatureCondStore, "CONDSTORE")
+			u.needIf(has(args[1:], "QRESYNC"), FeatureQResync, "QRESYNC")
+		}
+	case "STATUS":
+		u.needIf(has(args, "HIGHESTMODSEQ"), FeatureCondStore, "CONDSTORE")
+	case "FETCH", "UID FETCH":
+		u.fetch(args)
+	case "STORE", "UID STORE":
+		u.needIf(has(args, "UNCHANGEDSINCE"), FeatureCondStore, "CONDSTORE")
+	case "SEARCH", "UID SEARCH":
+		u.needIf(len(args) > 0 && args[0] == "RETURN", FeatureESearch, "ESEARCH")
+		u.needIf(has(args, "MODSEQ"), FeatureCondStore, "CONDSTORE")
+	case "LIST":
+		u.list(args)
+	case "COMPRESS", "STARTTLS":
+		return u, "the proxy needs plaintext"
+	}
+	return u, ""
+}
+
+func (u *usage) needIf(cond bool, feature string, capsAny ...string) {
+	if cond {
+		u.need(feature, capsAny...)
+	}
+}
+
+func (u *usage) enable(args []string) {
+	u.need("", "ENABLE")
+	for _, a := range args {
+		u.features = append(u.features, "ENABLE "+a)
+		u.needs = append(u.needs, a)
+		switch a {
+		case "CONDSTORE":
+			u.features = append(u.features, FeatureCondStore)
+		case "QRESYNC":
+			u.features = append(u.features, FeatureQResync)
+		}
+	}
+}
+
+func (u *usage) fetch(args []string) {
+	u.needIf(has(args, "MODSEQ"), FeatureCondStore, "CONDSTORE")
+	if has(args, "CHANGEDSINCE") {
+		u.need(FeatureCondStore, "CONDSTORE")
+		u.features = append(u.features, FeatureChangedSince)
+	} else if has(args, "FLAGS", "FAST", "ALL", "FULL") {
+		u.features = append(u.features, FeatureFlagsScan)
+	}
+	u.needIf(has(args, "VANISHED"), FeatureQResync, "QRESYNC")
+}
+
+func (u *usage) list(args []string) {
+	if len(args) > 0 && args[0] == "(" {
+		sel := group(append([]string{"SEL"}, args...), "SEL")
+		u.need("", "LIST-EXTENDED")
+		u.needIf(has(sel, "SPECIAL-USE"), FeatureSpecialUse, "SPECIAL-USE")
+	}
+	ret := group(args, "RETURN")
+	u.needIf(has(ret, "STATUS"), FeatureListStatus, "LIST-STATUS")
+	u.needIf(has(ret, "SPECIAL-USE"), FeatureSpecialUse, "SPECIAL-USE")
+	u.needIf(has(ret, "CHILDREN", "SUBSCRIBED", "MYRIGHTS", "METADATA"), "", "LIST-EXTENDED")
 }

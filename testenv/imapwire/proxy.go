@@ -8,7 +8,6 @@ import (
 	"maps"
 	"net"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 )
@@ -49,11 +48,7 @@ func Start(upstream string) (*Proxy, error) {
 func (p *Proxy) Host() string { h, _, _ := net.SplitHostPort(p.Addr); return h }
 
 // Port is the proxy's port.
-func (p *Proxy) Port() int {
-	_, ps, _ := net.SplitHostPort(p.Addr)
-	n, _ := strconv.Atoi(ps)
-	return n
-}
+func (p *Proxy) Port() int { return Port(p.Addr) }
 
 // Close stops listening and closes every connection.
 func (p *Proxy) Close() error {
@@ -186,25 +181,6 @@ func (p *Proxy) serve(client net.Conn) {
 	<-done
 }
 
-var literalRE = regexp.MustCompile(`~?\{(\d+)(\+?)\}\r?\n$`)
-
-// Literal reports the size of the literal announced at the end of an IMAP
-// line (`{n}`, `{n+}` or `~{n}` before CRLF), whether it is
-// non-synchronizing, and whether the line announces one at all.
-func Literal(line string) (n int64, nonSync, ok bool) { return literal(line) }
-
-func literal(line string) (int64, bool, bool) {
-	m := literalRE.FindStringSubmatch(line)
-	if m == nil {
-		return 0, false, false
-	}
-	n, err := strconv.ParseInt(m[1], 10, 64)
-	if err != nil {
-		return 0, false, false
-	}
-	return n, m[2] == "+", true
-}
-
 // fromServer forwards the server's stream to the client, a line or a
 // literal at a time, learning the capabilities on the way.
 func (c *conn) fromServer() {
@@ -223,7 +199,7 @@ func (c *conn) fromServer() {
 		if err != nil {
 			return
 		}
-		if n, _, ok := literal(line); ok {
+		if n, _, ok := Literal(line); ok {
 			c.clientMu.Lock()
 			_, err := io.CopyN(c.client, r, n)
 			c.clientMu.Unlock()
@@ -272,11 +248,8 @@ func (c *conn) learn(line string) {
 func (c *conn) fromClient() {
 	r := bufio.NewReaderSize(c.client, 64<<10)
 	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			if line != "" {
-				io.WriteString(c.server, line)
-			}
+		line, ok := NextCommand(r, c.server)
+		if !ok {
 			return
 		}
 		tag, cmd, features, reason := c.inspect(line)
@@ -295,42 +268,12 @@ func (c *conn) fromClient() {
 
 // forward sends line and, for each literal it announces, the literal and
 // the next line of the command.
-func (c *conn) forward(r *bufio.Reader, line string) error {
-	for {
-		if _, err := io.WriteString(c.server, line); err != nil {
-			return err
-		}
-		n, _, ok := literal(line)
-		if !ok {
-			return nil
-		}
-		if _, err := io.CopyN(c.server, r, n); err != nil {
-			return err
-		}
-		var err error
-		if line, err = r.ReadString('\n'); err != nil {
-			return err
-		}
-	}
-}
+func (c *conn) forward(r *bufio.Reader, line string) error { return ForwardCommand(c.server, r, line) }
 
-// refuse answers BAD for a command that is not forwarded. A
-// non-synchronizing literal the client sends anyway is read and dropped;
-// after a synchronizing one the client waits for a continuation it does
-// not get, and takes the BAD as the end of the command (RFC 3501 §7.5).
+// refuse answers BAD for a command that is not forwarded (see DropLiterals).
 func (c *conn) refuse(r *bufio.Reader, tag, line, cmd, reason string) error {
-	for {
-		n, nonSync, ok := literal(line)
-		if !ok || !nonSync {
-			break
-		}
-		if _, err := io.CopyN(io.Discard, r, n); err != nil {
-			return err
-		}
-		var err error
-		if line, err = r.ReadString('\n'); err != nil {
-			return err
-		}
+	if err := DropLiterals(r, line); err != nil {
+		return err
 	}
 	c.clientMu.Lock()
 	defer c.clientMu.Unlock()
