@@ -1,0 +1,269 @@
+package main
+
+// The scale bench (issue 15, items 1 and 3): the real daemon against Dovecot
+// and the Graph emulator with N mailboxes migrating at once, reporting each
+// process's CPU seconds side by side, the engine's CPU per GB, its peak RSS
+// and the SyncNow pickup time while the batch runs. docs/BENCHMARKS.md has
+// the commands and the numbers.
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/imapmig/imapmig/testenv/graphemu"
+	"github.com/imapmig/imapmig/testenv/mailgen"
+)
+
+// scalePeaks remembers each run's peak RSS by mailbox count, so that the
+// largest run of one invocation can report RSS per extra mailbox.
+var scalePeaks = map[int]float64{}
+
+// BenchmarkScale migrates N mailboxes of ordinary mail at once (40
+// messages of up to 100 KB, the special kinds, and one of 1–10 MB each) (Exchange's
+// limits as they are, windows time-scaled 60×, 50 ms of service latency).
+// IMAPMIG_BENCH_SCALE picks the counts (default "1,20,200");
+// IMAPMIG_BENCH_PPROF=DIR saves CPU and heap profiles of the daemon there.
+func BenchmarkScale(b *testing.B) {
+	counts := []int{1, 20, 200}
+	if s := os.Getenv("IMAPMIG_BENCH_SCALE"); s != "" {
+		counts = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				b.Fatalf("IMAPMIG_BENCH_SCALE=%q", s)
+			}
+			counts = append(counts, n)
+		}
+	}
+	for _, n := range counts {
+		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				r := runScale(b, "sc", n, mailgen.Options{Messages: 40, Large: 1})
+				scalePeaks[n] = r.peakRSS
+				if one, ok := scalePeaks[1]; ok && n > 1 {
+					b.ReportMetric((r.peakRSS-one)/float64(n-1), "RSS-MB/extra-mailbox")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkScale_Large is 20 mailboxes each migrating a message just under
+// 35 MB (and skipping one just over), for the peak RSS with large mail.
+func BenchmarkScale_Large(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		runScale(b, "sl", 20, mailgen.Options{Messages: 10, NearLimit: true})
+	}
+}
+
+type scaleResult struct{ peakRSS float64 }
+
+func runScale(b *testing.B, prefix string, n int, gen mailgen.Options) scaleResult {
+	b.Helper()
+	e := newE2E(b, prefix, n, gen, graphemu.Options{TimeScale: 60, Latency: 50 * time.Millisecond})
+	// Every mailbox at once: the endpoint's default is 20.
+	cfg, err := os.ReadFile(e.cfgPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	limit := max(n, 20)
+	cfg = []byte(strings.Replace(string(cfg), "    ca_file: dovecot.pem\n", fmt.Sprintf(
+		"    ca_file: dovecot.pem\n    max_concurrent_migrations: %d\n    max_concurrent_incremental_syncs: %d\n", limit, limit), 1))
+	writeFile(b, e.cfgPath, string(cfg))
+	env := []string{"E2E_CLIENT_SECRET=e2e-secret-value"}
+	var prof *profiler
+	if dir := os.Getenv("IMAPMIG_BENCH_PPROF"); dir != "" {
+		prof = &profiler{dir: dir, name: fmt.Sprintf("%s%d", prefix, n), addr: freePort(b), stop: make(chan struct{})}
+		env = append(env, profileListenEnv+"="+prof.addr) // the daemon's only, not the CLI's
+	}
+	e.daemon, e.logs = startServeLogs(b, e.cfgPath, e.addr, env)
+	b.ResetTimer()
+
+	dovecot0 := dovecotCPU(b, e.dc.Dir)
+	self0 := selfCPU()
+	if prof != nil {
+		prof.start(b)
+	}
+	start := time.Now()
+	e.cli("batch", "new", "scale", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+	var pickup time.Duration
+	pickupDuring := false
+	if n > 1 {
+		pickup, pickupDuring = e.syncNowDuringBatch("scale")
+	}
+	v := e.waitSynced("scale", time.Hour)
+	elapsed := time.Since(start).Seconds()
+	if prof != nil {
+		prof.finish(b)
+	}
+	dovecotCPUs := dovecotCPU(b, e.dc.Dir) - dovecot0
+	emuCPU := selfCPU() - self0
+	b.StopTimer()
+	if v.Status != "Synced" || v.SyncedCount != n {
+		b.Fatalf("batch: %s, %d of %d users synced: %+v", v.Status, v.SyncedCount, n, v)
+	}
+	checked := e.verify()
+	stopServe(b, e.daemon)
+	ru := e.daemon.ProcessState.SysUsage().(*syscall.Rusage)
+	engineCPU := time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	gb := float64(v.SyncedBytes) / 1e9
+	peak := float64(ru.Maxrss) / 1024
+	b.ReportMetric(peak, "peak-RSS-MB")
+	b.ReportMetric(engineCPU/gb, "engine-CPU-s/GB")
+	b.ReportMetric(engineCPU, "engine-CPU-s")
+	b.ReportMetric(engineCPU/float64(v.SyncedItemCount)*1e3, "engine-CPU-ms/msg")
+	b.ReportMetric(dovecotCPUs, "dovecot-CPU-s")
+	b.ReportMetric(emuCPU, "emulator-CPU-s")
+	b.ReportMetric(float64(v.SyncedBytes)/1e6, "MB")
+	if n > 1 {
+		b.ReportMetric(pickup.Seconds(), "syncnow-pickup-s")
+	}
+	b.Logf("%d users synced (%d messages checked in the target), %d messages, %.1f MB in %.1f s wall; CPU s: engine %.1f, dovecot %.1f, emulator+harness %.1f; engine peak RSS %.0f MB; SyncNow pickup %s (batch still running: %v); 429s: %d",
+		v.SyncedCount, checked, v.SyncedItemCount, float64(v.SyncedBytes)/1e6, elapsed, engineCPU, dovecotCPUs, emuCPU, peak, pickup, pickupDuring, e.emu.Stats().Throttled)
+	return scaleResult{peakRSS: peak}
+}
+
+// syncNowDuringBatch waits for the first user of the batch to finish its
+// initial sync, asks for a SyncNow of it and returns how long the daemon
+// took to start that pass, and whether other users were still migrating
+// when it was asked.
+func (e *e2e) syncNowDuringBatch(batch string) (time.Duration, bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(time.Hour)
+	for time.Now().Before(deadline) {
+		v := e.batch(batch)
+		if v.SyncedCount > 0 {
+			for _, u := range e.users {
+				if e.user(u.email).Status == "Synced" {
+					running := e.batch(batch).SyncedCount < v.TotalCount
+					took, _ := e.syncNow(u.email)
+					return took, running
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.t.Fatal("no user synced within an hour")
+	return 0, false
+}
+
+// selfCPU is this process's CPU seconds so far: the emulator runs here.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// dovecotCPU is the CPU seconds of Dovecot's master and every process under
+// it, living or exited (an exited child's time is in its parent's cutime
+// once reaped), read from /proc.
+func dovecotCPU(tb testing.TB, dir string) float64 {
+	tb.Helper()
+	pidb, err := os.ReadFile(filepath.Join(dir, "base", "master.pid"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	master, _ := strconv.Atoi(strings.TrimSpace(string(pidb)))
+	type st struct {
+		ppid  int
+		ticks int64
+	}
+	procs := map[int]st{}
+	ents, _ := os.ReadDir("/proc")
+	for _, ent := range ents {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		raw, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(raw)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		// After the command: state ppid … utime(14) stime cutime cstime.
+		if len(f) < 15 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		var ticks int64
+		for _, k := range f[11:15] {
+			t, _ := strconv.ParseInt(k, 10, 64)
+			ticks += t
+		}
+		procs[pid] = st{ppid, ticks}
+	}
+	in := map[int]bool{master: true}
+	for changed := true; changed; {
+		changed = false
+		for pid, p := range procs {
+			if !in[pid] && in[p.ppid] {
+				in[pid], changed = true, true
+			}
+		}
+	}
+	var ticks int64
+	for pid := range in {
+		ticks += procs[pid].ticks
+	}
+	return float64(ticks) / 100 // USER_HZ
+}
+
+// profiler saves back-to-back 10-second CPU profiles of the daemon while the
+// batch runs, and one heap profile (in use) mid-run; `go tool pprof` merges
+// the CPU files.
+type profiler struct {
+	dir, name, addr string
+	stop            chan struct{}
+	wg              sync.WaitGroup
+}
+
+func (p *profiler) start(b *testing.B) {
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for k := 0; ; k++ {
+			select {
+			case <-p.stop:
+				return
+			default:
+			}
+			p.save("/debug/pprof/profile?seconds=10", fmt.Sprintf("%s-cpu-%02d.pb.gz", p.name, k))
+			if k == 1 {
+				p.save("/debug/pprof/heap", p.name+"-heap.pb.gz")
+			}
+		}
+	}()
+}
+
+func (p *profiler) save(path, file string) {
+	resp, err := http.Get("http://" + p.addr + path)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(filepath.Join(p.dir, file))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	io.Copy(f, resp.Body)
+}
+
+func (p *profiler) finish(b *testing.B) {
+	p.save("/debug/pprof/heap", p.name+"-heap-end.pb.gz")
+	close(p.stop)
+	p.wg.Wait()
+}
