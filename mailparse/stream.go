@@ -25,8 +25,13 @@ func (p *Part) DecodedReader() io.Reader {
 func (p *Part) DecodedSize() (int64, bool) {
 	switch r := p.DecodedReader().(type) {
 	case *b64Reader:
-		n, _ := io.Copy(io.Discard, r)
-		return n, r.repaired
+		// Counted, not decoded: a segment of n valid characters decodes
+		// to exactly n*6/8 bytes (flush drops a lone trailing character).
+		r.count = true
+		for !r.done {
+			r.fill()
+		}
+		return r.n, r.repaired
 	case *qpReader:
 		n, _ := io.Copy(io.Discard, r)
 		return n, r.repaired
@@ -52,6 +57,8 @@ type b64Reader struct {
 	padded   bool
 	repaired bool
 	done     bool
+	count    bool  // DecodedSize: flush counts instead of decoding
+	n        int64 // bytes decoded (counted) so far
 }
 
 func (r *b64Reader) flush() {
@@ -59,7 +66,13 @@ func (r *b64Reader) flush() {
 		r.seg = r.seg[:len(r.seg)-1]
 		r.repaired = true
 	}
+	if r.count {
+		r.n += int64(base64.RawStdEncoding.DecodedLen(len(r.seg)))
+		r.seg = r.seg[:0]
+		return
+	}
 	n, _ := base64.RawStdEncoding.Decode(r.dec[:], r.seg)
+	r.n += int64(n)
 	r.out = r.dec[:n]
 	r.seg = r.seg[:0]
 }
@@ -81,7 +94,7 @@ func (r *b64Reader) fill() {
 	for len(r.src) > 0 {
 		c := r.src[0]
 		switch {
-		case isB64(c):
+		case b64Chars[c]:
 			if r.padded {
 				r.padded = false
 				r.flush()
@@ -89,8 +102,14 @@ func (r *b64Reader) fill() {
 					return // c is consumed on the next fill
 				}
 			}
-			r.src = r.src[1:]
-			r.seg = append(r.seg, c)
+			// The run of base64 characters that starts here (a whole
+			// line, usually), up to the segment's end, in one copy.
+			j, room := 1, min(len(r.src), cap(r.seg)-len(r.seg))
+			for j < room && b64Chars[r.src[j]] {
+				j++
+			}
+			r.seg = append(r.seg, r.src[:j]...)
+			r.src = r.src[j:]
 			if len(r.seg) == cap(r.seg) {
 				r.flush()
 				return
@@ -107,6 +126,14 @@ func (r *b64Reader) fill() {
 	r.flush()
 	r.done = true
 }
+
+// b64Chars[c] is isB64(c).
+var b64Chars = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isB64(byte(c))
+	}
+	return t
+}()
 
 // qpReader is decodeQP as a stream, one line at a time.
 type qpReader struct {

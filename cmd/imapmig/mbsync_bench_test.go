@@ -1,0 +1,222 @@
+package main
+
+// The side-by-side figure against the C reference (issue 15, item 6): the
+// same corpus pulled by mbsync (isync) into maildirs and migrated by imapmig
+// into the Graph emulator without throttling, on the same Dovecot, one after
+// the other in each run (the order alternates), several runs, medians.
+
+import (
+	"encoding/csv"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/imapmig/imapmig/testenv/graphemu"
+	"github.com/imapmig/imapmig/testenv/mailgen"
+)
+
+// BenchmarkMbsync compares imapmig with mbsync on a 3-user corpus of about
+// 140 MB. IMAPMIG_BENCH_RUNS sets the number of runs (default 5); each
+// run reports its figures in the log and the benchmark reports the medians.
+func BenchmarkMbsync(b *testing.B) {
+	mbsync, err := exec.LookPath("mbsync")
+	if err != nil {
+		b.Skip("mbsync (Debian isync) is not installed")
+	}
+	runs := 5
+	if s := os.Getenv("IMAPMIG_BENCH_RUNS"); s != "" {
+		if runs, err = strconv.Atoi(s); err != nil || runs < 1 {
+			b.Fatalf("IMAPMIG_BENCH_RUNS=%q", s)
+		}
+	}
+	for i := 0; i < b.N; i++ {
+		e := newE2E(b, "mb", 3, mailgen.Options{Messages: 200, Large: 6}, graphemu.Options{DisableThrottling: true})
+		logins := csvLogins(b, filepath.Join(e.dir, "users.csv"))
+		var ratios, cpuPerGB, rss, mbWall, imWall []float64
+		for r := 0; r < runs; r++ {
+			var m mbsyncRun
+			var im imapmigRun
+			if r%2 == 0 {
+				m = runMbsync(b, mbsync, e, logins, r)
+				im = runImapmigOnce(b, e, r)
+			} else {
+				im = runImapmigOnce(b, e, r)
+				m = runMbsync(b, mbsync, e, logins, r)
+			}
+			ratios = append(ratios, im.wall/m.wall)
+			cpuPerGB = append(cpuPerGB, im.cpu/(float64(im.bytes)/1e9))
+			rss = append(rss, im.peakRSS)
+			mbWall = append(mbWall, m.wall)
+			imWall = append(imWall, im.wall)
+			b.Logf("run %d: mbsync %.2f s wall, %.2f CPU s, %d files, %.1f MB; imapmig %.2f s wall, %.2f CPU s, %d messages, %.1f MB, peak RSS %.0f MB; ratio %.2f",
+				r+1, m.wall, m.cpu, m.files, float64(m.bytes)/1e6, im.wall, im.cpu, im.items, float64(im.bytes)/1e6, im.peakRSS, im.wall/m.wall)
+		}
+		b.ReportMetric(median(ratios), "wall-ratio-imapmig/mbsync")
+		b.ReportMetric(median(cpuPerGB), "imapmig-CPU-s/GB")
+		b.ReportMetric(median(rss), "imapmig-peak-RSS-MB")
+		b.ReportMetric(median(mbWall), "mbsync-wall-s")
+		b.ReportMetric(median(imWall), "imapmig-wall-s")
+		b.Logf("over %d runs: ratio %.2f–%.2f, CPU s/GB %.1f–%.1f, peak RSS %.0f–%.0f MB", runs,
+			slices.Min(ratios), slices.Max(ratios), slices.Min(cpuPerGB), slices.Max(cpuPerGB), slices.Min(rss), slices.Max(rss))
+	}
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// csvLogins reads the users' IMAP logins and passwords from the batch CSV.
+func csvLogins(tb testing.TB, path string) [][2]string {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out [][2]string
+	for _, r := range rows[1:] {
+		out = append(out, [2]string{r[1], r[2]})
+	}
+	return out
+}
+
+type mbsyncRun struct {
+	wall, cpu float64
+	files     int
+	bytes     int64
+}
+
+// runMbsync pulls every user into a fresh maildir, one mbsync process per
+// user at once (imapmig migrates the users at once too).
+func runMbsync(tb testing.TB, bin string, e *e2e, logins [][2]string, run int) mbsyncRun {
+	tb.Helper()
+	dir := filepath.Join(e.dir, fmt.Sprintf("mbsync-%d", run))
+	var cmds []*exec.Cmd
+	for i, l := range logins {
+		md := filepath.Join(dir, l[0])
+		if err := os.MkdirAll(md, 0o700); err != nil {
+			tb.Fatal(err)
+		}
+		rc := writeFile(tb, filepath.Join(dir, fmt.Sprintf("mbsyncrc-%d", i)), fmt.Sprintf(`IMAPAccount a
+Host localhost
+Port %d
+User %s
+Pass %s
+SSLType IMAPS
+CertificateFile %s
+
+IMAPStore far
+Account a
+
+MaildirStore near
+Path %s/
+Inbox %s/INBOX
+SubFolders Verbatim
+
+Channel c
+Far :far:
+Near :near:
+Patterns *
+Create Near
+Sync Pull
+SyncState *
+`, e.dc.TLSPort, l[0], l[1], filepath.Join(e.dir, "dovecot.pem"), md, md))
+		cmd := exec.Command(bin, "-q", "-c", rc, "-a")
+		cmd.Stderr = &lockedBuffer{}
+		cmds = append(cmds, cmd)
+	}
+	start := time.Now()
+	for _, c := range cmds {
+		if err := c.Start(); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	var cpu float64
+	for _, c := range cmds {
+		if err := c.Wait(); err != nil {
+			tb.Fatalf("mbsync: %v: %s", err, c.Stderr)
+		}
+		ru := c.ProcessState.SysUsage().(*syscall.Rusage)
+		cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
+	res := mbsyncRun{wall: time.Since(start).Seconds(), cpu: cpu}
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if d := filepath.Base(filepath.Dir(p)); err == nil && fi.Mode().IsRegular() && (d == "cur" || d == "new") {
+			res.files++
+			res.bytes += fi.Size()
+		}
+		return nil
+	})
+	os.RemoveAll(dir)
+	return res
+}
+
+type imapmigRun struct {
+	wall, cpu, peakRSS float64
+	items, bytes       int64
+}
+
+// runImapmigOnce migrates every user with a fresh daemon (its own data
+// directory) into a fresh emulator without throttling.
+func runImapmigOnce(tb testing.TB, e *e2e, run int) imapmigRun {
+	tb.Helper()
+	var boxes []string
+	for _, u := range e.users {
+		boxes = append(boxes, u.email)
+	}
+	emu, err := graphemu.New(graphemu.Options{Mailboxes: boxes, DisableThrottling: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := emu.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	defer emu.Close()
+	base, err := os.ReadFile(e.cfgPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rd := filepath.Join(e.dir, fmt.Sprintf("imapmig-%d", run))
+	if err := os.MkdirAll(rd, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	defer os.RemoveAll(rd)
+	cfg := string(base)
+	cfg = strings.Replace(cfg, "data_dir: data", "data_dir: "+filepath.Join(rd, "data"), 1)
+	cfg = strings.Replace(cfg, e.emu.AuthorityHost(), emu.AuthorityHost(), 1)
+	cfg = strings.Replace(cfg, e.emu.GraphURL(), emu.GraphURL(), 1)
+	cfg = strings.Replace(cfg, "ca_file: graph.pem", "ca_file: "+writeFile(tb, filepath.Join(rd, "graph.pem"), string(emu.CertPEM())), 1)
+	cfg = strings.Replace(cfg, "ca_file: dovecot.pem", "ca_file: "+filepath.Join(e.dir, "dovecot.pem"), 1)
+	addr := freePort(tb)
+	cfg = strings.Replace(cfg, "listen: "+e.addr, "listen: "+addr, 1)
+	r := &e2e{t: tb, dir: rd, cfgPath: writeFile(tb, filepath.Join(rd, "imapmig.yaml"), cfg), addr: addr, dc: e.dc, emu: emu, users: e.users}
+	r.env = []string{"IMAPMIG_CONFIG=" + r.cfgPath}
+	r.start()
+	start := time.Now()
+	r.cli("batch", "new", "cmp", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+	v := r.waitSynced("cmp", 30*time.Minute)
+	wall := time.Since(start).Seconds()
+	if v.Status != "Synced" {
+		tb.Fatalf("batch: %+v", v)
+	}
+	stopServe(tb, r.daemon)
+	ru := r.daemon.ProcessState.SysUsage().(*syscall.Rusage)
+	return imapmigRun{wall: wall, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds(),
+		peakRSS: float64(ru.Maxrss) / 1024, items: v.SyncedItemCount, bytes: v.SyncedBytes}
+}
