@@ -4,7 +4,6 @@ package state
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -47,10 +46,8 @@ func (s *Store) PutFolder(email string, f FolderState) error {
 // DeleteFolder forgets a folder and its message map.
 func (s *Store) DeleteFolder(email, folder string) error {
 	return s.db.Batch(func(tx *bolt.Tx) error {
-		if b := sub(tx, bMessages, UserKey(email)); b != nil {
-			if err := b.DeleteBucket([]byte(folder)); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
-				return err
-			}
+		if err := dropMessages(tx, UserKey(email), folder); err != nil {
+			return err
 		}
 		if b := sub(tx, bFolders, UserKey(email)); b != nil {
 			return b.Delete([]byte(folder))
@@ -61,16 +58,17 @@ func (s *Store) DeleteFolder(email, folder string) error {
 
 // ResetMessages forgets a folder's message map (after a UIDVALIDITY change).
 func (s *Store) ResetMessages(email, folder string) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		b := sub(tx, bMessages, UserKey(email))
-		if b == nil {
-			return nil
-		}
-		if err := b.DeleteBucket([]byte(folder)); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+	return s.db.Batch(func(tx *bolt.Tx) error { return dropMessages(tx, UserKey(email), folder) })
+}
+
+// dropMessages deletes a folder's records and their index.
+func dropMessages(tx *bolt.Tx, user, folder string) error {
+	for _, top := range [][]byte{bMessages, bMsgIndex} {
+		if err := deleteSub2(tx, top, user, folder); err != nil {
 			return err
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 func (s *Store) userExists(tx *bolt.Tx, email string) error {
@@ -92,15 +90,19 @@ func (s *Store) RenameFolder(email, from string, to FolderState) error {
 		if fb.Get([]byte(to.Name)) != nil {
 			return fmt.Errorf("folder %s/%s: %w", email, to.Name, ErrExists)
 		}
-		if old := sub(tx, bMessages, key, from); old != nil {
-			nb, err := subCreate(tx, bMessages, key, to.Name)
+		for _, top := range [][]byte{bMessages, bMsgIndex} {
+			old := sub(tx, top, key, from)
+			if old == nil {
+				continue
+			}
+			nb, err := subCreate(tx, top, key, to.Name)
 			if err != nil {
 				return err
 			}
 			if err := old.ForEach(func(k, v []byte) error { return nb.Put(k, v) }); err != nil {
 				return err
 			}
-			if err := sub(tx, bMessages, key).DeleteBucket([]byte(from)); err != nil {
+			if err := sub(tx, top, key).DeleteBucket([]byte(from)); err != nil {
 				return err
 			}
 		}

@@ -25,12 +25,26 @@ func (s *Store) PutMessages(email, folder string, recs []MessageRecord) error {
 		if err != nil {
 			return err
 		}
+		ix, err := openIndex(tx, UserKey(email), folder)
+		if err != nil {
+			return err
+		}
 		for _, r := range recs {
-			if err := b.Put(u32(r.UID), encodeMessage(r)); err != nil {
+			k := u32(r.UID)
+			if old := b.Get(k); old != nil {
+				if err := ix.remove(r.UID, old); err != nil {
+					return err
+				}
+			}
+			v := encodeMessage(r)
+			if err := b.Put(k, v); err != nil {
+				return err
+			}
+			if err := ix.insert(r.UID, v); err != nil {
 				return err
 			}
 		}
-		return nil
+		return ix.save()
 	})
 }
 
@@ -44,12 +58,24 @@ func (s *Store) DeleteMessages(email, folder string, uids []uint32) error {
 		if b == nil {
 			return nil
 		}
+		ix, err := openIndex(tx, UserKey(email), folder)
+		if err != nil {
+			return err
+		}
 		for _, uid := range uids {
-			if err := b.Delete(u32(uid)); err != nil {
+			k := u32(uid)
+			old := b.Get(k)
+			if old == nil {
+				continue
+			}
+			if err := ix.remove(uid, old); err != nil {
+				return err
+			}
+			if err := b.Delete(k); err != nil {
 				return err
 			}
 		}
-		return nil
+		return ix.save()
 	})
 }
 
@@ -76,9 +102,14 @@ func (s *Store) Summaries(email, folder string, fn func(MessageSummary) error) e
 }
 
 func eachMessage[T any](s *Store, email, folder string, decode func(uint32, []byte) (T, error), fn func(T) error) error {
+	return eachMessageFrom(s, email, folder, 0, decode, fn)
+}
+
+// eachMessageFrom calls fn for the records from UID from on.
+func eachMessageFrom[T any](s *Store, email, folder string, from uint32, decode func(uint32, []byte) (T, error), fn func(T) error) error {
 	const chunk = 4096
 	var after []byte
-	for {
+	for first := true; ; first = false {
 		var recs []T
 		var last []byte
 		err := s.db.View(func(tx *bolt.Tx) error {
@@ -88,8 +119,8 @@ func eachMessage[T any](s *Store, email, folder string, decode func(uint32, []by
 			}
 			c := b.Cursor()
 			var k, v []byte
-			if after == nil {
-				k, v = c.First()
+			if first {
+				k, v = c.Seek(u32(from))
 			} else {
 				k, v = c.Seek(after)
 				if k != nil && string(k) == string(after) {

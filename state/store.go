@@ -19,7 +19,7 @@ const FileName = "state.db"
 
 // SchemaVersion is written to the meta bucket; a file with a newer version is
 // refused rather than misread.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // MaxEventsPerBatch caps a batch's event log; the oldest events go first.
 const MaxEventsPerBatch = 10000
@@ -36,7 +36,7 @@ var (
 	bEvents    = []byte("events")
 	// bBatchUsers indexes users by batch: batchusers/<batch>/<user key>.
 	bBatchUsers = []byte("batchusers")
-	topBuckets  = [][]byte{bMeta, bEndpoints, bTenants, bBatches, bUsers, bBatchUsers, bDue, bFolders, bMessages, bSkipped, bEvents}
+	topBuckets  = [][]byte{bMeta, bEndpoints, bTenants, bBatches, bUsers, bBatchUsers, bDue, bFolders, bMessages, bMsgIndex, bSkipped, bEvents}
 )
 
 // Errors returned when opening the store.
@@ -136,7 +136,13 @@ func (s *Store) init() error {
 			return ErrCorrupt
 		}
 		if ver := binary.BigEndian.Uint64(v); ver < SchemaVersion {
-			// Version 1 had no batch index, version 2 no due index.
+			// Version 1 had no batch index, version 2 no due index,
+			// version 3 no message indexes.
+			if ver < 4 {
+				if err := rebuildIndexes(tx); err != nil {
+					return err
+				}
+			}
 			if err := tx.Bucket(bUsers).ForEach(func(k, v []byte) error {
 				var u User
 				if err := json.Unmarshal(v, &u); err != nil {
@@ -275,7 +281,7 @@ func (s *Store) Check() error {
 			}
 			return nil
 		})
-		for _, top := range [][]byte{bFolders, bMessages, bSkipped} {
+		for _, top := range [][]byte{bFolders, bMessages, bMsgIndex, bSkipped} {
 			_ = tx.Bucket(top).ForEach(func(k, v []byte) error {
 				if users.Get(k) == nil {
 					errs = append(errs, fmt.Errorf("%s/%s belongs to no user", top, k))
@@ -289,6 +295,7 @@ func (s *Store) Check() error {
 				if fb == nil || fb.Get(folder) == nil {
 					errs = append(errs, fmt.Errorf("messages/%s/%s has no folder state", user, folder))
 				}
+				errs = append(errs, checkIndex(tx, string(user), string(folder))...)
 				return sub(tx, bMessages, string(user), string(folder)).ForEach(func(k, v []byte) error {
 					if len(k) != 4 {
 						errs = append(errs, fmt.Errorf("messages/%s/%s: bad UID key", user, folder))
@@ -297,6 +304,14 @@ func (s *Store) Check() error {
 					}
 					return nil
 				})
+			})
+		})
+		_ = tx.Bucket(bMsgIndex).ForEach(func(user, _ []byte) error {
+			return sub(tx, bMsgIndex, string(user)).ForEach(func(folder, _ []byte) error {
+				if sub(tx, bMessages, string(user), string(folder)) == nil {
+					errs = append(errs, fmt.Errorf("msgindex/%s/%s indexes no records", user, folder))
+				}
+				return nil
 			})
 		})
 		_ = tx.Bucket(bBatchUsers).ForEach(func(batch, _ []byte) error {

@@ -109,7 +109,7 @@ func (s *Store) RemoveUser(email string) error {
 }
 
 func removeUser(tx *bolt.Tx, key string) error {
-	for _, top := range [][]byte{bFolders, bMessages, bSkipped} {
+	for _, top := range [][]byte{bFolders, bMessages, bMsgIndex, bSkipped} {
 		if err := deleteSub(tx, top, key); err != nil {
 			return err
 		}
