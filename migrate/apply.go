@@ -286,13 +286,11 @@ func (p *pass) applyDeletes(ctx context.Context, s *folderScan, acts []action) e
 
 // finishFolder saves the folder's new state, counts included.
 func (p *pass) finishFolder(s *folderScan) error {
-	var items, itemBytes int64
-	for _, r := range s.records { // kept in step with the state by every write of the pass
-		if r.inTgt {
-			items++
-			itemBytes += r.size
-		}
+	t, err := p.e.store.FolderTotals(p.email, s.plan.Src.Name) // every write of the pass is in the state
+	if err != nil {
+		return Fatal(err)
 	}
+	items, itemBytes := t.Items, t.ItemBytes
 	fs := s.saved
 	f := s.plan.Src
 	fs.UIDValidity, fs.UIDNext, fs.Messages, fs.HighestModSeq = f.UIDValidity, f.UIDNext, f.Messages, f.HighestModSeq

@@ -49,13 +49,18 @@ type folderScan struct {
 	// state: first pass, UIDVALIDITY changed, or an interrupted pass).
 	rebuild   bool
 	unchanged bool
-	records   map[uint32]lite
-	newMetas  []newMsg
-	vanished  []state.MessageRecord
-	changes   []flagChange
-	inScope   int64
-	inBytes   int64
-	gone      bool // the folder no longer exists on the source
+	// records are the folder's stored records, all of them, or (partial)
+	// only those the delta read: from the fetched range and the messages
+	// CHANGEDSINCE reported; totals then stands for the rest.
+	records  map[uint32]lite
+	partial  bool
+	totals   state.MessageTotals
+	newMetas []newMsg
+	vanished []state.MessageRecord
+	changes  []flagChange
+	inScope  int64
+	inBytes  int64
+	gone     bool // the folder no longer exists on the source
 	// prior maps source keys to target items recorded before a UIDVALIDITY
 	// reset: a key found there but no longer in the target was deleted by
 	// the user in Outlook and is not copied again.
@@ -151,9 +156,18 @@ func (s *folderScan) observe(m MessageMeta, ordinals map[string]int, after time.
 	s.newMetas = append(s.newMetas, newMsg{MessageMeta: m, outOfScope: out})
 }
 
+// known is how many messages the state recorded for the folder when it was
+// scanned.
+func (s *folderScan) known() int {
+	if s.partial {
+		return int(s.totals.Count)
+	}
+	return len(s.records)
+}
+
 // expungeSuspected reports whether the counts say a known message vanished.
 func (s *folderScan) expungeSuspected() bool {
-	return s.hasSaved && len(s.records) > 0 && int64(s.plan.Src.Messages) != int64(len(s.records))+int64(len(s.newMetas))
+	return s.hasSaved && s.known() > 0 && int64(s.plan.Src.Messages) != int64(s.known())+int64(len(s.newMetas))
 }
 
 // vanishedUIDs lists the recorded UIDs not in the source's current set, in
@@ -260,11 +274,14 @@ func estimate(scans []*folderScan) (n, bytes int64) {
 			continue
 		}
 		if !s.unchanged {
-			s.inScope, s.inBytes = 0, 0
-			for _, r := range s.records {
-				if !r.outScope {
-					s.inScope++
-					s.inBytes += r.size
+			s.inScope, s.inBytes = s.totals.InScope, s.totals.InScopeBytes
+			if !s.partial {
+				s.inScope, s.inBytes = 0, 0
+				for _, r := range s.records {
+					if !r.outScope {
+						s.inScope++
+						s.inBytes += r.size
+					}
 				}
 			}
 			for _, r := range s.vanished {
@@ -336,12 +353,16 @@ func capMailbox(scans []*folderScan, limit int) {
 		if s.gone {
 			continue
 		}
-		if s.unchanged {
+		switch {
+		case s.unchanged:
 			inTarget += s.saved.Items
-		}
-		for _, r := range s.records {
-			if r.inTgt {
-				inTarget++
+		case s.partial:
+			inTarget += s.totals.Items
+		default:
+			for _, r := range s.records {
+				if r.inTgt {
+					inTarget++
+				}
 			}
 		}
 		for _, m := range s.newMetas {

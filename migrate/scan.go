@@ -82,24 +82,40 @@ func (p *pass) scan(ctx context.Context, pl folderPlan, saved map[string]state.F
 		}
 	}
 	s.rebuild = mode.rebuild
+	// A delta of a clean folder with mod-sequences reads only the records
+	// it touches (partial); any other scan reads them all.
+	s.partial = s.hasSaved && !mode.rebuild && f.HighestModSeq != 0 && sv.HighestModSeq != 0
 	ordinals := map[string]int{}
-	if s.hasSaved {
-		if err := p.e.store.Summaries(p.email, f.Name, func(r state.MessageSummary) error {
-			s.records[r.UID] = liteOfSummary(r)
-			h, o := SplitSourceKey(r.SourceKey)
-			ordinals[h] = max(ordinals[h], o)
-			return nil
-		}); err != nil {
-			return nil, Fatal(err)
-		}
+	var err error
+	switch {
+	case s.partial:
+		err = p.loadPartial(s, mode.from)
+	case s.hasSaved:
+		ordinals, err = p.loadAll(s)
+	}
+	if err != nil {
+		return nil, err
 	}
 	// New messages (and, for a full scan, the flags of known ones).
 	after := p.batch.Options.ReceivedAfter
+	var fresh []MessageMeta // partial: observed once their hashes' ordinals are read
 	if err := p.src.Metas(ctx, f, mode.from, 0, func(m MessageMeta) error {
-		s.observe(m, ordinals, after)
+		if s.partial {
+			fresh = append(fresh, m)
+		} else {
+			s.observe(m, ordinals, after)
+		}
 		return nil
 	}); err != nil {
 		return nil, err
+	}
+	if len(fresh) > 0 {
+		if ordinals, err = p.ordinalsOf(s, fresh); err != nil {
+			return nil, err
+		}
+		for _, m := range fresh {
+			s.observe(m, ordinals, after)
+		}
 	}
 	scanned, err := p.scanFlags(ctx, s, mode.from)
 	if err != nil {
@@ -112,6 +128,64 @@ func (p *pass) scan(ctx context.Context, pl folderPlan, saved map[string]state.F
 		}
 	}
 	return s, nil
+}
+
+// loadAll reads every record of a folder into s.records and returns the
+// highest ordinal of each header hash.
+func (p *pass) loadAll(s *folderScan) (map[string]int, error) {
+	s.partial = false
+	ordinals := map[string]int{}
+	if err := p.e.store.Summaries(p.email, s.plan.Src.Name, func(r state.MessageSummary) error {
+		s.records[r.UID] = liteOfSummary(r)
+		h, o := SplitSourceKey(r.SourceKey)
+		ordinals[h] = max(ordinals[h], o)
+		return nil
+	}); err != nil {
+		return nil, Fatal(err)
+	}
+	return ordinals, nil
+}
+
+// loadPartial reads a folder's totals and the records from UID from on
+// (normally none: a clean folder's records are below its saved UIDNEXT).
+func (p *pass) loadPartial(s *folderScan, from uint32) error {
+	t, err := p.e.store.FolderTotals(p.email, s.plan.Src.Name)
+	if err != nil {
+		return Fatal(err)
+	}
+	s.totals = t
+	if err := p.e.store.SummariesFrom(p.email, s.plan.Src.Name, from, func(r state.MessageSummary) error {
+		s.records[r.UID] = liteOfSummary(r)
+		return nil
+	}); err != nil {
+		return Fatal(err)
+	}
+	return nil
+}
+
+// ordinalsOf returns the highest recorded ordinal of each header hash of
+// the new messages, from the folder's source-key index.
+func (p *pass) ordinalsOf(s *folderScan, metas []MessageMeta) (map[string]int, error) {
+	var hashes []string
+	ordinals := map[string]int{}
+	for _, m := range metas {
+		if _, ok := ordinals[m.HeaderHash]; !ok {
+			ordinals[m.HeaderHash] = 0
+			hashes = append(hashes, m.HeaderHash)
+		}
+	}
+	keys, err := p.e.store.KeysWithPrefix(p.email, s.plan.Src.Name, hashes)
+	if err != nil {
+		return nil, Fatal(err)
+	}
+	for prefix, ks := range keys {
+		for _, k := range ks {
+			if h, o := SplitSourceKey(k); h == prefix {
+				ordinals[h] = max(ordinals[h], o)
+			}
+		}
+	}
+	return ordinals, nil
 }
 
 // resetFolder voids a folder's records after a UIDVALIDITY change, keeping
@@ -143,16 +217,24 @@ func (p *pass) resetFolder(s *folderScan) error {
 // UID SEARCH.
 func (p *pass) scanFlags(ctx context.Context, s *folderScan, from uint32) (map[uint32]struct{}, error) {
 	f := s.plan.Src
-	modseq, ok := flagScanModSeq(f, s.saved, from, len(s.records))
+	modseq, ok := flagScanModSeq(f, s.saved, from, s.known())
 	if !ok {
 		return nil, nil
 	}
 	var seen map[uint32]struct{}
+	var pending []MessageMeta // partial: compared once their records are read
 	onFlags := func(m MessageMeta) error {
 		if seen != nil {
 			seen[m.UID] = struct{}{}
 		}
-		if r, known := s.records[m.UID]; known && m.UID < from {
+		if m.UID >= from {
+			return nil
+		}
+		if s.partial {
+			pending = append(pending, m)
+			return nil
+		}
+		if r, known := s.records[m.UID]; known {
 			if c, ok := flagChangeOf(r, m); ok {
 				s.changes = append(s.changes, c)
 			}
@@ -160,18 +242,26 @@ func (p *pass) scanFlags(ctx context.Context, s *folderScan, from uint32) (map[u
 		return nil
 	}
 	if modseq == 0 {
-		seen = make(map[uint32]struct{}, len(s.records))
+		seen = make(map[uint32]struct{}, s.known())
 	}
 	nChanges := len(s.changes)
 	err := p.src.ChangedSince(ctx, f, modseq, onFlags)
 	if errors.Is(err, ErrNoCondStore) && modseq != 0 {
 		// A Source that cannot do CHANGEDSINCE: every message's FLAGS.
 		// A second refusal is a permanent capability error.
-		s.changes, seen = s.changes[:nChanges], make(map[uint32]struct{}, len(s.records))
+		if s.partial {
+			if _, err := p.loadAll(s); err != nil {
+				return nil, err
+			}
+		}
+		s.changes, seen, pending = s.changes[:nChanges], make(map[uint32]struct{}, s.known()), nil
 		modseq = 0
 		err = p.src.ChangedSince(ctx, f, 0, onFlags)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := p.changedRecords(s, pending); err != nil {
 		return nil, err
 	}
 	if modseq == 0 {
@@ -180,21 +270,52 @@ func (p *pass) scanFlags(ctx context.Context, s *folderScan, from uint32) (map[u
 	return nil, nil
 }
 
+// changedRecords reads the records of the messages CHANGEDSINCE reported
+// (partial scan) and notes their flag changes, in the order reported.
+func (p *pass) changedRecords(s *folderScan, metas []MessageMeta) error {
+	if len(metas) == 0 {
+		return nil
+	}
+	uids := make([]uint32, len(metas))
+	for i, m := range metas {
+		uids[i] = m.UID
+	}
+	sums, err := p.e.store.SummariesOf(p.email, s.plan.Src.Name, uids)
+	if err != nil {
+		return Fatal(err)
+	}
+	for _, r := range sums {
+		s.records[r.UID] = liteOfSummary(r)
+	}
+	for _, m := range metas {
+		if r, known := s.records[m.UID]; known {
+			if c, ok := flagChangeOf(r, m); ok {
+				s.changes = append(s.changes, c)
+			}
+		}
+	}
+	return nil
+}
+
 // scanExpunged loads the records of known messages no longer on the source;
 // current is the source's UID set when a full flag scan gave it.
 func (p *pass) scanExpunged(ctx context.Context, s *folderScan, current map[uint32]struct{}) error {
 	f := s.plan.Src
+	var gone []uint32
 	if current == nil {
+		// The recorded UIDs not in the source's set, walked in the state
+		// (no record is decoded; s.records may be partial).
 		uids, err := p.src.UIDs(ctx, f)
 		if err != nil {
 			return err
 		}
-		current = make(map[uint32]struct{}, len(uids))
-		for _, u := range uids {
-			current[u] = struct{}{}
+		if gone, err = p.e.store.MissingUIDs(p.email, f.Name, uids); err != nil {
+			return Fatal(err)
 		}
+	} else {
+		gone = vanishedUIDs(s.records, current)
 	}
-	for _, uid := range vanishedUIDs(s.records, current) {
+	for _, uid := range gone {
 		r, found, err := p.e.store.Message(p.email, f.Name, uid)
 		if err != nil {
 			return Fatal(err)
