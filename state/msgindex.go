@@ -261,8 +261,9 @@ func (s *Store) SummariesFrom(email, folder string, from uint32, fn func(Message
 }
 
 // MissingUIDs returns the recorded UIDs of a folder that are not in
-// current (sorted ascending), in UID order. It walks the record keys
-// without decoding a record.
+// current (sorted ascending), in UID order. It seeks into the gaps between
+// current's runs of consecutive UIDs, so its reads grow with the number of
+// gaps and missing records, not with the folder; no record is decoded.
 func (s *Store) MissingUIDs(email, folder string, current []uint32) ([]uint32, error) {
 	var out []uint32
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -271,20 +272,34 @@ func (s *Store) MissingUIDs(email, folder string, current []uint32) ([]uint32, e
 			return nil
 		}
 		c := b.Cursor()
-		i := 0
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if len(k) != 4 {
-				return fmt.Errorf("%w: messages/%s/%s: bad UID key", ErrCorrupt, email, folder)
+		lo, i := uint64(0), 0 // the gap [lo, hi) before current[i]
+		for {
+			hi := uint64(1) << 32
+			if i < len(current) {
+				hi = uint64(current[i])
 			}
-			uid := binary.BigEndian.Uint32(k)
-			for i < len(current) && current[i] < uid {
-				i++
-			}
-			if i == len(current) || current[i] != uid {
+			for k, _ := c.Seek(u32(uint32(lo))); lo < hi && k != nil; k, _ = c.Next() {
+				if len(k) != 4 {
+					return fmt.Errorf("%w: messages/%s/%s: bad UID key", ErrCorrupt, email, folder)
+				}
+				uid := binary.BigEndian.Uint32(k)
+				if uint64(uid) >= hi {
+					break
+				}
 				out = append(out, uid)
 			}
+			if i == len(current) {
+				return nil
+			}
+			for i+1 < len(current) && current[i+1] <= current[i]+1 {
+				i++ // the run of consecutive UIDs goes on
+			}
+			lo = uint64(current[i]) + 1
+			i++
+			if lo > 1<<32-1 {
+				return nil
+			}
 		}
-		return nil
 	})
 	return out, err
 }

@@ -245,3 +245,49 @@ func TestMsgIndex_DeltaReads(t *testing.T) {
 	}
 	mustDo(t, s.Check())
 }
+
+// MissingUIDs (seeks into the gaps of the current set) equals the plain
+// set difference, for random folders and current sets.
+func TestMissingUIDs_SameAsSetDifference(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	e := newIndexUser(t, s)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := 0; round < 30; round++ {
+		folder := fmt.Sprintf("F%d", round)
+		mustDo(t, s.PutFolder(e, FolderState{Name: folder}))
+		recorded := map[uint32]bool{}
+		var recs []MessageRecord
+		for i := 0; i < 1+rng.IntN(300); i++ {
+			uid := uint32(1 + rng.IntN(400))
+			if round%5 == 0 {
+				uid = 1<<32 - 1 - uint32(rng.IntN(5)) // the top of the UID space
+			}
+			recorded[uid] = true
+			recs = append(recs, MessageRecord{UID: uid, SourceKey: fmt.Sprint(uid)})
+		}
+		mustDo(t, s.PutMessages(e, folder, recs))
+		var current []uint32
+		for uid := range recorded {
+			if rng.IntN(10) > 0 {
+				current = append(current, uid)
+			}
+		}
+		for i := 0; i < rng.IntN(50); i++ {
+			current = append(current, uint32(1+rng.IntN(450))) // new, unrecorded UIDs
+		}
+		slices.Sort(current)
+		var want []uint32
+		for uid := range recorded {
+			if !slices.Contains(current, uid) {
+				want = append(want, uid)
+			}
+		}
+		slices.Sort(want)
+		got, err := s.MissingUIDs(e, folder, current)
+		mustDo(t, err)
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: MissingUIDs %v, want %v", round, got, want)
+		}
+	}
+}
