@@ -11,6 +11,8 @@
 //	users                     lower-case EmailAddress → User (JSON; password sealed)
 //	folders/<user>            source folder name → FolderState (JSON)
 //	messages/<user>/<folder>  UID (4 bytes, big endian) → MessageRecord (binary)
+//	msgindex/<user>/<folder>  0x00 → MessageTotals; source key ‖ UID → "" (the
+//	                          records by source key), written with every record
 //	skipped/<user>            sequence → SkippedItem (JSON)
 //	events/<batch>            sequence → Event (JSON), capped at MaxEventsPerBatch
 //
