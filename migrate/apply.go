@@ -286,7 +286,7 @@ func (p *pass) applyDeletes(ctx context.Context, s *folderScan, acts []action) e
 
 // finishFolder saves the folder's new state, counts included.
 func (p *pass) finishFolder(s *folderScan) error {
-	t, err := p.e.store.FolderTotals(p.email, s.plan.Src.Name) // every write of the pass is in the state
+	t, err := p.e.store.EnsureIndex(p.email, s.plan.Src.Name) // every write of the pass is in the state
 	if err != nil {
 		return Fatal(err)
 	}

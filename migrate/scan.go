@@ -87,10 +87,10 @@ func (p *pass) scan(ctx context.Context, pl folderPlan, saved map[string]state.F
 	s.partial = s.hasSaved && !mode.rebuild && f.HighestModSeq != 0 && sv.HighestModSeq != 0
 	ordinals := map[string]int{}
 	var err error
-	switch {
-	case s.partial:
-		err = p.loadPartial(s, mode.from)
-	case s.hasSaved:
+	if s.partial {
+		s.partial, err = p.loadPartial(s, mode.from) // false: no index yet
+	}
+	if err == nil && s.hasSaved && !s.partial {
 		ordinals, err = p.loadAll(s)
 	}
 	if err != nil {
@@ -148,19 +148,25 @@ func (p *pass) loadAll(s *folderScan) (map[string]int, error) {
 
 // loadPartial reads a folder's totals and the records from UID from on
 // (normally none: a clean folder's records are below its saved UIDNEXT).
-func (p *pass) loadPartial(s *folderScan, from uint32) error {
-	t, err := p.e.store.FolderTotals(p.email, s.plan.Src.Name)
+// It reports false when the folder's index is not built yet (a state file
+// from before the index): the pass then reads every record, and builds
+// the index when it finishes the folder.
+func (p *pass) loadPartial(s *folderScan, from uint32) (bool, error) {
+	t, built, err := p.e.store.FolderTotals(p.email, s.plan.Src.Name)
 	if err != nil {
-		return Fatal(err)
+		return false, Fatal(err)
+	}
+	if !built {
+		return false, nil
 	}
 	s.totals = t
 	if err := p.e.store.SummariesFrom(p.email, s.plan.Src.Name, from, func(r state.MessageSummary) error {
 		s.records[r.UID] = liteOfSummary(r)
 		return nil
 	}); err != nil {
-		return Fatal(err)
+		return false, Fatal(err)
 	}
-	return nil
+	return true, nil
 }
 
 // ordinalsOf returns the highest recorded ordinal of each header hash of

@@ -7,18 +7,24 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// bMsgIndex holds, for each folder with records, msgindex/<user>/<folder>:
+// bMsgIndex holds, for each folder whose index is built,
+// msgindex/<user>/<folder>:
 //
 //	0x00                   → the folder's MessageTotals (uvarints)
 //	source key ‖ UID (4 B) → empty: the records by source key
 //
 // A source key never starts with a zero byte, so the totals key sorts
-// first and is never mistaken for a source key. Every write of
+// first and is never mistaken for a source key. Once built (EnsureIndex,
+// in one transaction, after a folder's first full pass), every write of
 // messages/<user>/<folder> updates the index in the same transaction.
+// It is not kept while a folder is first copied: an initial sync's
+// records arrive in UID order but their source keys are random, and
+// inserting them 64 at a time would rewrite a random index page per record.
 var bMsgIndex = []byte("msgindex")
 
 var totalsKey = []byte{0}
@@ -72,13 +78,16 @@ type folderIndex struct {
 	t MessageTotals
 }
 
+// openIndex opens a folder's index for a write, or returns nil when it is
+// not built (the write then has nothing to keep in step).
 func openIndex(tx *bolt.Tx, user, folder string) (*folderIndex, error) {
-	b, err := subCreate(tx, bMsgIndex, user, folder)
-	if err != nil {
-		return nil, err
+	b := sub(tx, bMsgIndex, user, folder)
+	if b == nil {
+		return nil, nil
 	}
 	ix := &folderIndex{b: b}
 	if v := b.Get(totalsKey); v != nil {
+		var err error
 		if ix.t, err = decodeTotals(v); err != nil {
 			return nil, fmt.Errorf("%w: totals of %s/%s: %v", ErrCorrupt, user, folder, err)
 		}
@@ -92,8 +101,11 @@ func indexKey(sourceKey []byte, uid uint32) []byte {
 	return binary.BigEndian.AppendUint32(k, uid)
 }
 
-// insert indexes one encoded record.
+// insert indexes one encoded record (nothing when the index is not built).
 func (ix *folderIndex) insert(uid uint32, v []byte) error {
+	if ix == nil {
+		return nil
+	}
 	r, err := splitRecord(v)
 	if err != nil {
 		return err
@@ -104,6 +116,9 @@ func (ix *folderIndex) insert(uid uint32, v []byte) error {
 
 // remove unindexes one encoded record (the one stored before a write).
 func (ix *folderIndex) remove(uid uint32, old []byte) error {
+	if ix == nil {
+		return nil
+	}
 	r, err := splitRecord(old)
 	if err != nil {
 		return fmt.Errorf("%w: message UID %d: %v", ErrCorrupt, uid, err)
@@ -112,33 +127,74 @@ func (ix *folderIndex) remove(uid uint32, old []byte) error {
 	return ix.b.Delete(indexKey(r.key, uid))
 }
 
-func (ix *folderIndex) save() error { return ix.b.Put(totalsKey, ix.t.encode()) }
+func (ix *folderIndex) save() error {
+	if ix == nil {
+		return nil
+	}
+	return ix.b.Put(totalsKey, ix.t.encode())
+}
 
-// rebuildIndex builds a folder's index from its records (schema upgrade).
-func rebuildIndex(tx *bolt.Tx, user, folder string) error {
+// buildIndex builds a folder's index from its records in one pass, the
+// keys in order (each index page is written once), and returns its totals.
+func buildIndex(tx *bolt.Tx, user, folder string) (MessageTotals, error) {
+	var t MessageTotals
 	if err := deleteSub2(tx, bMsgIndex, user, folder); err != nil {
-		return err
+		return t, err
 	}
 	recs := sub(tx, bMessages, user, folder)
 	if recs == nil {
-		return nil
+		return t, nil
 	}
-	ix, err := openIndex(tx, user, folder)
-	if err != nil {
-		return err
-	}
+	var keys [][]byte
 	if err := recs.ForEach(func(k, v []byte) error {
-		if len(k) != 4 {
-			return fmt.Errorf("%w: messages/%s/%s: bad UID key", ErrCorrupt, user, folder)
-		}
-		if err := ix.insert(binary.BigEndian.Uint32(k), v); err != nil {
+		r, err := splitRecord(v)
+		if err != nil || len(k) != 4 {
 			return fmt.Errorf("%w: messages/%s/%s/%x: %v", ErrCorrupt, user, folder, k, err)
 		}
+		t.add(r, 1)
+		keys = append(keys, indexKey(r.key, binary.BigEndian.Uint32(k)))
 		return nil
 	}); err != nil {
-		return err
+		return t, err
 	}
-	return ix.save()
+	slices.SortFunc(keys, bytes.Compare)
+	b, err := subCreate(tx, bMsgIndex, user, folder)
+	if err != nil {
+		return t, err
+	}
+	b.FillPercent = 0.9 // appended in order; later inserts are few
+	if err := b.Put(totalsKey, t.encode()); err != nil {
+		return t, err
+	}
+	for _, k := range keys {
+		if err := b.Put(k, nil); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// EnsureIndex returns a folder's totals from its index, building the
+// index first when it is not (a folder after its initial copy, or a
+// state file from before schema 4). A folder without records has zero
+// totals and no index.
+func (s *Store) EnsureIndex(email, folder string) (MessageTotals, error) {
+	t, built, err := s.FolderTotals(email, folder)
+	if err != nil || built {
+		return t, err
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		if sub(tx, bMsgIndex, UserKey(email), folder) != nil {
+			ix, err := openIndex(tx, UserKey(email), folder) // built meanwhile
+			if err == nil {
+				t = ix.t
+			}
+			return err
+		}
+		t, err = buildIndex(tx, UserKey(email), folder)
+		return err
+	})
+	return t, err
 }
 
 // deleteSub2 deletes the bucket top/user/name if it exists.
@@ -155,7 +211,7 @@ func checkIndex(tx *bolt.Tx, user, folder string) []error {
 	recs := sub(tx, bMessages, user, folder)
 	ib := sub(tx, bMsgIndex, user, folder)
 	if ib == nil {
-		return []error{fmt.Errorf("messages/%s/%s has no index", user, folder)}
+		return nil // not built
 	}
 	var errs []error
 	var want MessageTotals
@@ -208,26 +264,28 @@ func hasKey(b *bolt.Bucket, k []byte) bool {
 	return bytes.Equal(got, k)
 }
 
-// FolderTotals returns a folder's recorded messages summed up (zero when
-// it has none), read from its index.
-func (s *Store) FolderTotals(email, folder string) (MessageTotals, error) {
-	var t MessageTotals
-	err := s.db.View(func(tx *bolt.Tx) error {
+// FolderTotals returns a folder's recorded messages summed up, read from
+// its index; built is false when the index is not built (the totals are
+// then zero and say nothing) or the folder has no records.
+func (s *Store) FolderTotals(email, folder string) (t MessageTotals, built bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		if sub(tx, bMessages, UserKey(email), folder) == nil {
+			built = true // nothing recorded: zero totals are the truth
+			return nil
+		}
 		b := sub(tx, bMsgIndex, UserKey(email), folder)
 		if b == nil {
 			return nil
 		}
+		built = true
 		v := b.Get(totalsKey)
-		if v == nil {
-			return nil
-		}
 		var err error
 		if t, err = decodeTotals(v); err != nil {
 			return fmt.Errorf("%w: totals of %s/%s: %v", ErrCorrupt, email, folder, err)
 		}
 		return nil
 	})
-	return t, err
+	return t, built, err
 }
 
 // SummariesOf returns the summaries of the recorded messages among uids,
@@ -329,27 +387,4 @@ func (s *Store) KeysWithPrefix(email, folder string, prefixes []string) (map[str
 		return nil
 	})
 	return out, err
-}
-
-// rebuildIndexes builds every folder's index (upgrade from schema 3).
-func rebuildIndexes(tx *bolt.Tx) error {
-	return tx.Bucket(bMessages).ForEach(func(user, _ []byte) error {
-		ub := sub(tx, bMessages, string(user))
-		if ub == nil {
-			return nil
-		}
-		var folders []string
-		if err := ub.ForEach(func(folder, _ []byte) error {
-			folders = append(folders, string(folder))
-			return nil
-		}); err != nil {
-			return err
-		}
-		for _, f := range folders {
-			if err := rebuildIndex(tx, string(user), f); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }

@@ -62,6 +62,14 @@ func TestMsgIndex_FollowsEveryWrite(t *testing.T) {
 	s := openTest(t, t.TempDir())
 	defer s.Close()
 	e := newIndexUser(t, s, "INBOX", "Moved")
+	// Not kept while a folder is first copied; built in one go after.
+	mustDo(t, s.PutMessages(e, "INBOX", []MessageRecord{{UID: 500, SourceKey: "first", ItemID: "i", Size: 7}}))
+	if _, built, err := s.FolderTotals(e, "INBOX"); built || err != nil {
+		t.Fatalf("an index before EnsureIndex: %v %v", built, err)
+	}
+	if got, err := s.EnsureIndex(e, "INBOX"); err != nil || got != (MessageTotals{Count: 1, InScope: 1, InScopeBytes: 7, Items: 1, ItemBytes: 7}) {
+		t.Fatalf("EnsureIndex: %+v %v", got, err)
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for step := 0; step < 40; step++ {
 		var recs []MessageRecord
@@ -84,8 +92,11 @@ func TestMsgIndex_FollowsEveryWrite(t *testing.T) {
 			del = append(del, uint32(rng.IntN(220)+1))
 		}
 		mustDo(t, s.DeleteMessages(e, "INBOX", del))
-		got, err := s.FolderTotals(e, "INBOX")
+		got, built, err := s.FolderTotals(e, "INBOX")
 		mustDo(t, err)
+		if !built {
+			t.Fatal("the index is gone")
+		}
 		if want := sumRecords(t, s, e, "INBOX"); got != want {
 			t.Fatalf("step %d: totals %+v, records sum to %+v", step, got, want)
 		}
@@ -95,21 +106,25 @@ func TestMsgIndex_FollowsEveryWrite(t *testing.T) {
 	}
 	want := sumRecords(t, s, e, "INBOX")
 	mustDo(t, s.RenameFolder(e, "INBOX", FolderState{Name: "Renamed"}))
-	if got, _ := s.FolderTotals(e, "Renamed"); got != want {
+	if got, built, _ := s.FolderTotals(e, "Renamed"); got != want || !built {
 		t.Fatalf("totals after the rename: %+v, want %+v", got, want)
 	}
-	if got, _ := s.FolderTotals(e, "INBOX"); got != (MessageTotals{}) {
+	if got, _, _ := s.FolderTotals(e, "INBOX"); got != (MessageTotals{}) {
 		t.Fatalf("the old name keeps totals %+v", got)
 	}
 	mustDo(t, s.Check())
 	mustDo(t, s.PutMessages(e, "Moved", []MessageRecord{{UID: 1, SourceKey: "k", ItemID: "i", Size: 3}}))
+	_, err := s.EnsureIndex(e, "Moved")
+	mustDo(t, err)
 	mustDo(t, s.ResetMessages(e, "Moved"))
-	if got, _ := s.FolderTotals(e, "Moved"); got != (MessageTotals{}) {
+	if got, _, _ := s.FolderTotals(e, "Moved"); got != (MessageTotals{}) {
 		t.Fatalf("totals after a reset: %+v", got)
 	}
 	mustDo(t, s.DeleteFolder(e, "Renamed"))
 	mustDo(t, s.Check())
 	mustDo(t, s.PutMessages(e, "Moved", []MessageRecord{{UID: 1, SourceKey: "k", ItemID: "i", Size: 3}}))
+	_, err = s.EnsureIndex(e, "Moved")
+	mustDo(t, err)
 	mustDo(t, s.RemoveUser(e))
 	mustDo(t, s.db.View(func(tx *bolt.Tx) error {
 		if sub(tx, bMsgIndex, e) != nil {
@@ -138,9 +153,11 @@ func TestMsgIndex_CheckFindsDrift(t *testing.T) {
 			defer s.Close()
 			e := newIndexUser(t, s, "INBOX")
 			mustDo(t, s.PutMessages(e, "INBOX", []MessageRecord{{UID: 1, SourceKey: "a", ItemID: "I1"}, {UID: 2, SourceKey: "b"}}))
+			_, err := s.EnsureIndex(e, "INBOX")
+			mustDo(t, err)
 			mustDo(t, s.Check())
 			mustDo(t, s.db.Update(func(tx *bolt.Tx) error { return tc.break_(sub(tx, bMsgIndex, e, "INBOX")) }))
-			err := s.Check()
+			err = s.Check()
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Check after breaking the index: %v, want %q", err, tc.want)
 			}
@@ -148,7 +165,8 @@ func TestMsgIndex_CheckFindsDrift(t *testing.T) {
 	}
 }
 
-// A schema-3 file (records, no index) gets its indexes when opened.
+// A schema-3 file (records, no index) opens as schema 4 and gets a
+// folder's index when it is first asked for (EnsureIndex, after a pass).
 func TestOpen_UpgradesSchema3WithMessageIndexes(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir)
@@ -170,38 +188,44 @@ func TestOpen_UpgradesSchema3WithMessageIndexes(t *testing.T) {
 	mustDo(t, s.PutMessages(e, "INBOX", recs))
 	mustDo(t, s.PutMessages(e, "Sent", recs[:5]))
 	want := sumRecords(t, s, e, "INBOX")
-	// Make it a schema-3 file: no message indexes (the empty top bucket is
-	// what Open creates for any missing one).
-	mustDo(t, s.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket(bMsgIndex); err != nil {
-			return err
-		}
-		if _, err := tx.CreateBucket(bMsgIndex); err != nil {
-			return err
-		}
-		return tx.Bucket(bMeta).Put([]byte("schema"), u64(3))
-	}))
-	if err := s.Check(); err == nil {
-		t.Fatal("Check passes a file without its message indexes")
-	}
+	mustDo(t, s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put([]byte("schema"), u64(3)) }))
 	mustDo(t, s.Close())
 	s = openTest(t, dir)
 	defer s.Close()
-	mustDo(t, s.Check())
-	if got, _ := s.FolderTotals(e, "INBOX"); got != want || got.Count != 300 {
-		t.Fatalf("totals after the upgrade: %+v, want %+v", got, want)
-	}
-	keys, err := s.KeysWithPrefix(e, "INBOX", []string{fmt.Sprintf("%032x", 7)})
-	mustDo(t, err)
-	if got := keys[fmt.Sprintf("%032x", 7)]; !slices.Equal(got, []string{fmt.Sprintf("%032x", 7), fmt.Sprintf("%032x", 7) + "#2"}) {
-		t.Fatalf("keys of hash 7 after the upgrade: %q", got)
-	}
 	mustDo(t, s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bMeta).Get([]byte("schema")); !bytes.Equal(v, u64(SchemaVersion)) {
+		if v := tx.Bucket(bMeta).Get([]byte("schema")); !bytes.Equal(v, u64(SchemaVersion)) || SchemaVersion != 4 {
 			t.Errorf("schema after the upgrade: %x", v)
 		}
 		return nil
 	}))
+	mustDo(t, s.Check())
+	if _, built, _ := s.FolderTotals(e, "INBOX"); built {
+		t.Fatal("a schema-3 folder has an index before it was built")
+	}
+	// A write before the index is built does not need it.
+	mustDo(t, s.PutMessages(e, "INBOX", []MessageRecord{{UID: 301, SourceKey: fmt.Sprintf("%032x", 7), Size: 1}}))
+	want.Count, want.InScope, want.InScopeBytes = want.Count+1, want.InScope+1, want.InScopeBytes+1
+	got, err := s.EnsureIndex(e, "INBOX")
+	mustDo(t, err)
+	if got != want || got.Count != 301 {
+		t.Fatalf("totals built after the upgrade: %+v, want %+v", got, want)
+	}
+	if again, _ := s.EnsureIndex(e, "INBOX"); again != got {
+		t.Fatalf("EnsureIndex twice: %+v then %+v", got, again)
+	}
+	mustDo(t, s.Check())
+	h7 := fmt.Sprintf("%032x", 7)
+	keys, err := s.KeysWithPrefix(e, "INBOX", []string{h7})
+	mustDo(t, err)
+	if got := keys[h7]; !slices.Equal(got, []string{h7, h7, h7 + "#2"}) {
+		t.Fatalf("keys of hash 7 after the upgrade: %q", got)
+	}
+	// From now on every write keeps it.
+	mustDo(t, s.DeleteMessages(e, "INBOX", []uint32{301, 7}))
+	mustDo(t, s.Check())
+	if got, _, _ := s.FolderTotals(e, "INBOX"); got != sumRecords(t, s, e, "INBOX") {
+		t.Fatalf("totals after a delete: %+v", got)
+	}
 }
 
 // The delta reads: records by UID list and from a UID on, the UIDs no
@@ -216,6 +240,8 @@ func TestMsgIndex_DeltaReads(t *testing.T) {
 	}
 	recs = append(recs, MessageRecord{UID: 101, SourceKey: "h10#2"}, MessageRecord{UID: 102, SourceKey: "h10#10"}, MessageRecord{UID: 103, SourceKey: "h100"}, MessageRecord{UID: 104, SourceKey: "h10"})
 	mustDo(t, s.PutMessages(e, "INBOX", recs))
+	_, err := s.EnsureIndex(e, "INBOX")
+	mustDo(t, err)
 
 	got, err := s.SummariesOf(e, "INBOX", []uint32{30, 31, 100, 5})
 	mustDo(t, err)

@@ -137,12 +137,10 @@ func (s *Store) init() error {
 		}
 		if ver := binary.BigEndian.Uint64(v); ver < SchemaVersion {
 			// Version 1 had no batch index, version 2 no due index,
-			// version 3 no message indexes.
-			if ver < 4 {
-				if err := rebuildIndexes(tx); err != nil {
-					return err
-				}
-			}
+			// version 3 no message indexes: those are built folder by
+			// folder when a pass first finishes the folder (EnsureIndex),
+			// not all at once here. The version keeps an older binary,
+			// which would not keep them in step, from opening the file.
 			if err := tx.Bucket(bUsers).ForEach(func(k, v []byte) error {
 				var u User
 				if err := json.Unmarshal(v, &u); err != nil {
