@@ -30,17 +30,17 @@ func (s *Store) PutMessages(email, folder string, recs []MessageRecord) error {
 			return err
 		}
 		for _, r := range recs {
-			k := u32(r.UID)
+			k, v := u32(r.UID), encodeMessage(r)
 			if old := b.Get(k); old != nil {
-				if err := ix.remove(r.UID, old); err != nil {
+				// The index first: old is the stored value, valid until
+				// the record's own Put.
+				if err := ix.replace(r.UID, old, v); err != nil {
 					return err
 				}
-			}
-			v := encodeMessage(r)
-			if err := b.Put(k, v); err != nil {
+			} else if err := ix.insert(r.UID, v); err != nil {
 				return err
 			}
-			if err := ix.insert(r.UID, v); err != nil {
+			if err := b.Put(k, v); err != nil {
 				return err
 			}
 		}

@@ -127,6 +127,34 @@ func (ix *folderIndex) remove(uid uint32, old []byte) error {
 	return ix.b.Delete(indexKey(r.key, uid))
 }
 
+// replace re-indexes a record written over old: only the totals change
+// when its source key stays (a flag update), so the index page is not
+// rewritten.
+func (ix *folderIndex) replace(uid uint32, old, v []byte) error {
+	if ix == nil {
+		return nil
+	}
+	o, err := splitRecord(old)
+	if err != nil {
+		return fmt.Errorf("%w: message UID %d: %v", ErrCorrupt, uid, err)
+	}
+	r, err := splitRecord(v)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(o.key, r.key) {
+		if err := ix.b.Delete(indexKey(o.key, uid)); err != nil {
+			return err
+		}
+		if err := ix.b.Put(indexKey(r.key, uid), nil); err != nil {
+			return err
+		}
+	}
+	ix.t.add(o, -1)
+	ix.t.add(r, 1)
+	return nil
+}
+
 func (ix *folderIndex) save() error {
 	if ix == nil {
 		return nil
