@@ -14,15 +14,21 @@ import (
 // clean, with its new counts, after.
 
 // folderID returns (creating as needed) the target folder of a scan.
+// Folders are prepared concurrently (pipeline.go), hence the lock.
 func (p *pass) folderID(ctx context.Context, s *folderScan) (string, error) {
-	if id, ok := p.folderIDs[s.plan.Src.Name]; ok {
+	p.fmu.Lock()
+	id, ok := p.folderIDs[s.plan.Src.Name]
+	p.fmu.Unlock()
+	if ok {
 		return id, nil
 	}
 	id, err := retry(ctx, p, func() (string, error) { return p.mbx.EnsureFolder(ctx, s.plan.Target) })
 	if err != nil {
 		return "", err
 	}
+	p.fmu.Lock()
 	p.folderIDs[s.plan.Src.Name] = id
+	p.fmu.Unlock()
 	return id, nil
 }
 
@@ -88,41 +94,57 @@ func (p *pass) applyMove(ctx context.Context, m move) error {
 	return nil
 }
 
-// applyFolder plans and applies one changed folder: it creates new messages
-// (newest first), updates flags and deletes expunged messages, then saves
-// the folder's state.
-func (p *pass) applyFolder(ctx context.Context, s *folderScan) error {
+// A preparedFolder is a changed folder ready for its creates: its target
+// folder exists, it is marked dirty, and its actions are planned.
+type preparedFolder struct {
+	s                       *folderScan
+	id                      string
+	creates, flags, deletes []action
+}
+
+// prepareFolder makes a changed folder ready: target folder, dirty mark,
+// the target's keys when the folder is rebuilt, and the plan. It sends
+// Graph requests but reads nothing from IMAP, so it can run ahead of the
+// previous folder's creates (pipeline.go).
+func (p *pass) prepareFolder(ctx context.Context, s *folderScan) (*preparedFolder, error) {
 	id, err := p.folderID(ctx, s)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	wasRebuild := s.rebuild
 	if err := p.markDirty(s, id); err != nil {
-		return err
+		return nil, err
 	}
 	have, err := p.targetKeys(ctx, s, id, wasRebuild)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	acts := planFolder(s, have, limits{maxItems: p.e.opts.MaxMailboxItems, maxBytes: p.e.opts.MaxMessageBytes})
-	var creates, flags, deletes []action
-	for _, a := range acts {
+	pf := &preparedFolder{s: s, id: id}
+	for _, a := range planFolder(s, have, limits{maxItems: p.e.opts.MaxMailboxItems, maxBytes: p.e.opts.MaxMessageBytes}) {
 		switch a.op {
 		case opSetFlags:
-			flags = append(flags, a)
+			pf.flags = append(pf.flags, a)
 		case opDelete:
-			deletes = append(deletes, a)
+			pf.deletes = append(pf.deletes, a)
 		default:
-			creates = append(creates, a)
+			pf.creates = append(pf.creates, a)
 		}
 	}
-	if err := p.createAll(ctx, s, id, creates); err != nil {
+	return pf, nil
+}
+
+// completeFolder is what follows a folder's creates: it waits for them,
+// then updates flags, deletes expunged messages and saves the folder's
+// state. The folder is finished only when every create is done.
+func (p *pass) completeFolder(ctx context.Context, pf *preparedFolder, fc *folderCreates) error {
+	s := pf.s
+	if err := p.finishCreates(fc); err != nil {
 		return err
 	}
-	if err := p.applyFlags(ctx, s, flags); err != nil {
+	if err := p.applyFlags(ctx, s, pf.flags); err != nil {
 		return err
 	}
-	if err := p.applyDeletes(ctx, s, deletes); err != nil {
+	if err := p.applyDeletes(ctx, s, pf.deletes); err != nil {
 		return err
 	}
 	if len(s.vanished) > 0 {

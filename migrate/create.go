@@ -13,41 +13,76 @@ import (
 )
 
 const (
-	// uploadDepth is how many creates of a folder run at once.
+	// uploadDepth is how many requests one mailbox has in flight at most
+	// (Exchange Online allows 4 per app and mailbox; the Target's governor
+	// enforces it).
 	uploadDepth = 4
+	// createDepth is how many creates of a pass are under way at once:
+	// body fetched, converted, waiting for one of the target's slots or in
+	// flight. Twice uploadDepth, so that a create is ready to go out the
+	// moment a slot frees (docs/ARCHITECTURE.md, "Keeping the Graph slots
+	// busy").
+	createDepth = 2 * uploadDepth
 	// spoolBudget bounds the bytes of fetched bodies waiting for or in
-	// their create.
+	// their create, over all folders of a pass.
 	spoolBudget = int64(64 << 20)
 )
 
-// createAll applies a folder's create, adopt and skip actions in order:
-// bodies are fetched one at a time from IMAP into the spool while up to
-// uploadDepth creates run against the target (an errgroup with a limit;
-// a weighted semaphore bounds the spooled bytes); the committer records
-// every outcome.
-func (p *pass) createAll(ctx context.Context, s *folderScan, folderID string, acts []action) error {
-	budget := semaphore.NewWeighted(spoolBudget)
+// uploads is a pass's create pipeline, shared by its folders so that one
+// folder's last creates overlap the next folder's first: at most
+// createDepth creates under way, holding at most spoolBudget bytes.
+type uploads struct {
+	slots  *semaphore.Weighted
+	budget *semaphore.Weighted
+}
+
+func newUploads() *uploads {
+	return &uploads{slots: semaphore.NewWeighted(createDepth), budget: semaphore.NewWeighted(spoolBudget)}
+}
+
+// folderCreates is one folder's creates once handed over: finish waits for
+// them and says whether every one of them is done.
+type folderCreates struct {
+	c   *committer
+	g   *errgroup.Group
+	end func() // releases the folder's upload context
+	// err is why the hand-over ended before the folder's last action
+	// (a stop, a failure elsewhere in the pass, a failed fetch); nil when
+	// every action was handed over.
+	err error
+}
+
+// startCreates applies a folder's create, adopt and skip actions in order:
+// bodies are fetched one at a time from IMAP into the spool and each create
+// is handed to a goroutine (the pass's uploads bound them); adopts and
+// skips are recorded at once. It returns when the folder's last action has
+// been handed over, or earlier (fc.err) when gctx ends (the pass is stopped
+// or another folder failed) or a fetch fails; the creates may still be
+// running: finishCreates waits for them.
+func (p *pass) startCreates(ctx, gctx context.Context, up *uploads, s *folderScan, folderID string, acts []action) *folderCreates {
 	// In-flight creates finish even when the pass is stopped, so a stop
 	// lands on a message boundary; their waits for the target's budget
 	// end with the pass (WithStop), so a stop does not wait for Graph's
 	// windows.
 	upCtx, upCancel := context.WithCancel(WithStop(context.WithoutCancel(ctx), ctx))
-	defer upCancel()
 	// At shutdown they get a grace period, then they are cut (shutdown.go).
-	defer context.AfterFunc(p.e.abortCtx(), upCancel)()
-	// gctx ends with the pass or the first failed create: no new work
-	// starts after either.
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(uploadDepth)
-	c := p.newCommitter(s)
+	stopAbort := context.AfterFunc(p.e.abortCtx(), upCancel)
+	// fctx ends with the pass, a failure elsewhere in the pass or the
+	// first failed create of this folder: no new work starts after any.
+	g, fctx := errgroup.WithContext(gctx)
+	fc := &folderCreates{c: p.newCommitter(s), g: g, end: func() { stopAbort(); upCancel() }}
+	c := fc.c
 
 	var stopErr error
 	for _, a := range acts {
 		if err := c.failed(); err != nil {
+			stopErr = err
 			break
 		}
-		if gctx.Err() != nil {
-			stopErr = ctx.Err() // nil when a create failed: g.Wait has it
+		if err := fctx.Err(); err != nil {
+			// Never nil here: the folder is not done, so it must not be
+			// finished (a create's own failure is also in g.Wait).
+			stopErr = cmp.Or(ctx.Err(), err)
 			break
 		}
 		m := a.msg
@@ -60,14 +95,20 @@ func (p *pass) createAll(ctx context.Context, s *folderScan, folderID string, ac
 				p.prog.matched(m.Size)
 			}
 		case opCreate:
+			if err := up.slots.Acquire(fctx, 1); err != nil {
+				stopErr = cmp.Or(ctx.Err(), err)
+				break
+			}
 			var body Body
 			var weight int64
-			body, weight, stopErr = p.fetchBody(ctx, s, c, budget, m)
+			body, weight, stopErr = p.fetchBody(ctx, fctx, s, c, up.budget, m)
 			if stopErr != nil || body == nil {
+				up.slots.Release(1)
 				break
 			}
 			g.Go(func() error {
-				defer budget.Release(weight)
+				defer up.slots.Release(1)
+				defer up.budget.Release(weight)
 				defer body.Close()
 				if err := ctx.Err(); err != nil {
 					// Stopped while this create waited for its turn: the
@@ -83,20 +124,31 @@ func (p *pass) createAll(ctx context.Context, s *folderScan, folderID string, ac
 			break
 		}
 	}
-	werr := g.Wait()
-	if err := c.close(); err != nil {
+	fc.err = stopErr
+	return fc
+}
+
+// finishCreates waits for a folder's creates, writes what the committer
+// holds and returns nil only when every create action of the folder is
+// done: then, and only then, may the folder be finished.
+func (p *pass) finishCreates(fc *folderCreates) error {
+	defer fc.end()
+	werr := fc.g.Wait()
+	if err := fc.c.close(); err != nil {
 		return err
 	}
-	return cmp.Or(werr, c.failed(), stopErr)
+	return cmp.Or(werr, fc.c.failed(), fc.err)
 }
 
 // fetchBody reserves spool room for a message and fetches its body. A nil
 // body with a nil error means the message needs no create: expunged since
 // the scan (out of scope now) or unreadable (skipped).
-func (p *pass) fetchBody(ctx context.Context, s *folderScan, c *committer, budget *semaphore.Weighted, m newMsg) (Body, int64, error) {
+// The spool room is waited for with wctx (the folder's creates' context),
+// the body fetched with ctx (the pass's).
+func (p *pass) fetchBody(ctx, wctx context.Context, s *folderScan, c *committer, budget *semaphore.Weighted, m newMsg) (Body, int64, error) {
 	weight := min(max(m.Size, 1), spoolBudget)
-	if err := budget.Acquire(ctx, weight); err != nil {
-		return nil, 0, err
+	if err := budget.Acquire(wctx, weight); err != nil {
+		return nil, 0, cmp.Or(ctx.Err(), err)
 	}
 	body, err := retry(ctx, p, func() (Body, error) { return p.src.Fetch(ctx, s.plan.Src, m.UID) })
 	if err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/imapmig/imapmig/state"
 )
@@ -24,7 +25,8 @@ type pass struct {
 	prog  *progress
 	email string
 
-	folderIDs map[string]string // source folder name → target folder id
+	fmu       sync.Mutex
+	folderIDs map[string]string // source folder name → target folder id (under fmu)
 }
 
 // run executes the pass.
@@ -48,10 +50,8 @@ func (p *pass) run(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, s := range pp.folders {
-		if err := p.applyFolder(ctx, s); err != nil {
-			return err
-		}
+	if err := p.applyFolders(ctx, pp.folders); err != nil {
+		return err
 	}
 	for _, s := range pp.gone {
 		if err := p.forgetFolder(s); err != nil {
@@ -111,7 +111,9 @@ func (p *pass) applyRenames(ctx context.Context, scans []*folderScan, matches []
 				return nil, err
 			}
 			*f = *again
+			p.fmu.Lock()
 			p.folderIDs[fs.Name] = fs.TargetID
+			p.fmu.Unlock()
 			drop[g] = true
 			used[f] = true
 			p.e.event(p.user.Batch, p.email, "info", fmt.Sprintf("folder %q was renamed on the source to %q; renamed in the target too", g.plan.Display, f.plan.Display))

@@ -14,16 +14,17 @@ import (
 )
 
 // stopAtFetchThenResume runs a batch of ann over src and tgt, stops it
-// while the k-th body of folder is fetched (the fetch answers after the
-// pass saw the stop), starts it again, and fails unless ann ends Synced
-// with verify finding no difference.
+// while the k-th body of folder (of any folder when folder is "") is
+// fetched (the fetch answers after the pass saw the stop), starts it
+// again, and fails unless ann ends Synced with verify finding no
+// difference.
 func stopAtFetchThenResume(t *testing.T, src *fakeServer, tgt *memtarget.Target, folder string, k int32) {
 	t.Helper()
 	var h *harness
 	var fetches atomic.Int32
 	stopped := make(chan struct{})
 	src.onFetch = func(ctx context.Context, f string, uid uint32) {
-		if f != folder || fetches.Add(1) != k {
+		if (folder != "" && f != folder) || fetches.Add(1) != k {
 			return
 		}
 		go func() { _ = h.eng.StopBatch(context.Background(), "b") }()

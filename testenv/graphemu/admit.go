@@ -73,10 +73,12 @@ func isUpload(method string) bool {
 func (s *Server) admit(w http.ResponseWriter, clientID, mailboxID, method string, bodyLen int64) func() {
 	s.stats.requests.Add(1)
 	if s.opts.DisableThrottling {
+		up := int64(0)
 		if isUpload(method) {
+			up = bodyLen
 			s.stats.uploadBytes.Add(bodyLen)
 		}
-		return func() {}
+		return s.flights.begin(mailboxID, up)
 	}
 	key := clientID + "|" + mailboxID
 	now := time.Now()
@@ -97,12 +99,14 @@ func (s *Server) admit(w http.ResponseWriter, clientID, mailboxID, method string
 		if up > 0 {
 			s.stats.uploadBytes.Add(up)
 		}
+		end := s.flights.begin(mailboxID, up)
 		var once sync.Once
 		return func() {
 			once.Do(func() {
 				s.tmu.Lock()
 				ts.inflight--
 				s.tmu.Unlock()
+				end()
 			})
 		}
 	case throttleConcurrency:

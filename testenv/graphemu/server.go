@@ -146,6 +146,7 @@ type Server struct {
 	sent      []SentMail
 	dir       directory // domains.go: tenant domains and proxyAddresses
 	holds     holds     // hold.go
+	flights   flights   // inflight.go: per-mailbox load figures
 	rng       *mrand.Rand
 	seq       atomic.Int64
 
