@@ -90,15 +90,34 @@ func newBenchWorld(b *testing.B, mb *mailgen.Mailbox, emuOpts graphemu.Options) 
 	return &benchWorld{emu: emu, eng: eng, st: st, addr: addr, login: login}
 }
 
-// migrate runs the initial sync and waits (polling, generous deadline) for
-// the user to be Synced.
-func (w *benchWorld) migrate(b *testing.B, deadline time.Duration) state.User {
+// start creates the batch of the one user and starts its initial sync.
+func (w *benchWorld) start(b *testing.B) {
 	b.Helper()
 	csv := fmt.Sprintf("EmailAddress,UserName,Password\n%s,%s,%s\n", w.addr, w.login.UserName, w.login.Password)
 	if _, err := w.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "bench", Endpoint: "ep", Tenant: "tn", Autostart: true,
 		CSV: []byte(csv), Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour}}); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// synced says whether the user's initial sync has ended (it fails the
+// benchmark when the user failed).
+func (w *benchWorld) synced(b *testing.B) bool {
+	u, err := w.st.User(w.addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if u.Status == model.UserFailed {
+		b.Fatalf("initial sync failed: %s", u.LastError)
+	}
+	return u.Status == model.UserSynced && !w.eng.Running(w.addr)
+}
+
+// migrate runs the initial sync and waits (polling, generous deadline) for
+// the user to be Synced.
+func (w *benchWorld) migrate(b *testing.B, deadline time.Duration) state.User {
+	b.Helper()
+	w.start(b)
 	end := time.Now().Add(deadline)
 	for {
 		u, err := w.st.User(w.addr)
