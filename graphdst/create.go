@@ -55,12 +55,12 @@ func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMes
 	if err != nil {
 		return "", nil, err
 	}
+	conv.Msg.Props = append(conv.Msg.Props, convert.Ext(SourceKeyProperty, key))
 	pl, err := convert.Pack(conv)
 	if err != nil {
 		return "", nil, err
 	}
-	conv.Msg.Props = append(conv.Msg.Props, convert.Ext(SourceKeyProperty, key))
-	body, err := convert.CreateBody(conv.Msg, pl.Inline)
+	body, err := pl.CreateBody()
 	if err != nil {
 		return "", nil, migrate.SkipItem(migrate.ReasonMalformedMessage, err)
 	}

@@ -208,6 +208,7 @@ func runImapmigOnce(tb testing.TB, e *e2e, run int) imapmigRun {
 	r := &e2e{t: tb, dir: rd, cfgPath: writeFile(tb, filepath.Join(rd, "imapmig.yaml"), cfg), addr: addr, dc: e.dc, emu: emu, users: e.users}
 	r.env = []string{"IMAPMIG_CONFIG=" + r.cfgPath}
 	r.start()
+	mem := watchMemory(r.daemon.Process.Pid)
 	start := time.Now()
 	r.cli("batch", "new", "cmp", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
 	v := r.waitSynced("cmp", 30*time.Minute)
@@ -215,8 +216,9 @@ func runImapmigOnce(tb testing.TB, e *e2e, run int) imapmigRun {
 	if v.Status != "Synced" {
 		tb.Fatalf("batch: %+v", v)
 	}
+	mem.stop()
 	stopServe(tb, r.daemon)
 	ru := r.daemon.ProcessState.SysUsage().(*syscall.Rusage)
 	return imapmigRun{wall: wall, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds(),
-		peakRSS: float64(ru.Maxrss) / 1024, items: v.SyncedItemCount, bytes: v.SyncedBytes}
+		peakRSS: mem.hwm / 1024, items: v.SyncedItemCount, bytes: v.SyncedBytes}
 }

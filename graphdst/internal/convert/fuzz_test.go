@@ -79,11 +79,15 @@ func FuzzConvert(f *testing.F) {
 			}
 			return
 		}
-		cb, err := CreateBody(c.Msg, pl.Inline)
+		cb, err := pl.CreateBody()
 		if err != nil {
 			t.Fatalf("create body: %v", err)
 		}
 		body := cb.Bytes()
+		// The plan's JSON is the message as it stands after Pack.
+		if again, err := CreateBody(c.Msg, pl.Inline); err != nil || !bytes.Equal(again.Bytes(), body) {
+			t.Fatalf("the plan's create body differs from the message's (%v)", err)
+		}
 		if !json.Valid(body) || int64(len(body)) != cb.Size() {
 			t.Fatalf("create body: valid %v, %d bytes, Size says %d", json.Valid(body), len(body), cb.Size())
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 )
 
@@ -68,6 +69,19 @@ func CreateBody(msg Message, inline []Part) (*Body, error) {
 	if err != nil {
 		return nil, err
 	}
+	return createBody(head, inline)
+}
+
+// CreateBody is the body of the planned create: the message JSON Pack
+// measured and the inline attachments.
+func (p *Plan) CreateBody() (*Body, error) {
+	if len(p.Head) == 0 {
+		return nil, errors.New("convert: plan without a message")
+	}
+	return createBody(p.Head, p.Inline)
+}
+
+func createBody(head []byte, inline []Part) (*Body, error) {
 	b := &Body{}
 	if len(inline) == 0 {
 		b.add(head)

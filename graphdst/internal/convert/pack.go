@@ -23,6 +23,9 @@ const (
 // Plan splits a converted message into what goes in the create request and
 // what is added afterwards.
 type Plan struct {
+	// Head is the message's JSON, attachments aside, as Pack measured it
+	// (CreateBody sends it without marshalling the message again).
+	Head    []byte
 	Inline  []Part // in the create request
 	Post    []Part // < InlineMax, one POST each
 	Session []Part // upload sessions
@@ -54,7 +57,7 @@ func Pack(c *Converted) (*Plan, error) {
 			return nil, migrate.SkipItem(migrate.ReasonMessageTooLarge, errors.New("message headers exceed Graph's request size"))
 		}
 	}
-	p := &Plan{}
+	p := &Plan{Head: base}
 	size := int64(len(base))
 	for _, a := range c.Attachments {
 		switch {
