@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/config"
@@ -33,9 +34,9 @@ func batchCmd() *cobra.Command {
 
 func batchNewCmd() *cobra.Command {
 	var (
-		name, endpoint, tenant, csvPath, exclude, include, notify string
-		receivedAfter, startAfter, completeAfter, syncEvery       string
-		autostart, skipInvalid, deletedItems                      bool
+		name, endpoint, tenant, csvPath string
+		autostart, skipInvalid          bool
+		opt                             optionFlags
 	)
 	c := &cobra.Command{
 		Use:   "new NAME --endpoint E --tenant T --csv FILE",
@@ -49,14 +50,7 @@ func batchNewCmd() *cobra.Command {
 	f.StringVar(&csvPath, "csv", "", "CSV of users (EmailAddress,UserName,Password[,UserRoot])")
 	f.BoolVar(&skipInvalid, "skip-invalid-rows", false, "create the batch without the bad rows")
 	f.BoolVar(&autostart, "autostart", false, "start the batch at once")
-	f.StringVar(&exclude, "exclude-folders", "", "comma-separated folders to leave out")
-	f.StringVar(&include, "include-folders", "", "comma-separated folders to copy (all when empty)")
-	f.StringVar(&receivedAfter, "received-after", "", "copy only mail received after this date")
-	f.StringVar(&startAfter, "start-after", "", "start no earlier than this time")
-	f.StringVar(&completeAfter, "complete-after", "", "complete at this time")
-	f.StringVar(&syncEvery, "sync-interval", "24h", "time between incremental syncs")
-	f.StringVar(&notify, "notification-emails", "", "comma-separated report recipients")
-	f.BoolVar(&deletedItems, "migrate-deleted-items", true, "copy the Trash folder too")
+	opt.register(f, false)
 	return withAPI(c, nil, func(a *apiCall, args []string) error {
 		if len(args) == 1 {
 			name = args[0]
@@ -75,15 +69,15 @@ func batchNewCmd() *cobra.Command {
 		req := httpapi.CreateBatchRequest{Name: name, Endpoint: endpoint, Tenant: tenant, CSV: string(data), CSVPath: abs,
 			Autostart: autostart, SkipInvalidRows: skipInvalid}
 		o := &req.Options
-		o.ExcludeFolders, o.IncludeFolders, o.NotificationEmails = splitList(exclude), splitList(include), splitList(notify)
-		o.MigrateDeletedItems = deletedItems
-		if o.SyncInterval, err = config.ParseDuration(syncEvery); err != nil {
+		o.ExcludeFolders, o.IncludeFolders, o.NotificationEmails = splitList(opt.exclude), splitList(opt.include), splitList(opt.notify)
+		o.MigrateDeletedItems = opt.deletedItems
+		if o.SyncInterval, err = config.ParseDuration(opt.syncEvery); err != nil {
 			return fmt.Errorf("--sync-interval: %w", err)
 		}
 		for _, t := range []struct {
 			flag, v string
 			p       *time.Time
-		}{{"received-after", receivedAfter, &o.ReceivedAfter}, {"start-after", startAfter, &o.StartAfter}, {"complete-after", completeAfter, &o.CompleteAfter}} {
+		}{{"received-after", opt.receivedAfter, &o.ReceivedAfter}, {"start-after", opt.startAfter, &o.StartAfter}, {"complete-after", opt.completeAfter, &o.CompleteAfter}} {
 			if t.v == "" {
 				continue
 			}
@@ -105,30 +99,15 @@ func batchNewCmd() *cobra.Command {
 
 func batchListCmd() *cobra.Command {
 	c := &cobra.Command{Use: "list", Short: "batches with counts by status, totals and the DataConsistencyScore", Args: cobra.NoArgs}
+	header := []string{"NAME", "STATUS", "TOTAL", "ACTIVE", "QUEUED", "SYNCED", "FAILED", "COMPLETED", "ITEMS", "OF", "SKIPPED", "SCORE"}
+	row := func(b migrate.BatchView) []string {
+		return []string{b.Name, string(b.Status), strconv.Itoa(b.TotalCount), strconv.Itoa(b.ActiveCount), strconv.Itoa(b.QueuedCount),
+			strconv.Itoa(b.SyncedCount), strconv.Itoa(b.FailedCount), strconv.Itoa(b.CompletedCount + b.CompletedWithWarningCount),
+			strconv.FormatInt(b.SyncedItemCount, 10), strconv.FormatInt(b.EstimatedTotalCount, 10),
+			strconv.FormatInt(b.SkippedItemCount, 10), orDash(b.DataConsistencyScore)}
+	}
 	return withAPI(c, outViewsCSV, func(a *apiCall, _ []string) error {
-		var raw json.RawMessage
-		if err := a.Do(a.ctx, "GET", "/v1/batches", nil, &raw); err != nil {
-			return err
-		}
-		var bs []migrate.BatchView
-		header := []string{"NAME", "STATUS", "TOTAL", "ACTIVE", "QUEUED", "SYNCED", "FAILED", "COMPLETED", "ITEMS", "OF", "SKIPPED", "SCORE"}
-		row := func(b migrate.BatchView) []string {
-			return []string{b.Name, string(b.Status), strconv.Itoa(b.TotalCount), strconv.Itoa(b.ActiveCount), strconv.Itoa(b.QueuedCount),
-				strconv.Itoa(b.SyncedCount), strconv.Itoa(b.FailedCount), strconv.Itoa(b.CompletedCount + b.CompletedWithWarningCount),
-				strconv.FormatInt(b.SyncedItemCount, 10), strconv.FormatInt(b.EstimatedTotalCount, 10),
-				strconv.FormatInt(b.SkippedItemCount, 10), orDash(b.DataConsistencyScore)}
-		}
-		if a.output == "csv" {
-			if err := json.Unmarshal(raw, &bs); err != nil {
-				return err
-			}
-			var rows [][]string
-			for _, b := range bs {
-				rows = append(rows, row(b))
-			}
-			return writeCSV(a.out, header, rows)
-		}
-		return show(a.out, a.output, raw, &bs, func(tw *tabwriter.Writer) {
+		return getList(a, "/v1/batches", header, row, func(tw *tabwriter.Writer, bs []migrate.BatchView) {
 			fmt.Fprintln(tw, strings.Join(header, "\t"))
 			for _, b := range bs {
 				fmt.Fprintln(tw, strings.Join(row(b), "\t"))
@@ -250,13 +229,33 @@ func batchAddUsersCmd() *cobra.Command {
 	})
 }
 
+// optionFlags are the batch options `batch new` and `batch set` both take.
+type optionFlags struct {
+	exclude, include, notify, syncEvery, receivedAfter, startAfter, completeAfter string
+	deletedItems                                                                  bool
+}
+
+// register adds the flags, worded for `batch set` when set is true (no
+// default interval, and "" clears a time).
+func (o *optionFlags) register(f *pflag.FlagSet, set bool) {
+	syncDefault, syncHelp, clears := "24h", "time between incremental syncs", ""
+	if set {
+		syncDefault, syncHelp, clears = "", "time between incremental syncs, e.g. 24h, 90m, 1d", ` ("" clears it)`
+	}
+	f.StringVar(&o.exclude, "exclude-folders", "", "comma-separated folders to leave out")
+	f.StringVar(&o.include, "include-folders", "", "comma-separated folders to copy (all when empty)")
+	f.StringVar(&o.notify, "notification-emails", "", "comma-separated report recipients")
+	f.StringVar(&o.syncEvery, "sync-interval", syncDefault, syncHelp)
+	f.StringVar(&o.receivedAfter, "received-after", "", "copy only mail received after this date"+clears)
+	f.StringVar(&o.startAfter, "start-after", "", "start no earlier than this time"+clears)
+	f.StringVar(&o.completeAfter, "complete-after", "", "complete at this time"+clears)
+	f.BoolVar(&o.deletedItems, "migrate-deleted-items", true, "copy the Trash folder too")
+}
+
 // batchSetCmd is `batch set NAME --sync-interval … --exclude-folders …`:
 // Exchange's Set-MigrationBatch. Only the flags given are changed.
 func batchSetCmd() *cobra.Command {
-	var (
-		exclude, include, notify, syncEvery, receivedAfter, startAfter, completeAfter string
-		deletedItems                                                                  bool
-	)
+	var opt optionFlags
 	c := &cobra.Command{
 		Use:   "set NAME [--sync-interval D] [--exclude-folders A,B] ...",
 		Short: "change a batch's options at run time; only the flags given change",
@@ -266,15 +265,7 @@ user's next pass; a new --sync-interval reschedules the synced users' next
 sync from their last one. An empty list (--exclude-folders "") clears it.`,
 		Args: exactArgs(1, "one batch name"),
 	}
-	f := c.Flags()
-	f.StringVar(&exclude, "exclude-folders", "", "comma-separated folders to leave out")
-	f.StringVar(&include, "include-folders", "", "comma-separated folders to copy (all when empty)")
-	f.StringVar(&notify, "notification-emails", "", "comma-separated report recipients")
-	f.StringVar(&syncEvery, "sync-interval", "", "time between incremental syncs, e.g. 24h, 90m, 1d")
-	f.StringVar(&receivedAfter, "received-after", "", "copy only mail received after this date (\"\" clears it)")
-	f.StringVar(&startAfter, "start-after", "", "start no earlier than this time (\"\" clears it)")
-	f.StringVar(&completeAfter, "complete-after", "", "complete at this time (\"\" clears it)")
-	f.BoolVar(&deletedItems, "migrate-deleted-items", true, "copy the Trash folder too")
+	opt.register(c.Flags(), true)
 	return withAPI(c, outViews, func(a *apiCall, args []string) error {
 		var req httpapi.SetBatchRequest
 		list := func(flag, v string, dst **[]string) {
@@ -291,15 +282,15 @@ sync from their last one. An empty list (--exclude-folders "") clears it.`,
 				*dst = &v
 			}
 		}
-		list("exclude-folders", exclude, &req.ExcludeFolders)
-		list("include-folders", include, &req.IncludeFolders)
-		list("notification-emails", notify, &req.NotificationEmails)
-		str("sync-interval", syncEvery, &req.SyncInterval)
-		str("received-after", receivedAfter, &req.ReceivedAfter)
-		str("start-after", startAfter, &req.StartAfter)
-		str("complete-after", completeAfter, &req.CompleteAfter)
+		list("exclude-folders", opt.exclude, &req.ExcludeFolders)
+		list("include-folders", opt.include, &req.IncludeFolders)
+		list("notification-emails", opt.notify, &req.NotificationEmails)
+		str("sync-interval", opt.syncEvery, &req.SyncInterval)
+		str("received-after", opt.receivedAfter, &req.ReceivedAfter)
+		str("start-after", opt.startAfter, &req.StartAfter)
+		str("complete-after", opt.completeAfter, &req.CompleteAfter)
 		if c.Flags().Changed("migrate-deleted-items") {
-			req.MigrateDeletedItems = &deletedItems
+			req.MigrateDeletedItems = &opt.deletedItems
 		}
 		if req == (httpapi.SetBatchRequest{}) {
 			return errors.New("batch set: give at least one option to change (see --help)")

@@ -116,6 +116,27 @@ func (a *apiCall) get(path string, v any, table func(*tabwriter.Writer)) error {
 	return show(a.out, a.output, raw, v, table)
 }
 
+// getList is get for a list that -o csv prints too: csvHeader and csvRow
+// are the CSV's columns and one element's cells, table the table of all.
+func getList[T any](a *apiCall, path string, csvHeader []string, csvRow func(T) []string, table func(*tabwriter.Writer, []T)) error {
+	var raw json.RawMessage
+	if err := a.Do(a.ctx, "GET", path, nil, &raw); err != nil {
+		return err
+	}
+	var list []T
+	if a.output == "csv" {
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return err
+		}
+		var rows [][]string
+		for _, x := range list {
+			rows = append(rows, csvRow(x))
+		}
+		return writeCSV(a.out, csvHeader, rows)
+	}
+	return show(a.out, a.output, raw, &list, func(tw *tabwriter.Writer) { table(tw, list) })
+}
+
 // withAPI makes c a daemon-talking command: it adds the client flags (and
 // -o with the given formats; the first is the default) and runs fn with a
 // connected client.

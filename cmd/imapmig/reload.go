@@ -25,28 +25,7 @@ type reloadResult struct {
 func (d *daemon) reload(ctx context.Context, next *config.Config) reloadResult {
 	prev := d.cfg.Load()
 	var r reloadResult
-	top := func(key string, a, b any, live bool) {
-		if reflect.DeepEqual(a, b) {
-			return
-		}
-		if live {
-			r.Applied = append(r.Applied, key)
-		} else {
-			r.NeedsRestart = append(r.NeedsRestart, key)
-		}
-	}
-	top("listen", prev.Listen, next.Listen, false)
-	top("metrics_listen", prev.MetricsListen, next.MetricsListen, false)
-	top("data_dir", prev.DataDir, next.DataDir, false)
-	top("tls_cert_file", prev.TLSCertFile, next.TLSCertFile, false)
-	top("tls_key_file", prev.TLSKeyFile, next.TLSKeyFile, false)
-	top("max_message_bytes", prev.MaxMessageBytes, next.MaxMessageBytes, false)
-	top("max_mailbox_items", prev.MaxMailboxItems, next.MaxMailboxItems, false)
-	top("log_level", prev.LogLevel, next.LogLevel, true)
-	top("report_sender", prev.ReportSender, next.ReportSender, true)
-	top("report_interval", prev.ReportInterval, next.ReportInterval, true)
-	top("failed_pass_limit", prev.FailedPassLimit, next.FailedPassLimit, true)
-	top("csv_dir", csvDir(prev), csvDir(next), true)
+	r.topLevel(prev, next)
 	if d.api != nil {
 		d.api.SetCSVDir(csvDir(next))
 	}
@@ -56,39 +35,95 @@ func (d *daemon) reload(ctx context.Context, next *config.Config) reloadResult {
 	d.engine.SetLiveOptions(migrate.LiveOptions{ReportSender: next.ReportSender,
 		ReportInterval: time.Duration(next.ReportInterval), UserRetries: next.FailedPassLimit})
 
-	var endpoints, tenants []string
-	for _, e := range next.Endpoints {
-		old, ok := prev.Endpoint(e.Name)
-		switch {
-		case !ok:
-			r.Applied = append(r.Applied, "endpoints["+e.Name+"] (added)")
-		case !reflect.DeepEqual(old, e):
-			r.Applied = append(r.Applied, "endpoints["+e.Name+"]")
-			endpoints = append(endpoints, e.Name)
-		}
-	}
-	for _, t := range next.Tenants {
-		old, ok := prev.Tenant(t.Name)
-		switch {
-		case !ok:
-			r.Applied = append(r.Applied, "tenants["+t.Name+"] (added)")
-		case !reflect.DeepEqual(old, t):
-			r.Applied = append(r.Applied, "tenants["+t.Name+"]")
-			tenants = append(tenants, t.Name)
-		}
-	}
-	for _, e := range prev.Endpoints {
-		if _, ok := next.Endpoint(e.Name); !ok {
-			r.NotApplied = append(r.NotApplied, "endpoints["+e.Name+"] (removed from the config; its batches keep it)")
-		}
-	}
-	for _, t := range prev.Tenants {
-		if _, ok := next.Tenant(t.Name); !ok {
-			r.NotApplied = append(r.NotApplied, "tenants["+t.Name+"] (removed from the config; its batches fail with TenantNotFound)")
-		}
-	}
+	endpoints := diffNamed(&r, "endpoints", prev.Endpoints, next.Endpoints,
+		func(e config.Endpoint) string { return e.Name }, "its batches keep it")
+	tenants := diffNamed(&r, "tenants", prev.Tenants, next.Tenants,
+		func(t config.Tenant) string { return t.Name }, "its batches fail with TenantNotFound")
 	d.engine.ForgetAdapters(endpoints, tenants)
+	d.reloadBatches(ctx, &r, prev, next)
 
+	err := d.reconcile(ctx, next)
+	d.log.Info("config reloaded", "applied", r.Applied)
+	for _, k := range r.NeedsRestart {
+		d.log.Warn("config reload: needs restart: " + k)
+	}
+	for _, k := range r.NotApplied {
+		d.log.Warn("config reload: not applied: " + k)
+	}
+	if err != nil {
+		d.log.Error("config reload: not everything could be applied", "err", err)
+	}
+	return r
+}
+
+// topLevelKeys are the top-level keys a reload compares, each with whether
+// a change takes effect at once (live) or after a restart.
+var topLevelKeys = []struct {
+	key  string
+	live bool
+	get  func(*config.Config) any
+}{
+	{"listen", false, func(c *config.Config) any { return c.Listen }},
+	{"metrics_listen", false, func(c *config.Config) any { return c.MetricsListen }},
+	{"data_dir", false, func(c *config.Config) any { return c.DataDir }},
+	{"tls_cert_file", false, func(c *config.Config) any { return c.TLSCertFile }},
+	{"tls_key_file", false, func(c *config.Config) any { return c.TLSKeyFile }},
+	{"max_message_bytes", false, func(c *config.Config) any { return c.MaxMessageBytes }},
+	{"max_mailbox_items", false, func(c *config.Config) any { return c.MaxMailboxItems }},
+	{"log_level", true, func(c *config.Config) any { return c.LogLevel }},
+	{"report_sender", true, func(c *config.Config) any { return c.ReportSender }},
+	{"report_interval", true, func(c *config.Config) any { return c.ReportInterval }},
+	{"failed_pass_limit", true, func(c *config.Config) any { return c.FailedPassLimit }},
+	{"csv_dir", true, func(c *config.Config) any { return csvDir(c) }},
+}
+
+// topLevel sorts the changed top-level keys into Applied and NeedsRestart.
+func (r *reloadResult) topLevel(prev, next *config.Config) {
+	for _, k := range topLevelKeys {
+		switch {
+		case reflect.DeepEqual(k.get(prev), k.get(next)):
+		case k.live:
+			r.Applied = append(r.Applied, k.key)
+		default:
+			r.NeedsRestart = append(r.NeedsRestart, k.key)
+		}
+	}
+}
+
+// diffNamed records the entries of a named list (endpoints, tenants) that
+// were added, changed or removed (removed: with why it is not applied) and
+// returns the names of the changed ones.
+func diffNamed[T any](r *reloadResult, kind string, prev, next []T, name func(T) string, whenRemoved string) []string {
+	find := func(list []T, n string) (T, bool) {
+		i := slices.IndexFunc(list, func(x T) bool { return name(x) == n })
+		if i < 0 {
+			var zero T
+			return zero, false
+		}
+		return list[i], true
+	}
+	var changed []string
+	for _, x := range next {
+		old, ok := find(prev, name(x))
+		switch {
+		case !ok:
+			r.Applied = append(r.Applied, kind+"["+name(x)+"] (added)")
+		case !reflect.DeepEqual(old, x):
+			r.Applied = append(r.Applied, kind+"["+name(x)+"]")
+			changed = append(changed, name(x))
+		}
+	}
+	for _, x := range prev {
+		if _, ok := find(next, name(x)); !ok {
+			r.NotApplied = append(r.NotApplied, kind+"["+name(x)+"] (removed from the config; "+whenRemoved+")")
+		}
+	}
+	return changed
+}
+
+// reloadBatches applies the changed options of the batches both configs
+// name; a new batch is left to reconcile.
+func (d *daemon) reloadBatches(ctx context.Context, r *reloadResult, prev, next *config.Config) {
 	for _, b := range next.Batches {
 		i := slices.IndexFunc(prev.Batches, func(o config.Batch) bool { return o.Name == b.Name })
 		if i < 0 {
@@ -113,18 +148,6 @@ func (d *daemon) reload(ctx context.Context, next *config.Config) reloadResult {
 			r.Applied = append(r.Applied, key+k)
 		}
 	}
-	err := d.reconcile(ctx, next)
-	d.log.Info("config reloaded", "applied", r.Applied)
-	for _, k := range r.NeedsRestart {
-		d.log.Warn("config reload: needs restart: " + k)
-	}
-	for _, k := range r.NotApplied {
-		d.log.Warn("config reload: not applied: " + k)
-	}
-	if err != nil {
-		d.log.Error("config reload: not everything could be applied", "err", err)
-	}
-	return r
 }
 
 // optionsPatch is what changed in a config batch's options between two

@@ -29,13 +29,7 @@ config's data_dir.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.ArbitraryArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return fmt.Errorf("unknown command %q for %q", args[0], c.CommandPath())
-			}
-			fmt.Fprint(c.ErrOrStderr(), c.UsageString())
-			return exitError{2}
-		},
+		RunE:          usageOrUnknown,
 	}
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -59,23 +53,27 @@ config's data_dir.`,
 	return root
 }
 
-// group is a command that only holds sub-commands: without one it prints
-// its usage and exits 2; an unknown one is an error.
+// group is a command that only holds sub-commands (see usageOrUnknown).
 func group(use, short string, subs ...*cobra.Command) *cobra.Command {
 	c := &cobra.Command{
 		Use:   use,
 		Short: short,
 		Args:  cobra.ArbitraryArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return fmt.Errorf("unknown command %q for %q", args[0], c.CommandPath())
-			}
-			fmt.Fprint(c.ErrOrStderr(), c.UsageString())
-			return exitError{2}
-		},
+		RunE:  usageOrUnknown,
 	}
 	c.AddCommand(subs...)
 	return c
+}
+
+// usageOrUnknown runs a command that only holds sub-commands (the root, a
+// group): without one it prints its usage and exits 2; an unknown one is
+// an error.
+func usageOrUnknown(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unknown command %q for %q", args[0], c.CommandPath())
+	}
+	fmt.Fprint(c.ErrOrStderr(), c.UsageString())
+	return exitError{2}
 }
 
 // exactArgs wants n positional arguments, described by what.

@@ -36,29 +36,16 @@ func userListCmd() *cobra.Command {
 		if batch != "" {
 			path = "/v1/batches/" + httpapi.PathEscape(batch) + "/users"
 		}
-		var raw json.RawMessage
-		if err := a.Do(a.ctx, "GET", path, nil, &raw); err != nil {
-			return err
-		}
 		header := []string{"EMAIL", "BATCH", "STATUS", "ITEMS", "OF", "BYTES", "SKIPPED", "SCORE", "LAST SYNC", "ERROR"}
-		var us []migrate.UserView
-		if a.output == "csv" {
-			if err := json.Unmarshal(raw, &us); err != nil {
-				return err
+		return getList(a, path, header, func(u migrate.UserView) []string {
+			last := ""
+			if u.LastSuccessfulSyncTime != nil {
+				last = u.LastSuccessfulSyncTime.UTC().Format(time.RFC3339)
 			}
-			var rows [][]string
-			for _, u := range us {
-				last := ""
-				if u.LastSuccessfulSyncTime != nil {
-					last = u.LastSuccessfulSyncTime.UTC().Format(time.RFC3339)
-				}
-				rows = append(rows, []string{u.EmailAddress, u.BatchId, string(u.Status), strconv.FormatInt(u.SyncedItemCount, 10),
-					strconv.FormatInt(u.EstimatedTotalCount, 10), strconv.FormatInt(u.SyncedBytes, 10), strconv.FormatInt(u.SkippedItemCount, 10),
-					u.DataConsistencyScore, last, u.ErrorReason})
-			}
-			return writeCSV(a.out, header, rows)
-		}
-		return show(a.out, a.output, raw, &us, func(tw *tabwriter.Writer) {
+			return []string{u.EmailAddress, u.BatchId, string(u.Status), strconv.FormatInt(u.SyncedItemCount, 10),
+				strconv.FormatInt(u.EstimatedTotalCount, 10), strconv.FormatInt(u.SyncedBytes, 10), strconv.FormatInt(u.SkippedItemCount, 10),
+				u.DataConsistencyScore, last, u.ErrorReason}
+		}, func(tw *tabwriter.Writer, us []migrate.UserView) {
 			fmt.Fprintln(tw, strings.Join(header, "\t"))
 			for _, u := range us {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\t%s\t%s\n", u.EmailAddress, u.BatchId, u.Status, u.SyncedItemCount,
@@ -102,26 +89,14 @@ func userGetCmd() *cobra.Command {
 func userSkippedCmd() *cobra.Command {
 	c := &cobra.Command{Use: "skipped EMAIL", Short: "skipped items: folder, date, subject, size, reason", Args: exactArgs(1, "one user email address")}
 	return withAPI(c, outViewsCSV, func(a *apiCall, args []string) error {
-		var raw json.RawMessage
-		if err := a.Do(a.ctx, "GET", "/v1/users/"+httpapi.PathEscape(args[0])+"/skipped", nil, &raw); err != nil {
-			return err
-		}
-		var items []model.SkippedItem
-		if a.output == "csv" {
-			if err := json.Unmarshal(raw, &items); err != nil {
-				return err
+		header := []string{"Folder", "Date", "Subject", "Size", "Reason", "Approved", "Message"}
+		return getList(a, "/v1/users/"+httpapi.PathEscape(args[0])+"/skipped", header, func(it model.SkippedItem) []string {
+			d := ""
+			if !it.Date.IsZero() {
+				d = it.Date.Format(time.RFC3339)
 			}
-			var rows [][]string
-			for _, it := range items {
-				d := ""
-				if !it.Date.IsZero() {
-					d = it.Date.Format(time.RFC3339)
-				}
-				rows = append(rows, []string{it.Folder, d, it.Subject, strconv.FormatInt(it.Size, 10), it.Reason, strconv.FormatBool(it.Approved), it.Message})
-			}
-			return writeCSV(a.out, []string{"Folder", "Date", "Subject", "Size", "Reason", "Approved", "Message"}, rows)
-		}
-		return show(a.out, a.output, raw, &items, func(tw *tabwriter.Writer) {
+			return []string{it.Folder, d, it.Subject, strconv.FormatInt(it.Size, 10), it.Reason, strconv.FormatBool(it.Approved), it.Message}
+		}, func(tw *tabwriter.Writer, items []model.SkippedItem) {
 			fmt.Fprintln(tw, "FOLDER\tDATE\tSIZE\tREASON\tAPPROVED\tSUBJECT")
 			for _, it := range items {
 				d := "-"
