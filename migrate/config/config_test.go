@@ -127,16 +127,31 @@ func TestParse_Rejects(t *testing.T) {
 	}
 }
 
-func TestLoad_ResolvesRelativePaths(t *testing.T) {
-	dir := t.TempDir()
+// loadFile writes src as dir/imapmig.yaml and loads it.
+func loadFile(t *testing.T, dir, src string) *config.Config {
+	t.Helper()
 	path := filepath.Join(dir, "imapmig.yaml")
-	if err := os.WriteFile(path, []byte(good), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// wantParseErr wants Parse of src to fail with an error containing want.
+func wantParseErr(t *testing.T, src, want string) {
+	t.Helper()
+	if _, err := config.Parse([]byte(src)); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("%q: err %v, want one containing %q", strings.SplitN(src, "\n", 2)[0], err, want)
+	}
+}
+
+func TestLoad_ResolvesRelativePaths(t *testing.T) {
+	dir := t.TempDir()
+	c := loadFile(t, dir, good)
 	if c.DataDir != filepath.Join(dir, "data") || c.Batches[0].CSV != filepath.Join(dir, "users.csv") {
 		t.Fatalf("paths: %q %q", c.DataDir, c.Batches[0].CSV)
 	}
@@ -146,24 +161,10 @@ func TestLoad_ResolvesRelativePaths(t *testing.T) {
 // taken from there too.
 func TestLoad_CSVDirDefaultsToConfigDir(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "imapmig.yaml")
-	if err := os.WriteFile(path, []byte(good), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.CSVDir != dir {
+	if c := loadFile(t, dir, good); c.CSVDir != dir {
 		t.Errorf("default csv_dir %q, want %q", c.CSVDir, dir)
 	}
-	if err := os.WriteFile(path, []byte("csv_dir: lists\n"+good), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if c, err = config.Load(path); err != nil {
-		t.Fatal(err)
-	}
-	if c.CSVDir != filepath.Join(dir, "lists") {
+	if c := loadFile(t, dir, "csv_dir: lists\n"+good); c.CSVDir != filepath.Join(dir, "lists") {
 		t.Errorf("relative csv_dir %q, want %q", c.CSVDir, filepath.Join(dir, "lists"))
 	}
 }
@@ -273,10 +274,7 @@ func TestValidate_APITLSKeysComeTogether(t *testing.T) {
 		{"tls_cert_file: a.crt\n", "tls_key_file"},
 		{"tls_key_file: a.key\n", "tls_cert_file"},
 	} {
-		_, err := config.Parse([]byte(tc.yaml + good))
-		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-			t.Errorf("%q: err %v, want one naming %s", tc.yaml, err, tc.wantErr)
-		}
+		wantParseErr(t, tc.yaml+good, tc.wantErr)
 	}
 	c, err := config.Parse([]byte("tls_cert_file: /x/a.crt\ntls_key_file: /x/a.key\n" + good))
 	if err != nil {

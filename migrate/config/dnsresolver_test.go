@@ -1,7 +1,6 @@
 package config_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/imapmig/imapmig/migrate/config"
@@ -16,8 +15,5 @@ func TestParse_DNSResolver(t *testing.T) {
 	if c, err := config.Parse([]byte(good)); err != nil || c.DNSResolver != "" {
 		t.Fatalf("default: %q, %v", c.DNSResolver, err)
 	}
-	_, err = config.Parse([]byte("dns_resolver: 192.0.2.53\n" + good))
-	if err == nil || !strings.Contains(err.Error(), "dns_resolver (line 1): want host:port") {
-		t.Fatalf("no port: %v", err)
-	}
+	wantParseErr(t, "dns_resolver: 192.0.2.53\n"+good, "dns_resolver (line 1): want host:port")
 }

@@ -1,7 +1,6 @@
 package config_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/imapmig/imapmig/migrate/config"
@@ -20,9 +19,6 @@ func TestValidate_MetricsListen(t *testing.T) {
 		{"metrics_listen: 9470\n", "metrics_listen (line 1): want host:port"},
 		{"listen: 127.0.0.1:8470\nmetrics_listen: 127.0.0.1:8470\n", "metrics_listen (line 2): is the API's listen address"},
 	} {
-		_, err := config.Parse([]byte(tc.yaml + good))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%q: %v, want %q", tc.yaml, err, tc.want)
-		}
+		wantParseErr(t, tc.yaml+good, tc.want)
 	}
 }
