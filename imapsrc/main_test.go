@@ -3,16 +3,14 @@ package imapsrc_test
 import (
 	"context"
 	"net"
-	"os"
 	"testing"
 	"time"
-
-	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/sourcetest"
 	"github.com/imapmig/imapmig/testenv/dovecot"
+	"github.com/imapmig/imapmig/testenv/testmain"
 )
 
 var (
@@ -22,12 +20,7 @@ var (
 	dcOld = dovecot.Shared{Options: dovecot.Options{Profile: dovecot.ProfileOldHoster}}
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	dc.Close()
-	dcOld.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testmain.Run(m, &dc, &dcOld) }
 
 // dovecotConfig is an endpoint config for the shared Dovecot.
 func dovecotConfig(srv *dovecot.Server, sec imapsrc.Security) imapsrc.Config {
@@ -50,10 +43,7 @@ func newConnector(t testing.TB, cfg imapsrc.Config) *imapsrc.Connector {
 
 func newUser(t testing.TB, srv *dovecot.Server, layout dovecot.Layout) *dovecot.User {
 	t.Helper()
-	u, err := srv.NewUser("u", layout)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := srv.MustNewUser(t, "u", layout)
 	return u
 }
 
@@ -69,42 +59,14 @@ func connect(t testing.TB, c *imapsrc.Connector, login migrate.Login) migrate.So
 	return s
 }
 
-// dovecotServer adapts the harness to sourcetest.Server.
-type dovecotServer struct{ srv *dovecot.Server }
-
-func (d dovecotServer) NewUser(t testing.TB) migrate.Login {
-	u := newUser(t, d.srv, dovecot.LayoutSlash)
-	return migrate.Login{UserName: u.Name, Password: u.Password}
-}
-
-func (d dovecotServer) Admin(t testing.TB, login migrate.Login) *imapclient.Client {
-	c, err := d.srv.Client(context.Background(), login.UserName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func TestConformance_Dovecot(t *testing.T) {
 	srv := dc.Get(t)
 	sourcetest.Run(t, sourcetest.Options{
 		Connector:  newConnector(t, dovecotConfig(srv, imapsrc.SecuritySSL)),
-		Server:     dovecotServer{srv},
+		Server:     dovecot.SuiteServer{Srv: srv, Layout: dovecot.LayoutSlash},
 		CondStore:  true,
 		SpecialUse: true,
 	})
-}
-
-// oldHosterServer adapts the old-hoster Dovecot to sourcetest.Server.
-type oldHosterServer struct{ srv *dovecot.Server }
-
-func (d oldHosterServer) NewUser(t testing.TB) migrate.Login {
-	u := newUser(t, d.srv, dovecot.LayoutINBOXDot)
-	return migrate.Login{UserName: u.Name, Password: u.Password}
-}
-
-func (d oldHosterServer) Admin(t testing.TB, login migrate.Login) *imapclient.Client {
-	return dovecotServer(d).Admin(t, login)
 }
 
 // TestConformance_DovecotOldHoster: the contract on Dovecot restricted to
@@ -114,7 +76,7 @@ func TestConformance_DovecotOldHoster(t *testing.T) {
 	srv := dcOld.Get(t)
 	sourcetest.Run(t, sourcetest.Options{
 		Connector: newConnector(t, dovecotConfig(srv, imapsrc.SecurityTLS)),
-		Server:    oldHosterServer{srv},
+		Server:    dovecot.SuiteServer{Srv: srv, Layout: dovecot.LayoutINBOXDot},
 	})
 }
 

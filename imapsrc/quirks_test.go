@@ -222,7 +222,7 @@ func quirkConfig(p *quirkProxy) imapsrc.Config {
 func TestConformance_QuirkyOldServer(t *testing.T) {
 	srv := dcOld.Get(t)
 	p := startQuirkProxy(t, srv.Addr(), quirks{lowerINBOX: true, noWarnings: true, splitFlags: true, extraAttributes: true})
-	sourcetest.Run(t, sourcetest.Options{Connector: newConnector(t, quirkConfig(p)), Server: oldHosterServer{srv}})
+	sourcetest.Run(t, sourcetest.Options{Connector: newConnector(t, quirkConfig(p)), Server: dovecot.SuiteServer{Srv: srv, Layout: dovecot.LayoutINBOXDot}})
 	for _, q := range []string{"lowerINBOX", "noWarnings", "splitFlags", "extraAttributes"} {
 		if p.count(q) == 0 {
 			t.Errorf("quirk %s never applied: the test did not test it", q)
@@ -237,7 +237,7 @@ func TestConformance_QuirkyOldServer(t *testing.T) {
 func TestConformance_NoModSeqFolders(t *testing.T) {
 	srv := dc.Get(t)
 	p := startQuirkProxy(t, srv.Addr(), quirks{noModSeq: true})
-	sourcetest.Run(t, sourcetest.Options{Connector: newConnector(t, quirkConfig(p)), Server: dovecotServer{srv}, CondStore: false, SpecialUse: true})
+	sourcetest.Run(t, sourcetest.Options{Connector: newConnector(t, quirkConfig(p)), Server: dovecot.SuiteServer{Srv: srv, Layout: dovecot.LayoutSlash}, CondStore: false, SpecialUse: true})
 	if p.count("noModSeq") == 0 {
 		t.Error("no SELECT was answered NOMODSEQ: the test did not test it")
 	}

@@ -2,7 +2,6 @@ package cyrus_test
 
 import (
 	"context"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/imapmig/imapmig/testenv/cyrus"
 	"github.com/imapmig/imapmig/testenv/internal/imaptest"
+	"github.com/imapmig/imapmig/testenv/testmain"
 )
 
 var servers = map[cyrus.Namespace]*cyrus.Shared{
@@ -20,11 +20,7 @@ var servers = map[cyrus.Namespace]*cyrus.Shared{
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	for _, s := range servers {
-		s.Close()
-	}
-	os.Exit(code)
+	testmain.Run(m, servers[cyrus.NamespaceAlt], servers[cyrus.NamespaceClassic])
 }
 
 func eachNamespace(t *testing.T, fn func(t *testing.T, srv *cyrus.Server)) {

@@ -3,7 +3,6 @@ package dovecot_test
 import (
 	"context"
 	"crypto/tls"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -15,23 +14,16 @@ import (
 	"github.com/imapmig/imapmig/testenv/dovecot"
 	"github.com/imapmig/imapmig/testenv/internal/imaptest"
 	"github.com/imapmig/imapmig/testenv/mailgen"
+	"github.com/imapmig/imapmig/testenv/testmain"
 )
 
 var dc dovecot.Shared
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	dc.Close()
-	oldHoster.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testmain.Run(m, &dc, &oldHoster) }
 
 func TestLogin_Forms(t *testing.T) {
 	srv := dc.Get(t)
-	u, err := srv.NewUser("login", dovecot.LayoutSlash)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := srv.MustNewUser(t, "login", dovecot.LayoutSlash)
 	tests := []struct {
 		name string
 		tls  bool
@@ -72,10 +64,7 @@ func TestLogin_Forms(t *testing.T) {
 func TestSeed_MaildirAndOps(t *testing.T) {
 	srv := dc.Get(t)
 	ctx := context.Background()
-	u, err := srv.NewUser("seed", dovecot.LayoutSlash)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := srv.MustNewUser(t, "seed", dovecot.LayoutSlash)
 	mb := &mailgen.Mailbox{Folders: []mailgen.Folder{
 		{Path: []string{"INBOX"}, Messages: []mailgen.Message{imaptest.Msg("a"), imaptest.Msg("b"), imaptest.Msg("c")}},
 		{Path: []string{"Entwürfe & Co", "Unter"}, Messages: []mailgen.Message{imaptest.Msg("d")}},
@@ -158,10 +147,7 @@ func statusOf(ctx context.Context, srv *dovecot.Server, user, folder string) (*i
 // its mailbox, closed when the test ends.
 func newUserClient(t *testing.T, srv *dovecot.Server, prefix string, layout dovecot.Layout) (*dovecot.User, *imapclient.Client) {
 	t.Helper()
-	u, err := srv.NewUser(prefix, layout)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := srv.MustNewUser(t, prefix, layout)
 	c, err := srv.Client(context.Background(), u.Name)
 	if err != nil {
 		t.Fatal(err)

@@ -21,10 +21,7 @@ var oldHoster = dovecot.Shared{Options: dovecot.Options{Profile: dovecot.Profile
 func oldHosterClient(t *testing.T) (*dovecot.Server, *dovecot.User, *imapclient.Client) {
 	t.Helper()
 	srv := oldHoster.Get(t)
-	u, err := srv.NewUser("old", dovecot.LayoutSlash)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := srv.MustNewUser(t, "old", dovecot.LayoutSlash)
 	c, err := imapclient.DialTLS(srv.TLSAddr(), &imapclient.Options{TLSConfig: srv.TLSConfig()})
 	if err != nil {
 		t.Fatal(err)
@@ -68,10 +65,7 @@ func TestOldHoster_CapabilityLine(t *testing.T) {
 // does not advertise.
 func TestOldHoster_CondStoreNotEnabled(t *testing.T) {
 	srv := oldHoster.Get(t)
-	u, err := srv.NewUser("raw", dovecot.LayoutSlash)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := srv.MustNewUser(t, "raw", dovecot.LayoutSlash)
 	conn, err := tls.Dial("tcp", srv.TLSAddr(), srv.TLSConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -154,10 +148,7 @@ func TestOldHoster_FoldersAndNamespace(t *testing.T) {
 
 func TestOldHoster_ConnectionLimit(t *testing.T) {
 	srv := oldHoster.Get(t)
-	u, err := srv.NewUser("limit", dovecot.LayoutSlash)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := srv.MustNewUser(t, "limit", dovecot.LayoutSlash)
 	login := func() error {
 		c, err := imapclient.DialTLS(srv.TLSAddr(), &imapclient.Options{TLSConfig: srv.TLSConfig()})
 		if err != nil {
@@ -177,7 +168,7 @@ func TestOldHoster_ConnectionLimit(t *testing.T) {
 			t.Fatalf("connection %d: %v", i+1, err)
 		}
 	}
-	err = login()
+	err := login()
 	if err == nil {
 		t.Fatalf("connection %d accepted, want the limit of %d", dovecot.OldHosterMaxConnections+1, dovecot.OldHosterMaxConnections)
 	}
@@ -188,10 +179,7 @@ func TestOldHoster_ConnectionLimit(t *testing.T) {
 func TestOldHoster_SeedWithoutMove(t *testing.T) {
 	srv := oldHoster.Get(t)
 	ctx := context.Background()
-	u, err := srv.NewUser("seed", dovecot.LayoutSlash)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := srv.MustNewUser(t, "seed", dovecot.LayoutSlash)
 	uids, err := srv.Append(ctx, u.Name, "INBOX", imaptest.Msg("a"), imaptest.Msg("b"), imaptest.Msg("c"))
 	if err != nil || len(uids) != 3 {
 		t.Fatalf("Append = %v, %v", uids, err)

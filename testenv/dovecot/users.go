@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"testing"
 
 	"github.com/imapmig/imapmig/testenv/internal/serverproc"
 )
@@ -49,6 +50,17 @@ func (s *Server) AddUser(name, password string, layout Layout) (*User, error) {
 // NewUser adds a user with a unique name starting with prefix.
 func (s *Server) NewUser(prefix string, layout Layout) (*User, error) {
 	return s.AddUser(fmt.Sprintf("%s%d", prefix, userSeq.Add(1)), "", layout)
+}
+
+// MustNewUser is NewUser for tests: it fails tb when the user cannot be
+// added.
+func (s *Server) MustNewUser(tb testing.TB, prefix string, layout Layout) *User {
+	tb.Helper()
+	u, err := s.NewUser(prefix, layout)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
 }
 
 // User returns a user added earlier, or nil.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/imapmig/imapmig/testenv/dovecot"
 	"github.com/imapmig/imapmig/testenv/imapwire"
+	"github.com/imapmig/imapmig/testenv/testmain"
 )
 
 var (
@@ -21,12 +21,7 @@ var (
 	old  = dovecot.Shared{Options: dovecot.Options{Profile: dovecot.ProfileOldHoster}}
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	full.Close()
-	old.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testmain.Run(m, &full, &old) }
 
 // raw is a line-level IMAP session through the proxy.
 type raw struct {
@@ -84,10 +79,7 @@ func proxy(t *testing.T, srv *dovecot.Server) *imapwire.Proxy {
 
 func TestOldHoster_UnadvertisedRefused(t *testing.T) {
 	srv := old.Get(t)
-	u, err := srv.NewUser("w", dovecot.LayoutSlash)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := srv.MustNewUser(t, "w", dovecot.LayoutSlash)
 	p := proxy(t, srv)
 	r := dialRaw(t, p.Addr)
 	if out := r.cmd(fmt.Sprintf("LOGIN %s %s", u.Name, u.Password)); !strings.Contains(out, " OK ") {
@@ -143,10 +135,7 @@ func TestOldHoster_UnadvertisedRefused(t *testing.T) {
 // Through the proxy a full server answers as without it, literals included.
 func TestFull_ForwardsAdvertised(t *testing.T) {
 	srv := full.Get(t)
-	u, err := srv.NewUser("w", dovecot.LayoutSlash)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := srv.MustNewUser(t, "w", dovecot.LayoutSlash)
 	p := proxy(t, srv)
 	c, err := imapclient.DialInsecure(p.Addr, nil)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/imapmig/imapmig/testenv/cyrus"
 	"github.com/imapmig/imapmig/testenv/dovecot"
 	"github.com/imapmig/imapmig/testenv/imapseed"
+	"github.com/imapmig/imapmig/testenv/testmain"
 )
 
 // server is one IMAP server of the matrix.
@@ -45,14 +45,7 @@ var (
 	cyCls  = cyrus.Shared{Options: cyrus.Options{Namespace: cyrus.NamespaceClassic}}
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	dcFull.Close()
-	dcOld.Close()
-	cyAlt.Close()
-	cyCls.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testmain.Run(m, &dcFull, &dcOld, &cyAlt, &cyCls) }
 
 // matrix is the list of servers, each started on first use.
 var matrix = []struct {
@@ -81,10 +74,7 @@ func fromDovecot(t testing.TB, name string, sh *dovecot.Shared) *server {
 		s.SpecialUse, s.CondStore = true, true
 	}
 	s.newUser = func(t testing.TB) (string, string) {
-		u, err := srv.NewUser("mx", dovecot.LayoutSlash)
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := srv.MustNewUser(t, "mx", dovecot.LayoutSlash)
 		return u.Name, u.Password
 	}
 	return s

@@ -8,7 +8,6 @@ import (
 	"html"
 	"io"
 	"log/slog"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -25,15 +24,12 @@ import (
 	"github.com/imapmig/imapmig/testenv/graphemu"
 	"github.com/imapmig/imapmig/testenv/mailcorpus"
 	"github.com/imapmig/imapmig/testenv/mailgen"
+	"github.com/imapmig/imapmig/testenv/testmain"
 )
 
 var dc dovecot.Shared
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	dc.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testmain.Run(m, &dc) }
 
 const (
 	tenant   = "0f0e0d0c-0b0a-0908-0706-050403020100"
@@ -152,10 +148,7 @@ func TestCorpus_RealWorldMailArrivesReadable(t *testing.T) {
 
 	// Source: a real Dovecot.
 	srv := dc.Get(t)
-	u, err := srv.NewUser("corpus", dovecot.LayoutSlash)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := srv.MustNewUser(t, "corpus", dovecot.LayoutSlash)
 	base := time.Date(2023, 5, 1, 8, 0, 0, 0, time.UTC)
 	var seed []mailgen.Message
 	want := map[uint32]migrate.Flags{}

@@ -3,7 +3,6 @@ package mailgen_test
 import (
 	"bytes"
 	"context"
-	"os"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
@@ -11,15 +10,12 @@ import (
 
 	"github.com/imapmig/imapmig/testenv/dovecot"
 	"github.com/imapmig/imapmig/testenv/mailgen"
+	"github.com/imapmig/imapmig/testenv/testmain"
 )
 
 var dc dovecot.Shared
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	dc.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testmain.Run(m, &dc) }
 
 func TestGenerate_Deterministic(t *testing.T) {
 	a, b := mailgen.Generate(mailgen.Options{Seed: 7}), mailgen.Generate(mailgen.Options{Seed: 7})
@@ -93,10 +89,7 @@ func TestSeed_MemServer(t *testing.T) {
 func TestSeed_Dovecot(t *testing.T) {
 	srv := dc.Get(t)
 	mb := mailgen.Generate(mailgen.Options{Seed: 3})
-	u, err := srv.NewUser("gen", dovecot.LayoutSlash)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := srv.MustNewUser(t, "gen", dovecot.LayoutSlash)
 	if err := srv.Seed(u.Name, mb); err != nil {
 		t.Fatal(err)
 	}
