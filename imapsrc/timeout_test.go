@@ -72,11 +72,10 @@ func inboxOf(t *testing.T, src migrate.Source) migrate.Folder {
 	return migrate.Folder{}
 }
 
-// TestTimeout_SlowLiteralIsNotAHang: a 2 MB message from a server that
-// sends 8 KB every 10 ms (about 0.8 MB/s, so some 2.5 s in all) is fetched
-// on the first connection although the command timeout is 700 ms: the
-// deadline is silence, not a total.
-func TestTimeout_SlowLiteralIsNotAHang(t *testing.T) {
+// bigMessageBehindProxy gives a new user of the shared Dovecot a 2 MB
+// message in INBOX and starts a fault proxy to the server.
+func bigMessageBehindProxy(t *testing.T) (*dovecot.User, []byte, []uint32, *imapfault.Proxy) {
+	t.Helper()
 	srv := dc.Get(t)
 	u := newUser(t, srv, dovecot.LayoutSlash)
 	raw := pacedMessage(2 << 20)
@@ -84,7 +83,15 @@ func TestTimeout_SlowLiteralIsNotAHang(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startProxy(t, srv)
+	return u, raw, uids, startProxy(t, srv)
+}
+
+// TestTimeout_SlowLiteralIsNotAHang: a 2 MB message from a server that
+// sends 8 KB every 10 ms (about 0.8 MB/s, so some 2.5 s in all) is fetched
+// on the first connection although the command timeout is 700 ms: the
+// deadline is silence, not a total.
+func TestTimeout_SlowLiteralIsNotAHang(t *testing.T) {
+	u, raw, uids, p := bigMessageBehindProxy(t)
 	p.SetScript(func(int) imapfault.Fault { return imapfault.Fault{Rate: 800 << 10} })
 	src := connect(t, newConnector(t, proxiedConfig(p, 700*time.Millisecond)), migrate.Login{UserName: u.Name, Password: u.Password})
 	start := time.Now()
@@ -107,14 +114,7 @@ func TestTimeout_SlowLiteralIsNotAHang(t *testing.T) {
 // silence after the command timeout, reconnects and returns the whole
 // message, within a bounded time.
 func TestTimeout_ServerStopsAnsweringMidLiteral(t *testing.T) {
-	srv := dc.Get(t)
-	u := newUser(t, srv, dovecot.LayoutSlash)
-	raw := pacedMessage(2 << 20)
-	uids, err := srv.Append(context.Background(), u.Name, "INBOX", mailgen.Message{Raw: raw, InternalDate: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := startProxy(t, srv)
+	u, raw, uids, p := bigMessageBehindProxy(t)
 	const idle = 500 * time.Millisecond
 	src := connect(t, newConnector(t, proxiedConfig(p, idle)), migrate.Login{UserName: u.Name, Password: u.Password})
 	inbox := inboxOf(t, src)

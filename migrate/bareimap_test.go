@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2/imapclient"
-
 	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/memtarget"
@@ -207,23 +205,19 @@ func syncPass(t *testing.T, h *harness, email string) state.User {
 	}
 }
 
-// oldHoster adapts a ProfileOldHoster Dovecot to sourcetest.Server.
-type oldHoster struct{ srv *dovecot.Server }
-
-func (o oldHoster) NewUser(t testing.TB) migrate.Login {
-	u, err := o.srv.NewUser("cmp", dovecot.LayoutINBOXDot)
+// startOldHoster starts a Dovecot of its own with ProfileOldHoster for one
+// test (its per-user connection limit must not be shared), stopped at the
+// test's end.
+func startOldHoster(tb testing.TB) *dovecot.Server {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := dovecot.Start(ctx, dovecot.Options{Profile: dovecot.ProfileOldHoster})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return migrate.Login{UserName: u.Name, Password: u.Password}
-}
-
-func (o oldHoster) Admin(t testing.TB, login migrate.Login) *imapclient.Client {
-	c, err := o.srv.Client(context.Background(), login.UserName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	tb.Cleanup(func() { srv.Stop() })
+	return srv
 }
 
 // TestSource_FakeAndImapsrcAgreeOnOldHosterDovecot: the same comparison
@@ -231,13 +225,7 @@ func (o oldHoster) Admin(t testing.TB, login migrate.Login) *imapclient.Client {
 // SASL-IR LOGIN-REFERRALS IDLE NAMESPACE UIDPLUS CHILDREN UNSELECT,
 // "INBOX." prefix and "." separator).
 func TestSource_FakeAndImapsrcAgreeOnOldHosterDovecot(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	srv, err := dovecot.Start(ctx, dovecot.Options{Profile: dovecot.ProfileOldHoster})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
+	srv := startOldHoster(t)
 	conn, err := imapsrc.New(imapsrc.Config{Host: srv.Host, Port: srv.Port, Security: imapsrc.SecurityTLS, RootCAs: srv.CertPool,
 		SpoolDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -246,7 +234,7 @@ func TestSource_FakeAndImapsrcAgreeOnOldHosterDovecot(t *testing.T) {
 	fake := newFakeBackend(true)
 	sourcetest.Compare(t,
 		sourcetest.Subject{Name: "fake source", Connector: fake, Backend: fake},
-		sourcetest.Subject{Name: "imapsrc on old-hoster Dovecot", Connector: conn, Backend: sourcetest.IMAPBackend(oldHoster{srv})})
+		sourcetest.Subject{Name: "imapsrc on old-hoster Dovecot", Connector: conn, Backend: sourcetest.IMAPBackend(dovecot.SuiteServer{Srv: srv, Layout: dovecot.LayoutINBOXDot})})
 }
 
 // BenchmarkDelta_NoChange100kNoCondStore is BenchmarkDelta_NoChange100k on
@@ -258,17 +246,8 @@ func BenchmarkDelta_NoChange100kNoCondStore(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("IMAPMIG_BENCH_MESSAGES")); err == nil && v > 1000 {
 		n = v
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	srv, err := dovecot.Start(ctx, dovecot.Options{Profile: dovecot.ProfileOldHoster})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { srv.Stop() })
-	u, err := srv.NewUser("bench", dovecot.LayoutINBOXDot)
-	if err != nil {
-		b.Fatal(err)
-	}
+	srv := startOldHoster(b)
+	u := srv.MustNewUser(b, "bench", dovecot.LayoutINBOXDot)
 	seedBig(b, srv, u.Name, n)
 	addr := u.Name + "@contoso.example"
 	tgt := memtarget.New(addr)
@@ -276,15 +255,5 @@ func BenchmarkDelta_NoChange100kNoCondStore(b *testing.B) {
 	w := newDovecotWorld(b, statetest.MustOpen(b), tgt, map[string]*dovecot.User{addr: u}, srv)
 	w.h.waitUserFor(addr, 30*time.Minute, model.UserSynced)
 	b.Logf("initial sync of %d messages without CONDSTORE: %s", n, time.Since(start))
-	box := tgt.Box(addr)
-	before := box.Counts()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		w.h.syncNow(addr)
-	}
-	b.StopTimer()
-	if c := box.Counts(); c != before {
-		b.Fatalf("a no-change delta wrote to the target: %+v → %+v", before, c)
-	}
-	b.ReportMetric(0, "target-writes/op")
+	benchNoChange(b, w, addr)
 }

@@ -26,15 +26,12 @@ import (
 	"github.com/imapmig/imapmig/state/statetest"
 	"github.com/imapmig/imapmig/testenv/dovecot"
 	"github.com/imapmig/imapmig/testenv/mailgen"
+	"github.com/imapmig/imapmig/testenv/testmain"
 )
 
 var dc dovecot.Shared
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	dc.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testmain.Run(m, &dc) }
 
 // dovecotWorld is an engine over Dovecot users and a memtarget.
 type dovecotWorld struct {
@@ -68,10 +65,7 @@ func newDovecotWorld(tb testing.TB, st *state.Store, tgt *memtarget.Target, user
 func TestDovecot_IncrementalReplaysEveryKindOfChange(t *testing.T) {
 	srv := dc.Get(t)
 	ctx := context.Background()
-	u, err := srv.NewUser("inc", dovecot.LayoutSlash)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := srv.MustNewUser(t, "inc", dovecot.LayoutSlash)
 	mb := mailgen.Generate(mailgen.Options{Seed: 7, Messages: 60})
 	if err := srv.Seed(u.Name, mb); err != nil {
 		t.Fatal(err)
@@ -233,10 +227,7 @@ func benchDelta(b *testing.B, n int) (*dovecotWorld, string, *dovecot.User) {
 		n = v
 	}
 	srv := dc.Get(b)
-	u, err := srv.NewUser("bench", dovecot.LayoutSlash)
-	if err != nil {
-		b.Fatal(err)
-	}
+	u := srv.MustNewUser(b, "bench", dovecot.LayoutSlash)
 	seedBig(b, srv, u.Name, n)
 	addr := u.Name + "@contoso.example"
 	tgt := memtarget.New(addr)
@@ -247,11 +238,9 @@ func benchDelta(b *testing.B, n int) (*dovecotWorld, string, *dovecot.User) {
 	return w, addr, u
 }
 
-// BenchmarkDelta_NoChange100k measures a delta sync of a 100,000-message
-// mailbox in which nothing changed: one LIST-STATUS round trip, no SELECT,
-// no target write.
-func BenchmarkDelta_NoChange100k(b *testing.B) {
-	w, addr, _ := benchDelta(b, 100000)
+// benchNoChange times delta syncs of addr in which nothing changed and
+// fails when one writes to the target.
+func benchNoChange(b *testing.B, w *dovecotWorld, addr string) {
 	box := w.tgt.Box(addr)
 	before := box.Counts()
 	b.ResetTimer()
@@ -263,6 +252,14 @@ func BenchmarkDelta_NoChange100k(b *testing.B) {
 		b.Fatalf("a no-change delta wrote to the target: %+v → %+v", before, c)
 	}
 	b.ReportMetric(0, "target-writes/op")
+}
+
+// BenchmarkDelta_NoChange100k measures a delta sync of a 100,000-message
+// mailbox in which nothing changed: one LIST-STATUS round trip, no SELECT,
+// no target write.
+func BenchmarkDelta_NoChange100k(b *testing.B) {
+	w, addr, _ := benchDelta(b, 100000)
+	benchNoChange(b, w, addr)
 }
 
 // BenchmarkDelta_OnePercentChanged100k changes 1% of a 100,000-message

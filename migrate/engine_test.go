@@ -202,12 +202,23 @@ func TestEngine_InitialSyncCopiesEveryFolderOnce(t *testing.T) {
 	}
 }
 
-func TestEngine_RerunFromEmptyStateNeverDuplicates(t *testing.T) {
+// syncedBasic is ann's basic mailbox (seedBasic) on a fake server, tweaked
+// by tweak, migrated once into a memtarget by a harness that runs on.
+func syncedBasic(t *testing.T, tweak func(*fakeServer)) (*fakeServer, *memtarget.Target, *harness) {
+	t.Helper()
 	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
+	if tweak != nil {
+		tweak(src)
+	}
 	seedBasic(src)
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
 	h.batch("b", "ann@contoso.com")
 	h.waitUser("ann@contoso.com", model.UserSynced)
+	return src, tgt, h
+}
+
+func TestEngine_RerunFromEmptyStateNeverDuplicates(t *testing.T) {
+	src, tgt, h := syncedBasic(t, nil)
 	h.stop()
 	mb := tgt.Box("ann@contoso.com")
 	creates := mb.Counts().Creates
@@ -230,12 +241,7 @@ func TestEngine_RerunFromEmptyStateNeverDuplicates(t *testing.T) {
 func TestEngine_IncrementalReplaysSourceChanges(t *testing.T) {
 	for _, noCond := range []bool{false, true} {
 		t.Run(fmt.Sprintf("noCondStore=%v", noCond), func(t *testing.T) {
-			src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
-			src.noCond = noCond
-			seedBasic(src)
-			h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
-			h.batch("b", "ann@contoso.com")
-			h.waitUser("ann@contoso.com", model.UserSynced)
+			src, tgt, h := syncedBasic(t, func(src *fakeServer) { src.noCond = noCond })
 			mb := tgt.Box("ann@contoso.com")
 			byKeyFolder := func(subject string) *memtarget.Item {
 				for _, it := range mb.Items() {
@@ -615,11 +621,7 @@ func TestEngine_StartAfterAndCompleteAfter(t *testing.T) {
 }
 
 func TestEngine_FolderDeletedOnSourceKeepsTargetMail(t *testing.T) {
-	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
-	seedBasic(src)
-	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
-	h.batch("b", "ann@contoso.com")
-	h.waitUser("ann@contoso.com", model.UserSynced)
+	src, tgt, h := syncedBasic(t, nil)
 	mb := tgt.Box("ann@contoso.com")
 	before := mb.Counts()
 	src.mu.Lock()
@@ -639,31 +641,23 @@ func TestEngine_FolderDeletedOnSourceKeepsTargetMail(t *testing.T) {
 	}
 }
 
-// holdTarget is a Target whose creates wait until release is closed.
+// holdTarget is a Target whose creates wait until release is closed;
+// started is closed when the first create begins.
 type holdTarget struct {
-	migrate.Target
+	hookTarget
 	release chan struct{}
 	started chan struct{}
 	once    sync.Once
 }
 
-type holdMailbox struct {
-	migrate.Mailbox
-	t *holdTarget
-}
-
-func (t *holdTarget) Mailbox(ctx context.Context, addr string) (migrate.Mailbox, error) {
-	mb, err := t.Target.Mailbox(ctx, addr)
-	if err != nil {
-		return nil, err
-	}
-	return holdMailbox{mb, t}, nil
-}
-
-func (m holdMailbox) Create(ctx context.Context, folderID string, nm migrate.NewMessage) (string, error) {
-	m.t.once.Do(func() { close(m.t.started) })
-	<-m.t.release
-	return m.Mailbox.Create(ctx, folderID, nm)
+func newHoldTarget(tgt migrate.Target) *holdTarget {
+	t := &holdTarget{release: make(chan struct{}), started: make(chan struct{})}
+	t.hookTarget = hookTarget{Target: tgt, create: func(ctx context.Context, next migrate.Mailbox, folderID string, nm migrate.NewMessage) (string, error) {
+		t.once.Do(func() { close(t.started) })
+		<-t.release
+		return next.Create(ctx, folderID, nm)
+	}}
+	return t
 }
 
 // A user removed while its uploads are in flight: the uploads finish (a
@@ -673,7 +667,7 @@ func TestEngine_RemovingARunningUserKeepsTheEngineGoing(t *testing.T) {
 	src := newFakeServer()
 	seedBasic(src)
 	mem := memtarget.New("ann@contoso.com", "bob@contoso.com")
-	tgt := &holdTarget{Target: mem, release: make(chan struct{}), started: make(chan struct{})}
+	tgt := newHoldTarget(mem)
 	h := newHarnessWith(t, statetest.MustOpen(t), src, tgt, 1, nil)
 	h.batch("b", "ann@contoso.com")
 	select {

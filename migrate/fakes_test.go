@@ -244,6 +244,12 @@ func (f *fakeSource) Metas(ctx context.Context, fo migrate.Folder, from, to uint
 		}
 	}
 	f.s.mu.Unlock()
+	return emit(metas, err, fn)
+}
+
+// emit hands metas to fn, read under the lock with err, once the lock is
+// released.
+func emit(metas []migrate.MessageMeta, err error, fn func(migrate.MessageMeta) error) error {
 	if err != nil {
 		return err
 	}
@@ -275,15 +281,7 @@ func (f *fakeSource) ChangedSince(ctx context.Context, fo migrate.Folder, modseq
 		}
 	}
 	f.s.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	for _, m := range metas {
-		if err := fn(m); err != nil {
-			return err
-		}
-	}
-	return nil
+	return emit(metas, err, fn)
 }
 
 func (f *fakeSource) UIDs(ctx context.Context, fo migrate.Folder) ([]uint32, error) {

@@ -14,10 +14,8 @@ import (
 	"time"
 
 	"github.com/imapmig/imapmig/migrate"
-	"github.com/imapmig/imapmig/migrate/memtarget"
 	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/migrate/sourcetest"
-	"github.com/imapmig/imapmig/state/statetest"
 )
 
 // fakeBackend serves one fakeServer per user; it is a sourcetest.Backend
@@ -148,12 +146,7 @@ func TestConformance_FakeSource(t *testing.T) {
 // full flag scan; one that refuses that too fails the user at once with
 // ImapCapabilityMissing naming CONDSTORE, never a retry loop.
 func TestEngine_CapabilityGapIsHandledOrPermanent(t *testing.T) {
-	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
-	src.refuseCondStore = true
-	seedBasic(src)
-	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
-	h.batch("b", "ann@contoso.com")
-	h.waitUser("ann@contoso.com", model.UserSynced)
+	src, tgt, h := syncedBasic(t, func(src *fakeServer) { src.refuseCondStore = true })
 	src.setFlags("INBOX", 3, `\Flagged`)
 	h.syncNow("ann@contoso.com")
 	flagged := 0

@@ -70,10 +70,7 @@ func spoolFiles(dir string) []string {
 // after use, and the spool dir is 0700.
 func TestDovecot_SpoolEmptyAfterPassAndSweptAtStart(t *testing.T) {
 	srv := dc.Get(t)
-	u, err := srv.NewUser("spool", dovecot.LayoutSlash)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := srv.MustNewUser(t, "spool", dovecot.LayoutSlash)
 	const n = 25
 	if err := srv.Seed(u.Name, mailgen.Generate(mailgen.Options{Seed: 14, Messages: n})); err != nil {
 		t.Fatal(err)

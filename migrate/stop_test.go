@@ -17,39 +17,31 @@ import (
 // a "budget" that never comes, as graphdst's governor does: the wait ends
 // only with the create's context or the pass's stop (migrate.StopWaiting).
 type budgetTarget struct {
-	migrate.Target
+	hookTarget
 	free    atomic.Int64
 	waiting chan struct{} // gets a value each time a create starts waiting
 }
 
-type budgetMailbox struct {
-	migrate.Mailbox
-	t *budgetTarget
-}
-
-func (t *budgetTarget) Mailbox(ctx context.Context, addr string) (migrate.Mailbox, error) {
-	mb, err := t.Target.Mailbox(ctx, addr)
-	if err != nil {
-		return nil, err
-	}
-	return budgetMailbox{mb, t}, nil
-}
-
-func (m budgetMailbox) Create(ctx context.Context, folderID string, nm migrate.NewMessage) (string, error) {
-	if m.t.free.Add(-1) < 0 {
-		stop, stopErr := migrate.StopWaiting(ctx)
-		select {
-		case m.t.waiting <- struct{}{}:
-		default:
+func newBudgetTarget(tgt migrate.Target, free int64) *budgetTarget {
+	t := &budgetTarget{waiting: make(chan struct{}, 1)}
+	t.free.Store(free)
+	t.hookTarget = hookTarget{Target: tgt, create: func(ctx context.Context, next migrate.Mailbox, folderID string, nm migrate.NewMessage) (string, error) {
+		if t.free.Add(-1) < 0 {
+			stop, stopErr := migrate.StopWaiting(ctx)
+			select {
+			case t.waiting <- struct{}{}:
+			default:
+			}
+			select {
+			case <-ctx.Done():
+				return "", ctx.Err()
+			case <-stop:
+				return "", stopErr()
+			}
 		}
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-stop:
-			return "", stopErr()
-		}
-	}
-	return m.Mailbox.Create(ctx, folderID, nm)
+		return next.Create(ctx, folderID, nm)
+	}}
+	return t
 }
 
 // TestEngine_ShutdownEndsCreatesWaitingForBudget: in-flight creates are
@@ -64,8 +56,7 @@ func TestEngine_ShutdownEndsCreatesWaitingForBudget(t *testing.T) {
 		src.append("INBOX", rawMsg(fmt.Sprintf("paced %d", i), 300), day0.AddDate(0, 0, i))
 	}
 	mem := memtarget.New("ann@contoso.com")
-	tgt := &budgetTarget{Target: mem, waiting: make(chan struct{}, 1)}
-	tgt.free.Store(free)
+	tgt := newBudgetTarget(mem, free)
 	st := statetest.MustOpen(t)
 	h := newHarnessWith(t, st, src, tgt, 1, nil)
 	h.batch("b", "ann@contoso.com")

@@ -160,19 +160,7 @@ func startServeLogs(t testing.TB, cfgPath, addr string, env []string) (*exec.Cmd
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Minute) // generous: a loaded machine
-	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("daemon did not come up: %s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitHealthy(t, http.DefaultClient, "http://"+addr, cmd, logs)
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
@@ -185,6 +173,26 @@ func startServeLogs(t testing.TB, cfgPath, addr string, env []string) (*exec.Cmd
 		}
 	})
 	return cmd, logs
+}
+
+// waitHealthy polls base/healthz until the daemon cmd answers; it kills
+// the daemon and fails t when it does not come up within a minute
+// (generous: a loaded machine).
+func waitHealthy(t testing.TB, hc *http.Client, base string, cmd *exec.Cmd, logs *lockedBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := hc.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("daemon did not come up at %s: %v\n%s", base, err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func stopServe(t testing.TB, cmd *exec.Cmd) {

@@ -114,15 +114,7 @@ func TestE2E_CrashPointsNeverLoseOrDuplicate(t *testing.T) {
 	// The near-limit message (about 34 MB, uploaded in 4 MB chunks) and
 	// seven messages of our own whose UIDs we know, for the incremental
 	// changes.
-	big := mailgen.Generate(mailgen.Options{Seed: 99, Messages: 1, NearLimit: true})
-	for _, m := range big.Folders[0].Messages {
-		if m.Kind == mailgen.KindNearLimit {
-			if _, err := e.dc.Append(ctx, u.login, "INBOX", m); err != nil {
-				t.Fatal(err)
-			}
-			u.mb.Folders[0].Messages = append(u.mb.Folders[0].Messages, m)
-		}
-	}
+	e.addNearLimit(ctx, u)
 	var own []mailgen.Message
 	for i := range 7 {
 		own = append(own, mailgen.Message{Subject: fmt.Sprintf("crash own %d", i), InternalDate: time.Date(2025, 3, 1, i, 0, 0, 0, time.UTC),

@@ -403,3 +403,18 @@ func TestE2E_ThrottledHarderThanBudgetNoUserFails(t *testing.T) {
 	t.Logf("throttled %d of %d requests (concurrency %d, rate %d, upload %d); every user Synced", st.Throttled, st.Requests,
 		st.ThrottledConcurrency, st.ThrottledRate, st.ThrottledUpload)
 }
+
+// addNearLimit appends the near-limit message (about 34 MB, uploaded in
+// 4 MB chunks) to u's INBOX and to what u's mailbox must hold.
+func (e *e2e) addNearLimit(ctx context.Context, u *e2eUser) {
+	e.t.Helper()
+	big := mailgen.Generate(mailgen.Options{Seed: 99, Messages: 1, NearLimit: true})
+	for _, m := range big.Folders[0].Messages {
+		if m.Kind == mailgen.KindNearLimit {
+			if _, err := e.dc.Append(ctx, u.login, "INBOX", m); err != nil {
+				e.t.Fatal(err)
+			}
+			u.mb.Folders[0].Messages = append(u.mb.Folders[0].Messages, m)
+		}
+	}
+}

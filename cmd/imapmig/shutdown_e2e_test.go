@@ -23,15 +23,7 @@ func TestE2E_SIGTERMDuringUploadStopsWithin5s(t *testing.T) {
 	ctx := context.Background()
 	e := newE2E(t, "term", 1, mailgen.Options{Messages: 10}, graphemu.Options{TimeScale: 60})
 	u := &e.users[0]
-	big := mailgen.Generate(mailgen.Options{Seed: 99, Messages: 1, NearLimit: true})
-	for _, m := range big.Folders[0].Messages {
-		if m.Kind == mailgen.KindNearLimit {
-			if _, err := e.dc.Append(ctx, u.login, "INBOX", m); err != nil {
-				t.Fatal(err)
-			}
-			u.mb.Folders[0].Messages = append(u.mb.Folders[0].Messages, m)
-		}
-	}
+	e.addNearLimit(ctx, u)
 	want, _ := expectations(u.mb)
 	gate := e.emu.Hold(nth(2, func(r graphemu.HeldRequest) bool {
 		return r.Method == "PUT" && strings.HasPrefix(r.Path, "/upload/") && r.Status == 200

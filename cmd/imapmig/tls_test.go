@@ -86,18 +86,7 @@ tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: TEST_CL
 		}
 	})
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	deadline := time.Now().Add(time.Minute) // generous: a loaded machine
-	for {
-		resp, err := hc.Get("https://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("daemon did not come up over HTTPS: %v\n%s", err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitHealthy(t, hc, "https://"+addr, cmd, logs)
 	if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
 		if resp.StatusCode == http.StatusOK {
 			t.Errorf("plain HTTP answered 200 on a TLS listener")

@@ -10,20 +10,11 @@ import (
 
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/httpapi"
-	"github.com/imapmig/imapmig/migrate/model"
-	"github.com/imapmig/imapmig/state/statetest"
 )
 
 func newAPIWithCSVDir(t *testing.T, dir string) *httpapi.Client {
 	t.Helper()
-	st := statetest.MustOpen(t)
-	if err := st.PutEndpoint(model.Endpoint{Name: "old", Host: "imap.example.org", Port: 993, Security: "ssl"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutTenant(model.Tenant{Name: "contoso", TenantID: "t", ClientID: "c"}); err != nil {
-		t.Fatal(err)
-	}
-	s := httpapi.NewServer(migrate.New(migrate.Options{Store: st}), token, nil)
+	s := httpapi.NewServer(migrate.New(migrate.Options{Store: newStore(t)}), token, nil)
 	s.SetCSVDir(dir)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)

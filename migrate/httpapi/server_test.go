@@ -20,6 +20,15 @@ const token = "test-token-123"
 
 func newAPI(t *testing.T) (*httpapi.Client, *state.Store) {
 	t.Helper()
+	st := newStore(t)
+	srv := httptest.NewServer(httpapi.NewServer(migrate.New(migrate.Options{Store: st}), token, nil))
+	t.Cleanup(srv.Close)
+	return &httpapi.Client{BaseURL: srv.URL, Token: token}, st
+}
+
+// newStore is a store with the endpoint "old" and the tenant "contoso".
+func newStore(t *testing.T) *state.Store {
+	t.Helper()
 	st := statetest.MustOpen(t)
 	if err := st.PutEndpoint(model.Endpoint{Name: "old", Host: "imap.example.org", Port: 993, Security: "ssl"}); err != nil {
 		t.Fatal(err)
@@ -27,10 +36,7 @@ func newAPI(t *testing.T) (*httpapi.Client, *state.Store) {
 	if err := st.PutTenant(model.Tenant{Name: "contoso", TenantID: "t", ClientID: "c"}); err != nil {
 		t.Fatal(err)
 	}
-	eng := migrate.New(migrate.Options{Store: st})
-	srv := httptest.NewServer(httpapi.NewServer(eng, token, nil))
-	t.Cleanup(srv.Close)
-	return &httpapi.Client{BaseURL: srv.URL, Token: token}, st
+	return st
 }
 
 const csv3 = "EmailAddress,UserName,Password\r\nann@contoso.com,ann,Ann-Pa55!\r\nbob@contoso.com,bob,Bob-Pa55!\r\ncid@contoso.com,cid,Cid-Pa55!\r\n"
