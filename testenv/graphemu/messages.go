@@ -250,58 +250,9 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, mb *mailb
 	}
 	now := time.Now().UTC()
 	m := &message{fields: map[string]json.RawMessage{}, isDraft: true, flagStatus: "notFlagged", created: now, modified: now, received: now}
-	var isReadSet bool
-	for k, raw := range in {
-		var err error
-		switch k {
-		case "isRead":
-			err = json.Unmarshal(raw, &m.isRead)
-			isReadSet = true
-		case "isDraft", "@odata.type", "receivedDateTime", "sentDateTime", "bodyPreview", "uniqueBody":
-			// read-only: ignored as Graph does
-		case "flag":
-			var f struct {
-				FlagStatus string `json:"flagStatus"`
-			}
-			err = json.Unmarshal(raw, &f)
-			if err == nil && f.FlagStatus != "" {
-				if !validFlag(f.FlagStatus) {
-					writeError(w, 400, "RequestBodyRead", "Invalid flagStatus '"+f.FlagStatus+"'.")
-					return
-				}
-				m.flagStatus = f.FlagStatus
-			}
-		case "categories":
-			err = json.Unmarshal(raw, &m.categories)
-		case "singleValueExtendedProperties":
-			err = json.Unmarshal(raw, &m.ext)
-		case "internetMessageHeaders":
-			var hs []struct{ Name, Value string }
-			err = json.Unmarshal(raw, &hs)
-			for _, h := range hs {
-				if !strings.HasPrefix(strings.ToLower(h.Name), "x-") {
-					writeError(w, 400, "InvalidInternetMessageHeader", "The internet message header name '"+h.Name+"' should start with 'x-' or 'X-'.")
-					return
-				}
-			}
-			m.fields[k] = raw
-		case "attachments":
-			var as []inAttachment
-			err = json.Unmarshal(raw, &as)
-			for _, a := range as {
-				att, ok := inlineAttachment(w, a)
-				if !ok {
-					return
-				}
-				m.attachments = append(m.attachments, att)
-			}
-		default:
-			m.fields[k] = raw
-		}
-		if err != nil {
-			writeError(w, 400, "RequestBodyRead", "Cannot read property '"+k+"': "+err.Error())
-			return
-		}
+	isReadSet, ok := readMessageFields(w, m, in)
+	if !ok {
+		return
 	}
 	if msg := validateExt(m.ext); msg != "" {
 		writeError(w, 400, "ErrorInvalidExtendedPropertyValue", msg)
@@ -331,6 +282,64 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, mb *mailb
 	v := messageJSON(mb, m, listOpts{immutable: preferImmutable(r)})
 	s.mu.Unlock()
 	writeJSON(w, 201, v)
+}
+
+// readMessageFields sets m from a create's JSON properties in; it reports
+// whether isRead was given, and false after answering an error.
+func readMessageFields(w http.ResponseWriter, m *message, in map[string]json.RawMessage) (isReadSet, ok bool) {
+	for k, raw := range in {
+		var err error
+		switch k {
+		case "isRead":
+			err = json.Unmarshal(raw, &m.isRead)
+			isReadSet = true
+		case "isDraft", "@odata.type", "receivedDateTime", "sentDateTime", "bodyPreview", "uniqueBody":
+			// read-only: ignored as Graph does
+		case "flag":
+			var f struct {
+				FlagStatus string `json:"flagStatus"`
+			}
+			err = json.Unmarshal(raw, &f)
+			if err == nil && f.FlagStatus != "" {
+				if !validFlag(f.FlagStatus) {
+					writeError(w, 400, "RequestBodyRead", "Invalid flagStatus '"+f.FlagStatus+"'.")
+					return false, false
+				}
+				m.flagStatus = f.FlagStatus
+			}
+		case "categories":
+			err = json.Unmarshal(raw, &m.categories)
+		case "singleValueExtendedProperties":
+			err = json.Unmarshal(raw, &m.ext)
+		case "internetMessageHeaders":
+			var hs []struct{ Name, Value string }
+			err = json.Unmarshal(raw, &hs)
+			for _, h := range hs {
+				if !strings.HasPrefix(strings.ToLower(h.Name), "x-") {
+					writeError(w, 400, "InvalidInternetMessageHeader", "The internet message header name '"+h.Name+"' should start with 'x-' or 'X-'.")
+					return false, false
+				}
+			}
+			m.fields[k] = raw
+		case "attachments":
+			var as []inAttachment
+			err = json.Unmarshal(raw, &as)
+			for _, a := range as {
+				att, ok := inlineAttachment(w, a)
+				if !ok {
+					return false, false
+				}
+				m.attachments = append(m.attachments, att)
+			}
+		default:
+			m.fields[k] = raw
+		}
+		if err != nil {
+			writeError(w, 400, "RequestBodyRead", "Cannot read property '"+k+"': "+err.Error())
+			return false, false
+		}
+	}
+	return isReadSet, true
 }
 
 func validFlag(f string) bool {
