@@ -224,22 +224,17 @@ func headerValue(h, name string) string {
 // mailbox through it; the user ends Synced with target == source.
 func TestFaults_MigrationThroughABadNetwork(t *testing.T) {
 	srv := dc.Get(t)
-	type script func(t *testing.T, at func(lo, hi int64) int64) imapfault.Script
-	// two scripts connection 1 with early and connection 2 with mid (in
-	// the 20 MB literal); later connections pass.
+	// A script sets the proxy's faults: at draws a position from the seed.
+	type script func(t *testing.T, p *imapfault.Proxy, at func(lo, hi int64) int64)
+	// two queues a fault early on the first connection and one in the
+	// middle of the 20 MB literal on the next; later connections pass. A
+	// connection that ends before its fault fires (the engine's own
+	// command timeout on a loaded machine) hands it on, so both fire.
 	two := func(a imapfault.Action) script {
-		return func(t *testing.T, at func(lo, hi int64) int64) imapfault.Script {
+		return func(t *testing.T, p *imapfault.Proxy, at func(lo, hi int64) int64) {
 			early, mid := at(2<<10, 150<<10), at(1<<20, bigSize-(1<<20))
-			t.Logf("%s: conn 1 after %d bytes, conn 2 after %d bytes of the 20 MB literal", a, early, mid)
-			return func(n int) imapfault.Fault {
-				switch n {
-				case 1:
-					return imapfault.Fault{Action: a, After: early}
-				case 2:
-					return imapfault.Fault{Action: a, After: mid, InLiteralOver: bigSize / 2}
-				}
-				return imapfault.Fault{}
-			}
+			t.Logf("%s: first after %d bytes, second after %d bytes of the 20 MB literal", a, early, mid)
+			p.Queue(imapfault.Fault{Action: a, After: early}, imapfault.Fault{Action: a, After: mid, InLiteralOver: bigSize / 2})
 		}
 	}
 	const rate = 100 << 10
@@ -257,21 +252,14 @@ func TestFaults_MigrationThroughABadNetwork(t *testing.T) {
 		{name: "stall", msgs: 30, big: true, conns: 3, fired: map[string]int{"stall": 2}, script: two(imapfault.Stall)},
 		// The second BYE comes at the first response after the literal.
 		{name: "bye", msgs: 30, big: true, conns: 3, fired: map[string]int{"bye": 2}, script: two(imapfault.Bye)},
-		{name: "login-refused", msgs: 30, conns: 3, fired: map[string]int{"login": 2}, script: func(*testing.T, func(lo, hi int64) int64) imapfault.Script {
-			return func(n int) imapfault.Fault {
-				switch n {
-				case 1:
-					return imapfault.Fault{LoginReply: "NO [UNAVAILABLE] Maintenance, try again later"}
-				case 2:
-					return imapfault.Fault{LoginReply: "NO [LIMIT] Maximum number of connections from user+IP exceeded"}
-				}
-				return imapfault.Fault{}
-			}
+		{name: "login-refused", msgs: 30, conns: 3, fired: map[string]int{"login": 2}, script: func(_ *testing.T, p *imapfault.Proxy, _ func(lo, hi int64) int64) {
+			p.Queue(imapfault.Fault{LoginReply: "NO [UNAVAILABLE] Maintenance, try again later"},
+				imapfault.Fault{LoginReply: "NO [LIMIT] Maximum number of connections from user+IP exceeded"})
 		}},
 		// 100 KB/s with a 1 s read timeout: slow, never taken for a hang
 		// (one connection).
-		{name: "throttled", msgs: 10, conns: 1, fired: map[string]int{}, script: func(*testing.T, func(lo, hi int64) int64) imapfault.Script {
-			return func(int) imapfault.Fault { return imapfault.Fault{Rate: rate} }
+		{name: "throttled", msgs: 10, conns: 1, fired: map[string]int{}, script: func(_ *testing.T, p *imapfault.Proxy, _ func(lo, hi int64) int64) {
+			p.SetScript(func(int) imapfault.Fault { return imapfault.Fault{Rate: rate} })
 		}},
 	}
 	for _, tc := range cases {
@@ -280,7 +268,7 @@ func TestFaults_MigrationThroughABadNetwork(t *testing.T) {
 			u := newUser(t, srv, dovecot.LayoutSlash)
 			box := seedFaultBox(t, srv, u, r, tc.msgs, tc.big)
 			p := startProxy(t, srv)
-			p.SetScript(tc.script(t, func(lo, hi int64) int64 { return lo + r.Int64N(hi-lo) }))
+			tc.script(t, p, func(lo, hi int64) int64 { return lo + r.Int64N(hi-lo) })
 			start := time.Now()
 			w := newFaultWorld(t, srv, u, p, nil)
 			v := w.settled(3*time.Minute, model.UserSynced)
@@ -294,8 +282,13 @@ func TestFaults_MigrationThroughABadNetwork(t *testing.T) {
 			if len(tc.fired) == 0 && len(p.Events()) != 0 {
 				t.Errorf("faults fired: %v", p.Events())
 			}
-			if p.Accepted() != tc.conns {
-				t.Errorf("%d connections, want %d", p.Accepted(), tc.conns)
+			// One connection per fault plus the one that completes; more
+			// only when the engine's own command timeout also fired (a
+			// loaded machine), never fewer.
+			if p.Accepted() < tc.conns {
+				t.Errorf("%d connections, want at least %d", p.Accepted(), tc.conns)
+			} else if p.Accepted() > tc.conns {
+				t.Logf("%d connections, %d more than the faults made: the engine's command timeout fired too", p.Accepted(), p.Accepted()-tc.conns)
 			}
 			var total int64
 			for _, n := range box.size {

@@ -198,13 +198,14 @@ func (c *conn) fromClient() {
 			if err := imapwire.DropLiterals(r, line); err != nil {
 				return
 			}
+			// Recorded before the client can read the reply and act on it.
+			c.fire("login", at, reply)
 			c.writeMu.Lock()
 			_, err := io.WriteString(c.client, tag+" "+reply+"\r\n")
 			c.writeMu.Unlock()
 			if err != nil {
 				return
 			}
-			c.fire("login", at, reply)
 			continue
 		}
 		if err := imapwire.ForwardCommand(c.server, r, line); err != nil {

@@ -20,6 +20,7 @@ type Proxy struct {
 	mu        sync.Mutex
 	l         net.Listener
 	script    Script
+	queue     []queued
 	conns     map[*conn]struct{}
 	accepted  int
 	rejecting bool
@@ -54,6 +55,55 @@ func (p *Proxy) SetScript(s Script) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.script = s
+}
+
+// queued is a fault of Queue: held by one connection at a time (holder,
+// 0 for none) until it has fired.
+type queued struct {
+	f      Fault
+	holder int
+	fired  bool
+}
+
+// Queue gives new connections fs in order, each fault to one connection
+// at a time until it has fired. A connection that closes before its fault
+// fires (the client gave up on it first, say after its own timeout on a
+// loaded machine) hands the fault on to the next new connection, so every
+// queued fault fires once whatever else the connections meet. A new
+// connection while every fault not yet fired is held passes (or follows
+// the Script). Queue replaces an earlier queue.
+func (p *Proxy) Queue(fs ...Fault) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queue = make([]queued, len(fs))
+	for i, f := range fs {
+		p.queue[i] = queued{f: f}
+	}
+}
+
+// take gives connection n the first queued fault neither fired nor held;
+// p.mu is held.
+func (p *Proxy) take(n int) (Fault, bool) {
+	for i := range p.queue {
+		if q := &p.queue[i]; !q.fired && q.holder == 0 {
+			q.holder = n
+			return q.f, true
+		}
+	}
+	return Fault{}, false
+}
+
+// release marks connection n's queued fault fired, or when n closed
+// without it firing, free for the next connection; p.mu is held.
+func (p *Proxy) release(n int, fired bool) {
+	for i := range p.queue {
+		if q := &p.queue[i]; q.holder == n && !q.fired {
+			q.fired = fired
+			if !fired {
+				q.holder = 0
+			}
+		}
+	}
 }
 
 // Apply gives the connections open now f; After counts from now.
@@ -199,6 +249,7 @@ func (p *Proxy) event(e Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.events = append(p.events, e)
+	p.release(e.Conn, true)
 	p.bump()
 }
 
@@ -228,8 +279,8 @@ func (p *Proxy) accept(l net.Listener) {
 		}
 		p.accepted++
 		n := p.accepted
-		var f Fault
-		if p.script != nil {
+		f, queued := p.take(n)
+		if !queued && p.script != nil {
 			f = p.script(n)
 		}
 		p.mu.Unlock()
@@ -244,6 +295,9 @@ func (p *Proxy) accept(l net.Listener) {
 func (p *Proxy) serve(n int, client net.Conn, f Fault) {
 	server, err := net.Dial("tcp", p.upstream)
 	if err != nil {
+		p.mu.Lock()
+		p.release(n, false)
+		p.mu.Unlock()
 		client.Close()
 		return
 	}
@@ -261,6 +315,7 @@ func (p *Proxy) serve(n int, client net.Conn, f Fault) {
 	defer func() {
 		p.mu.Lock()
 		delete(p.conns, c)
+		p.release(n, false)
 		p.bump()
 		p.mu.Unlock()
 	}()

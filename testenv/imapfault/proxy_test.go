@@ -185,3 +185,41 @@ func TestRate_Paces(t *testing.T) {
 		t.Fatalf("%d bytes in %v at 200 B/s", len(g), time.Since(start))
 	}
 }
+
+// TestQueue_HandsAnUnfiredFaultOn: a queued fault whose connection closes
+// before it fires goes to the next new connection; each fault fires once,
+// in order, and later connections pass.
+func TestQueue_HandsAnUnfiredFaultOn(t *testing.T) {
+	p := start(t, nil)
+	p.Queue(imapfault.Fault{LoginReply: "NO [UNAVAILABLE] later"}, imapfault.Fault{Action: imapfault.Cut, After: 10})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// Connection 1 holds the LOGIN fault and closes without a LOGIN.
+	c1, r1 := dial(t, p)
+	line(t, r1)
+	c1.Close()
+	if err := p.Await(ctx, func() bool { return p.Open() == 0 }); err != nil {
+		t.Fatalf("connection 1 still open: %v", err)
+	}
+	// Connection 2 gets it.
+	c2, r2 := dial(t, p)
+	line(t, r2)
+	io.WriteString(c2, "a1 LOGIN someone secret\r\n")
+	if g := line(t, r2); g != "a1 NO [UNAVAILABLE] later\r\n" {
+		t.Fatalf("connection 2's LOGIN answered %q, want the fault connection 1 left unfired", g)
+	}
+	// Connection 3 gets the cut, connection 4 passes.
+	_, r3 := dial(t, p)
+	if got, _ := io.ReadAll(r3); len(got) != 10 {
+		t.Fatalf("connection 3 read %d bytes, want the cut after 10", len(got))
+	}
+	_, r4 := dial(t, p)
+	if g := line(t, r4); !strings.HasPrefix(g, "* OK") {
+		t.Fatalf("connection 4: %q, want the greeting", g)
+	}
+	ev := p.Events()
+	if len(ev) != 2 || ev[0].Conn != 2 || ev[0].What != "login" || ev[1].Conn != 3 || ev[1].What != "cut" {
+		t.Fatalf("events %v, want login on 2 and cut on 3", ev)
+	}
+}
