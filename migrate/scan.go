@@ -321,14 +321,10 @@ func (p *pass) scanExpunged(ctx context.Context, s *folderScan, current map[uint
 	} else {
 		gone = vanishedUIDs(s.records, current)
 	}
-	for _, uid := range gone {
-		r, found, err := p.e.store.Message(p.email, f.Name, uid)
-		if err != nil {
-			return Fatal(err)
-		}
-		if found {
-			s.vanished = append(s.vanished, r)
-		}
+	recs, err := p.e.store.MessagesOf(p.email, f.Name, gone)
+	if err != nil {
+		return Fatal(err)
 	}
+	s.vanished = append(s.vanished, recs...)
 	return nil
 }

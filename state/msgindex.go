@@ -319,7 +319,11 @@ func (s *Store) FolderTotals(email, folder string) (t MessageTotals, built bool,
 // SummariesOf returns the summaries of the recorded messages among uids,
 // in the order given; UIDs without a record are left out.
 func (s *Store) SummariesOf(email, folder string, uids []uint32) ([]MessageSummary, error) {
-	var out []MessageSummary
+	return recordsOf(s, email, folder, uids, decodeSummary)
+}
+
+func recordsOf[T any](s *Store, email, folder string, uids []uint32, decode func(uint32, []byte) (T, error)) ([]T, error) {
+	var out []T
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := sub(tx, bMessages, UserKey(email), folder)
 		if b == nil {
@@ -330,7 +334,7 @@ func (s *Store) SummariesOf(email, folder string, uids []uint32) ([]MessageSumma
 			if v == nil {
 				continue
 			}
-			r, err := decodeSummary(uid, v)
+			r, err := decode(uid, v)
 			if err != nil {
 				return fmt.Errorf("%w: message %s/%s/%d: %v", ErrCorrupt, email, folder, uid, err)
 			}
@@ -339,6 +343,12 @@ func (s *Store) SummariesOf(email, folder string, uids []uint32) ([]MessageSumma
 		return nil
 	})
 	return out, err
+}
+
+// MessagesOf returns the records among uids, in the order given, in one
+// read transaction; UIDs without a record are left out.
+func (s *Store) MessagesOf(email, folder string, uids []uint32) ([]MessageRecord, error) {
+	return recordsOf(s, email, folder, uids, decodeMessage)
 }
 
 // SummariesFrom is Summaries for the UIDs from from on.

@@ -248,6 +248,11 @@ func TestMsgIndex_DeltaReads(t *testing.T) {
 	if len(got) != 2 || got[0].UID != 30 || got[1].UID != 100 || got[0].SourceKey != "k30" || !got[0].InTarget {
 		t.Fatalf("SummariesOf: %+v", got)
 	}
+	full, err := s.MessagesOf(e, "INBOX", []uint32{100, 31, 30})
+	mustDo(t, err)
+	if len(full) != 2 || full[0].UID != 100 || full[1].UID != 30 || full[1].ItemID != "x" || full[1].SourceKey != "k30" {
+		t.Fatalf("MessagesOf: %+v", full)
+	}
 	var from []uint32
 	mustDo(t, s.SummariesFrom(e, "INBOX", 95, func(m MessageSummary) error { from = append(from, m.UID); return nil }))
 	if !slices.Equal(from, []uint32{100, 101, 102, 103, 104}) {
