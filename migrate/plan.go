@@ -53,6 +53,7 @@ type folderScan struct {
 	// only those the delta read: from the fetched range and the messages
 	// CHANGEDSINCE reported; totals then stands for the rest.
 	records  map[uint32]lite
+	recount  *recount // from UID 1 with known records: numbering by count
 	partial  bool
 	totals   state.MessageTotals
 	newMetas []newMsg
@@ -141,19 +142,51 @@ func flagChangeOf(r lite, m MessageMeta) (flagChange, bool) {
 // folder's header hashes so far) and its scope.
 func (s *folderScan) observe(m MessageMeta, ordinals map[string]int, after time.Time) {
 	if r, known := s.records[m.UID]; known {
+		if s.recount != nil {
+			ordinals[m.HeaderHash]++
+		}
 		if c, ok := flagChangeOf(r, m); ok {
 			s.changes = append(s.changes, c)
 		}
 		return
 	}
 	ordinals[m.HeaderHash]++
-	m.SourceKey = SourceKey(m.HeaderHash, ordinals[m.HeaderHash])
+	m.SourceKey = s.recount.key(m.HeaderHash, ordinals[m.HeaderHash])
 	if len(m.Subject) > 200 {
 		m.Subject = m.Subject[:200]
 	}
 	// Out of scope: remembered so it is not fetched again, never copied.
 	out := !after.IsZero() && ReceivedTime(m).Before(after)
 	s.newMetas = append(s.newMetas, newMsg{MessageMeta: m, outOfScope: out})
+}
+
+// recount numbers the new messages of a scan from UID 1 (a rebuilt
+// folder) the way verify and a first pass do: by counting the messages of
+// the same header hash in UID order, known ones included, so a message
+// whose copy was created but not recorded (or not created while a later
+// duplicate was) gets the key the target has, or will have. A count whose
+// key a recorded message already holds (keys numbered after an expunge)
+// moves on above the highest recorded ordinal. nil: no recount, the next
+// ordinal after the highest recorded one (a delta: every new UID is above
+// every recorded one).
+type recount struct {
+	taken   map[string]bool // recorded keys and keys given out
+	highest map[string]int  // highest ordinal recorded or given out, by hash
+}
+
+func (rc *recount) key(hash string, count int) string {
+	if rc == nil {
+		return SourceKey(hash, count)
+	}
+	k := SourceKey(hash, count)
+	for rc.taken[k] {
+		rc.highest[hash]++
+		k = SourceKey(hash, rc.highest[hash])
+	}
+	rc.taken[k] = true
+	_, o := SplitSourceKey(k)
+	rc.highest[hash] = max(rc.highest[hash], o)
+	return k
 }
 
 // known is how many messages the state recorded for the folder when it was

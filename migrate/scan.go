@@ -96,6 +96,14 @@ func (p *pass) scan(ctx context.Context, pl folderPlan, saved map[string]state.F
 	if err != nil {
 		return nil, err
 	}
+	if mode.from <= 1 && len(s.records) > 0 {
+		// From UID 1, known messages included: count in UID order.
+		s.recount = &recount{taken: make(map[string]bool, len(s.records)), highest: ordinals}
+		for _, r := range s.records {
+			s.recount.taken[r.key] = true
+		}
+		ordinals = map[string]int{}
+	}
 	// New messages (and, for a full scan, the flags of known ones).
 	after := p.batch.Options.ReceivedAfter
 	var fresh []MessageMeta // partial: observed once their hashes' ordinals are read
