@@ -156,7 +156,10 @@ func TestEngine_ConsecutiveFailedPassesShowFailedUntilAGoodPass(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := h.waitUser("ann@contoso.com", model.UserFailed)
-	if u.Failures != 3 || u.ErrorReason == "" || !strings.Contains(u.LastError, "connection refused") {
+	// Failed at the third failure; a Failed user is still retried, so on
+	// a loaded machine a fourth may have failed before this look (the
+	// event below pins the third).
+	if u.Failures < 3 || u.ErrorReason == "" || !strings.Contains(u.LastError, "connection refused") {
 		t.Errorf("after 3 failed passes: failures %d, reason %q, error %q", u.Failures, u.ErrorReason, u.LastError)
 	}
 	v, _ := h.eng.Batch("b")
