@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -42,8 +43,12 @@ type Config struct {
 	GraphURL           string // "" = https://graph.microsoft.com/v1.0
 	HTTPClient         *http.Client
 	Budget             *Budget // nil = Exchange Online's limits with margin
-	Logger             *slog.Logger
-	Observer           Observer // nil = none (metrics)
+	// OutageLimit is how long one request rides out a Graph outage (every
+	// request 5xx or unanswered) before it fails with GraphUnavailable
+	// (outage.go); 0 = DefaultOutageLimit.
+	OutageLimit time.Duration
+	Logger      *slog.Logger
+	Observer    Observer // nil = none (metrics)
 }
 
 // String hides the credentials.
@@ -61,11 +66,15 @@ type Target struct {
 	log      *slog.Logger
 	hc       *http.Client // SDK middleware without retry and compression
 	tokens   *kauth.AzureIdentityAccessTokenProvider
+	cred     *renewableCredential // token.go
 	client   *msgraphsdk.GraphServiceClient
 
 	mu        sync.Mutex
 	governors map[string]*governor // by mailbox object id
 	obs       Observer
+
+	outageLimit time.Duration
+	lastAnswer  atomic.Int64 // unix nanoseconds of Graph's last answer below 500 (outage.go)
 }
 
 var _ migrate.Target = (*Target)(nil)
@@ -80,7 +89,10 @@ func New(ctx context.Context, cfg Config) (*Target, error) {
 	if err != nil || u.Host == "" {
 		return nil, migrate.Fatal(fmt.Errorf("graphdst: invalid Graph URL %q", gu))
 	}
-	t := &Target{graphURL: u, log: cfg.Logger, governors: map[string]*governor{}, obs: cfg.Observer}
+	t := &Target{graphURL: u, log: cfg.Logger, governors: map[string]*governor{}, obs: cfg.Observer, outageLimit: cfg.OutageLimit}
+	if t.outageLimit <= 0 {
+		t.outageLimit = DefaultOutageLimit
+	}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}
@@ -93,10 +105,11 @@ func New(ctx context.Context, cfg Config) (*Target, error) {
 	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
 		base = cfg.HTTPClient.Transport
 	}
-	cred, err := credential(cfg, base)
+	cred, err := newRenewableCredential(func() (azcore.TokenCredential, error) { return credential(cfg, base) })
 	if err != nil {
 		return nil, err
 	}
+	t.cred = cred
 	// The SDK's middleware, minus the retry handler (the governor owns
 	// retries, and the SDK must never re-POST a create) and with request
 	// compression off (a retried gzip-labelled body with an uncompressed
@@ -259,7 +272,8 @@ type streamBody interface {
 }
 
 type response struct {
-	resolved bool // an unknown outcome that request.resolve found done
+	resolved bool   // an unknown outcome that request.resolve found done
+	authGen  uint64 // the credential generation its token came from
 	status   int
 	header   http.Header
 	body     []byte
@@ -306,8 +320,10 @@ func (t *Target) send(ctx context.Context, g *governor, rq request) (*response, 
 		}
 		req.Header.Set("Content-Type", ct)
 	}
+	var gen uint64
 	if !rq.noAuth {
 		req.Header.Set("Prefer", preferImmutable)
+		gen = t.cred.generation()
 		tok, err := t.tokens.GetAuthorizationToken(ctx, req.URL, nil)
 		if err != nil {
 			return nil, migrate.FailUser("TokenAcquisitionFailed", sanitizeAuthError(err))
@@ -328,7 +344,24 @@ func (t *Target) send(ctx context.Context, g *governor, rq request) (*response, 
 	if err != nil {
 		return nil, err
 	}
-	return &response{status: resp.StatusCode, header: resp.Header, body: b}, nil
+	return &response{status: resp.StatusCode, header: resp.Header, body: b, authGen: gen}, nil
+}
+
+// tokenRefused reports a 401 InvalidAuthenticationToken: Graph refused
+// the access token (expired, revoked), not the app's permissions.
+func tokenRefused(status int, code string) bool {
+	return status == http.StatusUnauthorized && code == "InvalidAuthenticationToken"
+}
+
+// renewToken drops the cached token after Graph refused one from
+// generation gen, so the next request gets a fresh one; false when no
+// new credential could be built.
+func (t *Target) renewToken(gen uint64, path string) bool {
+	if !t.cred.renew(gen) {
+		return false
+	}
+	t.log.Info("Graph refused the access token; fetching a new one and sending again", "path", path)
+	return true
 }
 
 func retryAfter(h http.Header) time.Duration {
@@ -368,12 +401,18 @@ func (t *Target) backoff(ctx context.Context, attempt int) error {
 // asks it whether the request took effect (a response with resolved set)
 // or may be sent again; without, it returns *ambiguousError.
 func (t *Target) do(ctx context.Context, g *governor, rq request) (*response, error) {
+	renewed := false
+	var first, last time.Time // this request's first and latest 5xx or transport failure
 	for attempt := 0; ; attempt++ {
 		resp, err := t.send(ctx, g, rq)
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, cerr
 		}
+		if err == nil && resp.status < 500 {
+			t.answered()
+		}
 		var failure error
+		var wait time.Duration // a 5xx's Retry-After
 		switch {
 		case err != nil:
 			var me *migrate.Error
@@ -390,7 +429,17 @@ func (t *Target) do(ctx context.Context, g *governor, rq request) (*response, er
 			t.log.Debug("graph throttled", "path", pathOf(rq.url), "retryAfter", d)
 			continue
 		case resp.status >= 500:
-			failure = t.graphError(rq, resp)
+			ge := t.graphError(rq, resp)
+			failure, wait = ge, ge.RetryAfter
+		case !rq.noAuth && !renewed && tokenRefused(resp.status, t.graphError(rq, resp).Code):
+			// Refused before the request was processed: safe to send
+			// again, once, with a fresh token.
+			renewed = true
+			if t.renewToken(resp.authGen, pathOf(rq.url)) {
+				attempt--
+				continue
+			}
+			return resp, nil
 		default:
 			return resp, nil
 		}
@@ -409,11 +458,24 @@ func (t *Target) do(ctx context.Context, g *governor, rq request) (*response, er
 			}
 			failure = &ambiguousError{err: failure}
 		}
-		if attempt+1 >= t.budget.MaxAttempts {
+		now := time.Now()
+		if first.IsZero() {
+			first = now
+		}
+		prev := last
+		if prev.IsZero() {
+			prev = now
+		}
+		last = now
+		if !t.keepTrying(attempt, first, prev) {
+			if attempt+1 >= t.budget.MaxAttempts && time.Since(first) >= t.outageLimit {
+				return nil, unavailable(failure, first)
+			}
 			return nil, migrate.Retryable(failure)
 		}
 		g.retried.Add(1)
-		if berr := t.backoff(ctx, attempt); berr != nil {
+		reason := migrate.ReasonGraphUnavailable + ": " + failure.Error()
+		if berr := t.pause(ctx, t.outageBackoff(attempt, wait, first), reason); berr != nil {
 			return nil, berr
 		}
 	}

@@ -1,6 +1,7 @@
 package graphdst
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -95,11 +96,15 @@ func (t *Target) resolve(ctx context.Context, address string) (string, error) {
 	h := abs.NewRequestHeaders()
 	h.Add("Prefer", preferImmutable)
 	sel := []string{"id", "userPrincipalName", "mail"}
+	renewed := false
+	var first, last time.Time // 5xx or transport failures (outage.go)
 	for attempt := 0; ; attempt++ {
+		gen := t.cred.generation()
 		u, err := t.client.Users().ByUserId(address).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
 			Headers: h, QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: sel},
 		})
 		if err == nil {
+			t.answered()
 			if u.GetId() == nil {
 				return "", migrate.Retryable(errors.New("graphdst: user without id"))
 			}
@@ -121,6 +126,16 @@ func (t *Target) resolve(ctx context.Context, address string) (string, error) {
 				status = ae.ResponseStatusCode
 			}
 		}
+		if status != 0 && status < 500 {
+			t.answered()
+		}
+		if !renewed && tokenRefused(status, code) {
+			renewed = true // once, with a fresh token (client.go, do)
+			if t.renewToken(gen, "/users/"+address) {
+				attempt--
+				continue
+			}
+		}
 		switch {
 		case status == http.StatusNotFound:
 			return "", migrate.FailUser(migrate.ReasonRecipientNotFound, fmt.Errorf("%w: %s (%s)", migrate.ErrRecipientNotFound, address, code))
@@ -129,10 +144,29 @@ func (t *Target) resolve(ctx context.Context, address string) (string, error) {
 		case status == 0 && isAuthErr(err):
 			return "", migrate.FailUser("TokenAcquisitionFailed", sanitizeAuthError(err))
 		}
-		if attempt+1 >= t.budget.MaxAttempts {
-			return "", migrate.Retryable(fmt.Errorf("graphdst: resolve %s: status %d %s", address, status, code))
+		failure := fmt.Errorf("graphdst: resolve %s: status %d %s", address, status, code)
+		if status != 0 && status < 500 { // a 429: the budget's backoff
+			if attempt+1 >= t.budget.MaxAttempts {
+				return "", migrate.Retryable(failure)
+			}
+			if berr := t.backoff(ctx, attempt); berr != nil {
+				return "", berr
+			}
+			continue
 		}
-		if berr := t.backoff(ctx, attempt); berr != nil {
+		now := time.Now()
+		if first.IsZero() {
+			first = now
+		}
+		prev := cmp.Or(last, now)
+		last = now
+		if !t.keepTrying(attempt, first, prev) {
+			if time.Since(first) >= t.outageLimit {
+				return "", unavailable(failure, first)
+			}
+			return "", migrate.Retryable(failure)
+		}
+		if berr := t.pause(ctx, t.outageBackoff(attempt, 0, first), migrate.ReasonGraphUnavailable+": "+failure.Error()); berr != nil {
 			return "", berr
 		}
 	}
@@ -148,29 +182,51 @@ func (t *Target) Test(ctx context.Context, mailbox string) error {
 	return err
 }
 
-// SendMail sends an HTML report from the sender mailbox.
-func (t *Target) SendMail(ctx context.Context, from string, to []string, subject, html string) error {
+// SendMail sends an HTML report from the sender mailbox with messageID as
+// its internetMessageId. sendMail is not idempotent: a 5xx or a cut
+// connection can come after Exchange accepted the mail. So with a
+// messageID, SendMail first looks for a mail with that id in the
+// sender's mailbox (sentMail) and sends only if there is none, and after
+// an unknown outcome it looks again before it sends again.
+func (t *Target) SendMail(ctx context.Context, from string, to []string, subject, html, messageID string) error {
 	id, err := t.resolve(ctx, from)
 	if err != nil {
 		return err
+	}
+	g := t.governor(id)
+	user := "/users/" + url.PathEscape(from)
+	sent := func(ctx context.Context) (bool, error) { return t.sentMail(ctx, g, user, messageID) }
+	if messageID != "" {
+		done, err := sent(ctx)
+		if err != nil {
+			return err
+		}
+		if done {
+			t.log.Info("report mail already sent; not sent again", "internetMessageId", messageID)
+			return nil
+		}
 	}
 	var rcpt []convert.Recipient
 	for _, a := range to {
 		rcpt = append(rcpt, convert.Recipient{EmailAddress: convert.EmailAddress{Address: a}})
 	}
-	body := map[string]any{
-		"message": map[string]any{
-			"subject":      subject,
-			"body":         convert.ItemBody{ContentType: "html", Content: html},
-			"toRecipients": rcpt,
-		},
-		"saveToSentItems": true,
+	msg := map[string]any{
+		"subject":      subject,
+		"body":         convert.ItemBody{ContentType: "html", Content: html},
+		"toRecipients": rcpt,
 	}
-	b, err := json.Marshal(body)
+	if messageID != "" {
+		msg["internetMessageId"] = messageID
+	}
+	b, err := json.Marshal(map[string]any{"message": msg, "saveToSentItems": true})
 	if err != nil {
 		return migrate.Fatal(err)
 	}
-	resp, err := t.do(ctx, t.governor(id), request{method: http.MethodPost, url: "/users/" + url.PathEscape(from) + "/sendMail", body: b})
+	rq := request{method: http.MethodPost, url: user + "/sendMail", body: b}
+	if messageID != "" {
+		rq.resolve = sent
+	}
+	resp, err := t.do(ctx, g, rq)
 	if err != nil {
 		var ae *ambiguousError
 		if errors.As(err, &ae) {
@@ -178,10 +234,43 @@ func (t *Target) SendMail(ctx context.Context, from string, to []string, subject
 		}
 		return err
 	}
+	if resp.resolved {
+		t.log.Info("report mail sent although Graph answered an error; not sent again", "internetMessageId", messageID)
+		return nil
+	}
 	if resp.status != http.StatusAccepted && resp.status != http.StatusOK {
-		return classify(t.graphError(request{method: http.MethodPost, url: "/users/" + from + "/sendMail"}, resp))
+		return classify(t.graphError(rq, resp))
 	}
 	return nil
+}
+
+// sentMail reports whether the mailbox holds a message with internet
+// message id imid. It searches the whole mailbox, not only Sent Items:
+// Exchange answers sendMail's 202 once the mail is saved in Drafts and
+// moves it to Sent Items when transport has taken it (Graph docs, "Send
+// mail by using the Microsoft Graph API"); either way it is sent.
+func (t *Target) sentMail(ctx context.Context, g *governor, user, imid string) (bool, error) {
+	q := odataQuery(url.Values{
+		"$filter": {"internetMessageId eq " + quote(imid)},
+		"$select": {"id,parentFolderId"},
+		"$top":    {"1"},
+	})
+	resp, err := t.do(ctx, g, request{method: http.MethodGet, url: user + "/messages?" + q, idempotent: true})
+	if err != nil {
+		return false, err
+	}
+	if resp.status != http.StatusOK {
+		return false, classify(t.graphError(request{method: http.MethodGet, url: user + "/messages"}, resp))
+	}
+	var page struct {
+		Value []struct {
+			ID string `json:"id"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(resp.body, &page); err != nil {
+		return false, migrate.Retryable(fmt.Errorf("graphdst: looking up a sent mail: %w", err))
+	}
+	return len(page.Value) > 0, nil
 }
 
 // PacingUntil implements migrate.Pacer: until when this mailbox's requests

@@ -227,6 +227,8 @@ func TestCreate_InterruptedUploadLeavesNothingVisible(t *testing.T) {
 				f := start(t, graphemu.Options{}, &b, func(c *graphdst.Config) {
 					ct.base = c.HTTPClient.Transport
 					c.HTTPClient = &http.Client{Transport: ct}
+					// A killed process, not an outage to ride out.
+					c.OutageLimit = time.Nanosecond
 				})
 				ctx := context.Background()
 				nm := sizedMessage(t, size)

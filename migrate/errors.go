@@ -59,6 +59,11 @@ const (
 	// ReasonImapConnectionLimit: the IMAP server refused a login because the
 	// user has too many connections open. It is retried with backoff.
 	ReasonImapConnectionLimit = "ImapConnectionLimit"
+	// ReasonGraphUnavailable: Microsoft Graph answered nothing but 5xx (or
+	// nothing at all) for longer than the outage limit (config
+	// graph_outage_limit). While it lasts, a pass waits and shows it in
+	// WaitingFor.
+	ReasonGraphUnavailable = "GraphUnavailable"
 )
 
 // Notes on messages that were migrated, but not as a plain copy: the

@@ -3,9 +3,12 @@ package migrate
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/imapmig/imapmig/migrate/model"
@@ -200,8 +203,12 @@ func (e *Engine) SendReport(ctx context.Context, name, kind string) error {
 	if err != nil {
 		return err
 	}
+	// One Message-ID for every attempt: the target looks it up before it
+	// sends again, so a 5xx answered after delivery does not send twice.
+	sender := e.live().ReportSender
+	id := reportMessageID(b, kind, sender)
 	if _, err := retryOp(ctx, e.log, e.opts.RetryAttempts, e.opts.RetryBackoff, func() (struct{}, error) {
-		return struct{}{}, tgt.SendMail(ctx, e.live().ReportSender, b.Options.NotificationEmails, subject, html)
+		return struct{}{}, tgt.SendMail(ctx, sender, b.Options.NotificationEmails, subject, html, id)
 	}); err != nil {
 		e.event(name, "", "error", fmt.Sprintf("report mail (%s) not sent: %v", kind, err))
 		return err
@@ -242,4 +249,18 @@ func (e *Engine) dueReports(b state.Batch, now time.Time) []string {
 		return nil
 	})
 	return due
+}
+
+// reportMessageID is the internetMessageId of one report mail, derived from
+// what identifies the report: the batch (its name and creation time), the
+// kind, and the report round (LastReportAt, set when the report fell due).
+// Every attempt to send that report carries the same id.
+func reportMessageID(b state.Batch, kind, sender string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%s\x00%d", b.Name, b.CreatedAt.UnixNano(), kind, b.LastReportAt.UnixNano())
+	domain := "imapmig.invalid"
+	if i := strings.LastIndexByte(sender, '@'); i >= 0 && i+1 < len(sender) {
+		domain = sender[i+1:]
+	}
+	return "<imapmig-report." + hex.EncodeToString(h.Sum(nil)[:12]) + "@" + domain + ">"
 }

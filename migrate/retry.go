@@ -19,7 +19,9 @@ func retryOp[T any](ctx context.Context, log *slog.Logger, attempts int, base ti
 		if err == nil {
 			return v, nil
 		}
-		if KindOf(err) != KindRetryable || ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		// A Graph outage was waited out inside the call already (for
+		// graph_outage_limit): the pass ends instead of waiting again.
+		if KindOf(err) != KindRetryable || ReasonOf(err) == ReasonGraphUnavailable || ctx.Err() != nil || errors.Is(err, context.Canceled) {
 			return zero, err
 		}
 		wait := max(base<<i, RetryAfterOf(err))

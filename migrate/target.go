@@ -53,8 +53,13 @@ type Target interface {
 	// Mailbox resolves a mailbox by address; ErrRecipientNotFound (wrapped)
 	// when it does not exist.
 	Mailbox(ctx context.Context, address string) (Mailbox, error)
-	// SendMail sends an HTML report from the sender mailbox.
-	SendMail(ctx context.Context, from string, to []string, subject, html string) error
+	// SendMail sends an HTML report from the sender mailbox. messageID is
+	// its RFC 5322 Message-ID ("<…@…>"), derived by the caller from what
+	// the mail reports; a mail with that id already sent from the sender
+	// is not sent again, so a call repeated after an unknown outcome (a
+	// 5xx answered after delivery) sends it once. "" sends without that
+	// guarantee.
+	SendMail(ctx context.Context, from string, to []string, subject, html, messageID string) error
 }
 
 // Mailbox is one destination mailbox. Implementations must be safe for

@@ -37,7 +37,7 @@ func (s cutoverService) directory(ctx context.Context, tenant string) (cutover.D
 	if !ok {
 		return nil, &migrate.RefError{Kind: "tenant", Name: tenant}
 	}
-	tgt, err := newTarget(ctx, ct, nil, s.d.log, s.d.metrics)
+	tgt, err := newTarget(ctx, ct, nil, s.d.log, s.d.metrics, 0)
 	if err != nil {
 		return nil, err
 	}

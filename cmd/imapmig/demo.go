@@ -125,7 +125,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout io.Writer) error {
 			return newSource(e, spool, roots, log)
 		},
 		targets: func(ctx context.Context, t model.Tenant) (migrate.Target, error) {
-			return newTarget(ctx, tenant, emu.CertPool(), log, nil)
+			return newTarget(ctx, tenant, emu.CertPool(), log, nil, 0)
 		},
 	}
 	d, err := startDaemon(ctx, cfg, log, w)

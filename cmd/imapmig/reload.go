@@ -74,6 +74,7 @@ var topLevelKeys = []struct {
 	{"report_sender", true, func(c *config.Config) any { return c.ReportSender }},
 	{"report_interval", true, func(c *config.Config) any { return c.ReportInterval }},
 	{"failed_pass_limit", true, func(c *config.Config) any { return c.FailedPassLimit }},
+	{"graph_outage_limit", false, func(c *config.Config) any { return c.GraphOutageLimit }},
 	{"csv_dir", true, func(c *config.Config) any { return csvDir(c) }},
 }
 

@@ -243,6 +243,9 @@ func watchRowOf(u migrate.UserView, now time.Time) watchRow {
 	if u.Stalled {
 		note = append(note, "STALLED "+(time.Duration(u.StalledDuration)*time.Second).String())
 	}
+	if w := waitingNote(u); w != "" {
+		note = append(note, w)
+	}
 	if u.ErrorReason != "" {
 		note = append(note, u.ErrorReason)
 	}
@@ -252,6 +255,19 @@ func watchRowOf(u migrate.UserView, now time.Time) watchRow {
 		cRate: fmt.Sprintf("%.1f it/s", u.ItemsPerSecond), cBRate: fmtBytes(int64(u.BytesPerSecond)) + "/s",
 		cETA: "ETA " + eta, cNote: strings.Join(note, ", "),
 	}}
+}
+
+// waitingNote is what a running pass waits for (UserView.WaitingFor) and
+// until when, e.g. "waiting until 14:03:07 for GraphUnavailable: …"; ""
+// when it does not wait.
+func waitingNote(u migrate.UserView) string {
+	if u.WaitingFor == "" {
+		return ""
+	}
+	if u.WaitingUntil != nil && !u.WaitingUntil.IsZero() {
+		return "waiting until " + u.WaitingUntil.Local().Format("15:04:05") + " for " + u.WaitingFor
+	}
+	return "waiting for " + u.WaitingFor
 }
 
 // watchColumns returns the columns' widths and which fit the width: the
@@ -341,6 +357,9 @@ func (p *plainWatcher) write(out io.Writer, v migrate.BatchView, us []migrate.Us
 		}
 		if u.PacingUntil != nil && u.PacingUntil.After(now) {
 			ul += ", Pacing until " + u.PacingUntil.Local().Format("15:04:05")
+		}
+		if w := waitingNote(u); w != "" {
+			ul += ", " + w
 		}
 		if u.ErrorReason != "" {
 			ul += ", " + u.ErrorReason

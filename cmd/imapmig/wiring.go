@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"net/http"
 
@@ -35,7 +36,7 @@ func productionWiring(cur func() *config.Config, dataDir string, log *slog.Logge
 			if !ok {
 				return nil, migrate.FailUser("TenantNotFound", fmt.Errorf("tenant %q is not in the config", t.Name))
 			}
-			return newTarget(ctx, ct, nil, log, m)
+			return newTarget(ctx, ct, nil, log, m, time.Duration(cur().GraphOutageLimit))
 		},
 	}
 }
@@ -74,9 +75,11 @@ func newSource(ep model.Endpoint, spoolDir string, extra *x509.CertPool, log *sl
 // trusted in addition to the tenant's CA file (the demo's emulator). A bad
 // credential fails the users of the tenant, not the daemon. m (nil: none)
 // counts the Graph requests and the governors' throttling and waits.
-func newTarget(ctx context.Context, t config.Tenant, extra *x509.CertPool, log *slog.Logger, m *metrics.Metrics) (migrate.Target, error) {
+// outage is how long a request rides out a Graph outage (0: graphdst's
+// default; config graph_outage_limit).
+func newTarget(ctx context.Context, t config.Tenant, extra *x509.CertPool, log *slog.Logger, m *metrics.Metrics, outage time.Duration) (migrate.Target, error) {
 	cfg := graphdst.Config{TenantID: t.TenantID, ClientID: t.ClientID, ManagedIdentity: t.ManagedIdentity,
-		AuthorityHost: t.AuthorityHost, GraphURL: t.GraphURL, Logger: log.With("tenant", t.Name)}
+		AuthorityHost: t.AuthorityHost, GraphURL: t.GraphURL, Logger: log.With("tenant", t.Name), OutageLimit: outage}
 	switch {
 	case t.ClientSecretEnv != "" || t.ClientSecretFile != "":
 		secret, err := t.ClientSecret()

@@ -28,6 +28,9 @@ const (
 	// DefaultFailedPassLimit: after this many failed passes in a row a user
 	// shows Failed.
 	DefaultFailedPassLimit = 3
+	// DefaultGraphOutageLimit: how long a pass waits through a Graph
+	// outage (every request 5xx or unanswered) before it fails.
+	DefaultGraphOutageLimit = 30 * time.Minute
 )
 
 // Config is the whole file.
@@ -43,6 +46,10 @@ type Config struct {
 	// (with ErrorReason and LastError). A synced user is still retried and a
 	// good pass clears it.
 	FailedPassLimit int `yaml:"failed_pass_limit"`
+	// GraphOutageLimit is how long a pass rides out a Microsoft Graph
+	// outage (every request answered 5xx, or not at all) before it fails
+	// with GraphUnavailable; while it waits, the user shows WaitingFor.
+	GraphOutageLimit Duration `yaml:"graph_outage_limit"`
 	// CSVDir is the directory an API request's CsvPath may name a file
 	// under (the CLI uploads the content instead). Default: the config
 	// file's directory.
@@ -415,6 +422,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.FailedPassLimit == 0 {
 		c.FailedPassLimit = DefaultFailedPassLimit
+	}
+	if c.GraphOutageLimit == 0 {
+		c.GraphOutageLimit = Duration(DefaultGraphOutageLimit)
 	}
 	for i := range c.Endpoints {
 		e := &c.Endpoints[i]

@@ -72,6 +72,9 @@ func (v *validator) top() {
 	if c.FailedPassLimit < 0 {
 		bad("failed_pass_limit", "must be positive")
 	}
+	if c.GraphOutageLimit < 0 {
+		bad("graph_outage_limit", "must be positive")
+	}
 	if c.ReportSender != "" && !isAddress(c.ReportSender) {
 		bad("report_sender", "not an email address: %q", c.ReportSender)
 	}

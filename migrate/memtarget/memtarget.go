@@ -49,6 +49,7 @@ type SentMail struct {
 	From          string
 	To            []string
 	Subject, HTML string
+	MessageID     string
 }
 
 var wellKnown = []string{migrate.WellKnownRoot, migrate.WellKnownInbox, migrate.WellKnownSentItems, migrate.WellKnownDrafts,
@@ -88,14 +89,20 @@ func (t *Target) Mailbox(ctx context.Context, addr string) (migrate.Mailbox, err
 }
 
 // SendMail implements migrate.Target; Sent returns what was sent. Like
-// Graph's sendMail, it refuses a sender that is not a mailbox.
-func (t *Target) SendMail(ctx context.Context, from string, to []string, subject, html string) error {
+// Graph's sendMail, it refuses a sender that is not a mailbox; a
+// messageID already sent from the sender is not sent again.
+func (t *Target) SendMail(ctx context.Context, from string, to []string, subject, html, messageID string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.mailboxes[strings.ToLower(from)] == nil {
 		return migrate.FailUser(migrate.ReasonRecipientNotFound, fmt.Errorf("sender %s: %w", from, migrate.ErrRecipientNotFound))
 	}
-	t.sent = append(t.sent, SentMail{from, to, subject, html})
+	for _, s := range t.sent {
+		if messageID != "" && s.MessageID == messageID && strings.EqualFold(s.From, from) {
+			return nil
+		}
+	}
+	t.sent = append(t.sent, SentMail{From: from, To: to, Subject: subject, HTML: html, MessageID: messageID})
 	return nil
 }
 

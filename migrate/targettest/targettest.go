@@ -535,19 +535,26 @@ func (s *suite) testSendMail(t *testing.T) {
 		t.Skip("no sender")
 	}
 	subj := "imapmig report " + suffix
-	if err := o.Target.SendMail(ctx, o.Sender, []string{"ops@example.test"}, subj, "<p>Synced</p>"); err != nil {
-		t.Fatal(err)
+	id := "<report." + suffix + "@imapmig.example.test>"
+	// The second call is a retry after an unknown outcome: same Message-ID,
+	// not sent again.
+	for range 2 {
+		if err := o.Target.SendMail(ctx, o.Sender, []string{"ops@example.test"}, subj, "<p>Synced</p>", id); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if o.Sent != nil {
-		found := false
+		n := 0
 		for _, s := range o.Sent(t) {
-			found = found || s == subj
+			if s == subj {
+				n++
+			}
 		}
-		if !found {
-			t.Fatal("report mail not sent")
+		if n != 1 {
+			t.Fatalf("report mail sent %d times with one Message-ID, want 1", n)
 		}
 	}
-	err := o.Target.SendMail(ctx, o.MissingMailbox, []string{"ops@example.test"}, subj, "x")
+	err := o.Target.SendMail(ctx, o.MissingMailbox, []string{"ops@example.test"}, subj, "x", "")
 	if !errors.Is(err, migrate.ErrRecipientNotFound) {
 		t.Fatalf("SendMail from a missing mailbox: %v", err)
 	}

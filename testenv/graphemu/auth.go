@@ -89,29 +89,81 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenant strin
 	var b [24]byte
 	_, _ = rand.Read(b[:])
 	tok := fmt.Sprintf("emu.%x", b)
+	life := s.opts.TokenLifetime
+	if life <= 0 {
+		life = time.Hour
+	}
+	stated := s.opts.TokenExpiresIn
+	if stated <= 0 {
+		stated = life
+	}
 	s.mu.Lock()
-	s.tokens[tok] = tokenInfo{clientID: clientID, expires: time.Now().Add(time.Hour)}
+	s.tokens[tok] = tokenInfo{clientID: clientID, expires: time.Now().Add(life)}
 	s.mu.Unlock()
+	s.stats.tokensIssued.Add(1)
+	sec := max(int(stated/time.Second), 1)
 	writeJSON(w, 200, map[string]any{
 		"token_type":     "Bearer",
-		"expires_in":     3599,
-		"ext_expires_in": 3599,
+		"expires_in":     sec,
+		"ext_expires_in": sec,
 		"access_token":   tok,
 	})
 }
 
+// tokenState is what authenticate found.
+type tokenState int
+
+const (
+	tokenValid tokenState = iota
+	tokenMissing
+	tokenUnknown
+	tokenExpired
+)
+
 // authenticate returns the client id of a valid bearer token.
-func (s *Server) authenticate(r *http.Request) (string, bool) {
+func (s *Server) authenticate(r *http.Request) (string, tokenState) {
 	h := r.Header.Get("Authorization")
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || tok == "" {
-		return "", false
+		return "", tokenMissing
 	}
 	s.mu.Lock()
 	ti, ok := s.tokens[tok]
 	s.mu.Unlock()
-	if !ok || time.Now().After(ti.expires) {
-		return "", false
+	switch {
+	case !ok:
+		return "", tokenUnknown
+	case time.Now().After(ti.expires):
+		return ti.clientID, tokenExpired
 	}
-	return ti.clientID, true
+	return ti.clientID, tokenValid
+}
+
+// refuseToken answers a request without a valid token as Graph does: 401
+// InvalidAuthenticationToken with a WWW-Authenticate challenge.
+func (s *Server) refuseToken(w http.ResponseWriter, st tokenState) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`)
+	switch st {
+	case tokenMissing:
+		writeError(w, 401, "InvalidAuthenticationToken", "Access token is empty.")
+	case tokenExpired:
+		s.stats.tokensExpired.Add(1)
+		writeError(w, 401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+	default:
+		writeError(w, 401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
+	}
+}
+
+// ExpireTokens ends the lifetime of every access token issued so far, as
+// if each had reached its expiry now: the next request with one gets 401
+// "Lifetime validation failed, the token is expired.", although the
+// token response stated a longer life.
+func (s *Server) ExpireTokens() {
+	past := time.Now().Add(-time.Second)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, ti := range s.tokens {
+		ti.expires = past
+		s.tokens[k] = ti
+	}
 }

@@ -41,13 +41,12 @@ func splitPath(escaped string) []string {
 
 // serveGraph is the /v1.0 surface.
 func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
-	clientID, ok := s.authenticate(r)
-	if !ok {
-		if r.Header.Get("Authorization") == "" {
-			writeError(w, 401, "InvalidAuthenticationToken", "Access token is empty.")
-		} else {
-			writeError(w, 401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
-		}
+	if s.refuseInOutage(w) {
+		return
+	}
+	clientID, st := s.authenticate(r)
+	if st != tokenValid {
+		s.refuseToken(w, st)
 		return
 	}
 	segs := splitPath(strings.TrimPrefix(r.URL.EscapedPath(), "/v1.0"))

@@ -35,6 +35,8 @@ type Gate struct {
 	held    chan HeldRequest
 	release chan struct{}
 	once    sync.Once
+	// answer, when set by ReleaseWith, replaces the emulator's answer.
+	answer int
 }
 
 // holds is the Server's armed gates.
@@ -80,6 +82,17 @@ func (g *Gate) Held() (HeldRequest, bool) {
 // disarms the gate if nothing was held yet.
 func (g *Gate) Release() { g.once.Do(func() { close(g.release) }) }
 
+// ReleaseWith lets the held request answer status (a 5xx with Graph's
+// error body) instead of what the emulator answered: the request took
+// effect, the client hears it failed. This is the fault a client must not
+// repeat blindly (a sent mail sent twice, a create made twice).
+func (g *Gate) ReleaseWith(status int) {
+	g.once.Do(func() {
+		g.answer = status
+		close(g.release)
+	})
+}
+
 // claim returns the armed gate that holds r, disarming it.
 func (h *holds) claim(r HeldRequest) *Gate {
 	h.mu.Lock()
@@ -122,12 +135,23 @@ func (s *Server) holding(next http.Handler) http.Handler {
 		rec := httptest.NewRecorder()
 		next.ServeHTTP(rec, r)
 		hr := HeldRequest{Method: r.Method, Path: r.URL.Path, Body: body, ContentRange: r.Header.Get("Content-Range"), Status: rec.Code}
-		if g := s.holds.claim(hr); g != nil {
+		g := s.holds.claim(hr)
+		if g != nil {
 			s.log.Debug("request held", "method", hr.Method, "path", hr.Path, "status", hr.Status)
 			g.held <- hr
 			select {
 			case <-g.release:
 			case <-r.Context().Done(): // the client is gone (killed)
+			}
+		}
+		if g != nil {
+			select {
+			case <-g.release: // g.answer is set before release is closed
+				if g.answer != 0 {
+					writeError(w, g.answer, faultCode(g.answer), "Injected after the request took effect.")
+					return
+				}
+			default:
 			}
 		}
 		for k, v := range rec.Header() {
@@ -136,4 +160,15 @@ func (s *Server) holding(next http.Handler) http.Handler {
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(rec.Body.Bytes())
 	})
+}
+
+// faultCode is Graph's error code for an injected 5xx.
+func faultCode(status int) string {
+	switch status {
+	case http.StatusServiceUnavailable:
+		return "ServiceUnavailable"
+	case http.StatusGatewayTimeout:
+		return "UnknownError"
+	}
+	return "InternalServerError"
 }

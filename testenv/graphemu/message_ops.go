@@ -243,6 +243,10 @@ func (s *Server) sendMail(w http.ResponseWriter, r *http.Request, mb *mailbox, b
 		return
 	}
 	save := in.SaveToSentItems == nil || *in.SaveToSentItems
+	if _, ok := in.Message["internetMessageId"]; !ok {
+		// Exchange gives a message without one its own Message-ID.
+		in.Message["internetMessageId"], _ = json.Marshal("<" + s.newID("emu") + "@" + domainOf(mb.address) + ">")
+	}
 	raw, _ := json.Marshal(in.Message)
 	now := time.Now().UTC()
 	s.mu.Lock()
@@ -258,4 +262,11 @@ func (s *Server) sendMail(w http.ResponseWriter, r *http.Request, mb *mailbox, b
 	}
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusAccepted)
+}
+
+func domainOf(address string) string {
+	if i := strings.LastIndexByte(address, '@'); i >= 0 {
+		return address[i+1:]
+	}
+	return "emu.invalid"
 }

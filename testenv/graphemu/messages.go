@@ -16,7 +16,10 @@ import (
 
 var (
 	reExtAnyFilter = regexp.MustCompile(`(?i)^\s*singleValueExtendedProperties/any\(\s*(\w+)\s*:\s*(\w+)/id\s+eq\s+'((?:[^']|'')*)'\s+and\s+(\w+)/value\s+eq\s+'((?:[^']|'')*)'\s*\)\s*$`)
-	reExtExpand    = regexp.MustCompile(`(?i)^\s*singleValueExtendedProperties\(\s*\$filter\s*=\s*id\s+eq\s+'((?:[^']|'')*)'\s*\)\s*$`)
+	// reIMIDFilter is `internetMessageId eq '<…>'` (quotes doubled inside),
+	// how a sender finds its own sent mail again.
+	reIMIDFilter = regexp.MustCompile(`(?i)^\s*internetMessageId\s+eq\s+'((?:[^']|'')*)'\s*$`)
+	reExtExpand  = regexp.MustCompile(`(?i)^\s*singleValueExtendedProperties\(\s*\$filter\s*=\s*id\s+eq\s+'((?:[^']|'')*)'\s*\)\s*$`)
 )
 
 type listOpts struct {
@@ -51,17 +54,21 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, mb *mailbo
 	if !ok {
 		return
 	}
-	var fid, fval string
-	hasFilter := false
+	var fid, fval, imid string
+	hasFilter, byIMID := false, false
 	if f := q.Get("$filter"); f != "" {
-		mm := reExtAnyFilter.FindStringSubmatch(f)
-		if mm == nil || mm[1] != mm[2] || mm[1] != mm[4] {
-			writeError(w, 400, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes.")
-			return
+		if mm := reIMIDFilter.FindStringSubmatch(f); mm != nil {
+			imid, byIMID = strings.ReplaceAll(mm[1], "''", "'"), true
+		} else {
+			mm := reExtAnyFilter.FindStringSubmatch(f)
+			if mm == nil || mm[1] != mm[2] || mm[1] != mm[4] {
+				writeError(w, 400, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes.")
+				return
+			}
+			fid = strings.ReplaceAll(mm[3], "''", "'")
+			fval = strings.ReplaceAll(mm[5], "''", "'")
+			hasFilter = true
 		}
-		fid = strings.ReplaceAll(mm[3], "''", "'")
-		fval = strings.ReplaceAll(mm[5], "''", "'")
-		hasFilter = true
 	}
 	top, skip, ok := pageParams(w, q)
 	if !ok {
@@ -78,6 +85,9 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, mb *mailbo
 			if !ok || !strings.EqualFold(v, fval) {
 				continue
 			}
+		}
+		if byIMID && m.internetMessageID() != imid {
+			continue
 		}
 		list = append(list, m)
 	}

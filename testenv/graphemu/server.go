@@ -106,6 +106,16 @@ type Options struct {
 	// concurrency slot (Exchange's processing time; makes the concurrency
 	// limit observable).
 	Latency time.Duration
+	// TokenLifetime is how long an issued access token is accepted (real
+	// time; default 1 hour). A request with an expired token gets 401
+	// InvalidAuthenticationToken "Lifetime validation failed, the token is
+	// expired.", as Graph answers.
+	TokenLifetime time.Duration
+	// TokenExpiresIn is the lifetime the token response states in
+	// expires_in (default: TokenLifetime). Longer than TokenLifetime, it
+	// makes tokens that are rejected before their stated expiry (revoked,
+	// or a clock skew), which a client's token cache cannot foresee.
+	TokenExpiresIn time.Duration
 	// Seed seeds the fault injection (0 = random).
 	Seed uint64
 	// Certificate is the TLS certificate; nil generates a self-signed one
@@ -126,6 +136,9 @@ type Stats struct {
 	Faults               int64 // injected 503/504 without effect
 	Ambiguous            int64 // creates that took effect but answered 504
 	Creates              int64 // messages created (JSON or MIME)
+	TokensIssued         int64 // access tokens from the token endpoint
+	TokensExpired        int64 // requests refused for an expired token (401)
+	Unavailable          int64 // requests answered 503 during an outage (SetOutage)
 	UploadBytes          int64 // request body bytes of admitted POST/PATCH/PUT
 }
 
@@ -147,11 +160,13 @@ type Server struct {
 	dir       directory // domains.go: tenant domains and proxyAddresses
 	holds     holds     // hold.go
 	flights   flights   // inflight.go: per-mailbox load figures
+	outage    outage    // outage.go
 	rng       *mrand.Rand
 	seq       atomic.Int64
 
 	stats struct {
 		requests, throttled, thrConc, thrRate, thrUpload, faults, ambiguous, creates, uploadBytes atomic.Int64
+		tokensIssued, tokensExpired, unavailable                                                  atomic.Int64
 	}
 
 	ln      net.Listener
@@ -306,6 +321,9 @@ func (s *Server) Stats() Stats {
 		Faults:               s.stats.faults.Load(),
 		Ambiguous:            s.stats.ambiguous.Load(),
 		Creates:              s.stats.creates.Load(),
+		TokensIssued:         s.stats.tokensIssued.Load(),
+		TokensExpired:        s.stats.tokensExpired.Load(),
+		Unavailable:          s.stats.unavailable.Load(),
 		UploadBytes:          s.stats.uploadBytes.Load(),
 	}
 }

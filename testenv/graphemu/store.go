@@ -360,3 +360,16 @@ func (s *Server) Sent() []SentMail {
 	defer s.mu.Unlock()
 	return append([]SentMail(nil), s.sent...)
 }
+
+// internetMessageID is the message's internetMessageId: the property, or
+// PidTagInternetMessageId (String 0x1035) when it was set that way.
+func (m *message) internetMessageID() string {
+	if raw, ok := m.fields["internetMessageId"]; ok {
+		var v string
+		if json.Unmarshal(raw, &v) == nil && v != "" {
+			return v
+		}
+	}
+	v, _ := m.extValue("String 0x1035")
+	return v
+}

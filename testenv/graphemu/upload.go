@@ -95,6 +95,9 @@ func (s *Server) createUploadSession(w http.ResponseWriter, r *http.Request, mb 
 // it refuses requests that carry an Authorization header: the URL itself is
 // the credential.
 func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
+	if s.refuseInOutage(w) {
+		return
+	}
 	id := strings.TrimPrefix(r.URL.Path, "/upload/")
 	if r.Header.Get("Authorization") != "" {
 		writeError(w, 401, "InvalidAuthenticationToken", "The upload URL is pre-authenticated; the request must not carry an Authorization header.")

@@ -1,0 +1,136 @@
+package main
+
+// Graph-side faults through the real daemon: a report mail answered 5xx
+// after Exchange sent it, tokens that expire mid-pass, and a Graph outage.
+// Every wait is on a condition (the emulator's gate and counters, the
+// daemon's log and status) with a generous deadline, never on the clock.
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imapmig/imapmig/testenv/graphemu"
+	"github.com/imapmig/imapmig/testenv/mailgen"
+)
+
+// waitLog waits until the daemon's log holds want.
+func (e *e2e) waitLog(want string, limit time.Duration) {
+	e.t.Helper()
+	deadline := time.Now().Add(limit)
+	for !strings.Contains(e.logs.String(), want) {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("the daemon never logged %q in %s:\n%s", want, limit, e.logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// appendConfig adds top-level lines to the daemon's config file.
+func (e *e2e) appendConfig(lines string) {
+	e.t.Helper()
+	f, err := os.OpenFile(e.cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(lines); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// TestE2E_ReportMail5xxAfterDeliverySentOnce: Exchange sends the batch's
+// initial-sync report and then answers 503. The daemon looks the mail up
+// by its internetMessageId, finds it, and does not send it again: one
+// mail, and the event log says it was sent.
+func TestE2E_ReportMail5xxAfterDeliverySentOnce(t *testing.T) {
+	e := newE2E(t, "rpt", 1, mailgen.Options{Messages: 5}, graphemu.Options{TimeScale: 60})
+	e.emu.AddMailbox("migration@contoso.example")
+	e.appendConfig("report_sender: migration@contoso.example\n")
+	gate := e.emu.Hold(func(r graphemu.HeldRequest) bool { return isPost(r, "/sendMail") })
+	defer gate.Release()
+	e.start()
+	e.cli("batch", "new", "rpt", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"),
+		"--autostart", "--notification-emails", "admin@contoso.example", "--sync-interval", "24h")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	held, err := gate.Wait(ctx)
+	if err != nil {
+		t.Fatalf("no report mail: %v\n%s", err, e.logs.String())
+	}
+	if len(e.emu.Sent()) != 1 {
+		t.Fatalf("while held: %d mails sent, want the one held", len(e.emu.Sent()))
+	}
+	gate.ReleaseWith(503)
+	e.waitLog("report mail sent although Graph answered an error", 5*time.Minute)
+	e.waitLog("report mail (initial sync done) sent", 5*time.Minute)
+	sent := e.emu.Sent()
+	if len(sent) != 1 {
+		t.Fatalf("%d report mails after a 503 answered after delivery, want 1", len(sent))
+	}
+	var m struct {
+		InternetMessageID string `json:"internetMessageId"`
+	}
+	_ = json.Unmarshal(sent[0].Message, &m)
+	var first struct {
+		Message struct {
+			InternetMessageID string `json:"internetMessageId"`
+		} `json:"message"`
+	}
+	_ = json.Unmarshal(held.Body, &first)
+	if !strings.HasPrefix(m.InternetMessageID, "<imapmig-report.") || first.Message.InternetMessageID != m.InternetMessageID {
+		t.Fatalf("the report's internetMessageId %q, the held send's %q", m.InternetMessageID, first.Message.InternetMessageID)
+	}
+	e.verify()
+	t.Logf("503 answered after the report mail was sent: found by internetMessageId %s, 1 mail sent", m.InternetMessageID)
+}
+
+// TestE2E_TokensRefusedMidPassNoFailure: the token response says an hour,
+// but Graph ends every token's life three times during the initial sync
+// (after the 10th, 20th and 30th create). Each refused request is sent
+// again with a fresh token: every user Synced, none failed, each message
+// created once, the target equal to the source.
+func TestE2E_TokensRefusedMidPassNoFailure(t *testing.T) {
+	e := newE2E(t, "tok", 2, mailgen.Options{Messages: 30}, graphemu.Options{TimeScale: 60})
+	isCreate := func(r graphemu.HeldRequest) bool { return isPost(r, "/messages") }
+	var gates []*graphemu.Gate
+	for _, n := range []int{10, 20, 30} {
+		g := e.emu.Hold(nth(n, isCreate))
+		defer g.Release()
+		gates = append(gates, g)
+	}
+	e.start()
+	e.cli("batch", "new", "tok", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	for i, g := range gates {
+		if _, err := g.Wait(ctx); err != nil {
+			t.Fatalf("token end %d: %v", i+1, err)
+		}
+		e.emu.ExpireTokens()
+		g.Release()
+	}
+	v := e.waitSynced("tok", 10*time.Minute)
+	st := e.emu.Stats()
+	if v.Status != "Synced" || v.FailedCount != 0 {
+		t.Fatalf("after tokens refused mid-pass: %+v\n%s", v, e.logs.String())
+	}
+	if st.TokensExpired < 3 {
+		t.Fatalf("only %d requests met a refused token; the test proves nothing", st.TokensExpired)
+	}
+	n := e.verify()
+	msgs := 0
+	for _, u := range e.users {
+		d, _ := e.emu.Dump(u.email)
+		msgs += len(d.Messages)
+	}
+	if int(st.Creates) != msgs {
+		t.Fatalf("%d creates for %d messages in the target", st.Creates, msgs)
+	}
+	t.Logf("tokens ended 3 times mid-pass: %d requests refused, %d tokens issued; %d messages checked, %d creates; every user Synced",
+		st.TokensExpired, st.TokensIssued, n, st.Creates)
+}
