@@ -9,11 +9,13 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/testenv/graphemu"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
@@ -133,4 +135,97 @@ func TestE2E_TokensRefusedMidPassNoFailure(t *testing.T) {
 	}
 	t.Logf("tokens ended 3 times mid-pass: %d requests refused, %d tokens issued; %d messages checked, %d creates; every user Synced",
 		st.TokensExpired, st.TokensIssued, n, st.Creates)
+}
+
+// TestE2E_GraphOutageRiddenOutEveryUserSynced: during the initial sync
+// (after the 10th create) every Graph request is answered 503, first with
+// Retry-After, then without, for a while. The passes wait: the users show
+// WaitingFor "GraphUnavailable: …" in their status and in `batch watch`;
+// when Graph answers again every user ends Synced, none failed, each
+// message created once.
+func TestE2E_GraphOutageRiddenOutEveryUserSynced(t *testing.T) {
+	e := newE2E(t, "out", 3, mailgen.Options{Messages: 30}, graphemu.Options{TimeScale: 60})
+	e.appendConfig("graph_outage_limit: 3m\n")
+	gate := e.emu.Hold(nth(10, func(r graphemu.HeldRequest) bool { return isPost(r, "/messages") }))
+	defer gate.Release()
+	e.start()
+	e.cli("batch", "new", "out", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if _, err := gate.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	e.emu.SetOutage(true, time.Second)
+	gate.Release()
+
+	// batch watch, piped: plain lines.
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	watch := exec.CommandContext(wctx, binPath, "batch", "watch", "out", "--interval", "200ms", "--follow")
+	watch.Env = append(os.Environ(), e.env...)
+	watchOut := &lockedBuffer{}
+	watch.Stdout, watch.Stderr = watchOut, watchOut
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { wcancel(); _ = watch.Wait() }()
+
+	// The status says what the passes wait for, with Retry-After and
+	// then without.
+	waitingShown := func(minUnavailable int64) []migrate.UserView {
+		deadline := time.Now().Add(5 * time.Minute)
+		for {
+			var us []migrate.UserView
+			if err := json.Unmarshal([]byte(e.cli("user", "list", "--batch", "out", "-o", "json")), &us); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, u := range us {
+				if strings.HasPrefix(u.WaitingFor, "GraphUnavailable: ") && u.WaitingUntil != nil {
+					n++
+				}
+				if u.Status == "Failed" {
+					t.Fatalf("a user failed during the outage: %+v", u)
+				}
+			}
+			if n > 0 && e.emu.Stats().Unavailable >= minUnavailable {
+				return us
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no user shows the outage in WaitingFor (503s so far %d): %+v", e.emu.Stats().Unavailable, us)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	us := waitingShown(20)
+	e.emu.SetOutage(true, 0) // now without Retry-After
+	mark := e.emu.Stats().Unavailable
+	waitingShown(mark + 10)
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(watchOut.String(), "for GraphUnavailable: ") {
+		if time.Now().After(deadline) {
+			t.Fatalf("batch watch never showed the wait:\n%s", watchOut.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	outage := time.Since(began)
+	e.emu.SetOutage(false, 0)
+	ended := time.Now()
+	v := e.waitSynced("out", 10*time.Minute)
+	st := e.emu.Stats()
+	if v.Status != "Synced" || v.FailedCount != 0 || v.SyncedCount != 3 {
+		t.Fatalf("after the outage: %+v", v)
+	}
+	n := e.verify()
+	msgs := 0
+	for _, u := range e.users {
+		d, _ := e.emu.Dump(u.email)
+		msgs += len(d.Messages)
+	}
+	if int(st.Creates) != msgs {
+		t.Fatalf("%d creates for %d messages in the target", st.Creates, msgs)
+	}
+	t.Logf("outage of %s (%d requests answered 503), e.g. %q; all Synced %s after it ended; %d messages checked, %d creates",
+		outage.Round(time.Millisecond), st.Unavailable, us[0].WaitingFor, time.Since(ended).Round(time.Millisecond), n, st.Creates)
 }
