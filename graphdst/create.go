@@ -1,6 +1,7 @@
 package graphdst
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -117,11 +118,41 @@ func (m *Mailbox) createResolved(ctx context.Context, folderID string, body stre
 		}
 		return "", classify(ge)
 	}
-	var v struct{ ID string }
-	if err := json.Unmarshal(resp.body, &v); err != nil || v.ID == "" {
+	id := createdID(resp.body)
+	if id == "" {
 		return "", migrate.Retryable(errors.New("graphdst: create: response without id"))
 	}
-	return v.ID, nil
+	return id, nil
+}
+
+// createdID is the "id" of a create's answer. Graph answers with the whole
+// message (body included); the id comes near its start, so the answer is
+// read only up to it, not unmarshalled whole (that was 4% of the engine's
+// CPU with 200 mailboxes). Empty when the answer is not an object with an
+// id.
+func createdID(body []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if k, _ := t.(string); k == "id" {
+			var id string
+			if dec.Decode(&id) != nil {
+				return ""
+			}
+			return id
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return ""
+		}
+	}
+	return ""
 }
 
 type attachmentInfo struct {
