@@ -75,6 +75,12 @@ func (t *Target) pause(ctx context.Context, d time.Duration, reason string) erro
 // unavailable is the error of a request given up on after an outage: the
 // engine does not retry it again within the pass (it waited already).
 func unavailable(err error, first time.Time) error {
+	d := time.Since(first)
+	if d >= time.Second {
+		d = d.Round(time.Second)
+	} else {
+		d = d.Round(time.Millisecond)
+	}
 	return &migrate.Error{Kind: migrate.KindRetryable, Reason: migrate.ReasonGraphUnavailable,
-		Err: fmt.Errorf("Graph unavailable for %s: %w", time.Since(first).Round(time.Second), err)}
+		Err: fmt.Errorf("Graph unavailable for %s: %w", d, err)}
 }
