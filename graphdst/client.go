@@ -381,6 +381,11 @@ func retryAfter(h http.Header) time.Duration {
 func (t *Target) backoff(ctx context.Context, attempt int) error {
 	d := t.budget.MinBackoff << min(attempt, 6)
 	d += time.Duration(rand.Int64N(int64(d)/2 + 1))
+	return wait(ctx, d)
+}
+
+// wait waits d, or until ctx ends or the engine stops waits (shutdown).
+func wait(ctx context.Context, d time.Duration) error {
 	stop, stopErr := migrate.StopWaiting(ctx)
 	tm := time.NewTimer(d)
 	defer tm.Stop()

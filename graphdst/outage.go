@@ -59,17 +59,7 @@ func (t *Target) pause(ctx context.Context, d time.Duration, reason string) erro
 	until := time.Now().Add(d)
 	done := migrate.NoteWait(ctx, reason, until)
 	defer done()
-	stop, stopErr := migrate.StopWaiting(ctx)
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-stop:
-		return fmt.Errorf("%w: %w", errWaitStopped, stopErr())
-	}
+	return wait(ctx, d)
 }
 
 // unavailable is the error of a request given up on after an outage: the
