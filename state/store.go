@@ -253,106 +253,135 @@ func nextSeq(b *bolt.Bucket) (uint64, []byte, error) {
 func (s *Store) Check() error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		var errs []error
-		batches := tx.Bucket(bBatches)
-		users := tx.Bucket(bUsers)
-		_ = batches.ForEach(func(k, v []byte) error {
-			var b Batch
-			if err := json.Unmarshal(v, &b); err != nil || b.Name != string(k) {
-				errs = append(errs, fmt.Errorf("batch %q does not decode", k))
-			}
-			return nil
-		})
-		_ = users.ForEach(func(k, v []byte) error {
-			var u User
-			if err := json.Unmarshal(v, &u); err != nil {
-				errs = append(errs, fmt.Errorf("user %q does not decode", k))
-				return nil
-			}
-			if UserKey(u.EmailAddress) != string(k) {
-				errs = append(errs, fmt.Errorf("user %q stored under key %q", u.EmailAddress, k))
-			}
-			if batches.Get([]byte(u.Batch)) == nil {
-				errs = append(errs, fmt.Errorf("user %q in missing batch %q", k, u.Batch))
-			}
-			if bytes.Contains(v, []byte(`"Password"`)) {
-				errs = append(errs, fmt.Errorf("user %q has a plain password field", k))
-			}
-			return nil
-		})
-		for _, top := range [][]byte{bFolders, bMessages, bMsgIndex, bSkipped} {
-			_ = tx.Bucket(top).ForEach(func(k, v []byte) error {
-				if users.Get(k) == nil {
-					errs = append(errs, fmt.Errorf("%s/%s belongs to no user", top, k))
-				}
-				return nil
-			})
+		for _, check := range []func(*bolt.Tx) []error{checkRecords, checkOwners, checkMessages, checkIndexes} {
+			errs = append(errs, check(tx)...)
 		}
-		_ = tx.Bucket(bMessages).ForEach(func(user, _ []byte) error {
-			fb := sub(tx, bFolders, string(user))
-			return sub(tx, bMessages, string(user)).ForEach(func(folder, _ []byte) error {
-				if fb == nil || fb.Get(folder) == nil {
-					errs = append(errs, fmt.Errorf("messages/%s/%s has no folder state", user, folder))
-				}
-				errs = append(errs, checkIndex(tx, string(user), string(folder))...)
-				return sub(tx, bMessages, string(user), string(folder)).ForEach(func(k, v []byte) error {
-					if len(k) != 4 {
-						errs = append(errs, fmt.Errorf("messages/%s/%s: bad UID key", user, folder))
-					} else if _, err := decodeMessage(binary.BigEndian.Uint32(k), v); err != nil {
-						errs = append(errs, fmt.Errorf("messages/%s/%s/%d: %v", user, folder, binary.BigEndian.Uint32(k), err))
-					}
-					return nil
-				})
-			})
-		})
-		_ = tx.Bucket(bMsgIndex).ForEach(func(user, _ []byte) error {
-			return sub(tx, bMsgIndex, string(user)).ForEach(func(folder, _ []byte) error {
-				if sub(tx, bMessages, string(user), string(folder)) == nil {
-					errs = append(errs, fmt.Errorf("msgindex/%s/%s indexes no records", user, folder))
-				}
-				return nil
-			})
-		})
-		_ = tx.Bucket(bBatchUsers).ForEach(func(batch, _ []byte) error {
-			return sub(tx, bBatchUsers, string(batch)).ForEach(func(k, _ []byte) error {
-				var u User
-				if getJSON(users, string(k), &u) != nil || u.Batch != string(batch) {
-					errs = append(errs, fmt.Errorf("batchusers/%s/%s does not match a user of that batch", batch, k))
-				}
-				return nil
-			})
-		})
-		_ = users.ForEach(func(k, v []byte) error {
-			var u User
-			if json.Unmarshal(v, &u) == nil {
-				if b := sub(tx, bBatchUsers, u.Batch); b == nil || b.Get(k) == nil {
-					errs = append(errs, fmt.Errorf("user %s is missing from the index of batch %q", k, u.Batch))
-				}
-			}
-			return nil
-		})
-		due := tx.Bucket(bDue)
-		_ = due.ForEach(func(k, _ []byte) error {
-			var u User
-			if len(k) < 8 || getJSON(users, string(k[8:]), &u) != nil || !bytes.Equal(dueKey(u), k) {
-				errs = append(errs, fmt.Errorf("due index entry %x does not match its user", k))
-			}
-			return nil
-		})
-		_ = users.ForEach(func(k, v []byte) error {
-			var u User
-			if json.Unmarshal(v, &u) == nil {
-				if dk := dueKey(u); dk != nil && due.Get(dk) == nil {
-					errs = append(errs, fmt.Errorf("user %s (%s) is missing from the due index", k, u.Status))
-				}
-			}
-			return nil
-		})
-		_ = tx.Bucket(bEvents).ForEach(func(k, v []byte) error {
-			if batches.Get(k) == nil {
-				errs = append(errs, fmt.Errorf("events/%s belongs to no batch", k))
-			}
-			return nil
-		})
 		return errors.Join(errs...)
 	})
+}
+
+// checkRecords: every batch and user decodes, is stored under its own
+// key, and no user holds a plain password.
+func checkRecords(tx *bolt.Tx) []error {
+	var errs []error
+	batches := tx.Bucket(bBatches)
+	users := tx.Bucket(bUsers)
+	_ = batches.ForEach(func(k, v []byte) error {
+		var b Batch
+		if err := json.Unmarshal(v, &b); err != nil || b.Name != string(k) {
+			errs = append(errs, fmt.Errorf("batch %q does not decode", k))
+		}
+		return nil
+	})
+	_ = users.ForEach(func(k, v []byte) error {
+		var u User
+		if err := json.Unmarshal(v, &u); err != nil {
+			errs = append(errs, fmt.Errorf("user %q does not decode", k))
+			return nil
+		}
+		if UserKey(u.EmailAddress) != string(k) {
+			errs = append(errs, fmt.Errorf("user %q stored under key %q", u.EmailAddress, k))
+		}
+		if batches.Get([]byte(u.Batch)) == nil {
+			errs = append(errs, fmt.Errorf("user %q in missing batch %q", k, u.Batch))
+		}
+		if bytes.Contains(v, []byte(`"Password"`)) {
+			errs = append(errs, fmt.Errorf("user %q has a plain password field", k))
+		}
+		return nil
+	})
+	return errs
+}
+
+// checkOwners: per-user buckets belong to a user, events to a batch.
+func checkOwners(tx *bolt.Tx) []error {
+	var errs []error
+	users := tx.Bucket(bUsers)
+	for _, top := range [][]byte{bFolders, bMessages, bMsgIndex, bSkipped} {
+		_ = tx.Bucket(top).ForEach(func(k, v []byte) error {
+			if users.Get(k) == nil {
+				errs = append(errs, fmt.Errorf("%s/%s belongs to no user", top, k))
+			}
+			return nil
+		})
+	}
+	batches := tx.Bucket(bBatches)
+	_ = tx.Bucket(bEvents).ForEach(func(k, v []byte) error {
+		if batches.Get(k) == nil {
+			errs = append(errs, fmt.Errorf("events/%s belongs to no batch", k))
+		}
+		return nil
+	})
+	return errs
+}
+
+// checkMessages: every folder of records has its folder state and a
+// matching message index (when built), every record decodes, and every
+// index has records.
+func checkMessages(tx *bolt.Tx) []error {
+	var errs []error
+	_ = tx.Bucket(bMessages).ForEach(func(user, _ []byte) error {
+		fb := sub(tx, bFolders, string(user))
+		return sub(tx, bMessages, string(user)).ForEach(func(folder, _ []byte) error {
+			if fb == nil || fb.Get(folder) == nil {
+				errs = append(errs, fmt.Errorf("messages/%s/%s has no folder state", user, folder))
+			}
+			errs = append(errs, checkIndex(tx, string(user), string(folder))...)
+			return sub(tx, bMessages, string(user), string(folder)).ForEach(func(k, v []byte) error {
+				if len(k) != 4 {
+					errs = append(errs, fmt.Errorf("messages/%s/%s: bad UID key", user, folder))
+				} else if _, err := decodeMessage(binary.BigEndian.Uint32(k), v); err != nil {
+					errs = append(errs, fmt.Errorf("messages/%s/%s/%d: %v", user, folder, binary.BigEndian.Uint32(k), err))
+				}
+				return nil
+			})
+		})
+	})
+	_ = tx.Bucket(bMsgIndex).ForEach(func(user, _ []byte) error {
+		return sub(tx, bMsgIndex, string(user)).ForEach(func(folder, _ []byte) error {
+			if sub(tx, bMessages, string(user), string(folder)) == nil {
+				errs = append(errs, fmt.Errorf("msgindex/%s/%s indexes no records", user, folder))
+			}
+			return nil
+		})
+	})
+	return errs
+}
+
+// checkIndexes: the batch-users and due indexes match the users, both
+// ways.
+func checkIndexes(tx *bolt.Tx) []error {
+	var errs []error
+	users := tx.Bucket(bUsers)
+	_ = tx.Bucket(bBatchUsers).ForEach(func(batch, _ []byte) error {
+		return sub(tx, bBatchUsers, string(batch)).ForEach(func(k, _ []byte) error {
+			var u User
+			if getJSON(users, string(k), &u) != nil || u.Batch != string(batch) {
+				errs = append(errs, fmt.Errorf("batchusers/%s/%s does not match a user of that batch", batch, k))
+			}
+			return nil
+		})
+	})
+	due := tx.Bucket(bDue)
+	_ = due.ForEach(func(k, _ []byte) error {
+		var u User
+		if len(k) < 8 || getJSON(users, string(k[8:]), &u) != nil || !bytes.Equal(dueKey(u), k) {
+			errs = append(errs, fmt.Errorf("due index entry %x does not match its user", k))
+		}
+		return nil
+	})
+	_ = users.ForEach(func(k, v []byte) error {
+		var u User
+		if json.Unmarshal(v, &u) != nil {
+			return nil
+		}
+		if b := sub(tx, bBatchUsers, u.Batch); b == nil || b.Get(k) == nil {
+			errs = append(errs, fmt.Errorf("user %s is missing from the index of batch %q", k, u.Batch))
+		}
+		if dk := dueKey(u); dk != nil && due.Get(dk) == nil {
+			errs = append(errs, fmt.Errorf("user %s (%s) is missing from the due index", k, u.Status))
+		}
+		return nil
+	})
+	return errs
 }
