@@ -16,21 +16,11 @@ import (
 // write cost of the message index.
 func BenchmarkPutMessages_100kIn64s(b *testing.B) {
 	const n, every = 100000, 64
-	recs := make([]state.MessageRecord, n)
-	for i := range recs {
-		sum := sha256.Sum256(fmt.Appendf(nil, "header %d", i))
-		recs[i] = state.MessageRecord{UID: uint32(i + 1), SourceKey: hex.EncodeToString(sum[:16]), ItemID: fmt.Sprintf("AAMkAD%064d", i), Size: 4000, Flags: 1}
-	}
+	recs := hashedRecords(n)
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		s := statetest.MustOpen(b)
-		if err := s.CreateBatch(state.Batch{Name: "b"}, []state.NewUser{{EmailAddress: "u@x.org", UserName: "u", Password: "p"}}); err != nil {
-			b.Fatal(err)
-		}
-		if err := s.PutFolder("u@x.org", state.FolderState{Name: "INBOX"}); err != nil {
-			b.Fatal(err)
-		}
+		s := storeWithInbox(b)
 		b.StartTimer()
 		for i := 0; i < n; i += every {
 			if err := s.PutMessages("u@x.org", "INBOX", recs[i:min(i+every, n)]); err != nil {
@@ -44,21 +34,11 @@ func BenchmarkPutMessages_100kIn64s(b *testing.B) {
 // (what the first pass to finish the folder does once).
 func BenchmarkEnsureIndex_100k(b *testing.B) {
 	const n = 100000
-	recs := make([]state.MessageRecord, n)
-	for i := range recs {
-		sum := sha256.Sum256(fmt.Appendf(nil, "header %d", i))
-		recs[i] = state.MessageRecord{UID: uint32(i + 1), SourceKey: hex.EncodeToString(sum[:16]), ItemID: fmt.Sprintf("AAMkAD%064d", i), Size: 4000, Flags: 1}
-	}
+	recs := hashedRecords(n)
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		s := statetest.MustOpen(b)
-		if err := s.CreateBatch(state.Batch{Name: "b"}, []state.NewUser{{EmailAddress: "u@x.org", UserName: "u", Password: "p"}}); err != nil {
-			b.Fatal(err)
-		}
-		if err := s.PutFolder("u@x.org", state.FolderState{Name: "INBOX"}); err != nil {
-			b.Fatal(err)
-		}
+		s := storeWithInbox(b)
 		if err := s.PutMessages("u@x.org", "INBOX", recs); err != nil {
 			b.Fatal(err)
 		}
@@ -68,4 +48,28 @@ func BenchmarkEnsureIndex_100k(b *testing.B) {
 			b.Fatalf("%+v %v", t, err)
 		}
 	}
+}
+
+// hashedRecords are n records whose source keys are header hashes (random
+// order in the key index), as an initial sync writes them.
+func hashedRecords(n int) []state.MessageRecord {
+	recs := make([]state.MessageRecord, n)
+	for i := range recs {
+		sum := sha256.Sum256(fmt.Appendf(nil, "header %d", i))
+		recs[i] = state.MessageRecord{UID: uint32(i + 1), SourceKey: hex.EncodeToString(sum[:16]), ItemID: fmt.Sprintf("AAMkAD%064d", i), Size: 4000, Flags: 1}
+	}
+	return recs
+}
+
+// storeWithInbox is a new store with user u@x.org and its INBOX.
+func storeWithInbox(b *testing.B) *state.Store {
+	b.Helper()
+	s := statetest.MustOpen(b)
+	if err := s.CreateBatch(state.Batch{Name: "b"}, []state.NewUser{{EmailAddress: "u@x.org", UserName: "u", Password: "p"}}); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.PutFolder("u@x.org", state.FolderState{Name: "INBOX"}); err != nil {
+		b.Fatal(err)
+	}
+	return s
 }

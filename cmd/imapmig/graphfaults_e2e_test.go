@@ -124,15 +124,7 @@ func TestE2E_TokensRefusedMidPassNoFailure(t *testing.T) {
 	if st.TokensExpired < 3 {
 		t.Fatalf("only %d requests met a refused token; the test proves nothing", st.TokensExpired)
 	}
-	n := e.verify()
-	msgs := 0
-	for _, u := range e.users {
-		d, _ := e.emu.Dump(u.email)
-		msgs += len(d.Messages)
-	}
-	if int(st.Creates) != msgs {
-		t.Fatalf("%d creates for %d messages in the target", st.Creates, msgs)
-	}
+	n := e.verifyOneCreateEach(st.Creates)
 	t.Logf("tokens ended 3 times mid-pass: %d requests refused, %d tokens issued; %d messages checked, %d creates; every user Synced",
 		st.TokensExpired, st.TokensIssued, n, st.Creates)
 }
@@ -217,15 +209,23 @@ func TestE2E_GraphOutageRiddenOutEveryUserSynced(t *testing.T) {
 	if v.Status != "Synced" || v.FailedCount != 0 || v.SyncedCount != 3 {
 		t.Fatalf("after the outage: %+v", v)
 	}
+	n := e.verifyOneCreateEach(st.Creates)
+	t.Logf("outage of %s (%d requests answered 503), e.g. %q; all Synced %s after it ended; %d messages checked, %d creates",
+		outage.Round(time.Millisecond), st.Unavailable, us[0].WaitingFor, time.Since(ended).Round(time.Millisecond), n, st.Creates)
+}
+
+// verifyOneCreateEach verifies the target against the source and that it
+// took creates creates for the messages the target holds: one each.
+func (e *e2e) verifyOneCreateEach(creates int64) int {
+	e.t.Helper()
 	n := e.verify()
 	msgs := 0
 	for _, u := range e.users {
 		d, _ := e.emu.Dump(u.email)
 		msgs += len(d.Messages)
 	}
-	if int(st.Creates) != msgs {
-		t.Fatalf("%d creates for %d messages in the target", st.Creates, msgs)
+	if int(creates) != msgs {
+		e.t.Fatalf("%d creates for %d messages in the target", creates, msgs)
 	}
-	t.Logf("outage of %s (%d requests answered 503), e.g. %q; all Synced %s after it ended; %d messages checked, %d creates",
-		outage.Round(time.Millisecond), st.Unavailable, us[0].WaitingFor, time.Since(ended).Round(time.Millisecond), n, st.Creates)
+	return n
 }
