@@ -3,10 +3,8 @@ package graphdst_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/imapmig/imapmig/migrate"
-	"github.com/imapmig/imapmig/migrate/targettest"
 	"github.com/imapmig/imapmig/testenv/graphemu"
 )
 
@@ -19,7 +17,7 @@ func TestSetFlagsBatch_ThrottledBatchesAndMissingItems(t *testing.T) {
 	mb, folder := f.inbox(t)
 	var ups []migrate.FlagUpdate
 	for i := range 45 {
-		id, err := mb.Create(ctx, folder, targettest.NewMessage(targettest.SimpleMessage("batch", i), time.Now(), migrate.Flags{}))
+		id, err := mb.Create(ctx, folder, simpleMessage("batch", i))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +59,7 @@ func TestDeleteBatch_AlreadyGoneCountsAsDeleted(t *testing.T) {
 	mb, folder := f.inbox(t)
 	var ids []string
 	for i := range 25 {
-		id, err := mb.Create(ctx, folder, targettest.NewMessage(targettest.SimpleMessage("del", i), time.Now(), migrate.Flags{}))
+		id, err := mb.Create(ctx, folder, simpleMessage("del", i))
 		if err != nil {
 			t.Fatal(err)
 		}

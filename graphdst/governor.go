@@ -65,28 +65,22 @@ func (b Budget) Scaled(f float64) Budget {
 
 func (b Budget) withDefaults() Budget {
 	d := DefaultBudget()
-	if b.Concurrency <= 0 {
-		b.Concurrency = d.Concurrency
-	}
-	if b.Requests <= 0 {
-		b.Requests = d.Requests
-	}
-	if b.RequestWindow <= 0 {
-		b.RequestWindow = d.RequestWindow
-	}
-	if b.UploadBytes <= 0 {
-		b.UploadBytes = d.UploadBytes
-	}
-	if b.UploadWindow <= 0 {
-		b.UploadWindow = d.UploadWindow
-	}
-	if b.MinBackoff <= 0 {
-		b.MinBackoff = d.MinBackoff
-	}
-	if b.MaxAttempts <= 0 {
-		b.MaxAttempts = d.MaxAttempts
-	}
+	b.Concurrency = positiveOr(b.Concurrency, d.Concurrency)
+	b.Requests = positiveOr(b.Requests, d.Requests)
+	b.RequestWindow = positiveOr(b.RequestWindow, d.RequestWindow)
+	b.UploadBytes = positiveOr(b.UploadBytes, d.UploadBytes)
+	b.UploadWindow = positiveOr(b.UploadWindow, d.UploadWindow)
+	b.MinBackoff = positiveOr(b.MinBackoff, d.MinBackoff)
+	b.MaxAttempts = positiveOr(b.MaxAttempts, d.MaxAttempts)
 	return b
+}
+
+// positiveOr is v, or def where v is zero or negative (not set).
+func positiveOr[T int | int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // GovernorStats are one mailbox's counters.

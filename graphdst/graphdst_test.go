@@ -158,6 +158,17 @@ func TestConformance_Emulator(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// simpleMessage is the i-th small test message tagged tag, unflagged,
+// received now: what most tests create.
+func simpleMessage(tag string, i int) migrate.NewMessage {
+	return rawMessage(targettest.SimpleMessage(tag, i))
+}
+
+// rawMessage is raw as an unflagged message received now.
+func rawMessage(raw []byte) migrate.NewMessage {
+	return targettest.NewMessage(raw, time.Now(), migrate.Flags{})
+}
+
 func TestNew_Credentials(t *testing.T) {
 	certPEM := selfSignedPEM(t)
 	tests := []struct {
@@ -264,7 +275,7 @@ func TestCreate_FaultsAndAmbiguousCreates(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for i := range work {
-				nm := targettest.NewMessage(targettest.SimpleMessage("fault", i), time.Now(), migrate.Flags{})
+				nm := simpleMessage("fault", i)
 				if _, err := mb.Create(ctx, folder, nm); err != nil {
 					failed.Add(1)
 					t.Errorf("create %d: %v", i, err)
@@ -328,7 +339,7 @@ func TestThrottle_UploadBudget(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for i := range work {
-				if _, err := mb.Create(ctx, folder, targettest.NewMessage(rawFor(i), time.Now(), migrate.Flags{})); err != nil {
+				if _, err := mb.Create(ctx, folder, rawMessage(rawFor(i))); err != nil {
 					t.Errorf("create %d: %v", i, err)
 				}
 			}
@@ -364,7 +375,7 @@ func TestGovernor_WaitsOutThrottling(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 60 {
 		wg.Go(func() {
-			if _, err := mb.Create(ctx, folder, targettest.NewMessage(targettest.SimpleMessage("thr", i), time.Now(), migrate.Flags{})); err != nil {
+			if _, err := mb.Create(ctx, folder, simpleMessage("thr", i)); err != nil {
 				t.Errorf("create %d: %v", i, err)
 			}
 		})
@@ -409,7 +420,7 @@ func TestCreate_AttachmentSizes(t *testing.T) {
 				sb.WriteString("\r\n")
 			}
 			sb.WriteString("--B--\r\n")
-			nm := targettest.NewMessage([]byte(sb.String()), time.Now(), migrate.Flags{})
+			nm := rawMessage([]byte(sb.String()))
 			id, err := mb.Create(ctx, folder, nm)
 			if err != nil {
 				t.Fatal(err)
@@ -449,7 +460,7 @@ func BenchmarkCreate_Small(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := int(n.Add(1))
-			if _, err := mb.Create(ctx, folder, targettest.NewMessage(targettest.SimpleMessage("bench", i), time.Now(), migrate.Flags{})); err != nil {
+			if _, err := mb.Create(ctx, folder, simpleMessage("bench", i)); err != nil {
 				b.Error(err)
 			}
 		}

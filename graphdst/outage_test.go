@@ -7,7 +7,6 @@ import (
 
 	"github.com/imapmig/imapmig/graphdst"
 	"github.com/imapmig/imapmig/migrate"
-	"github.com/imapmig/imapmig/migrate/targettest"
 	"github.com/imapmig/imapmig/testenv/graphemu"
 )
 
@@ -23,7 +22,7 @@ func TestOutage_RiddenOutUpToTheLimit(t *testing.T) {
 	mb, folder := f.inbox(t)
 	f.emu.SetOutage(true, 0)
 	began := time.Now()
-	_, err := mb.Create(ctx, folder, targettest.NewMessage(targettest.SimpleMessage("outage", 1), time.Now(), migrate.Flags{}))
+	_, err := mb.Create(ctx, folder, simpleMessage("outage", 1))
 	took := time.Since(began)
 	if err == nil || migrate.ReasonOf(err) != migrate.ReasonGraphUnavailable || migrate.KindOf(err) != migrate.KindRetryable {
 		t.Fatalf("a create through an outage longer than the limit: %v, want GraphUnavailable", err)
@@ -33,7 +32,7 @@ func TestOutage_RiddenOutUpToTheLimit(t *testing.T) {
 		t.Fatalf("gave up after %s and %d attempts; want the outage ridden out for %s, past %d attempts", took, st.Unavailable, limit, b.MaxAttempts)
 	}
 	f.emu.SetOutage(false, 0)
-	if _, err := mb.Create(ctx, folder, targettest.NewMessage(targettest.SimpleMessage("outage", 2), time.Now(), migrate.Flags{})); err != nil {
+	if _, err := mb.Create(ctx, folder, simpleMessage("outage", 2)); err != nil {
 		t.Fatalf("after the outage: %v", err)
 	}
 	t.Logf("outage: %d attempts answered 503 over %s, then GraphUnavailable: %v", st.Unavailable, took.Round(time.Millisecond), err)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/imapmig/imapmig/graphdst"
 	"github.com/imapmig/imapmig/migrate"
-	"github.com/imapmig/imapmig/migrate/targettest"
 	"github.com/imapmig/imapmig/testenv/graphemu"
 )
 
@@ -49,7 +48,7 @@ func TestCreate_StopEndsBudgetWait(t *testing.T) {
 			go func() {
 				var r result
 				for i := 0; ; i++ {
-					_, err := mb.Create(ctx, folder, targettest.NewMessage(targettest.SimpleMessage("stop", i), time.Now(), migrate.Flags{}))
+					_, err := mb.Create(ctx, folder, simpleMessage("stop", i))
 					if err != nil {
 						r.err, r.at = err, time.Now()
 						done <- r

@@ -8,7 +8,6 @@ import (
 
 	"github.com/imapmig/imapmig/graphdst"
 	"github.com/imapmig/imapmig/migrate"
-	"github.com/imapmig/imapmig/migrate/targettest"
 	"github.com/imapmig/imapmig/testenv/graphemu"
 )
 
@@ -26,7 +25,7 @@ func TestTokens_RefusedBeforeStatedExpiry(t *testing.T) {
 		if i > 0 && i%5 == 0 {
 			f.emu.ExpireTokens()
 		}
-		if _, err := mb.Create(ctx, folder, targettest.NewMessage(targettest.SimpleMessage("tok", i), time.Now(), migrate.Flags{})); err != nil {
+		if _, err := mb.Create(ctx, folder, simpleMessage("tok", i)); err != nil {
 			t.Fatalf("create %d after the token was refused: %v", i, err)
 		}
 	}
@@ -56,7 +55,7 @@ func TestTokens_ShortLifetime(t *testing.T) {
 	i := 0
 	// Until three and a half lifetimes have passed (and at least 10 creates).
 	for ; time.Since(first) < 3500*time.Millisecond || i < 10; i++ {
-		if _, err := mb.Create(ctx, folder, targettest.NewMessage(targettest.SimpleMessage("short", i), time.Now(), migrate.Flags{})); err != nil {
+		if _, err := mb.Create(ctx, folder, simpleMessage("short", i)); err != nil {
 			t.Fatalf("create %d: %v", i, err)
 		}
 		if time.Now().After(deadline) {

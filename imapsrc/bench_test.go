@@ -18,20 +18,20 @@ import (
 func BenchmarkFetch_35MB(b *testing.B) {
 	srv := dc.Get(b)
 	u := newUser(b, srv, dovecot.LayoutSlash)
-	raw := bigMessage(35 << 20)
+	raw := bigMessage("big", 35<<20)
 	if err := srv.WriteMaildir(u.Name, []string{"INBOX"}, []mailgen.Message{{Raw: raw, InternalDate: time.Now()}}); err != nil {
 		b.Fatal(err)
 	}
 	raw = nil
 	cfg := dovecotConfig(srv, imapsrc.SecuritySSL)
 	cfg.SpoolDir = b.TempDir()
-	s := connect(b, newConnector(b, cfg), migrate.Login{UserName: u.Name, Password: u.Password})
+	s := connectUser(b, newConnector(b, cfg), u)
 	ctx := context.Background()
 	fs, err := s.Folders(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
-	inbox := findFolderB(b, fs, "INBOX")
+	inbox := findFolder(b, fs, "INBOX")
 	// Warm up: select the folder and let Dovecot index it.
 	if _, err := s.UIDs(ctx, inbox); err != nil {
 		b.Fatal(err)
@@ -48,16 +48,6 @@ func BenchmarkFetch_35MB(b *testing.B) {
 		}
 		body.Close()
 	}
-}
-
-func findFolderB(b *testing.B, fs []migrate.Folder, name string) migrate.Folder {
-	for _, f := range fs {
-		if f.Name == name {
-			return f
-		}
-	}
-	b.Fatalf("no folder %q", name)
-	return migrate.Folder{}
 }
 
 var big100k struct {
@@ -113,7 +103,7 @@ func seed100k(b *testing.B, srv *dovecot.Server) *dovecot.User {
 func BenchmarkFolders_100k(b *testing.B) {
 	srv := dc.Get(b)
 	u := seed100k(b, srv)
-	s := connect(b, newConnector(b, dovecotConfig(srv, imapsrc.SecuritySSL)), migrate.Login{UserName: u.Name, Password: u.Password})
+	s := connectUser(b, newConnector(b, dovecotConfig(srv, imapsrc.SecuritySSL)), u)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -121,7 +111,7 @@ func BenchmarkFolders_100k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if f := findFolderB(b, fs, "Big"); f.Messages != bigCount {
+		if f := findFolder(b, fs, "Big"); f.Messages != bigCount {
 			b.Fatalf("Big has %d messages", f.Messages)
 		}
 	}
@@ -132,13 +122,13 @@ func BenchmarkFolders_100k(b *testing.B) {
 func BenchmarkMetas_100k(b *testing.B) {
 	srv := dc.Get(b)
 	u := seed100k(b, srv)
-	s := connect(b, newConnector(b, dovecotConfig(srv, imapsrc.SecuritySSL)), migrate.Login{UserName: u.Name, Password: u.Password})
+	s := connectUser(b, newConnector(b, dovecotConfig(srv, imapsrc.SecuritySSL)), u)
 	ctx := context.Background()
 	fs, err := s.Folders(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
-	big := findFolderB(b, fs, "Big")
+	big := findFolder(b, fs, "Big")
 	b.ReportAllocs()
 	for b.Loop() {
 		n := 0

@@ -19,7 +19,6 @@ import (
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/memtarget"
 	"github.com/imapmig/imapmig/migrate/model"
-	"github.com/imapmig/imapmig/migrate/sourcetest"
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
 	"github.com/imapmig/imapmig/testenv/dovecot"
@@ -54,8 +53,7 @@ func seedFaultBox(t *testing.T, srv *dovecot.Server, u *dovecot.User, r *rand.Ra
 		}
 	}
 	add := func(folder, subject string, size int) {
-		raw := pacedMessage(size)
-		raw = sourcetest.Message(subject, string(raw[strings.Index(string(raw), "\r\n\r\n")+4:]))
+		raw := bigMessage(subject, size)
 		name := folder
 		if folder != "INBOX" {
 			name = dovecot.FolderName(dovecot.LayoutSlash, []string{folder})

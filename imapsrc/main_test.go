@@ -3,6 +3,8 @@ package imapsrc_test
 import (
 	"context"
 	"net"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,6 +59,46 @@ func connect(t testing.TB, c *imapsrc.Connector, login migrate.Login) migrate.So
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// connectUser connects c as u with u's own password.
+func connectUser(t testing.TB, c *imapsrc.Connector, u *dovecot.User) migrate.Source {
+	t.Helper()
+	return connect(t, c, migrate.Login{UserName: u.Name, Password: u.Password})
+}
+
+// lookupFolder is the folder at path in fs, if fs has one.
+func lookupFolder(fs []migrate.Folder, path ...string) (migrate.Folder, bool) {
+	for _, f := range fs {
+		if slices.Equal(f.Path, path) {
+			return f, true
+		}
+	}
+	return migrate.Folder{}, false
+}
+
+// findFolder is the folder at path in fs; the test fails without one.
+func findFolder(t testing.TB, fs []migrate.Folder, path ...string) migrate.Folder {
+	t.Helper()
+	f, ok := lookupFolder(fs, path...)
+	if !ok {
+		t.Fatalf("no folder %q in %+v", path, fs)
+	}
+	return f
+}
+
+// bigMessage is a message of size bytes at most (70-byte lines up to it)
+// with subject.
+func bigMessage(subject string, size int) []byte {
+	hdr := sourcetest.Message(subject, "")
+	var b strings.Builder
+	b.Grow(size)
+	b.Write(hdr[:len(hdr)-2])
+	line := strings.Repeat("abcdefghij", 7) + "\r\n"
+	for b.Len()+len(line) <= size {
+		b.WriteString(line)
+	}
+	return []byte(b.String())
 }
 
 func TestConformance_Dovecot(t *testing.T) {

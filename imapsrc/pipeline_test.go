@@ -46,7 +46,7 @@ func TestMetas_CutInPipelinedChunksResumes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := startProxy(t, srv)
-			src := connect(t, newConnector(t, proxiedConfig(p, 30*time.Second)), migrate.Login{UserName: u.Name, Password: u.Password})
+			src := connectUser(t, newConnector(t, proxiedConfig(p, 30*time.Second)), u)
 			fs, err := src.Folders(context.Background())
 			if err != nil {
 				t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +18,6 @@ import (
 	"time"
 
 	"github.com/imapmig/imapmig/imapsrc"
-	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/sourcetest"
 	"github.com/imapmig/imapmig/testenv/dovecot"
 )
@@ -253,7 +251,7 @@ func TestFolders_StatusRefusedIsNotSelectable(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startQuirkProxy(t, srv.Addr(), quirks{statusRefused: "INBOX.Kaputt"})
-	src := connect(t, newConnector(t, quirkConfig(p)), migrate.Login{UserName: u.Name, Password: u.Password})
+	src := connectUser(t, newConnector(t, quirkConfig(p)), u)
 	fs, err := src.Folders(context.Background())
 	if err != nil {
 		t.Fatalf("Folders: %v", err)
@@ -261,19 +259,12 @@ func TestFolders_StatusRefusedIsNotSelectable(t *testing.T) {
 	if p.count("statusRefused") == 0 {
 		t.Fatal("STATUS was never refused: the test did not test it")
 	}
-	var kaputt, gesendet *migrate.Folder
-	for i := range fs {
-		switch {
-		case slices.Equal(fs[i].Path, []string{"Kaputt"}):
-			kaputt = &fs[i]
-		case slices.Equal(fs[i].Path, []string{"Gesendet"}):
-			gesendet = &fs[i]
-		}
-	}
-	if kaputt == nil || !kaputt.NoSelect {
+	kaputt, listed := lookupFolder(fs, "Kaputt")
+	gesendet, gesendetListed := lookupFolder(fs, "Gesendet")
+	if !listed || !kaputt.NoSelect {
 		t.Errorf("the folder refused STATUS: %+v, want listed NoSelect", kaputt)
 	}
-	if gesendet == nil || gesendet.NoSelect || gesendet.UIDValidity == 0 {
+	if !gesendetListed || gesendet.NoSelect || gesendet.UIDValidity == 0 {
 		t.Errorf("Gesendet: %+v, want selectable with status", gesendet)
 	}
 }

@@ -17,17 +17,6 @@ import (
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
 
-func findFolder(t *testing.T, fs []migrate.Folder, path ...string) migrate.Folder {
-	t.Helper()
-	for _, f := range fs {
-		if slices.Equal(f.Path, path) {
-			return f
-		}
-	}
-	t.Fatalf("no folder %q in %+v", path, fs)
-	return migrate.Folder{}
-}
-
 func TestFolders_INBOXDotNamespace(t *testing.T) {
 	srv := dc.Get(t)
 	ctx := context.Background()
@@ -35,7 +24,7 @@ func TestFolders_INBOXDotNamespace(t *testing.T) {
 	if err := srv.CreateFolder(ctx, u.Name, "INBOX.Kunden.Müller"); err != nil {
 		t.Fatal(err)
 	}
-	s := connect(t, newConnector(t, dovecotConfig(srv, imapsrc.SecuritySSL)), migrate.Login{UserName: u.Name, Password: u.Password})
+	s := connectUser(t, newConnector(t, dovecotConfig(srv, imapsrc.SecuritySSL)), u)
 	fs, err := s.Folders(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -87,23 +76,11 @@ func TestFolders_UserRoot(t *testing.T) {
 	}
 }
 
-func bigMessage(size int) []byte {
-	hdr := sourcetest.Message("big", "")
-	var b strings.Builder
-	b.Grow(size)
-	b.Write(hdr[:len(hdr)-2])
-	line := strings.Repeat("abcdefghij", 7) + "\r\n"
-	for b.Len()+len(line) <= size {
-		b.WriteString(line)
-	}
-	return []byte(b.String())
-}
-
 func TestFetch_SpoolsToFileAboveThreshold(t *testing.T) {
 	srv := dc.Get(t)
 	ctx := context.Background()
 	u := newUser(t, srv, dovecot.LayoutSlash)
-	small, large := bigMessage(10_000), bigMessage(300_000)
+	small, large := bigMessage("big", 10_000), bigMessage("big", 300_000)
 	uids, err := srv.Append(ctx, u.Name, "INBOX", mailgen.Message{Raw: small}, mailgen.Message{Raw: large})
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +88,7 @@ func TestFetch_SpoolsToFileAboveThreshold(t *testing.T) {
 	spoolDir := t.TempDir()
 	cfg := dovecotConfig(srv, imapsrc.SecuritySSL)
 	cfg.SpoolDir, cfg.SpoolMemLimit = spoolDir, 64<<10
-	s := connect(t, newConnector(t, cfg), migrate.Login{UserName: u.Name, Password: u.Password})
+	s := connectUser(t, newConnector(t, cfg), u)
 	fs, err := s.Folders(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +174,7 @@ func TestReconnect_AfterKick(t *testing.T) {
 	if _, err := srv.Append(ctx, u.Name, "INBOX", msgs...); err != nil {
 		t.Fatal(err)
 	}
-	s := connect(t, newConnector(t, dovecotConfig(srv, imapsrc.SecuritySSL)), migrate.Login{UserName: u.Name, Password: u.Password})
+	s := connectUser(t, newConnector(t, dovecotConfig(srv, imapsrc.SecuritySSL)), u)
 	fs, err := s.Folders(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +219,7 @@ func TestReconnect_AfterKick(t *testing.T) {
 func TestContext_Cancelled(t *testing.T) {
 	srv := dc.Get(t)
 	u := newUser(t, srv, dovecot.LayoutSlash)
-	s := connect(t, newConnector(t, dovecotConfig(srv, imapsrc.SecuritySSL)), migrate.Login{UserName: u.Name, Password: u.Password})
+	s := connectUser(t, newConnector(t, dovecotConfig(srv, imapsrc.SecuritySSL)), u)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := s.Folders(ctx); err != context.Canceled {

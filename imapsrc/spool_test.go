@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/imapmig/imapmig/imapsrc"
-	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/testenv/dovecot"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
@@ -38,7 +37,7 @@ func TestSpool_SweptAtStartButNotLiveBodies(t *testing.T) {
 	srv := dc.Get(t)
 	ctx := context.Background()
 	u := newUser(t, srv, dovecot.LayoutSlash)
-	uids, err := srv.Append(ctx, u.Name, "INBOX", mailgen.Message{Raw: bigMessage(200_000)})
+	uids, err := srv.Append(ctx, u.Name, "INBOX", mailgen.Message{Raw: bigMessage("big", 200_000)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +64,7 @@ func TestSpool_SweptAtStartButNotLiveBodies(t *testing.T) {
 		t.Fatalf("spool dir mode %v (%v), want 0700", st.Mode().Perm(), err)
 	}
 
-	s := connect(t, first, migrate.Login{UserName: u.Name, Password: u.Password})
+	s := connectUser(t, first, u)
 	fs, err := s.Folders(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -4,14 +4,11 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
-	"github.com/imapmig/imapmig/migrate/sourcetest"
 	"github.com/imapmig/imapmig/testenv/dovecot"
 	"github.com/imapmig/imapmig/testenv/imapfault"
 	"github.com/imapmig/imapmig/testenv/mailgen"
@@ -32,10 +29,6 @@ func startProxy(t *testing.T, srv *dovecot.Server) *imapfault.Proxy {
 func proxiedConfig(p *imapfault.Proxy, idle time.Duration) imapsrc.Config {
 	return imapsrc.Config{Host: "127.0.0.1", Port: p.Port(), Security: imapsrc.SecurityNone,
 		CommandTimeout: idle, DialTimeout: 10 * time.Second}
-}
-
-func pacedMessage(size int) []byte {
-	return sourcetest.Message("big "+strconv.Itoa(size), strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!?\r\n", size/66))
 }
 
 func fetchAll(t *testing.T, src migrate.Source, f migrate.Folder, uid uint32) []byte {
@@ -63,13 +56,7 @@ func inboxOf(t *testing.T, src migrate.Source) migrate.Folder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range fs {
-		if f.Name == "INBOX" {
-			return f
-		}
-	}
-	t.Fatal("no INBOX")
-	return migrate.Folder{}
+	return findFolder(t, fs, "INBOX")
 }
 
 // bigMessageBehindProxy gives a new user of the shared Dovecot a 2 MB
@@ -78,7 +65,7 @@ func bigMessageBehindProxy(t *testing.T) (*dovecot.User, []byte, []uint32, *imap
 	t.Helper()
 	srv := dc.Get(t)
 	u := newUser(t, srv, dovecot.LayoutSlash)
-	raw := pacedMessage(2 << 20)
+	raw := bigMessage("big", 2<<20)
 	uids, err := srv.Append(context.Background(), u.Name, "INBOX", mailgen.Message{Raw: raw, InternalDate: time.Now()})
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +80,7 @@ func bigMessageBehindProxy(t *testing.T) (*dovecot.User, []byte, []uint32, *imap
 func TestTimeout_SlowLiteralIsNotAHang(t *testing.T) {
 	u, raw, uids, p := bigMessageBehindProxy(t)
 	p.SetScript(func(int) imapfault.Fault { return imapfault.Fault{Rate: 800 << 10} })
-	src := connect(t, newConnector(t, proxiedConfig(p, 700*time.Millisecond)), migrate.Login{UserName: u.Name, Password: u.Password})
+	src := connectUser(t, newConnector(t, proxiedConfig(p, 700*time.Millisecond)), u)
 	start := time.Now()
 	got := fetchAll(t, src, inboxOf(t, src), uids[0])
 	took := time.Since(start)
@@ -116,7 +103,7 @@ func TestTimeout_SlowLiteralIsNotAHang(t *testing.T) {
 func TestTimeout_ServerStopsAnsweringMidLiteral(t *testing.T) {
 	u, raw, uids, p := bigMessageBehindProxy(t)
 	const idle = time.Second
-	src := connect(t, newConnector(t, proxiedConfig(p, idle)), migrate.Login{UserName: u.Name, Password: u.Password})
+	src := connectUser(t, newConnector(t, proxiedConfig(p, idle)), u)
 	inbox := inboxOf(t, src)
 	// On a loaded machine a set-up command may itself outlast the command
 	// timeout and reconnect: the connection open now is the one to stall.
@@ -156,7 +143,7 @@ func TestTimeout_ServerStopsAnsweringEveryTime(t *testing.T) {
 	const idle, dial = 300 * time.Millisecond, 5 * time.Second
 	cfg := proxiedConfig(p, idle)
 	cfg.DialTimeout = dial
-	src := connect(t, newConnector(t, cfg), migrate.Login{UserName: u.Name, Password: u.Password})
+	src := connectUser(t, newConnector(t, cfg), u)
 	inbox := inboxOf(t, src)
 	// On a loaded machine a command of the set-up may itself outlast the
 	// 300 ms command timeout and reconnect: count from here.
