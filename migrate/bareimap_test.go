@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -80,11 +78,7 @@ func TestBareIMAP_IncrementalReplaysEveryKindOfChange(t *testing.T) {
 	tgt := memtarget.New(addr)
 	st := statetest.MustOpen(t)
 	h := newHarnessWith(t, st, bare.connector(t), tgt, 5, nil)
-	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "bare", Endpoint: "ep", Tenant: "tn", Autostart: true,
-		CSV:     []byte("EmailAddress,UserName,Password\n" + addr + "," + login.UserName + "," + login.Password + "\n"),
-		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour}}); err != nil {
-		t.Fatal(err)
-	}
+	h.startBatch("bare", state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour}, batchUser{addr, login.UserName, login.Password})
 	h.waitUser(addr, model.UserSynced)
 	box := tgt.Box(addr)
 	if n := len(box.Items()); n != 9 {
@@ -242,17 +236,12 @@ func TestSource_FakeAndImapsrcAgreeOnOldHosterDovecot(t *testing.T) {
 // pass reads every message's flags (UID SEARCH ALL and UID FETCH (UID
 // FLAGS) in chunks of 5,000) and writes nothing.
 func BenchmarkDelta_NoChange100kNoCondStore(b *testing.B) {
-	n := 100000
-	if v, err := strconv.Atoi(os.Getenv("IMAPMIG_BENCH_MESSAGES")); err == nil && v > 1000 {
-		n = v
-	}
+	n := benchMessages(100000)
 	srv := startOldHoster(b)
 	u := srv.MustNewUser(b, "bench", dovecot.LayoutINBOXDot)
 	seedBig(b, srv, u.Name, n)
-	addr := u.Name + "@contoso.example"
-	tgt := memtarget.New(addr)
 	start := time.Now()
-	w := newDovecotWorld(b, statetest.MustOpen(b), tgt, map[string]*dovecot.User{addr: u}, srv)
+	w, addr := newDovecotWorld(b, srv, u, worldOptions{})
 	w.h.waitUserFor(addr, 30*time.Minute, model.UserSynced)
 	b.Logf("initial sync of %d messages without CONDSTORE: %s", n, time.Since(start))
 	benchNoChange(b, w, addr)

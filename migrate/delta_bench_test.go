@@ -2,24 +2,16 @@ package migrate_test
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
-	"github.com/imapmig/imapmig/migrate/memtarget"
 	"github.com/imapmig/imapmig/migrate/model"
-	"github.com/imapmig/imapmig/state"
-	"github.com/imapmig/imapmig/state/statetest"
 	"github.com/imapmig/imapmig/testenv/dovecot"
 )
 
@@ -48,33 +40,19 @@ func cpuTime() time.Duration {
 // Dovecot is another process). Allocations are the whole process's, as
 // -benchmem counts them.
 func BenchmarkDeltaEngine_OnePercentChanged100k(b *testing.B) {
-	n := 100000
-	if v, err := strconv.Atoi(os.Getenv("IMAPMIG_BENCH_MESSAGES")); err == nil && v > 1000 {
-		n = v
-	}
+	n := benchMessages(100000)
 	srv := dc.Get(b)
 	u, err := srv.NewUser("bengine", dovecot.LayoutSlash)
 	if err != nil {
 		b.Fatal(err)
 	}
 	seedBig(b, srv, u.Name, n)
-	addr := u.Name + "@contoso.example"
-	tgt := memtarget.New(addr)
-	conn, err := imapsrc.New(imapsrc.Config{Host: srv.Host, Port: srv.TLSPort, Security: imapsrc.SecuritySSL, RootCAs: srv.CertPool,
-		SpoolDir: b.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
 	watch := passWatch{done: make(chan string, 16)}
-	h := newHarnessWith(b, statetest.MustOpen(b), conn, tgt, 10, func(o *migrate.Options) {
+	w, addr := newDovecotWorld(b, srv, u, worldOptions{engine: func(o *migrate.Options) {
 		o.Observer = watch
 		o.ScanInterval = time.Hour // SyncNowUser wakes the scheduler itself
-	})
-	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "dc", Endpoint: "ep", Tenant: "tn", Autostart: true,
-		CSV:     []byte(fmt.Sprintf("EmailAddress,UserName,Password\n%s,%s,%s\n", addr, u.Name, u.Password)),
-		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour}}); err != nil {
-		b.Fatal(err)
-	}
+	}})
+	h, tgt := w.h, w.tgt
 	start := time.Now()
 	if got := <-watch.done; got != "initial ok" {
 		b.Fatalf("initial pass: %s", got)
@@ -107,15 +85,10 @@ func BenchmarkDeltaEngine_OnePercentChanged100k(b *testing.B) {
 		if !strings.HasSuffix(got, " ok") {
 			b.Fatalf("delta %d: %s", i, got)
 		}
-		c := box.Counts()
-		writes += c.Creates - before.Creates + c.Patches - before.Patches + c.Deletes - before.Deletes
+		writes += targetWrites(before, box.Counts())
 		b.StartTimer()
 	}
-	b.StopTimer()
-	if box.Duplicates() != 0 {
-		b.Fatalf("%d duplicates", box.Duplicates())
-	}
-	b.ReportMetric(float64(writes)/float64(b.N), "target-writes/op")
+	reportDeltaWrites(b, box, writes)
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 }
 

@@ -33,33 +33,51 @@ var dc dovecot.Shared
 
 func TestMain(m *testing.M) { testmain.Run(m, &dc) }
 
-// dovecotWorld is an engine over Dovecot users and a memtarget.
+// dovecotWorld is an engine over a Dovecot user and a memtarget.
 type dovecotWorld struct {
 	h   *harness
 	srv *dovecot.Server
 	tgt *memtarget.Target
-	// users maps addresses to Dovecot logins.
-	users map[string]*dovecot.User
 }
 
-func newDovecotWorld(tb testing.TB, st *state.Store, tgt *memtarget.Target, users map[string]*dovecot.User, srv *dovecot.Server) *dovecotWorld {
+// dovecotConnector is imapsrc over srv's implicit-TLS port, spooling to a
+// directory of the test's and logging nothing; tweak (if not nil) changes
+// the config.
+func dovecotConnector(tb testing.TB, srv *dovecot.Server, tweak func(*imapsrc.Config)) *imapsrc.Connector {
 	tb.Helper()
-	conn, err := imapsrc.New(imapsrc.Config{Host: srv.Host, Port: srv.TLSPort, Security: imapsrc.SecuritySSL, RootCAs: srv.CertPool,
-		SpoolDir: tb.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := imapsrc.Config{Host: srv.Host, Port: srv.TLSPort, Security: imapsrc.SecuritySSL, RootCAs: srv.CertPool,
+		SpoolDir: tb.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	conn, err := imapsrc.New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	h := newHarnessWith(tb, st, conn, tgt, 10, nil)
-	var csv strings.Builder
-	csv.WriteString("EmailAddress,UserName,Password\n")
-	for addr, u := range users {
-		fmt.Fprintf(&csv, "%s,%s,%s\n", addr, u.Name, u.Password)
+	return conn
+}
+
+// worldOptions change the parts of a dovecotWorld; each may be nil.
+type worldOptions struct {
+	source func(*imapsrc.Config)                            // the connector's config
+	wrap   func(*imapsrc.Connector) migrate.SourceConnector // the connector as the engine gets it
+	engine func(*migrate.Options)                           // the engine's options
+}
+
+// newDovecotWorld runs an engine over a fresh store, srv's user u and a
+// memtarget with u's address (returned), with u in the started batch "dc".
+func newDovecotWorld(tb testing.TB, srv *dovecot.Server, u *dovecot.User, o worldOptions) (*dovecotWorld, string) {
+	tb.Helper()
+	conn := dovecotConnector(tb, srv, o.source)
+	var src migrate.SourceConnector = conn
+	if o.wrap != nil {
+		src = o.wrap(conn)
 	}
-	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "dc", Endpoint: "ep", Tenant: "tn", Autostart: true,
-		CSV: []byte(csv.String()), Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour}}); err != nil {
-		tb.Fatal(err)
-	}
-	return &dovecotWorld{h: h, srv: srv, tgt: tgt, users: users}
+	addr := u.Name + "@contoso.example"
+	tgt := memtarget.New(addr)
+	h := newHarnessWith(tb, statetest.MustOpen(tb), src, tgt, 10, o.engine)
+	h.startBatch("dc", state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour}, batchUser{addr, u.Name, u.Password})
+	return &dovecotWorld{h: h, srv: srv, tgt: tgt}, addr
 }
 
 func TestDovecot_IncrementalReplaysEveryKindOfChange(t *testing.T) {
@@ -70,9 +88,8 @@ func TestDovecot_IncrementalReplaysEveryKindOfChange(t *testing.T) {
 	if err := srv.Seed(u.Name, mb); err != nil {
 		t.Fatal(err)
 	}
-	addr := u.Name + "@contoso.example"
-	tgt := memtarget.New(addr)
-	w := newDovecotWorld(t, statetest.MustOpen(t), tgt, map[string]*dovecot.User{addr: u}, srv)
+	w, addr := newDovecotWorld(t, srv, u, worldOptions{})
+	tgt := w.tgt
 	first := w.h.waitUser(addr, model.UserSynced)
 	box := tgt.Box(addr)
 	if box.Duplicates() != 0 {
@@ -219,20 +236,24 @@ func seedBig(tb testing.TB, srv *dovecot.Server, user string, n int) {
 	}
 }
 
-// benchDelta prepares a synced mailbox of n messages (IMAPMIG_BENCH_MESSAGES
-// overrides n, for a quick run).
+// benchMessages is n, or IMAPMIG_BENCH_MESSAGES where that is over 1000
+// (for a quick run).
+func benchMessages(n int) int {
+	if v, err := strconv.Atoi(os.Getenv("IMAPMIG_BENCH_MESSAGES")); err == nil && v > 1000 {
+		return v
+	}
+	return n
+}
+
+// benchDelta prepares a synced mailbox of n messages (see benchMessages).
 func benchDelta(b *testing.B, n int) (*dovecotWorld, string, *dovecot.User) {
 	b.Helper()
-	if v, err := strconv.Atoi(os.Getenv("IMAPMIG_BENCH_MESSAGES")); err == nil && v > 1000 {
-		n = v
-	}
+	n = benchMessages(n)
 	srv := dc.Get(b)
 	u := srv.MustNewUser(b, "bench", dovecot.LayoutSlash)
 	seedBig(b, srv, u.Name, n)
-	addr := u.Name + "@contoso.example"
-	tgt := memtarget.New(addr)
 	start := time.Now()
-	w := newDovecotWorld(b, statetest.MustOpen(b), tgt, map[string]*dovecot.User{addr: u}, srv)
+	w, addr := newDovecotWorld(b, srv, u, worldOptions{})
 	usr := w.h.waitUserFor(addr, 30*time.Minute, model.UserSynced)
 	b.Logf("initial sync of %d messages: %s (%d in the target)", n, time.Since(start), usr.SyncedItemCount)
 	return w, addr, u
@@ -283,10 +304,21 @@ func BenchmarkDelta_OnePercentChanged100k(b *testing.B) {
 		b.StartTimer()
 		w.h.syncNow(addr)
 		b.StopTimer()
-		c := box.Counts()
-		writes += c.Creates - before.Creates + c.Patches - before.Patches + c.Deletes - before.Deletes
+		writes += targetWrites(before, box.Counts())
 		b.StartTimer()
 	}
+	reportDeltaWrites(b, box, writes)
+}
+
+// targetWrites is the creates, flag patches and deletes from before to
+// after.
+func targetWrites(before, after memtarget.Counts) int {
+	return after.Creates - before.Creates + after.Patches - before.Patches + after.Deletes - before.Deletes
+}
+
+// reportDeltaWrites stops the timer, fails when box holds a duplicate and
+// reports the target writes of a delta on average.
+func reportDeltaWrites(b *testing.B, box *memtarget.Mailbox, writes int) {
 	b.StopTimer()
 	if box.Duplicates() != 0 {
 		b.Fatalf("%d duplicates", box.Duplicates())

@@ -64,6 +64,14 @@ func newHarnessWith(t testing.TB, st *state.Store, src migrate.SourceConnector, 
 	return h
 }
 
+// newWorld runs an engine over a fresh store, src and a memtarget holding
+// the mailboxes.
+func newWorld(t testing.TB, src migrate.SourceConnector, maxConc int, tweak func(*migrate.Options), mailboxes ...string) (*harness, *memtarget.Target) {
+	t.Helper()
+	tgt := memtarget.New(mailboxes...)
+	return newHarnessWith(t, statetest.MustOpen(t), src, tgt, maxConc, tweak), tgt
+}
+
 func (h *harness) stop() {
 	if h.cancel != nil {
 		h.cancel()
@@ -72,17 +80,33 @@ func (h *harness) stop() {
 	}
 }
 
-func (h *harness) batch(name string, users ...string) {
+// batchUser is one row of a batch's CSV: the target address and the
+// source login.
+type batchUser struct{ email, userName, password string }
+
+// startBatch creates the batch name of users with opts and starts it.
+func (h *harness) startBatch(name string, opts state.BatchOptions, users ...batchUser) {
 	h.t.Helper()
 	var csv strings.Builder
 	csv.WriteString("EmailAddress,UserName,Password\n")
 	for _, u := range users {
-		fmt.Fprintf(&csv, "%s,%s,pw\n", u, u)
+		fmt.Fprintf(&csv, "%s,%s,%s\n", u.email, u.userName, u.password)
 	}
 	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: name, Endpoint: "ep", Tenant: "tn", CSV: []byte(csv.String()),
-		Autostart: true, Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour}}); err != nil {
+		Autostart: true, Options: opts}); err != nil {
 		h.t.Fatal(err)
 	}
+}
+
+// batch starts the batch name of users (each its own source login, password
+// "pw"), deleted items included, synced hourly.
+func (h *harness) batch(name string, users ...string) {
+	h.t.Helper()
+	rows := make([]batchUser, 0, len(users))
+	for _, u := range users {
+		rows = append(rows, batchUser{u, u, "pw"})
+	}
+	h.startBatch(name, state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour}, rows...)
 }
 
 // waitUser waits until the user reaches one of the statuses.
@@ -475,11 +499,7 @@ func TestEngine_ReportMailAfterInitialSync(t *testing.T) {
 		o.MaxMessageBytes = 5000
 		o.ReportSender = "migration@contoso.com"
 	})
-	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "r", Endpoint: "ep", Tenant: "tn", Autostart: true,
-		CSV:     []byte("EmailAddress,UserName,Password\nann@contoso.com,ann,pw\nghost@contoso.com,g,pw\n"),
-		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour, NotificationEmails: []string{"admin@contoso.com"}}}); err != nil {
-		t.Fatal(err)
-	}
+	h.startBatch("r", state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour, NotificationEmails: []string{"admin@contoso.com"}}, batchUser{"ann@contoso.com", "ann", "pw"}, batchUser{"ghost@contoso.com", "g", "pw"})
 	h.waitUser("ann@contoso.com", model.UserSynced)
 	h.waitUser("ghost@contoso.com", model.UserFailed)
 	deadline := time.Now().Add(30 * time.Second)
@@ -600,11 +620,7 @@ func TestEngine_StartAfterAndCompleteAfter(t *testing.T) {
 	clock.shift.Store(int64(2 * time.Hour))
 	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.Now = clock.now })
 	start := time.Now().Add(-time.Second)
-	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "later", Endpoint: "ep", Tenant: "tn", Autostart: true,
-		CSV:     []byte("EmailAddress,UserName,Password\nann@contoso.com,ann,pw\n"),
-		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour, StartAfter: start, CompleteAfter: start.Add(200 * time.Millisecond)}}); err != nil {
-		t.Fatal(err)
-	}
+	h.startBatch("later", state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour, StartAfter: start, CompleteAfter: start.Add(200 * time.Millisecond)}, batchUser{"ann@contoso.com", "ann", "pw"})
 	clock.waitScans(t, 10)
 	if u, _ := h.st.User("ann@contoso.com"); u.Status != model.UserQueued || tgt.Box("ann@contoso.com").Counts().Creates != 0 {
 		t.Fatalf("before start_after: %s, %d creates", u.Status, tgt.Box("ann@contoso.com").Counts().Creates)
@@ -698,9 +714,6 @@ func TestEngine_RemovingARunningUserKeepsTheEngineGoing(t *testing.T) {
 		t.Fatalf("a removed user's pass wrote folder state: %v", fs)
 	}
 	// The engine still works: a new batch syncs.
-	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "b2", Endpoint: "ep", Tenant: "tn", Autostart: true,
-		CSV: []byte("EmailAddress,UserName,Password\nbob@contoso.com,bob,pw\n"), Options: state.BatchOptions{SyncInterval: time.Hour}}); err != nil {
-		t.Fatal(err)
-	}
+	h.startBatch("b2", state.BatchOptions{SyncInterval: time.Hour}, batchUser{"bob@contoso.com", "bob", "pw"})
 	h.waitUser("bob@contoso.com", model.UserSynced)
 }

@@ -10,10 +10,8 @@ import (
 	"time"
 
 	"github.com/imapmig/imapmig/migrate"
-	"github.com/imapmig/imapmig/migrate/memtarget"
 	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
-	"github.com/imapmig/imapmig/state/statetest"
 )
 
 // flakyConnector fails every Connect with a retryable error while down is
@@ -60,14 +58,10 @@ func eventsContain(t *testing.T, h *harness, batch, want string) bool {
 // one synced, complete user and one that failed (no mailbox) is not
 // Perfect anywhere: the failed user's messages are in scope and missing.
 func TestEngine_FailedUserNeverFlattersScoreTotalsStatsOrReport(t *testing.T) {
-	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com", "migration@contoso.com") // ghost has no mailbox; the report sender has one
+	src := newFakeServer()
 	seedBasic(src)
-	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.ReportSender = "migration@contoso.com" })
-	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "b", Endpoint: "ep", Tenant: "tn", Autostart: true,
-		CSV:     []byte("EmailAddress,UserName,Password\nann@contoso.com,ann,pw\nghost@contoso.com,ghost,pw\n"),
-		Options: state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour, NotificationEmails: []string{"admin@contoso.com"}}}); err != nil {
-		t.Fatal(err)
-	}
+	h, tgt := newWorld(t, src, 5, func(o *migrate.Options) { o.ReportSender = "migration@contoso.com" }, "ann@contoso.com", "migration@contoso.com") // ghost has no mailbox; the report sender has one
+	h.startBatch("b", state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour, NotificationEmails: []string{"admin@contoso.com"}}, batchUser{"ann@contoso.com", "ann", "pw"}, batchUser{"ghost@contoso.com", "ghost", "pw"})
 	ann := h.waitUser("ann@contoso.com", model.UserSynced)
 	ghost := h.waitUser("ghost@contoso.com", model.UserFailed)
 	if ann.DataConsistencyScore != migrate.ScorePerfect {
@@ -117,13 +111,10 @@ func TestEngine_FailedUserNeverFlattersScoreTotalsStatsOrReport(t *testing.T) {
 // TestEngine_NeverSyncedUsersKeepTheBatchFromPerfect: while a user has no
 // successful pass, the batch has no score yet, not Perfect.
 func TestEngine_NeverSyncedUsersKeepTheBatchFromPerfect(t *testing.T) {
-	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com", "bob@contoso.com")
+	src := newFakeServer()
 	seedBasic(src)
-	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
-	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "b", Endpoint: "ep", Tenant: "tn", Autostart: true,
-		CSV: []byte("EmailAddress,UserName,Password\nann@contoso.com,ann,pw\n"), Options: state.BatchOptions{SyncInterval: time.Hour}}); err != nil {
-		t.Fatal(err)
-	}
+	h, _ := newWorld(t, src, 5, nil, "ann@contoso.com", "bob@contoso.com")
+	h.startBatch("b", state.BatchOptions{SyncInterval: time.Hour}, batchUser{"ann@contoso.com", "ann", "pw"})
 	h.waitUser("ann@contoso.com", model.UserSynced)
 	// bob is added to a stopped batch: he is never synced.
 	if err := h.eng.StopBatch(context.Background(), "b"); err != nil {
@@ -143,10 +134,10 @@ func TestEngine_NeverSyncedUsersKeepTheBatchFromPerfect(t *testing.T) {
 // and error) after the limit, the batch counts it, the event log says so;
 // it is still retried, and the first good pass clears it.
 func TestEngine_ConsecutiveFailedPassesShowFailedUntilAGoodPass(t *testing.T) {
-	fake, tgt := newFakeServer(), memtarget.New("ann@contoso.com", "bob@contoso.com")
+	fake := newFakeServer()
 	seedBasic(fake)
 	src := &flakyConnector{SourceConnector: fake}
-	h := newHarnessWith(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) { o.UserRetries = 3; o.RetryAttempts = 1 })
+	h, _ := newWorld(t, src, 5, func(o *migrate.Options) { o.UserRetries = 3; o.RetryAttempts = 1 }, "ann@contoso.com", "bob@contoso.com")
 	h.batch("b", "ann@contoso.com", "bob@contoso.com")
 	h.waitUser("ann@contoso.com", model.UserSynced)
 	h.waitUser("bob@contoso.com", model.UserSynced)
@@ -198,9 +189,9 @@ func TestEngine_ConsecutiveFailedPassesShowFailedUntilAGoodPass(t *testing.T) {
 // cannot be started again; the refusal (and a user syncnow) says how to
 // migrate its Failed users again, and that way works.
 func TestEngine_FailedUserInACompletedBatchSaysHowToRetry(t *testing.T) {
-	src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
+	src := newFakeServer()
 	seedBasic(src)
-	h := newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
+	h, _ := newWorld(t, src, 5, nil, "ann@contoso.com")
 	h.batch("b", "ann@contoso.com", "ghost@contoso.com")
 	h.waitUser("ann@contoso.com", model.UserSynced)
 	h.waitUser("ghost@contoso.com", model.UserFailed)

@@ -2,21 +2,15 @@ package migrate_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
-	"github.com/imapmig/imapmig/migrate/memtarget"
 	"github.com/imapmig/imapmig/migrate/model"
-	"github.com/imapmig/imapmig/state"
-	"github.com/imapmig/imapmig/state/statetest"
 	"github.com/imapmig/imapmig/testenv/dovecot"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
@@ -84,24 +78,18 @@ func TestDovecot_SpoolEmptyAfterPassAndSweptAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	// SpoolMemLimit 1: every body of the pass goes through a file.
-	conn, err := imapsrc.New(imapsrc.Config{Host: srv.Host, Port: srv.TLSPort, Security: imapsrc.SecuritySSL, RootCAs: srv.CertPool,
-		SpoolDir: dir, SpoolMemLimit: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
-		t.Fatalf("the leftover spool file survived the connector's start: %v", err)
-	}
-	spy := &spoolSpy{SourceConnector: conn, dir: dir}
-	addr := u.Name + "@contoso.example"
-	tgt := memtarget.New(addr)
-	h := newHarnessWith(t, statetest.MustOpen(t), spy, tgt, 10, nil)
-	if _, err := h.eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "dc", Endpoint: "ep", Tenant: "tn", Autostart: true,
-		CSV:     []byte("EmailAddress,UserName,Password\n" + addr + "," + u.Name + "," + u.Password + "\n"),
-		Options: state.BatchOptions{SyncInterval: time.Hour}}); err != nil {
-		t.Fatal(err)
-	}
-	h.waitUser(addr, model.UserSynced)
+	var spy *spoolSpy
+	w, addr := newDovecotWorld(t, srv, u, worldOptions{
+		source: func(c *imapsrc.Config) { c.SpoolDir, c.SpoolMemLimit = dir, 1 },
+		wrap: func(conn *imapsrc.Connector) migrate.SourceConnector {
+			if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+				t.Fatalf("the leftover spool file survived the connector's start: %v", err)
+			}
+			spy = &spoolSpy{SourceConnector: conn, dir: dir}
+			return spy
+		},
+	})
+	w.h.waitUser(addr, model.UserSynced)
 
 	if got := spy.fetched.Load(); got == 0 || spy.onDisk.Load() != got {
 		t.Fatalf("%d bodies fetched, %d of them were on disk: the test did not exercise the file spool", got, spy.onDisk.Load())
@@ -112,7 +100,7 @@ func TestDovecot_SpoolEmptyAfterPassAndSweptAtStart(t *testing.T) {
 	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
 		t.Errorf("spool dir mode %v (%v), want 0700", st.Mode().Perm(), err)
 	}
-	if c := tgt.Box(addr).Counts(); c.Creates != int(spy.fetched.Load()) || c.Creates == 0 {
+	if c := w.tgt.Box(addr).Counts(); c.Creates != int(spy.fetched.Load()) || c.Creates == 0 {
 		t.Errorf("%d creates for %d fetched bodies", c.Creates, spy.fetched.Load())
 	}
 }
