@@ -177,7 +177,7 @@ func (p *pass) targetKeys(ctx context.Context, s *folderScan, id string, rebuild
 			p.log.Info("removed incomplete items of an interrupted create", "folder", s.plan.Display, "count", n)
 		}
 	}
-	if len(s.newMetas) == 0 {
+	if len(s.newMetas) == 0 && !s.stream {
 		return have, nil
 	}
 	err := retryDo(ctx, p, func() error {

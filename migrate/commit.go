@@ -39,7 +39,12 @@ func (c *committer) record(m newMsg, itemID string, notes []string) error {
 	}
 	c.mu.Lock()
 	c.queued = append(c.queued, rec)
-	c.s.records[m.UID] = liteOf(rec)
+	if !c.s.stream {
+		// A streamed folder's records are what the state knew when it
+		// started: its scan reads them while its creates run (stream.go),
+		// and nothing later in the pass needs the new ones.
+		c.s.records[m.UID] = liteOf(rec)
+	}
 	for _, n := range notes {
 		c.notes[n]++
 	}

@@ -43,9 +43,16 @@ func newUploads() *uploads {
 // folderCreates is one folder's creates once handed over: finish waits for
 // them and says whether every one of them is done.
 type folderCreates struct {
-	c   *committer
-	g   *errgroup.Group
-	end func() // releases the folder's upload context
+	p        *pass
+	ctx      context.Context // the pass's: bodies are fetched with it
+	fctx     context.Context // ends with the pass, a failure elsewhere or here
+	upCtx    context.Context // the creates': survives a stop (see beginCreates)
+	up       *uploads
+	s        *folderScan
+	folderID string
+	c        *committer
+	g        *errgroup.Group
+	end      func() // releases the folder's upload context
 	// err is why the hand-over ended before the folder's last action
 	// (a stop, a failure elsewhere in the pass, a failed fetch); nil when
 	// every action was handed over.
@@ -60,6 +67,14 @@ type folderCreates struct {
 // or another folder failed) or a fetch fails; the creates may still be
 // running: finishCreates waits for them.
 func (p *pass) startCreates(ctx, gctx context.Context, up *uploads, s *folderScan, folderID string, acts []action) *folderCreates {
+	fc := p.beginCreates(ctx, gctx, up, s, folderID)
+	_ = fc.hand(acts)
+	return fc
+}
+
+// beginCreates opens a folder's creates; hand gives them their actions,
+// in one go (startCreates) or chunk by chunk (a streamed folder).
+func (p *pass) beginCreates(ctx, gctx context.Context, up *uploads, s *folderScan, folderID string) *folderCreates {
 	// In-flight creates finish even when the pass is stopped, so a stop
 	// lands on a message boundary; their waits for the target's budget
 	// end with the pass (WithStop), so a stop does not wait for Graph's
@@ -70,9 +85,26 @@ func (p *pass) startCreates(ctx, gctx context.Context, up *uploads, s *folderSca
 	// fctx ends with the pass, a failure elsewhere in the pass or the
 	// first failed create of this folder: no new work starts after any.
 	g, fctx := errgroup.WithContext(gctx)
-	fc := &folderCreates{c: p.newCommitter(s), g: g, end: func() { stopAbort(); upCancel() }}
-	c := fc.c
+	return &folderCreates{p: p, ctx: ctx, fctx: fctx, upCtx: upCtx, up: up, s: s, folderID: folderID,
+		c: p.newCommitter(s), g: g, end: func() { stopAbort(); upCancel() }}
+}
 
+// abort ends the hand-over early for err (never nil): the folder is not
+// done and must not be finished.
+func (fc *folderCreates) abort(err error) {
+	if fc.err == nil {
+		fc.err = err
+	}
+}
+
+// hand hands over actions in order (see startCreates). After the first
+// error it hands over nothing more and returns that error, also kept in
+// fc.err.
+func (fc *folderCreates) hand(acts []action) error {
+	p, ctx, fctx, up, s, c := fc.p, fc.ctx, fc.fctx, fc.up, fc.s, fc.c
+	if fc.err != nil {
+		return fc.err
+	}
 	var stopErr error
 	for _, a := range acts {
 		if err := c.failed(); err != nil {
@@ -106,7 +138,7 @@ func (p *pass) startCreates(ctx, gctx context.Context, up *uploads, s *folderSca
 				up.slots.Release(1)
 				break
 			}
-			g.Go(func() error {
+			fc.g.Go(func() error {
 				defer up.slots.Release(1)
 				defer up.budget.Release(weight)
 				defer body.Close()
@@ -117,15 +149,17 @@ func (p *pass) startCreates(ctx, gctx context.Context, up *uploads, s *folderSca
 					// the next pass reads only UIDs above the saved UIDNEXT).
 					return err
 				}
-				return p.create(upCtx, s, c, folderID, m, body)
+				return p.create(fc.upCtx, s, c, fc.folderID, m, body)
 			})
 		}
 		if stopErr != nil {
 			break
 		}
 	}
-	fc.err = stopErr
-	return fc
+	if stopErr != nil {
+		fc.abort(stopErr)
+	}
+	return stopErr
 }
 
 // finishCreates waits for a folder's creates, writes what the committer

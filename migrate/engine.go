@@ -28,6 +28,12 @@ type Options struct {
 	// MaxMailboxItems: a mailbox copies at most this many items in scope,
 	// newest first (default 500,000).
 	MaxMailboxItems int
+	// StreamFirstCopyAt: a first copy of at least this many messages (the
+	// STATUS counts of the folders never finished) is copied oldest first,
+	// chunk by chunk as their metadata is read, instead of after reading
+	// every folder's metadata (newest first); see stream.go. Default
+	// 50,000; negative: never.
+	StreamFirstCopyAt int
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 	// RetryAttempts and RetryBackoff bound the retries of one operation
@@ -94,6 +100,9 @@ func New(opts Options) *Engine {
 	}
 	if opts.MaxMailboxItems == 0 {
 		opts.MaxMailboxItems = 500000
+	}
+	if opts.StreamFirstCopyAt == 0 {
+		opts.StreamFirstCopyAt = defaultStreamFirstCopyAt
 	}
 	if opts.RetryAttempts == 0 {
 		opts.RetryAttempts = 4

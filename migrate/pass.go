@@ -14,7 +14,8 @@ import (
 // scan every folder for what changed since the saved state (scan.go), plan
 // the renames, moves, creates, flag updates and deletes on that data
 // (plan.go), then apply them through the Target (apply.go), committing
-// state as it goes (commit.go).
+// state as it goes (commit.go). A large first copy is read and copied
+// chunk by chunk instead (stream.go).
 type pass struct {
 	e     *Engine
 	user  state.User
@@ -31,7 +32,7 @@ type pass struct {
 
 // run executes the pass.
 func (p *pass) run(ctx context.Context) error {
-	scans, err := p.scanAll(ctx)
+	scans, stream, err := p.scanAll(ctx)
 	if err != nil {
 		return err
 	}
@@ -40,17 +41,18 @@ func (p *pass) run(ctx context.Context) error {
 		return err
 	}
 	pp := planPass(scans, p.e.opts.MaxMailboxItems)
-	p.prog.setEstimate(pp.estCount, pp.estBytes)
-	_, _ = p.e.store.UpdateUser(p.email, func(u *state.User) error {
-		u.EstimatedTotalCount, u.EstimatedTotalSize = pp.estCount, pp.estBytes
-		return nil
-	})
+	est := &streamEst{baseN: pp.estCount, baseB: pp.estBytes, left: stream.messages()}
+	p.setEstimate(est.totals(nil))
 	for _, m := range pp.moves {
 		if err := p.applyMove(ctx, m); err != nil {
 			return err
 		}
 	}
 	if err := p.applyFolders(ctx, pp.folders); err != nil {
+		return err
+	}
+	// A large first copy: its folders are read as they are copied.
+	if err := p.streamFolders(ctx, stream, est); err != nil {
 		return err
 	}
 	for _, s := range pp.gone {

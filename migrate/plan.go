@@ -62,6 +62,9 @@ type folderScan struct {
 	inScope  int64
 	inBytes  int64
 	gone     bool // the folder no longer exists on the source
+	// stream: the folder is read chunk by chunk as it is copied
+	// (stream.go); newMetas holds the current chunk's new messages.
+	stream bool
 	// prior maps source keys to target items recorded before a UIDVALIDITY
 	// reset: a key found there but no longer in the target was deleted by
 	// the user in Outlook and is not copied again.
@@ -386,18 +389,7 @@ func capMailbox(scans []*folderScan, limit int) {
 		if s.gone {
 			continue
 		}
-		switch {
-		case s.unchanged:
-			inTarget += s.saved.Items
-		case s.partial:
-			inTarget += s.totals.Items
-		default:
-			for _, r := range s.records {
-				if r.inTgt {
-					inTarget++
-				}
-			}
-		}
+		inTarget += itemsInTarget(s)
 		for _, m := range s.newMetas {
 			if !m.outOfScope {
 				dates = append(dates, ReceivedTime(m.MessageMeta))
@@ -434,6 +426,24 @@ func capMailbox(scans []*folderScan, limit int) {
 			}
 		}
 	}
+}
+
+// itemsInTarget is how many of a scanned folder's recorded messages are in
+// the target.
+func itemsInTarget(s *folderScan) int64 {
+	switch {
+	case s.unchanged:
+		return s.saved.Items
+	case s.partial:
+		return s.totals.Items
+	}
+	var n int64
+	for _, r := range s.records {
+		if r.inTgt {
+			n++
+		}
+	}
+	return n
 }
 
 // op is what an action does.

@@ -11,11 +11,13 @@ import (
 // changes since the saved state, and the folders gone from the source.
 
 // scanAll scans every folder in scope and adds the folders gone from the
-// source with their records.
-func (p *pass) scanAll(ctx context.Context) ([]*folderScan, error) {
+// source with their records. A large first copy (streamFirstCopy) is not
+// scanned here: its folders are returned as stream, to be read chunk by
+// chunk as they are copied (stream.go).
+func (p *pass) scanAll(ctx context.Context) (scans []*folderScan, stream *streamSet, err error) {
 	folders, err := p.src.Folders(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	plans, excluded := mapFolders(folders, p.batch.Options)
 	present := map[string]bool{} // on the source, in scope or not
@@ -23,87 +25,84 @@ func (p *pass) scanAll(ctx context.Context) ([]*folderScan, error) {
 		present[x.Name] = true
 		p.log.Debug("folder excluded", "folder", x.Display, "reason", x.Reason)
 	}
-	saved, err := p.e.store.Folders(p.email)
-	if err != nil {
-		return nil, Fatal(err)
-	}
-	var scans []*folderScan
 	for _, pl := range plans {
 		present[pl.Src.Name] = true
+	}
+	saved, err := p.e.store.Folders(p.email)
+	if err != nil {
+		return nil, nil, Fatal(err)
+	}
+	var goneNames []string
+	for name := range saved {
+		if !present[name] {
+			goneNames = append(goneNames, name)
+		}
+	}
+	streamed := p.streamCandidates(plans, saved, len(goneNames) > 0)
+	scanOne := func(pl folderPlan) (*folderScan, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		s, err := p.scan(ctx, pl, saved)
 		if errors.Is(err, ErrFolderGone) {
 			p.log.Info("folder vanished during the pass; it is looked at again next pass", "folder", pl.Display)
+			return nil, nil
+		}
+		return s, err
+	}
+	byPlan := make([]*folderScan, len(plans))
+	for i, pl := range plans {
+		if streamed[i] {
 			continue
 		}
-		if err != nil {
-			return nil, err
+		if byPlan[i], err = scanOne(pl); err != nil {
+			return nil, nil, err
 		}
-		scans = append(scans, s)
+	}
+	if len(streamed) > 0 && !p.streamFits(byPlan, plans, streamed) {
+		// Moves or the item limit need every folder's metadata first.
+		for i, pl := range plans {
+			if streamed[i] {
+				if byPlan[i], err = scanOne(pl); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
+		streamed = nil
+	}
+	stream = &streamSet{saved: saved}
+	for i, s := range byPlan {
+		switch {
+		case streamed[i]:
+			stream.plans = append(stream.plans, plans[i])
+		case s != nil:
+			scans = append(scans, s)
+		}
 	}
 	// Folders that are gone from the source: their messages may have moved
 	// (a rename moves them all); what is not found elsewhere stays in the
 	// target, as Exchange leaves a deleted source folder's copy.
-	for name, fs := range saved {
-		if present[name] {
-			continue
-		}
+	for _, name := range goneNames {
+		fs := saved[name]
 		g := &folderScan{saved: fs, hasSaved: true, gone: true, plan: folderPlan{Src: Folder{Name: name, Path: fs.Path}, Display: displayPath(fs.Path)}}
 		if err := p.e.store.Messages(p.email, name, func(r state.MessageRecord) error {
 			g.vanished = append(g.vanished, r)
 			return nil
 		}); err != nil {
-			return nil, Fatal(err)
+			return nil, nil, Fatal(err)
 		}
 		scans = append(scans, g)
 	}
-	return scans, nil
+	return scans, stream, nil
 }
 
 // scan finds what changed in one folder since the saved state.
 func (p *pass) scan(ctx context.Context, pl folderPlan, saved map[string]state.FolderState) (*folderScan, error) {
+	s, mode, ordinals, err := p.scanStart(pl, saved)
+	if err != nil || s.unchanged {
+		return s, err
+	}
 	f := pl.Src
-	s := &folderScan{plan: pl, records: map[uint32]lite{}}
-	s.saved, s.hasSaved = saved[f.Name]
-	sv := s.saved
-	mode := modeOf(f, sv, s.hasSaved)
-	if mode.unchanged {
-		s.unchanged = true
-		if !f.NoSelect {
-			s.inScope, s.inBytes = sv.InScope, sv.InScopeBytes
-		}
-		return s, nil
-	}
-	if mode.reset {
-		if err := p.resetFolder(s); err != nil {
-			return nil, err
-		}
-	}
-	s.rebuild = mode.rebuild
-	// A delta of a clean folder with mod-sequences reads only the records
-	// it touches (partial); any other scan reads them all.
-	s.partial = s.hasSaved && !mode.rebuild && f.HighestModSeq != 0 && sv.HighestModSeq != 0
-	ordinals := map[string]int{}
-	var err error
-	if s.partial {
-		s.partial, err = p.loadPartial(s, mode.from) // false: no index yet
-	}
-	if err == nil && s.hasSaved && !s.partial {
-		ordinals, err = p.loadAll(s)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if mode.from <= 1 && len(s.records) > 0 {
-		// From UID 1, known messages included: count in UID order.
-		s.recount = &recount{taken: make(map[string]bool, len(s.records)), highest: ordinals}
-		for _, r := range s.records {
-			s.recount.taken[r.key] = true
-		}
-		ordinals = map[string]int{}
-	}
 	// New messages (and, for a full scan, the flags of known ones).
 	after := p.batch.Options.ReceivedAfter
 	var fresh []MessageMeta // partial: observed once their hashes' ordinals are read
@@ -136,6 +135,55 @@ func (p *pass) scan(ctx context.Context, pl folderPlan, saved map[string]state.F
 		}
 	}
 	return s, nil
+}
+
+// scanStart reads what the state knows of a folder before its metadata is
+// fetched: how it is scanned (mode), its records (all, or for a partial
+// delta those from the fetched range on) and the ordinals the numbering of
+// its new messages starts from. A folder whose UIDVALIDITY changed is reset
+// first. It reads nothing from the source.
+func (p *pass) scanStart(pl folderPlan, saved map[string]state.FolderState) (*folderScan, folderMode, map[string]int, error) {
+	f := pl.Src
+	s := &folderScan{plan: pl, records: map[uint32]lite{}}
+	s.saved, s.hasSaved = saved[f.Name]
+	sv := s.saved
+	mode := modeOf(f, sv, s.hasSaved)
+	if mode.unchanged {
+		s.unchanged = true
+		if !f.NoSelect {
+			s.inScope, s.inBytes = sv.InScope, sv.InScopeBytes
+		}
+		return s, mode, nil, nil
+	}
+	if mode.reset {
+		if err := p.resetFolder(s); err != nil {
+			return nil, mode, nil, err
+		}
+	}
+	s.rebuild = mode.rebuild
+	// A delta of a clean folder with mod-sequences reads only the records
+	// it touches (partial); any other scan reads them all.
+	s.partial = s.hasSaved && !mode.rebuild && f.HighestModSeq != 0 && sv.HighestModSeq != 0
+	ordinals := map[string]int{}
+	var err error
+	if s.partial {
+		s.partial, err = p.loadPartial(s, mode.from) // false: no index yet
+	}
+	if err == nil && s.hasSaved && !s.partial {
+		ordinals, err = p.loadAll(s)
+	}
+	if err != nil {
+		return nil, mode, nil, err
+	}
+	if mode.from <= 1 && len(s.records) > 0 {
+		// From UID 1, known messages included: count in UID order.
+		s.recount = &recount{taken: make(map[string]bool, len(s.records)), highest: ordinals}
+		for _, r := range s.records {
+			s.recount.taken[r.key] = true
+		}
+		ordinals = map[string]int{}
+	}
+	return s, mode, ordinals, nil
 }
 
 // loadAll reads every record of a folder into s.records and returns the

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/memtarget"
 	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state/statetest"
@@ -18,7 +19,7 @@ import (
 // fetched (the fetch answers after the pass saw the stop), starts it
 // again, and fails unless ann ends Synced with verify finding no
 // difference.
-func stopAtFetchThenResume(t *testing.T, src *fakeServer, tgt *memtarget.Target, folder string, k int32) {
+func stopAtFetchThenResume(t *testing.T, src *fakeServer, tgt *memtarget.Target, folder string, k int32, tweak ...func(*migrate.Options)) {
 	t.Helper()
 	var h *harness
 	var fetches atomic.Int32
@@ -35,7 +36,11 @@ func stopAtFetchThenResume(t *testing.T, src *fakeServer, tgt *memtarget.Target,
 			t.Error("the stop did not reach the pass within 30 s")
 		}
 	}
-	h = newHarness(t, statetest.MustOpen(t), src, tgt, 5, nil)
+	h = newHarness(t, statetest.MustOpen(t), src, tgt, 5, func(o *migrate.Options) {
+		for _, tw := range tweak {
+			tw(o)
+		}
+	})
 	h.batch("b", "ann@contoso.com")
 	h.waitUser("ann@contoso.com", model.UserStopped)
 	select {
