@@ -48,22 +48,10 @@ func newBenchWorld(b *testing.B, mb *mailgen.Mailbox, emuOpts graphemu.Options) 
 	}
 	srv.Mem.AddUser(u)
 
-	emuOpts.Tenant, emuOpts.Clients, emuOpts.Mailboxes = tenant, map[string]string{clientID: secret}, []string{addr}
-	emu, err := graphemu.New(emuOpts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := emu.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = emu.Close() })
+	emuOpts.Mailboxes = []string{addr}
 	budget := graphdst.DefaultBudget().Scaled(emuOpts.TimeScale)
-	tgt, err := graphdst.New(context.Background(), graphdst.Config{TenantID: tenant, ClientID: clientID, ClientSecret: secret,
-		AuthorityHost: emu.AuthorityHost(), GraphURL: emu.GraphURL(), HTTPClient: emu.Client(), Budget: &budget,
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
+	f := start(b, emuOpts, &budget, func(c *graphdst.Config) { c.Logger = slog.New(slog.DiscardHandler) })
+	emu, tgt := f.emu, f.target
 	conn, err := imapsrc.New(imapsrc.Config{Host: srv.Host, Port: srv.Port, Security: imapsrc.SecurityNone, SpoolDir: b.TempDir(),
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

@@ -446,14 +446,7 @@ func TestCreate_AttachmentSizes(t *testing.T) {
 func BenchmarkCreate_Small(b *testing.B) {
 	f := start(b, graphemu.Options{DisableThrottling: true}, nil)
 	ctx := context.Background()
-	mb, err := f.target.Mailbox(ctx, user)
-	if err != nil {
-		b.Fatal(err)
-	}
-	folder, err := mb.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox})
-	if err != nil {
-		b.Fatal(err)
-	}
+	mb, folder := f.inbox(b)
 	var n atomic.Int64
 	b.SetParallelism(2)
 	b.ResetTimer()

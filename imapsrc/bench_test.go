@@ -16,8 +16,7 @@ import (
 // BenchmarkFetch_35MB streams a 35 MB message into a file spool; allocs/op
 // must stay well under 1 MB.
 func BenchmarkFetch_35MB(b *testing.B) {
-	srv := dc.Get(b)
-	u := newUser(b, srv, dovecot.LayoutSlash)
+	srv, u := dovecotUser(b)
 	raw := bigMessage("big", 35<<20)
 	if err := srv.WriteMaildir(u.Name, []string{"INBOX"}, []mailgen.Message{{Raw: raw, InternalDate: time.Now()}}); err != nil {
 		b.Fatal(err)

@@ -13,12 +13,10 @@ import (
 
 	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
-	"github.com/imapmig/imapmig/testenv/dovecot"
 )
 
 func TestConnect_Forms(t *testing.T) {
-	srv := dc.Get(t)
-	u := newUser(t, srv, dovecot.LayoutSlash)
+	srv, u := dovecotUser(t)
 	master := u.Name + "*" + srv.MasterUser
 	tests := []struct {
 		name       string
@@ -56,8 +54,7 @@ func TestConnect_Forms(t *testing.T) {
 }
 
 func TestConnect_UntrustedCertificate(t *testing.T) {
-	srv := dc.Get(t)
-	u := newUser(t, srv, dovecot.LayoutSlash)
+	srv, u := dovecotUser(t)
 	login := migrate.Login{UserName: u.Name, Password: u.Password}
 	for _, sec := range []imapsrc.Security{imapsrc.SecuritySSL, imapsrc.SecurityTLS} {
 		t.Run(string(sec), func(t *testing.T) {
@@ -83,8 +80,7 @@ func TestConnect_UntrustedCertificate(t *testing.T) {
 }
 
 func TestConnect_AuthFailed(t *testing.T) {
-	srv := dc.Get(t)
-	u := newUser(t, srv, dovecot.LayoutSlash)
+	srv, u := dovecotUser(t)
 	const badPassword = "Wr0ng-Secret-Passw0rd"
 	tests := []struct {
 		name, auth, ip string

@@ -73,6 +73,15 @@ func seedFaultBox(t *testing.T, srv *dovecot.Server, u *dovecot.User, r *rand.Ra
 	return box
 }
 
+// faultUser is a new user of srv with a fault mailbox (seedFaultBox) and a
+// proxy to srv.
+func faultUser(t *testing.T, srv *dovecot.Server, r *rand.Rand, n int, big bool) (*dovecot.User, faultBox, *imapfault.Proxy) {
+	t.Helper()
+	u := newUser(t, srv, dovecot.LayoutSlash)
+	box := seedFaultBox(t, srv, u, r, n, big)
+	return u, box, startProxy(t, srv)
+}
+
 // faultWorld is an engine migrating one Dovecot user through a proxy.
 type faultWorld struct {
 	t    *testing.T
@@ -263,9 +272,7 @@ func TestFaults_MigrationThroughABadNetwork(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := faultSeed(t)
-			u := newUser(t, srv, dovecot.LayoutSlash)
-			box := seedFaultBox(t, srv, u, r, tc.msgs, tc.big)
-			p := startProxy(t, srv)
+			u, box, p := faultUser(t, srv, r, tc.msgs, tc.big)
 			tc.script(t, p, func(lo, hi int64) int64 { return lo + r.Int64N(hi-lo) })
 			start := time.Now()
 			w := newFaultWorld(t, srv, u, p, nil)
@@ -310,10 +317,7 @@ func TestFaults_MigrationThroughABadNetwork(t *testing.T) {
 // connections are accepted again the migration completes.
 func TestFaults_RefusedForAWhile(t *testing.T) {
 	srv := dc.Get(t)
-	r := faultSeed(t)
-	u := newUser(t, srv, dovecot.LayoutSlash)
-	box := seedFaultBox(t, srv, u, r, 20, false)
-	p := startProxy(t, srv)
+	u, box, p := faultUser(t, srv, faultSeed(t), 20, false)
 	p.Reject(true)
 	w := newFaultWorld(t, srv, u, p, func(o *migrate.Options, _ *imapsrc.Config) {
 		o.RetryBackoff = 300 * time.Millisecond
@@ -348,10 +352,7 @@ func TestFaults_RefusedForAWhile(t *testing.T) {
 // that; `batch start` resumes it once the server is back.
 func TestFaults_UnreachableFailsThenBatchStartResumes(t *testing.T) {
 	srv := dc.Get(t)
-	r := faultSeed(t)
-	u := newUser(t, srv, dovecot.LayoutSlash)
-	box := seedFaultBox(t, srv, u, r, 20, false)
-	p := startProxy(t, srv)
+	u, box, p := faultUser(t, srv, faultSeed(t), 20, false)
 	p.Down()
 	const attempts, backoff, userBackoff, passes = 2, 50 * time.Millisecond, 100 * time.Millisecond, 3
 	start := time.Now()

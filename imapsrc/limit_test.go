@@ -73,6 +73,20 @@ func connectAsync(c *imapsrc.Connector, login migrate.Login) chan connectResult 
 	return ch
 }
 
+// awaitUsable waits for the Connect of res and checks that its source
+// answers; what names the Connect in a failure.
+func awaitUsable(t *testing.T, res chan connectResult, what string) {
+	t.Helper()
+	r := <-res
+	if r.err != nil {
+		t.Fatalf("%s: %v", what, r.err)
+	}
+	defer r.src.Close()
+	if _, err := r.src.Folders(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestConnLimit_NeverMoreThanConfigured: a Connector opens at most
 // max_connections_per_user connections for one user; the next Connect
 // waits for one to close.
@@ -95,14 +109,7 @@ func TestConnLimit_NeverMoreThanConfigured(t *testing.T) {
 		t.Fatalf("%d connections open, want 2", open)
 	}
 	a.Close()
-	r := <-third
-	if r.err != nil {
-		t.Fatalf("the third Connect after a Close: %v", r.err)
-	}
-	defer r.src.Close()
-	if _, err := r.src.Folders(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	awaitUsable(t, third, "the third Connect after a Close")
 	b.Close()
 }
 
@@ -145,14 +152,7 @@ func TestConnLimit_RefusedLoginBacksOffAndRetries(t *testing.T) {
 	res := connectAsync(c, login)
 	waitFor(t, "a refused login", func() bool { return rec.n.Load() > before })
 	logout(clients[0])
-	r := <-res
-	if r.err != nil {
-		t.Fatalf("Connect after a mail client logged out: %v", r.err)
-	}
-	defer r.src.Close()
-	if _, err := r.src.Folders(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	awaitUsable(t, res, "Connect after a mail client logged out")
 }
 
 // TestConnLimit_RetriesWithFewer: the Connector itself holds 3 connections
@@ -182,12 +182,5 @@ func TestConnLimit_RetriesWithFewer(t *testing.T) {
 		t.Fatalf("after the refusal: %d open, limit %d; want 3 and 3", open, limit)
 	}
 	held[0].Close()
-	r := <-res
-	if r.err != nil {
-		t.Fatalf("the fourth Connect after one closed: %v", r.err)
-	}
-	defer r.src.Close()
-	if _, err := r.src.Folders(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	awaitUsable(t, res, "the fourth Connect after one closed")
 }

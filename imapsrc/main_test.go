@@ -61,6 +61,14 @@ func connect(t testing.TB, c *imapsrc.Connector, login migrate.Login) migrate.So
 	return s
 }
 
+// dovecotUser is the shared Dovecot and a new user of it with the slash
+// layout.
+func dovecotUser(t testing.TB) (*dovecot.Server, *dovecot.User) {
+	t.Helper()
+	srv := dc.Get(t)
+	return srv, newUser(t, srv, dovecot.LayoutSlash)
+}
+
 // connectUser connects c as u with u's own password.
 func connectUser(t testing.TB, c *imapsrc.Connector, u *dovecot.User) migrate.Source {
 	t.Helper()

@@ -9,7 +9,6 @@ import (
 
 	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
-	"github.com/imapmig/imapmig/testenv/dovecot"
 	"github.com/imapmig/imapmig/testenv/imapfault"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
@@ -23,8 +22,7 @@ const pipelineCount = 1800
 // Metas reconnects and hands every UID of the folder to the callback once,
 // in order: no gap, no duplicate.
 func TestMetas_CutInPipelinedChunksResumes(t *testing.T) {
-	srv := dc.Get(t)
-	u := newUser(t, srv, dovecot.LayoutSlash)
+	srv, u := dovecotUser(t)
 	msgs := make([]mailgen.Message, 0, pipelineCount)
 	base := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range pipelineCount {

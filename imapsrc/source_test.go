@@ -51,9 +51,8 @@ func TestFolders_INBOXDotNamespace(t *testing.T) {
 }
 
 func TestFolders_UserRoot(t *testing.T) {
-	srv := dc.Get(t)
+	srv, u := dovecotUser(t)
 	ctx := context.Background()
-	u := newUser(t, srv, dovecot.LayoutSlash)
 	for _, f := range []string{"home/bob", "home/bob/Sent", "home/bob/Sent/2020", "home/carol"} {
 		if err := srv.CreateFolder(ctx, u.Name, f); err != nil {
 			t.Fatal(err)
@@ -77,9 +76,8 @@ func TestFolders_UserRoot(t *testing.T) {
 }
 
 func TestFetch_SpoolsToFileAboveThreshold(t *testing.T) {
-	srv := dc.Get(t)
+	srv, u := dovecotUser(t)
 	ctx := context.Background()
-	u := newUser(t, srv, dovecot.LayoutSlash)
 	small, large := bigMessage("big", 10_000), bigMessage("big", 300_000)
 	uids, err := srv.Append(ctx, u.Name, "INBOX", mailgen.Message{Raw: small}, mailgen.Message{Raw: large})
 	if err != nil {
@@ -164,9 +162,8 @@ func waitNoSession(t *testing.T, srv *dovecot.Server, user string) {
 }
 
 func TestReconnect_AfterKick(t *testing.T) {
-	srv := dc.Get(t)
+	srv, u := dovecotUser(t)
 	ctx := context.Background()
-	u := newUser(t, srv, dovecot.LayoutSlash)
 	var msgs []mailgen.Message
 	for i := 0; i < 20; i++ {
 		msgs = append(msgs, mailgen.Message{Raw: sourcetest.Message("k"+strings.Repeat("x", i), "x")})
@@ -217,8 +214,7 @@ func TestReconnect_AfterKick(t *testing.T) {
 }
 
 func TestContext_Cancelled(t *testing.T) {
-	srv := dc.Get(t)
-	u := newUser(t, srv, dovecot.LayoutSlash)
+	srv, u := dovecotUser(t)
 	s := connectUser(t, newConnector(t, dovecotConfig(srv, imapsrc.SecuritySSL)), u)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

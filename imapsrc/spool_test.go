@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/imapmig/imapmig/imapsrc"
-	"github.com/imapmig/imapmig/testenv/dovecot"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
 
@@ -34,9 +33,8 @@ func exists(t *testing.T, path string) bool {
 // tightens the dir to 0700, leaves other files alone, and never removes the
 // file of a body another connector on the same dir still holds.
 func TestSpool_SweptAtStartButNotLiveBodies(t *testing.T) {
-	srv := dc.Get(t)
+	srv, u := dovecotUser(t)
 	ctx := context.Background()
-	u := newUser(t, srv, dovecot.LayoutSlash)
 	uids, err := srv.Append(ctx, u.Name, "INBOX", mailgen.Message{Raw: bigMessage("big", 200_000)})
 	if err != nil {
 		t.Fatal(err)

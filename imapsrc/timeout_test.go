@@ -63,8 +63,7 @@ func inboxOf(t *testing.T, src migrate.Source) migrate.Folder {
 // message in INBOX and starts a fault proxy to the server.
 func bigMessageBehindProxy(t *testing.T) (*dovecot.User, []byte, []uint32, *imapfault.Proxy) {
 	t.Helper()
-	srv := dc.Get(t)
-	u := newUser(t, srv, dovecot.LayoutSlash)
+	srv, u := dovecotUser(t)
 	raw := bigMessage("big", 2<<20)
 	uids, err := srv.Append(context.Background(), u.Name, "INBOX", mailgen.Message{Raw: raw, InternalDate: time.Now()})
 	if err != nil {
@@ -135,8 +134,7 @@ func TestTimeout_ServerStopsAnsweringMidLiteral(t *testing.T) {
 // retryable, within a bounded time: the command timeout once, then each
 // reconnect's dial timeout. Never a hang.
 func TestTimeout_ServerStopsAnsweringEveryTime(t *testing.T) {
-	srv := dc.Get(t)
-	u := newUser(t, srv, dovecot.LayoutSlash)
+	srv, u := dovecotUser(t)
 	p := startProxy(t, srv)
 	// The dial timeout covers the greeting and LOGIN of the first connect
 	// too: generous for a loaded machine.
