@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/imapmig/imapmig/graphdst/internal/convert"
 	"github.com/imapmig/imapmig/migrate"
@@ -52,7 +53,7 @@ func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMes
 	if key == "" {
 		key = migrate.HeaderHash(migrate.HeaderBlock(raw))
 	}
-	conv, err := convert.Convert(raw, nm)
+	conv, err := convert.ConvertReleasing(raw, nm, sp.dropped)
 	if err != nil {
 		return "", nil, err
 	}
@@ -68,7 +69,7 @@ func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMes
 	var id string
 	if pl.More() {
 		sp.drop() // parsed: the upload reads the pages it needs again
-		id, err = m.createStaged(ctx, folderID, key, body, pl, sp)
+		id, err = m.createStaged(ctx, folderID, key, body, pl)
 	} else {
 		id, err = m.createResolved(ctx, folderID, body, key)
 	}
@@ -79,14 +80,14 @@ func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMes
 }
 
 // complete adds the attachments that did not fit the create.
-func (m *Mailbox) complete(ctx context.Context, id string, pl *convert.Plan, sp *spool) error {
+func (m *Mailbox) complete(ctx context.Context, id string, pl *convert.Plan) error {
 	for i, a := range pl.Post {
 		if err := m.postAttachment(ctx, id, a, pl.Post[:i]); err != nil {
 			return err
 		}
 	}
 	for _, a := range pl.Session {
-		if err := m.uploadAttachment(ctx, id, a, sp.drop); err != nil {
+		if err := m.uploadAttachment(ctx, id, a); err != nil {
 			return err
 		}
 	}
@@ -215,7 +216,7 @@ func (m *Mailbox) postAttachment(ctx context.Context, itemID string, a convert.P
 // uploadAttachment sends one large attachment through an upload session:
 // PUTs of at most 4 MB with Content-Range and no Authorization header. After
 // an unknown outcome it asks the session where to resume.
-func (m *Mailbox) uploadAttachment(ctx context.Context, itemID string, a convert.Part, drop func()) error {
+func (m *Mailbox) uploadAttachment(ctx context.Context, itemID string, a convert.Part) error {
 	item := map[string]any{"AttachmentItem": map[string]any{
 		"attachmentType": "file", "name": a.Name, "size": a.Size,
 		"contentType": a.ContentType, "isInline": a.Inline, "contentId": a.ContentID,
@@ -239,14 +240,9 @@ func (m *Mailbox) uploadAttachment(ctx context.Context, itemID string, a convert
 	failures := 0
 	for off < total {
 		end := min(off+uploadChunk, total)
-		chunk, err := src.chunk(off, end)
-		if err != nil {
-			return migrate.Retryable(fmt.Errorf("graphdst: read attachment %q: %w", a.Name, err))
-		}
-		drop()
 		next, done := end, false
 		prq := request{
-			method: http.MethodPut, url: sess.UploadURL, body: chunk, noAuth: true,
+			method: http.MethodPut, url: sess.UploadURL, stream: src.chunk(off, end), noAuth: true,
 			contentType: "application/octet-stream",
 			header:      map[string]string{"Content-Range": fmt.Sprintf("bytes %d-%d/%d", off, end-1, total)},
 			// After an unknown outcome the session says where to resume.
@@ -283,42 +279,94 @@ func (m *Mailbox) uploadAttachment(ctx context.Context, itemID string, a convert
 	return nil
 }
 
-// chunkReader reads an attachment's upload chunks in order from its
-// stream, one chunk in memory at a time; a chunk sent again (a resumed
-// session) comes from that buffer, an earlier offset from a new stream.
+// chunkReader streams an attachment's upload chunks from one reader of its
+// bytes, in order, holding none of them: a chunk's body (chunkBody) reads
+// on from where the chunk before it ended. A chunk sent again (a retry, a
+// resumed session) reads its part again from the start up to the chunk,
+// which costs CPU but no memory.
 type chunkReader struct {
-	part   convert.Part
-	r      io.Reader
-	pos    int64 // bytes read from r
-	buf    []byte
-	bufOff int64
+	part convert.Part
+	mu   sync.Mutex
+	r    io.Reader
+	pos  int64  // bytes read from r
+	gen  uint64 // the current body's; an older body's reads fail
 }
 
-func (c *chunkReader) chunk(off, end int64) ([]byte, error) {
-	if off >= c.bufOff && end <= c.bufOff+int64(len(c.buf)) {
-		return c.buf[off-c.bufOff : end-c.bufOff], nil
-	}
-	if c.r == nil || off < c.pos {
+// errStaleChunk is a read of a chunk body opened again since.
+var errStaleChunk = errors.New("graphdst: upload chunk reopened")
+
+// chunk is the body of the bytes [off, end) of the part.
+func (c *chunkReader) chunk(off, end int64) *chunkBody {
+	return &chunkBody{c: c, off: off, n: end - off}
+}
+
+// chunkBody is one chunk as a request body (streamBody).
+type chunkBody struct {
+	c      *chunkReader
+	off, n int64
+}
+
+func (b *chunkBody) Size() int64 { return b.n }
+
+// Open positions the part's reader at the chunk's start; the reader it
+// returns ends the use of any opened before it.
+func (b *chunkBody) Open() io.Reader {
+	c := b.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	r := &chunkStream{c: c, gen: c.gen, left: b.n}
+	if c.r == nil || b.off < c.pos {
 		c.r, c.pos = c.part.Open(), 0
 	}
-	if off > c.pos {
-		n, err := io.CopyN(io.Discard, c.r, off-c.pos)
+	if b.off > c.pos {
+		n, err := io.CopyN(io.Discard, c.r, b.off-c.pos)
 		c.pos += n
 		if err != nil {
-			return nil, err
+			r.err = err
 		}
 	}
-	if int64(cap(c.buf)) < end-off {
-		c.buf = make([]byte, end-off)
+	return r
+}
+
+// chunkStream reads one opened chunk.
+type chunkStream struct {
+	c    *chunkReader
+	gen  uint64
+	left int64
+	err  error
+}
+
+func (s *chunkStream) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
 	}
-	n, err := io.ReadFull(c.r, c.buf[:end-off])
+	if s.left <= 0 {
+		return 0, io.EOF
+	}
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.gen != c.gen {
+		s.err = errStaleChunk
+		return 0, s.err
+	}
+	if int64(len(p)) > s.left {
+		p = p[:s.left]
+	}
+	n, err := c.r.Read(p)
 	c.pos += int64(n)
-	c.buf, c.bufOff = c.buf[:n], off
-	if err != nil {
-		c.buf = c.buf[:0]
-		return nil, err
+	s.left -= int64(n)
+	if err == io.EOF && s.left > 0 {
+		err = io.ErrUnexpectedEOF // the part is shorter than its size
 	}
-	return c.buf, nil
+	if err == io.EOF {
+		err = nil
+	}
+	if err != nil {
+		s.err = err
+	}
+	return n, err
 }
 
 func (m *Mailbox) sessionOffset(ctx context.Context, uploadURL string) (next int64, done bool, err error) {

@@ -16,15 +16,19 @@ type spool struct {
 	// (they come back from the page cache when read again); a no-op for
 	// bytes read into the heap.
 	drop func()
+	// dropped does the same for the pages of a stretch of raw read
+	// through (convert.ConvertReleasing); nil for bytes in the heap.
+	dropped func([]byte)
 }
 
 // loadSpool returns a message's bytes. A body spooled to a file is mapped
 // (spool_linux.go), not read: the bytes stay in the page cache, outside the
 // Go heap, and the attachments are decoded from the mapping as they are
-// sent, so a create's heap does not grow with the message. Parsing touches
-// every page once; drop after it and after each upload chunk keeps the
-// resident part of the mapping to about one chunk during the long upload.
-// Other bodies (small ones, kept in memory by the source) are read.
+// sent, so a create's heap does not grow with the message. The parser and
+// the attachments' readers call dropped about every megabyte they read
+// through, so the resident part of the mapping stays about a megabyte
+// while it is parsed and sent, whatever the message's size. Other bodies
+// (small ones, kept in memory by the source) are read.
 func loadSpool(b migrate.Body) (*spool, error) {
 	rc, err := b.Open()
 	if err != nil {

@@ -22,7 +22,7 @@ const stagingName = "imapmig staging 8ad1c3e0"
 // removed with permanentDelete (a soft DELETE would put it in Deleted
 // Items). After a crash the staging folder is purged at the next pass
 // (staging).
-func (m *Mailbox) createStaged(ctx context.Context, folderID, key string, body streamBody, pl *convert.Plan, sp *spool) (string, error) {
+func (m *Mailbox) createStaged(ctx context.Context, folderID, key string, body streamBody, pl *convert.Plan) (string, error) {
 	staging, _, err := m.staging(ctx, true)
 	if err != nil {
 		return "", err
@@ -40,7 +40,7 @@ func (m *Mailbox) createStaged(ctx context.Context, folderID, key string, body s
 	if err != nil {
 		return "", err
 	}
-	if err := m.complete(ctx, id, pl, sp); err != nil {
+	if err := m.complete(ctx, id, pl); err != nil {
 		m.discardPending(ctx, id)
 		return "", err
 	}

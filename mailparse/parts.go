@@ -32,19 +32,37 @@ type Part struct {
 	// Repairs names what had to be repaired in this part's header or
 	// structure (decoding repairs are reported by Decoded and Text).
 	Repairs []string
+
+	// release, when set, is told of stretches of the message read through
+	// (ParseReleasing).
+	release func([]byte)
 }
 
 // Parse reads a whole message. It never fails: what cannot be structured is
 // a text/plain part holding the original bytes.
 func Parse(raw []byte) *Part {
-	n := 0
-	return parsePart(raw, "text/plain", 0, &n)
+	return ParseReleasing(raw, nil)
 }
 
-func parsePart(raw []byte, defType string, depth int, count *int) *Part {
+// ReleaseStep is how many bytes the parser and the part readers read
+// through between two calls of a release function.
+const ReleaseStep = 1 << 20
+
+// ParseReleasing is Parse for a message whose bytes are mapped from a file
+// rather than held: release (when not nil) is called with stretches of raw
+// that the parser, and later the DecodedReader and DecodedSize of the
+// tree's parts, have read through, about every ReleaseStep bytes, so that
+// the caller can let the kernel drop their pages. The bytes must stay
+// readable: a part read again reads them again.
+func ParseReleasing(raw []byte, release func([]byte)) *Part {
+	n := 0
+	return parsePart(raw, "text/plain", 0, &n, release)
+}
+
+func parsePart(raw []byte, defType string, depth int, count *int, release func([]byte)) *Part {
 	*count++
 	h, off := ReadHeader(raw)
-	p := &Part{Header: h, Body: raw[off:]}
+	p := &Part{Header: h, Body: raw[off:], release: release}
 	if h.Repaired {
 		p.Repairs = append(p.Repairs, "header")
 	}
@@ -187,7 +205,12 @@ func (p *Part) split(depth int, count *int) {
 	body := p.Body
 	start := -1 // start of the current part's content
 	closed := false
+	released := 0 // body[:released] was handed to p.release
 	for i := 0; i < len(body) && !closed; {
+		if p.release != nil && i-released >= ReleaseStep {
+			p.release(body[released:i])
+			released = i
+		}
 		j := bytes.IndexByte(body[i:], '\n')
 		end := len(body)
 		if j >= 0 {
@@ -240,7 +263,7 @@ func trimEOL(body []byte, start, i int) int {
 }
 
 func (p *Part) addChild(raw []byte, defType string, depth int, count *int) {
-	p.Children = append(p.Children, parsePart(raw, defType, depth+1, count))
+	p.Children = append(p.Children, parsePart(raw, defType, depth+1, count, p.release))
 }
 
 // Walk calls fn for p and every part below it, depth first, in order.

@@ -13,11 +13,58 @@ import (
 func (p *Part) DecodedReader() io.Reader {
 	switch p.encoding() {
 	case "base64":
-		return &b64Reader{src: p.Body, seg: make([]byte, 0, 4096)}
+		return &b64Reader{src: p.Body, seg: make([]byte, 0, 4096), rel: releaser{rest: p.Body, release: p.release}}
 	case "quoted-printable":
-		return &qpReader{src: p.Body}
+		return &qpReader{src: p.Body, rel: releaser{rest: p.Body, release: p.release}}
 	}
-	return bytes.NewReader(p.Body)
+	return ReleasingReader(p.Body, p.release)
+}
+
+// releaser hands the stretches of a source read through to a release
+// function (ParseReleasing), about every ReleaseStep bytes and at the end.
+type releaser struct {
+	rest    []byte // the source from the first byte not yet released
+	release func([]byte)
+}
+
+// advance says the source is read up to where src (its unread tail)
+// starts; final releases what is left of a source read to its end.
+func (r *releaser) advance(src []byte, final bool) {
+	if r.release == nil {
+		return
+	}
+	n := len(r.rest) - len(src)
+	if n >= ReleaseStep || (final && n > 0) {
+		r.release(r.rest[:n])
+		r.rest = src
+	}
+}
+
+// ReleasingReader reads b as it is and calls release (when not nil) with
+// the stretches of b read through, as the readers of ParseReleasing's parts
+// do.
+func ReleasingReader(b []byte, release func([]byte)) io.Reader {
+	if release == nil {
+		return bytes.NewReader(b)
+	}
+	return &plainReader{src: b, rel: releaser{rest: b, release: release}}
+}
+
+// plainReader is a body read as it is, releasing as it goes.
+type plainReader struct {
+	src []byte
+	rel releaser
+}
+
+func (r *plainReader) Read(p []byte) (int, error) {
+	if len(r.src) == 0 {
+		r.rel.advance(r.src, true)
+		return 0, io.EOF
+	}
+	n := copy(p, r.src)
+	r.src = r.src[n:]
+	r.rel.advance(r.src, false)
+	return n, nil
 }
 
 // DecodedSize is len(Decoded()) and whether decoding needed a repair,
@@ -59,6 +106,7 @@ type b64Reader struct {
 	done     bool
 	count    bool  // DecodedSize: flush counts instead of decoding
 	n        int64 // bytes decoded (counted) so far
+	rel      releaser
 }
 
 func (r *b64Reader) flush() {
@@ -110,6 +158,7 @@ func (r *b64Reader) fill() {
 			}
 			r.seg = append(r.seg, r.src[:j]...)
 			r.src = r.src[j:]
+			r.rel.advance(r.src, false)
 			if len(r.seg) == cap(r.seg) {
 				r.flush()
 				return
@@ -125,6 +174,7 @@ func (r *b64Reader) fill() {
 	}
 	r.flush()
 	r.done = true
+	r.rel.advance(r.src, true)
 }
 
 // b64Chars[c] is isB64(c).
@@ -140,10 +190,12 @@ type qpReader struct {
 	src      []byte
 	out      []byte
 	repaired bool
+	rel      releaser
 }
 
 func (r *qpReader) Read(p []byte) (int, error) {
 	for len(r.out) == 0 {
+		r.rel.advance(r.src, len(r.src) == 0)
 		if len(r.src) == 0 {
 			return 0, io.EOF
 		}

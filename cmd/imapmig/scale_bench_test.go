@@ -325,8 +325,9 @@ func dovecotCPU(tb testing.TB, dir string) float64 {
 }
 
 // profiler saves back-to-back 10-second CPU profiles of the daemon while the
-// batch runs, and one heap profile (in use) mid-run; `go tool pprof` merges
-// the CPU files.
+// batch runs, a heap profile after each (the heap at the last GC: the one
+// of the largest in-use size is nearest the peak), and one at the end;
+// `go tool pprof` merges the CPU files.
 type profiler struct {
 	dir, name, addr string
 	stop            chan struct{}
@@ -347,9 +348,7 @@ func (p *profiler) start(b *testing.B) {
 			default:
 			}
 			p.save("/debug/pprof/profile?seconds=10", fmt.Sprintf("%s-cpu-%02d.pb.gz", p.name, k))
-			if k == 1 {
-				p.save("/debug/pprof/heap", p.name+"-heap.pb.gz")
-			}
+			p.save("/debug/pprof/heap", fmt.Sprintf("%s-heap-%02d.pb.gz", p.name, k))
 		}
 	}()
 }

@@ -61,11 +61,21 @@ type Part struct {
 
 	data []byte          // bytes as they are (a slice of the message, or built)
 	src  *mailparse.Part // else decoded from this part on demand
+	// release, for data that is a slice of a mapped message, is told of
+	// the stretches read through (ConvertReleasing).
+	release func([]byte)
 }
 
 // bytesPart is a part whose bytes are data.
 func bytesPart(name, contentType string, data []byte) Part {
 	return Part{Name: name, ContentType: contentType, Size: int64(len(data)), data: data}
+}
+
+// rawPart is a part whose bytes are the message itself, read releasing.
+func rawPart(name, contentType string, raw []byte, release func([]byte)) Part {
+	p := bytesPart(name, contentType, raw)
+	p.release = release
+	return p
 }
 
 // mimePart is a part decoded from p on demand; repaired says whether its
@@ -79,6 +89,9 @@ func mimePart(p *mailparse.Part) (a Part, repaired bool) {
 func (a Part) Open() io.Reader {
 	if a.src != nil {
 		return a.src.DecodedReader()
+	}
+	if a.release != nil {
+		return mailparse.ReleasingReader(a.data, a.release)
 	}
 	return bytes.NewReader(a.data)
 }
@@ -140,7 +153,15 @@ const (
 // It parses leniently, as a mail client does (mailparse; the body and
 // attachments are chosen in body.go), and fails only when there is
 // nothing to migrate.
-func Convert(raw []byte, nm migrate.NewMessage) (c *Converted, err error) {
+func Convert(raw []byte, nm migrate.NewMessage) (*Converted, error) {
+	return ConvertReleasing(raw, nm, nil)
+}
+
+// ConvertReleasing is Convert for a message mapped from a file: release
+// (when not nil) is called with stretches of raw read through, while the
+// message is parsed and later while its attachments are read
+// (mailparse.ParseReleasing), so the caller can drop their pages.
+func ConvertReleasing(raw []byte, nm migrate.NewMessage, release func([]byte)) (c *Converted, err error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, migrate.SkipItem(migrate.ReasonMalformedMessage, fmt.Errorf("empty message"))
 	}
@@ -148,10 +169,10 @@ func Convert(raw []byte, nm migrate.NewMessage) (c *Converted, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			// Never lose a message to a parser bug: keep it whole.
-			c, err = fallback(raw, hdr, nm), nil
+			c, err = fallback(raw, hdr, nm, release), nil
 		}
 	}()
-	root := mailparse.Parse(raw)
+	root := mailparse.ParseReleasing(raw, release)
 	h := root.Header
 	c = &Converted{}
 	m := &c.Msg
@@ -188,7 +209,7 @@ func Convert(raw []byte, nm migrate.NewMessage) (c *Converted, err error) {
 		if root.MediaType == "multipart/signed" {
 			ct = "multipart/signed"
 		}
-		c.Attachments = append(c.Attachments, bytesPart("smime.p7m", ct, raw))
+		c.Attachments = append(c.Attachments, rawPart("smime.p7m", ct, raw, release))
 		return c, nil
 	}
 
@@ -267,13 +288,13 @@ func applyFlags(m *Message, nm migrate.NewMessage) {
 
 // fallback migrates a message that cannot be parsed: a text body that says
 // so, and the original bytes as an .eml attachment.
-func fallback(raw, hdr []byte, nm migrate.NewMessage) *Converted {
+func fallback(raw, hdr []byte, nm migrate.NewMessage, release func([]byte)) *Converted {
 	c := &Converted{Fallback: true, Notes: []string{migrate.NoteStoredAsOriginalEml}}
 	m := &c.Msg
 	m.Subject = nm.Meta.Subject
 	m.Body = ItemBody{ContentType: "text", Content: "imapmig could not parse this message; the original is attached as original.eml."}
 	m.Props = baseProps(hdr, nm, nm.Meta.Date, "", "", "")
 	applyFlags(m, nm)
-	c.Attachments = []Part{bytesPart("original.eml", "message/rfc822", raw)}
+	c.Attachments = []Part{rawPart("original.eml", "message/rfc822", raw, release)}
 	return c
 }
