@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imapmig/imapmig/migrate/bytesize"
 	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 )
@@ -43,7 +44,7 @@ type reasonCount struct {
 }
 
 var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"bytes": humanBytes,
+	"bytes": bytesize.Format,
 	"time": func(t *time.Time) string {
 		if t == nil {
 			return "-"
@@ -98,19 +99,6 @@ var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 {{if .MoreUsers}}<p>… and {{.MoreUsers}} more users (<code>imapmig user list --batch {{.Batch.Name}}</code>).</p>{{end}}
 </body></html>
 `))
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
 
 // batchVerdict is the report's one-line conclusion; it says "every message"
 // only when that is true.

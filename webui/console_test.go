@@ -1,7 +1,6 @@
 package webui_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,28 +18,11 @@ import (
 	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
+	"github.com/imapmig/imapmig/testenv/logbuf"
 	"github.com/imapmig/imapmig/webui"
 )
 
 const token = "console-test-token-5f1e"
-
-// syncBuffer is a log sink the test reads while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // world is a real engine on a real store with one batch of users, and the
 // console over it on a test server.
@@ -51,7 +32,7 @@ type world struct {
 	eng     *migrate.Engine
 	console *webui.Console
 	srv     *httptest.Server
-	logs    *syncBuffer
+	logs    *logbuf.Buffer
 }
 
 func csvUsers(n int) string {
@@ -72,7 +53,7 @@ func newWorld(t testing.TB, users int, tlsServer bool) *world {
 	if err := st.PutTenant(model.Tenant{Name: "contoso", TenantID: "t", ClientID: "c"}); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	eng := migrate.New(migrate.Options{Store: st, Logger: log})
 	if _, err := eng.CreateBatch(context.Background(), migrate.BatchSpec{Name: "wave1", Endpoint: "old", Tenant: "contoso", CSV: []byte(csvUsers(users))}); err != nil {

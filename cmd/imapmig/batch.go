@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/migrate/bytesize"
 	"github.com/imapmig/imapmig/migrate/config"
 	"github.com/imapmig/imapmig/migrate/httpapi"
 	"github.com/imapmig/imapmig/migrate/model"
@@ -128,8 +129,8 @@ func batchGetCmd() *cobra.Command {
 				{"StoppedCount", strconv.Itoa(b.StoppedCount)}, {"FailedCount", strconv.Itoa(b.FailedCount)},
 				{"CompletedCount", strconv.Itoa(b.CompletedCount)}, {"CompletedWithWarningCount", strconv.Itoa(b.CompletedWithWarningCount)},
 				{"StalledCount", strconv.Itoa(b.StalledCount)},
-				{"EstimatedTotalCount", strconv.FormatInt(b.EstimatedTotalCount, 10)}, {"EstimatedTotalSize", fmtBytes(b.EstimatedTotalSize)},
-				{"SyncedItemCount", strconv.FormatInt(b.SyncedItemCount, 10)}, {"SyncedBytes", fmtBytes(b.SyncedBytes)},
+				{"EstimatedTotalCount", strconv.FormatInt(b.EstimatedTotalCount, 10)}, {"EstimatedTotalSize", bytesize.Format(b.EstimatedTotalSize)},
+				{"SyncedItemCount", strconv.FormatInt(b.SyncedItemCount, 10)}, {"SyncedBytes", bytesize.Format(b.SyncedBytes)},
 				{"SkippedItemCount", strconv.FormatInt(b.SkippedItemCount, 10)}, {"MissingItemCount", strconv.FormatInt(b.MissingItemCount, 10)},
 				{"NotSyncedCount", strconv.Itoa(b.NotSyncedCount)}, {"DataConsistencyScore", orDash(b.DataConsistencyScore)},
 				{"CreationDateTime", fmtTime(&b.CreationDateTime)}, {"StartDateTime", fmtTime(b.StartDateTime)},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -19,7 +18,7 @@ func BenchmarkE2E_Corpus(b *testing.B) {
 		e := newE2E(b, "bench", 20, mailgen.Options{Messages: 40, Large: 2}, graphemu.Options{TimeScale: 60})
 		e.start()
 		start := time.Now()
-		e.cli("batch", "new", "corpus", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+		e.newBatch("corpus", "--autostart")
 		v := e.waitSynced("corpus", 30*time.Minute)
 		elapsed := time.Since(start).Seconds()
 		if v.Status != "Synced" {

@@ -2,19 +2,20 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/imapmig/imapmig/testenv/logbuf"
 )
 
 var binPath string
@@ -43,8 +44,21 @@ func TestMain(m *testing.M) {
 // runCLI runs the binary and returns stdout, stderr and the exit code.
 func runCLI(t testing.TB, env []string, args ...string) (string, string, int) {
 	t.Helper()
+	return runCLIIn(t, env, nil, args...)
+}
+
+// runCLIStdin is runCLI with standard input (not a terminal).
+func runCLIStdin(t testing.TB, env []string, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	return runCLIIn(t, env, strings.NewReader(stdin), args...)
+}
+
+// runCLIIn is runCLI reading stdin (nil: none) as its standard input.
+func runCLIIn(t testing.TB, env []string, stdin io.Reader, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := exec.Command(binPath, args...)
 	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = stdin
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	err := cmd.Run()
@@ -55,6 +69,32 @@ func runCLI(t testing.TB, env []string, args ...string) (string, string, int) {
 		t.Fatal(err)
 	}
 	return so.String(), se.String(), code
+}
+
+// cliProc is a CLI command that runs on while the test goes on (batch
+// watch --follow); exited is closed when it ended, err is then its end.
+type cliProc struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error
+}
+
+// startCLI starts the binary with stdout and stderr going to out and
+// errOut; it is killed, if still running, at the end of the test.
+func startCLI(t testing.TB, env []string, out, errOut io.Writer, args ...string) *cliProc {
+	t.Helper()
+	p := &cliProc{cmd: exec.Command(binPath, args...), exited: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = out, errOut
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill() // harmless when it has ended
+		<-p.exited
+	})
+	return p
 }
 
 func writeFile(t testing.TB, path, content string) string {
@@ -118,6 +158,38 @@ func freePort(t testing.TB) string {
 	return ln.Addr().String()
 }
 
+// oldAndContoso is the config of the tests that reach no IMAP server and no
+// tenant: endpoint old on 127.0.0.1, tenant contoso.
+const oldAndContoso = `endpoints: [{name: old, host: 127.0.0.1}]
+tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: TEST_CLIENT_SECRET}]
+`
+
+// daemonDir is a test's directory with a config for imapmig serve.
+type daemonDir struct {
+	dir  string   // holds imapmig.yaml, the CSVs and data/
+	addr string   // the API's listen address, a free port
+	cfg  string   // the config file
+	yaml string   // what the config file holds
+	env  []string // the CLI's: IMAPMIG_CONFIG=cfg
+}
+
+// newDaemonDir writes imapmig.yaml in a new directory: data_dir data, the
+// API on a free port, then rest.
+func newDaemonDir(t testing.TB, rest string) *daemonDir {
+	t.Helper()
+	d := &daemonDir{dir: t.TempDir(), addr: freePort(t)}
+	d.yaml = "data_dir: data\nlisten: " + d.addr + "\n" + rest
+	d.cfg = writeFile(t, filepath.Join(d.dir, "imapmig.yaml"), d.yaml)
+	d.env = []string{"IMAPMIG_CONFIG=" + d.cfg}
+	return d
+}
+
+// file writes name in the directory and returns its path.
+func (d *daemonDir) file(t testing.TB, name, content string) string {
+	t.Helper()
+	return writeFile(t, filepath.Join(d.dir, name), content)
+}
+
 // startServe runs `imapmig serve` and waits for /healthz.
 func startServe(t *testing.T, cfgPath, addr string) *exec.Cmd {
 	t.Helper()
@@ -131,36 +203,24 @@ func startServeEnv(t testing.TB, cfgPath, addr string, env []string) *exec.Cmd {
 	return cmd
 }
 
-// lockedBuffer is a bytes.Buffer the daemon's stderr is copied into while
-// the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startServeLogs is startServeEnv that also returns the daemon's log.
-func startServeLogs(t testing.TB, cfgPath, addr string, env []string) (*exec.Cmd, *lockedBuffer) {
+func startServeLogs(t testing.TB, cfgPath, addr string, env []string) (*exec.Cmd, *logbuf.Buffer) {
+	t.Helper()
+	return startServeAt(t, cfgPath, http.DefaultClient, "http://"+addr, env)
+}
+
+// startServeAt is startServeLogs for a daemon that answers at base through
+// hc (HTTPS with its own CA).
+func startServeAt(t testing.TB, cfgPath string, hc *http.Client, base string, env []string) (*exec.Cmd, *logbuf.Buffer) {
 	t.Helper()
 	cmd := exec.Command(binPath, "serve", "--config", cfgPath)
 	cmd.Env = append(os.Environ(), env...)
-	logs := &lockedBuffer{}
+	logs := &logbuf.Buffer{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitHealthy(t, http.DefaultClient, "http://"+addr, cmd, logs)
+	waitHealthy(t, hc, base, cmd, logs)
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
@@ -178,7 +238,7 @@ func startServeLogs(t testing.TB, cfgPath, addr string, env []string) (*exec.Cmd
 // waitHealthy polls base/healthz until the daemon cmd answers; it kills
 // the daemon and fails t when it does not come up within a minute
 // (generous: a loaded machine).
-func waitHealthy(t testing.TB, hc *http.Client, base string, cmd *exec.Cmd, logs *lockedBuffer) {
+func waitHealthy(t testing.TB, hc *http.Client, base string, cmd *exec.Cmd, logs *logbuf.Buffer) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -211,24 +271,11 @@ func stopServe(t testing.TB, cmd *exec.Cmd) {
 }
 
 func TestServe_BatchSurvivesRestartAndDuplicateRefused(t *testing.T) {
-	dir := t.TempDir()
-	addr := freePort(t)
-	cfg := writeFile(t, filepath.Join(dir, "imapmig.yaml"), fmt.Sprintf(`
-data_dir: data
-listen: %s
-endpoints:
-  - name: old
-    host: 127.0.0.1
-    port: 1993
-tenants:
-  - name: contoso
-    tenant_id: t
-    client_id: c
-    client_secret_env: TEST_CLIENT_SECRET
-`, addr))
-	csv1 := writeFile(t, filepath.Join(dir, "one.csv"), csvRows(4))
-	csv2 := writeFile(t, filepath.Join(dir, "two.csv"), "EmailAddress,UserName,Password\nnew@contoso.com,n,p\nuser2@contoso.com,u,p\n")
-	env := []string{"IMAPMIG_CONFIG=" + cfg}
+	dd := newDaemonDir(t, "endpoints: [{name: old, host: 127.0.0.1, port: 1993}]\n"+
+		"tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: TEST_CLIENT_SECRET}]\n")
+	cfg, addr, env := dd.cfg, dd.addr, dd.env
+	csv1 := dd.file(t, "one.csv", csvRows(4))
+	csv2 := dd.file(t, "two.csv", "EmailAddress,UserName,Password\nnew@contoso.com,n,p\nuser2@contoso.com,u,p\n")
 
 	d := startServe(t, cfg, addr)
 	out, errOut, code := runCLI(t, env, "batch", "new", "wave1", "--endpoint", "old", "--tenant", "contoso", "--csv", csv1)
@@ -239,7 +286,7 @@ tenants:
 	if code == 0 || !strings.Contains(errOut, "UserDuplicateInOtherBatch") {
 		t.Fatalf("duplicate user accepted: %d %s", code, errOut)
 	}
-	csv3 := writeFile(t, filepath.Join(dir, "three.csv"), "EmailAddress,UserName,Password\nthird@contoso.com,t,p\n")
+	csv3 := dd.file(t, "three.csv", "EmailAddress,UserName,Password\nthird@contoso.com,t,p\n")
 	if out, errOut, code := runCLI(t, env, "batch", "new", "--name", "wave3", "--endpoint", "old", "--tenant", "contoso", "--csv", csv3); code != 0 || !strings.Contains(out, "batch wave3 created") {
 		t.Fatalf("batch new --name: %d %s %s", code, out, errOut)
 	}
@@ -276,23 +323,15 @@ tenants:
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("no token: %v %v", resp.StatusCode, err)
 	}
-	_ = context.Background
 }
 
 func TestServe_ConfigBatchCreatedAtStart(t *testing.T) {
-	dir := t.TempDir()
-	addr := freePort(t)
-	writeFile(t, filepath.Join(dir, "users.csv"), csvRows(2))
-	cfg := writeFile(t, filepath.Join(dir, "imapmig.yaml"), fmt.Sprintf(`
-data_dir: data
-listen: %s
-endpoints: [{name: old, host: 127.0.0.1}]
-tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: TEST_CLIENT_SECRET}]
-batches:
+	dd := newDaemonDir(t, oldAndContoso+`batches:
   - {name: fromcfg, endpoint: old, tenant: contoso, csv: users.csv, autostart: true}
-`, addr))
-	startServe(t, cfg, addr)
-	out, errOut, code := runCLI(t, []string{"IMAPMIG_CONFIG=" + cfg}, "batch", "list", "-o", "json")
+`)
+	dd.file(t, "users.csv", csvRows(2))
+	startServe(t, dd.cfg, dd.addr)
+	out, errOut, code := runCLI(t, dd.env, "batch", "list", "-o", "json")
 	if code != 0 {
 		t.Fatal(errOut)
 	}
@@ -304,18 +343,10 @@ batches:
 }
 
 func TestServe_SIGHUPCreatesNewConfigBatches(t *testing.T) {
-	dir := t.TempDir()
-	addr := freePort(t)
-	writeFile(t, filepath.Join(dir, "users.csv"), csvRows(3))
-	base := fmt.Sprintf(`
-data_dir: data
-listen: %s
-endpoints: [{name: old, host: 127.0.0.1}]
-tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: TEST_CLIENT_SECRET}]
-`, addr)
-	cfg := writeFile(t, filepath.Join(dir, "imapmig.yaml"), base)
-	d, logs := startServeLogs(t, cfg, addr, []string{"TEST_CLIENT_SECRET=unused-test-secret"})
-	env := []string{"IMAPMIG_CONFIG=" + cfg}
+	dd := newDaemonDir(t, oldAndContoso)
+	dd.file(t, "users.csv", csvRows(3))
+	base, cfg, env := dd.yaml, dd.cfg, dd.env
+	d, logs := startServeLogs(t, cfg, dd.addr, []string{"TEST_CLIENT_SECRET=unused-test-secret"})
 	if out, _, _ := runCLI(t, env, "batch", "list", "-o", "json"); strings.TrimSpace(out) != "[]" {
 		t.Fatalf("batches before reload: %s", out)
 	}

@@ -134,23 +134,12 @@ func TestConsole_BrowserSignInRunningBatchStopAndApprove(t *testing.T) {
 	// Slow enough Graph (latency per request) that the batch is still
 	// running when the browser stops it.
 	e := newE2E(t, "ui", 2, mailgen.Options{Messages: 150}, graphemu.Options{TimeScale: 60, Latency: 150 * time.Millisecond})
-	f, _ := os.OpenFile(e.cfgPath, os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString("max_message_bytes: 150000\n")
-	f.Close()
+	e.appendConfig("max_message_bytes: 150000\n")
 	u0 := e.users[0]
-	big := mailgen.Message{Raw: []byte("From: x@example.org\r\nSubject: scan too big for this test\r\nMessage-ID: <big-ui@x>\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", 12000)),
-		InternalDate: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), Kind: mailgen.KindOversize, Subject: "scan too big for this test"}
-	if _, err := e.dc.Append(context.Background(), u0.login, "INBOX", big); err != nil {
-		t.Fatal(err)
-	}
+	e.appendOversize(context.Background(), u0.login, "scan too big for this test", "<big-ui@x>")
 	e.start()
-	tokenBytes, err := os.ReadFile(filepath.Join(e.dir, "data", "api.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := strings.TrimSpace(string(tokenBytes))
-	knownSecrets = append(knownSecrets, token) // never in the daemon's log
-	e.cli("batch", "new", "ui", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+	token := e.apiToken() // never in the daemon's log
+	e.newBatch("ui", "--autostart")
 	base := "http://" + e.addr
 
 	// Sign-in: any page leads there first.

@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -106,10 +105,7 @@ func TestE2E_CrashPointsNeverLoseOrDuplicate(t *testing.T) {
 	ctx := context.Background()
 	r := crashSeed(t)
 	e := newE2E(t, "crash", 1, mailgen.Options{Messages: 40}, graphemu.Options{TimeScale: 60})
-	e.emu.AddMailbox("migration@contoso.example")
-	f, _ := os.OpenFile(e.cfgPath, os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString("report_sender: migration@contoso.example\n")
-	f.Close()
+	e.withReportSender()
 	u := &e.users[0]
 	// The near-limit message (about 34 MB, uploaded in 4 MB chunks) and
 	// seven messages of our own whose UIDs we know, for the incremental
@@ -146,8 +142,7 @@ func TestE2E_CrashPointsNeverLoseOrDuplicate(t *testing.T) {
 		defer p.gate.Release()
 	}
 	e.start()
-	e.cli("batch", "new", "crash", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"),
-		"--autostart", "--notification-emails", "admin@contoso.example", "--sync-interval", "24h")
+	e.newBatch("crash", reportedDaily...)
 	e.killAtEach(points, 10*time.Minute, nil)
 	v := e.waitSynced("crash", 10*time.Minute)
 	if v.Status != "Synced" {

@@ -40,6 +40,18 @@ func (f *cutoverFlags) validate(cmd string) error {
 	return nil
 }
 
+// post validates the flags and asks the daemon for /v1/cutover/<verb>.
+func (f *cutoverFlags) post(a *apiCall, verb string) (json.RawMessage, error) {
+	if err := f.validate(verb); err != nil {
+		return nil, err
+	}
+	var raw json.RawMessage
+	if err := a.Do(a.ctx, "POST", "/v1/cutover/"+verb, f.req, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
 func cutoverCheckCmd() *cobra.Command {
 	var f cutoverFlags
 	c := &cobra.Command{
@@ -62,11 +74,8 @@ makes a warning exit 1 too), 1 when a check failed.`,
 	f.register(c)
 	c.Flags().BoolVar(&f.strict, "strict", false, "exit 1 on warnings too")
 	return withAPI(c, outViews, func(a *apiCall, _ []string) error {
-		if err := f.validate("check"); err != nil {
-			return err
-		}
-		var raw json.RawMessage
-		if err := a.Do(a.ctx, "POST", "/v1/cutover/check", f.req, &raw); err != nil {
+		raw, err := f.post(a, "check")
+		if err != nil {
 			return err
 		}
 		var r cutover.Report
@@ -112,11 +121,8 @@ SyncNow after the switch → complete → raise the TTL again.`,
 	}
 	f.register(c)
 	return withAPI(c, outViews, func(a *apiCall, _ []string) error {
-		if err := f.validate("plan"); err != nil {
-			return err
-		}
-		var raw json.RawMessage
-		if err := a.Do(a.ctx, "POST", "/v1/cutover/plan", f.req, &raw); err != nil {
+		raw, err := f.post(a, "plan")
+		if err != nil {
 			return err
 		}
 		var p cutover.Plan

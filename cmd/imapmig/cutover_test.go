@@ -29,9 +29,7 @@ spf.protection.outlook.com. TXT "v=spf1 ip4:40.92.0.0/15 -all"
 func TestCutover_CheckForwardingPlanAndGuardedComplete(t *testing.T) {
 	e := newE2E(t, "cut", 3, mailgen.Options{Messages: 5}, graphemu.Options{})
 	dns := dnszone.Start(t, zoneBeforeSwitch)
-	cfg, err := os.ReadFile(e.cfgPath)
-	must(t, err)
-	writeFile(t, e.cfgPath, string(cfg)+"dns_resolver: "+dns.Addr+"\n")
+	e.appendConfig("dns_resolver: " + dns.Addr + "\n")
 	e.start()
 	u0, u1 := e.users[0].email, e.users[1].email
 

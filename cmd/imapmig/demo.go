@@ -26,6 +26,7 @@ import (
 	"github.com/imapmig/imapmig/csvbatch"
 	"github.com/imapmig/imapmig/graphdst"
 	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/migrate/bytesize"
 	"github.com/imapmig/imapmig/migrate/config"
 	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/testenv/dovecot"
@@ -106,7 +107,7 @@ func runDemo(ctx context.Context, o demoOptions, stdout io.Writer) error {
 		return err
 	}
 	ep, roots := src.ep, src.roots
-	fmt.Fprintf(stdout, "source ready: %d messages, %s (%s)\n", src.messages, fmtBytes(src.bytes), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "source ready: %d messages, %s (%s)\n", src.messages, bytesize.Format(src.bytes), time.Since(start).Round(time.Millisecond))
 
 	const secretEnv = "IMAPMIG_DEMO_CLIENT_SECRET"
 	os.Setenv(secretEnv, "demo-secret")
@@ -379,7 +380,7 @@ func demoSummary(eng *migrate.Engine, emu *graphemu.Server, addrs []string, v mi
 	fmt.Fprintf(out, "\nbatch %s: %s in %s\n", v.Name, v.Status, elapsed.Round(time.Millisecond))
 	fmt.Fprintf(out, "  users:      %d (%d synced, %d failed)\n", v.TotalCount, v.SyncedCount, v.FailedCount)
 	fmt.Fprintf(out, "  messages:   %d of %d in scope copied (%d items in the target)\n", v.SyncedItemCount, v.EstimatedTotalCount, items)
-	fmt.Fprintf(out, "  bytes:      %s\n", fmtBytes(v.SyncedBytes))
+	fmt.Fprintf(out, "  bytes:      %s\n", bytesize.Format(v.SyncedBytes))
 	fmt.Fprintf(out, "  rate:       %.0f messages/s, %.2f MB/s\n", float64(v.SyncedItemCount)/secs, float64(v.SyncedBytes)/secs/1e6)
 	var rs []string
 	for r, n := range reasons {

@@ -18,6 +18,7 @@ import (
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/testenv/dovecot"
 	"github.com/imapmig/imapmig/testenv/graphemu"
+	"github.com/imapmig/imapmig/testenv/logbuf"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
 
@@ -36,7 +37,7 @@ type e2e struct {
 	users   []e2eUser
 	daemon  *exec.Cmd
 	// logs is the running daemon's log (stderr).
-	logs *lockedBuffer
+	logs *logbuf.Buffer
 }
 
 type e2eUser struct {
@@ -117,13 +118,83 @@ func (e *e2e) cli(args ...string) string {
 	return out
 }
 
-func (e *e2e) batch(name string) migrate.BatchView {
+// cliJSON runs the CLI with -o json and decodes what it prints.
+func cliJSON[T any](e *e2e, args ...string) T {
 	e.t.Helper()
-	var v migrate.BatchView
-	if err := json.Unmarshal([]byte(e.cli("batch", "get", name, "-o", "json")), &v); err != nil {
+	var v T
+	if err := json.Unmarshal([]byte(e.cli(append(args, "-o", "json")...)), &v); err != nil {
 		e.t.Fatal(err)
 	}
 	return v
+}
+
+func (e *e2e) batch(name string) migrate.BatchView {
+	e.t.Helper()
+	return cliJSON[migrate.BatchView](e, "batch", "get", name)
+}
+
+func (e *e2e) user(email string) migrate.UserView {
+	e.t.Helper()
+	return cliJSON[migrate.UserView](e, "user", "get", email)
+}
+
+// newBatch creates batch name of every user (users.csv) on the Dovecot
+// endpoint and the contoso tenant, with the extra batch new flags.
+func (e *e2e) newBatch(name string, flags ...string) {
+	e.t.Helper()
+	e.cli(append([]string{"batch", "new", name, "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv")}, flags...)...)
+}
+
+// reportedDaily are the batch new flags of the tests that want the
+// initial-sync report mail: started at once, reported to an administrator,
+// incremental passes far apart.
+var reportedDaily = []string{"--autostart", "--notification-emails", "admin@contoso.example", "--sync-interval", "24h"}
+
+// appendConfig adds top-level lines to the daemon's config file.
+func (e *e2e) appendConfig(lines string) {
+	e.t.Helper()
+	f, err := os.OpenFile(e.cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(lines); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// withReportSender gives the emulator the report sender's mailbox and
+// names it in the config as report_sender.
+func (e *e2e) withReportSender() {
+	e.t.Helper()
+	e.emu.AddMailbox("migration@contoso.example")
+	e.appendConfig("report_sender: migration@contoso.example\n")
+}
+
+// apiToken is the running daemon's API token (data/api.token); from now
+// on the daemon's log must not hold it.
+func (e *e2e) apiToken() string {
+	e.t.Helper()
+	b, err := os.ReadFile(filepath.Join(e.dir, "data", "api.token"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	token := strings.TrimSpace(string(b))
+	knownSecrets = append(knownSecrets, token)
+	return token
+}
+
+// appendOversize appends to login's INBOX on Dovecot one message of about
+// 200 KB, over the 150 KB max_message_bytes of the tests that want a
+// skipped item.
+func (e *e2e) appendOversize(ctx context.Context, login, subject, msgID string) mailgen.Message {
+	e.t.Helper()
+	big := mailgen.Message{Raw: []byte("From: x@example.org\r\nSubject: " + subject + "\r\nMessage-ID: " + msgID + "\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", 12000)),
+		InternalDate: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), Kind: mailgen.KindOversize, Subject: subject}
+	if _, err := e.dc.Append(ctx, login, "INBOX", big); err != nil {
+		e.t.Fatal(err)
+	}
+	return big
 }
 
 // waitSynced waits until the batch's initial sync is over.
@@ -312,7 +383,7 @@ func TestE2E_InitialSyncMatchesSourceAndRerunsNeverDuplicate(t *testing.T) {
 		}
 	}
 	e.start()
-	e.cli("batch", "new", "wave1", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+	e.newBatch("wave1", "--autostart")
 	v := e.waitSynced("wave1", 10*time.Minute)
 	if v.Status != "Synced" || v.SyncedCount != 20 {
 		t.Fatalf("batch after initial sync: %+v", v)
@@ -330,7 +401,7 @@ func TestE2E_InitialSyncMatchesSourceAndRerunsNeverDuplicate(t *testing.T) {
 	}
 	creates := e.emu.Stats().Creates
 	e.start()
-	e.cli("batch", "new", "wave1-again", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+	e.newBatch("wave1-again", "--autostart")
 	v = e.waitSynced("wave1-again", 10*time.Minute)
 	if v.Status != "Synced" {
 		t.Fatalf("re-run: %+v", v)
@@ -346,7 +417,7 @@ func TestE2E_SIGKILLDuringRunNeverDuplicates(t *testing.T) {
 	// than the five kills: each kill lands in the middle of copying.
 	e := newE2E(t, "kill", 4, mailgen.Options{Messages: 250}, graphemu.Options{DisableThrottling: true, Latency: 25 * time.Millisecond})
 	e.start()
-	e.cli("batch", "new", "k", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+	e.newBatch("k", "--autostart")
 	r := crashSeed(t) // the kill positions, logged and replayable
 	midRun := 0
 	var copied int64
@@ -390,7 +461,7 @@ func TestE2E_ThrottledHarderThanBudgetNoUserFails(t *testing.T) {
 	e := newE2E(t, "thr", 4, mailgen.Options{Messages: 40}, graphemu.Options{TimeScale: 60,
 		Latency: 20 * time.Millisecond, Limits: graphemu.Limits{Concurrency: 2, Requests: 40, UploadBytes: 1 << 20}})
 	e.start()
-	e.cli("batch", "new", "thr", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+	e.newBatch("thr", "--autostart")
 	v := e.waitSynced("thr", 10*time.Minute)
 	st := e.emu.Stats()
 	if v.Status != "Synced" || v.FailedCount != 0 {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/migrate/bytesize"
 	"github.com/imapmig/imapmig/migrate/httpapi"
 	"github.com/imapmig/imapmig/migrate/model"
 )
@@ -98,7 +99,7 @@ func statsCmd() *cobra.Command {
 				fmt.Fprintf(tw, "  %s:\t%d\n", st, s.UsersByStatus[model.UserStatus(st)])
 			}
 			fmt.Fprintf(tw, "SyncedItemCount:\t%d\n", s.SyncedItemCount)
-			fmt.Fprintf(tw, "SyncedBytes:\t%s\n", fmtBytes(s.SyncedBytes))
+			fmt.Fprintf(tw, "SyncedBytes:\t%s\n", bytesize.Format(s.SyncedBytes))
 			fmt.Fprintf(tw, "SkippedItemCount:\t%d\n", s.SkippedItemCount)
 			fmt.Fprintf(tw, "EstimatedTotalCount:\t%d\n", s.EstimatedTotalCount)
 			fmt.Fprintf(tw, "MissingItemCount:\t%d\n", s.MissingItemCount)

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,23 +12,6 @@ import (
 	"github.com/imapmig/imapmig/testenv/graphemu"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
-
-// runCLIStdin is runCLI with standard input (not a terminal).
-func runCLIStdin(t testing.TB, env []string, stdin string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(binPath, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return so.String(), se.String(), ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return so.String(), se.String(), 0
-}
 
 // TestEndpointTest_UsernameBeforeAnyBatchAndPlusAddresses: `endpoint test`
 // works before a batch exists (--username, password on stdin, never a

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +16,7 @@ import (
 func TestE2E_UserGetShowsPerFolderFigures(t *testing.T) {
 	e := newE2E(t, "fold", 1, mailgen.Options{Messages: 40}, graphemu.Options{TimeScale: 60})
 	e.start()
-	e.cli("batch", "new", "folders", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+	e.newBatch("folders", "--autostart")
 	if v := e.waitSynced("folders", 5*time.Minute); v.Status == "Failed" {
 		t.Fatalf("batch: %+v", v)
 	}

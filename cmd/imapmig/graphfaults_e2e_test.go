@@ -10,13 +10,13 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/testenv/graphemu"
+	"github.com/imapmig/imapmig/testenv/logbuf"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
 
@@ -32,32 +32,17 @@ func (e *e2e) waitLog(want string, limit time.Duration) {
 	}
 }
 
-// appendConfig adds top-level lines to the daemon's config file.
-func (e *e2e) appendConfig(lines string) {
-	e.t.Helper()
-	f, err := os.OpenFile(e.cfgPath, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteString(lines); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
 // TestE2E_ReportMail5xxAfterDeliverySentOnce: Exchange sends the batch's
 // initial-sync report and then answers 503. The daemon looks the mail up
 // by its internetMessageId, finds it, and does not send it again: one
 // mail, and the event log says it was sent.
 func TestE2E_ReportMail5xxAfterDeliverySentOnce(t *testing.T) {
 	e := newE2E(t, "rpt", 1, mailgen.Options{Messages: 5}, graphemu.Options{TimeScale: 60})
-	e.emu.AddMailbox("migration@contoso.example")
-	e.appendConfig("report_sender: migration@contoso.example\n")
+	e.withReportSender()
 	gate := e.emu.Hold(func(r graphemu.HeldRequest) bool { return isPost(r, "/sendMail") })
 	defer gate.Release()
 	e.start()
-	e.cli("batch", "new", "rpt", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"),
-		"--autostart", "--notification-emails", "admin@contoso.example", "--sync-interval", "24h")
+	e.newBatch("rpt", reportedDaily...)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	held, err := gate.Wait(ctx)
@@ -106,7 +91,7 @@ func TestE2E_TokensRefusedMidPassNoFailure(t *testing.T) {
 		gates = append(gates, g)
 	}
 	e.start()
-	e.cli("batch", "new", "tok", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+	e.newBatch("tok", "--autostart")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	for i, g := range gates {
@@ -141,7 +126,7 @@ func TestE2E_GraphOutageRiddenOutEveryUserSynced(t *testing.T) {
 	gate := e.emu.Hold(nth(10, func(r graphemu.HeldRequest) bool { return isPost(r, "/messages") }))
 	defer gate.Release()
 	e.start()
-	e.cli("batch", "new", "out", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+	e.newBatch("out", "--autostart")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	if _, err := gate.Wait(ctx); err != nil {
@@ -156,7 +141,7 @@ func TestE2E_GraphOutageRiddenOutEveryUserSynced(t *testing.T) {
 	defer wcancel()
 	watch := exec.CommandContext(wctx, binPath, "batch", "watch", "out", "--interval", "200ms", "--follow")
 	watch.Env = append(os.Environ(), e.env...)
-	watchOut := &lockedBuffer{}
+	watchOut := &logbuf.Buffer{}
 	watch.Stdout, watch.Stderr = watchOut, watchOut
 	if err := watch.Start(); err != nil {
 		t.Fatal(err)

@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,15 +20,6 @@ import (
 	"github.com/imapmig/imapmig/testenv/graphemu"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
-
-func (e *e2e) user(email string) migrate.UserView {
-	e.t.Helper()
-	var u migrate.UserView
-	if err := json.Unmarshal([]byte(e.cli("user", "get", email, "-o", "json")), &u); err != nil {
-		e.t.Fatal(err)
-	}
-	return u
-}
 
 // syncNow asks for a delta of one user and returns how long the daemon took
 // to start it and the user after it.
@@ -116,21 +105,14 @@ func (e *e2e) findItem(mailbox, s string) (graphemu.MessageDump, bool) {
 func TestE2E_BatchLifecycleIncrementalAndOperations(t *testing.T) {
 	ctx := context.Background()
 	e := newE2E(t, "life", 2, mailgen.Options{Messages: 60}, graphemu.Options{TimeScale: 60})
-	e.emu.AddMailbox("migration@contoso.example")
-	f, _ := os.OpenFile(e.cfgPath, os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString("report_sender: migration@contoso.example\nmax_message_bytes: 150000\n")
-	f.Close()
+	e.withReportSender()
+	e.appendConfig("max_message_bytes: 150000\n")
 	u0, u1 := e.users[0], e.users[1]
 	// One message over this test's 150 KB limit, to be skipped and approved.
-	big := mailgen.Message{Raw: []byte("From: x@example.org\r\nSubject: too big for this test\r\nMessage-ID: <big@x>\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", 12000)),
-		InternalDate: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), Kind: mailgen.KindOversize, Subject: "too big for this test"}
-	if _, err := e.dc.Append(ctx, u0.login, "INBOX", big); err != nil {
-		t.Fatal(err)
-	}
+	big := e.appendOversize(ctx, u0.login, "too big for this test", "<big@x>")
 	e.users[0].mb.Folders[0].Messages = append(e.users[0].mb.Folders[0].Messages, big)
 	e.start()
-	e.cli("batch", "new", "life", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"),
-		"--autostart", "--notification-emails", "admin@contoso.example", "--sync-interval", "24h")
+	e.newBatch("life", reportedDaily...)
 	v := e.waitSynced("life", 5*time.Minute)
 	if v.Status != "Synced" {
 		t.Fatalf("initial sync: %+v", v)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/imapmig/imapmig/testenv/graphemu"
+	"github.com/imapmig/imapmig/testenv/logbuf"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
 
@@ -138,7 +139,7 @@ Sync Pull
 SyncState *
 `, e.dc.TLSPort, l[0], l[1], filepath.Join(e.dir, "dovecot.pem"), md, md))
 		cmd := exec.Command(bin, "-q", "-c", rc, "-a")
-		cmd.Stderr = &lockedBuffer{}
+		cmd.Stderr = &logbuf.Buffer{}
 		cmds = append(cmds, cmd)
 	}
 	start := time.Now()

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -68,17 +66,9 @@ func TestE2E_MetricsDuringAMigration(t *testing.T) {
 	e := newE2E(t, "met", 1, mailgen.Options{Messages: 40}, graphemu.Options{TimeScale: 60,
 		Latency: 10 * time.Millisecond, Limits: graphemu.Limits{Concurrency: 2, Requests: 30, UploadBytes: 1 << 20}})
 	metricsAddr := freePort(t)
-	cfg, err := os.ReadFile(e.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, e.cfgPath, string(cfg)+"metrics_listen: "+metricsAddr+"\n")
+	e.appendConfig("metrics_listen: " + metricsAddr + "\n")
 	e.start()
-	tok, err := os.ReadFile(filepath.Join(e.dir, "data", "api.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := strings.TrimSpace(string(tok))
+	token := e.apiToken()
 	apiURL := "http://" + e.addr + "/metrics"
 	if code, _ := getMetrics(t, apiURL, ""); code != http.StatusUnauthorized {
 		t.Errorf("/metrics on the API without the token: %d, want 401", code)
@@ -87,7 +77,7 @@ func TestE2E_MetricsDuringAMigration(t *testing.T) {
 		t.Errorf("/metrics on the API with a wrong token: %d, want 401", code)
 	}
 
-	e.cli("batch", "new", "met", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+	e.newBatch("met", "--autostart")
 	if v := e.waitSynced("met", 10*time.Minute); v.Status != "Synced" && v.Status != "SyncedWithErrors" {
 		t.Fatalf("batch: %+v", v)
 	}
@@ -106,6 +96,7 @@ func TestE2E_MetricsDuringAMigration(t *testing.T) {
 			t.Fatalf("/metrics on metrics_listen: %d %s", code, body)
 		}
 		p := expfmt.NewTextParser(model.UTF8Validation)
+		var err error
 		if fams, err = p.TextToMetricFamilies(bytes.NewReader(body)); err != nil {
 			t.Fatal(err)
 		}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -28,21 +26,16 @@ func poll(t *testing.T, what string, cond func() bool) {
 // batch's changed exclude_folders and sync_interval and the log level, and
 // logs "needs restart: KEY" for what it cannot apply live.
 func TestServe_SIGHUPAppliesWhatItCanAndNamesWhatNeedsRestart(t *testing.T) {
-	dir := t.TempDir()
-	addr := freePort(t)
-	writeFile(t, filepath.Join(dir, "one.csv"), csvRows(1))
-	writeFile(t, filepath.Join(dir, "two.csv"), "EmailAddress,UserName,Password\nnew@fabrikam.com,n,Pw-new-secret\n")
-	base := fmt.Sprintf(`data_dir: data
-listen: %s
-log_level: info
+	wave1 := "batches:\n  - {name: wave1, endpoint: old, tenant: contoso, csv: one.csv, sync_interval: 24h}\n"
+	dd := newDaemonDir(t, `log_level: info
 endpoints: [{name: old, host: 127.0.0.1, port: 1}]
 tenants:
   - {name: contoso, tenant_id: t, client_id: c, client_secret_env: TEST_CLIENT_SECRET, authority_host: "https://127.0.0.1:1"}
-`, addr)
-	wave1 := "batches:\n  - {name: wave1, endpoint: old, tenant: contoso, csv: one.csv, sync_interval: 24h}\n"
-	cfg := writeFile(t, filepath.Join(dir, "imapmig.yaml"), base+wave1)
-	d, logs := startServeLogs(t, cfg, addr, []string{"TEST_CLIENT_SECRET=unused-test-secret"})
-	env := []string{"IMAPMIG_CONFIG=" + cfg}
+`+wave1)
+	base, cfg, env := strings.TrimSuffix(dd.yaml, wave1), dd.cfg, dd.env
+	dd.file(t, "one.csv", csvRows(1))
+	dd.file(t, "two.csv", "EmailAddress,UserName,Password\nnew@fabrikam.com,n,Pw-new-secret\n")
+	d, logs := startServeLogs(t, cfg, dd.addr, []string{"TEST_CLIENT_SECRET=unused-test-secret"})
 	batch := func(name string) (migrate.BatchView, bool) {
 		out, _, code := runCLI(t, env, "batch", "get", name, "-o", "json")
 		var v migrate.BatchView
@@ -91,16 +84,12 @@ tenants:
 }
 
 func TestBatchSet_ChangesOptionsAtRunTime(t *testing.T) {
-	dir := t.TempDir()
-	addr := freePort(t)
-	csv := writeFile(t, filepath.Join(dir, "one.csv"), csvRows(2))
-	cfg := writeFile(t, filepath.Join(dir, "imapmig.yaml"), fmt.Sprintf(`data_dir: data
-listen: %s
-endpoints: [{name: old, host: 127.0.0.1, port: 1}]
+	dd := newDaemonDir(t, `endpoints: [{name: old, host: 127.0.0.1, port: 1}]
 tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: TEST_CLIENT_SECRET}]
-`, addr))
-	startServe(t, cfg, addr)
-	env := []string{"IMAPMIG_CONFIG=" + cfg}
+`)
+	csv := dd.file(t, "one.csv", csvRows(2))
+	startServe(t, dd.cfg, dd.addr)
+	env := dd.env
 	if _, errOut, code := runCLI(t, env, "batch", "new", "w", "--endpoint", "old", "--tenant", "contoso", "--csv", csv, "--exclude-folders", "Spam"); code != 0 {
 		t.Fatal(errOut)
 	}

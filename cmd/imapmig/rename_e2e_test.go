@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,7 +16,7 @@ func TestE2E_FolderRenamedOnSource(t *testing.T) {
 	ctx := context.Background()
 	e := newE2E(t, "ren", 1, mailgen.Options{Messages: 60}, graphemu.Options{})
 	e.start()
-	e.cli("batch", "new", "ren", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+	e.newBatch("ren", "--autostart")
 	if v := e.waitSynced("ren", 5*time.Minute); v.Status != "Synced" {
 		t.Fatalf("initial sync: %+v", v)
 	}

@@ -30,7 +30,7 @@ func TestE2E_SIGTERMDuringUploadStopsWithin5s(t *testing.T) {
 	}))
 	defer gate.Release()
 	e.start()
-	e.cli("batch", "new", "term", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+	e.newBatch("term", "--autostart")
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	held, err := gate.Wait(wctx)

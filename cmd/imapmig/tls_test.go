@@ -8,12 +8,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"fmt"
 	"math/big"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,42 +56,20 @@ func selfSigned(t *testing.T, dir, name string) (certFile, keyFile string, pool 
 // daemon's self-signed certificate (or tls_ca_file) and works; a wrong CA
 // is refused; a key without its certificate refuses to start.
 func TestServe_APIOverTLS(t *testing.T) {
-	dir := t.TempDir()
-	addr := freePort(t)
+	dd := newDaemonDir(t, "tls_cert_file: api.crt\ntls_key_file: api.key\n"+oldAndContoso)
+	dir, addr, cfg, base := dd.dir, dd.addr, dd.cfg, dd.yaml
 	_, _, pool := selfSigned(t, dir, "api")
 	otherCert, _, _ := selfSigned(t, dir, "other")
-	base := fmt.Sprintf(`
-data_dir: data
-listen: %s
-tls_cert_file: api.crt
-tls_key_file: api.key
-endpoints: [{name: old, host: 127.0.0.1}]
-tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: TEST_CLIENT_SECRET}]
-`, addr)
-	cfg := writeFile(t, filepath.Join(dir, "imapmig.yaml"), base)
-	cmd := exec.Command(binPath, "serve", "--config", cfg)
-	cmd.Env = append(os.Environ(), "TEST_CLIENT_SECRET=unused-test-secret")
-	logs := &lockedBuffer{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	waitHealthy(t, hc, "https://"+addr, cmd, logs)
+	cmd, logs := startServeAt(t, cfg, hc, "https://"+addr, []string{"TEST_CLIENT_SECRET=unused-test-secret"})
 	if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
 		if resp.StatusCode == http.StatusOK {
 			t.Errorf("plain HTTP answered 200 on a TLS listener")
 		}
 		resp.Body.Close()
 	}
-	env := []string{"IMAPMIG_CONFIG=" + cfg}
-	csv := writeFile(t, filepath.Join(dir, "one.csv"), csvRows(2))
+	env := dd.env
+	csv := dd.file(t, "one.csv", csvRows(2))
 	if out, errOut, code := runCLI(t, env, "batch", "new", "wave1", "--endpoint", "old", "--tenant", "contoso", "--csv", csv); code != 0 || !strings.Contains(out, "created with 2 users") {
 		t.Fatalf("batch new over TLS: %d %s %s", code, out, errOut)
 	}
@@ -102,11 +77,11 @@ tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: TEST_CL
 		t.Fatalf("batch list over TLS: %d %s %s", code, out, errOut)
 	}
 	// tls_ca_file wins over the certificate itself: a wrong CA is refused.
-	wrong := writeFile(t, filepath.Join(dir, "wrong.yaml"), base+"tls_ca_file: "+otherCert+"\n")
+	wrong := dd.file(t, "wrong.yaml", base+"tls_ca_file: "+otherCert+"\n")
 	if _, errOut, code := runCLI(t, []string{"IMAPMIG_CONFIG=" + wrong}, "batch", "list"); code == 0 || !strings.Contains(errOut, "certificate") {
 		t.Errorf("a wrong tls_ca_file was not refused: %d %s", code, errOut)
 	}
-	right := writeFile(t, filepath.Join(dir, "right.yaml"), base+"tls_ca_file: api.crt\n")
+	right := dd.file(t, "right.yaml", base+"tls_ca_file: api.crt\n")
 	if out, errOut, code := runCLI(t, []string{"IMAPMIG_CONFIG=" + right}, "batch", "list"); code != 0 || !strings.Contains(out, "wave1") {
 		t.Errorf("tls_ca_file: %d %s %s", code, out, errOut)
 	}
@@ -115,7 +90,7 @@ tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: TEST_CL
 		t.Errorf("the start log does not name the https URL:\n%s", logs.String())
 	}
 
-	half := writeFile(t, filepath.Join(dir, "half.yaml"), strings.Replace(base, "tls_cert_file: api.crt\n", "", 1))
+	half := dd.file(t, "half.yaml", strings.Replace(base, "tls_cert_file: api.crt\n", "", 1))
 	if _, errOut, code := runCLI(t, []string{"TEST_CLIENT_SECRET=x"}, "serve", "--config", half); code != 1 || !strings.Contains(errOut, "tls_cert_file") {
 		t.Errorf("tls_key_file without tls_cert_file: exit %d %s", code, errOut)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/migrate/bytesize"
 	"github.com/imapmig/imapmig/migrate/httpapi"
 	"github.com/imapmig/imapmig/migrate/model"
 )
@@ -49,7 +50,7 @@ func userListCmd() *cobra.Command {
 			fmt.Fprintln(tw, strings.Join(header, "\t"))
 			for _, u := range us {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\t%s\t%s\n", u.EmailAddress, u.BatchId, u.Status, u.SyncedItemCount,
-					u.EstimatedTotalCount, fmtBytes(u.SyncedBytes), u.SkippedItemCount, orDash(u.DataConsistencyScore),
+					u.EstimatedTotalCount, bytesize.Format(u.SyncedBytes), u.SkippedItemCount, orDash(u.DataConsistencyScore),
 					fmtTime(u.LastSuccessfulSyncTime), orDash(u.ErrorReason))
 			}
 		})
@@ -67,10 +68,10 @@ func userGetCmd() *cobra.Command {
 			}
 			rows := [][2]string{
 				{"EmailAddress", u.EmailAddress}, {"BatchId", u.BatchId}, {"UserName", u.UserName}, {"Status", string(u.Status)},
-				{"EstimatedTotalCount", strconv.FormatInt(u.EstimatedTotalCount, 10)}, {"EstimatedTotalSize", fmtBytes(u.EstimatedTotalSize)},
-				{"SyncedItemCount", strconv.FormatInt(u.SyncedItemCount, 10)}, {"SyncedBytes", fmtBytes(u.SyncedBytes)},
+				{"EstimatedTotalCount", strconv.FormatInt(u.EstimatedTotalCount, 10)}, {"EstimatedTotalSize", bytesize.Format(u.EstimatedTotalSize)},
+				{"SyncedItemCount", strconv.FormatInt(u.SyncedItemCount, 10)}, {"SyncedBytes", bytesize.Format(u.SyncedBytes)},
 				{"SkippedItemCount", strconv.FormatInt(u.SkippedItemCount, 10)},
-				{"Rate", fmt.Sprintf("%.1f items/s, %s/s", u.ItemsPerSecond, fmtBytes(int64(u.BytesPerSecond)))}, {"ETA", eta},
+				{"Rate", fmt.Sprintf("%.1f items/s, %s/s", u.ItemsPerSecond, bytesize.Format(int64(u.BytesPerSecond)))}, {"ETA", eta},
 				{"LastSuccessfulSyncTime", fmtTime(u.LastSuccessfulSyncTime)}, {"NextSyncTime", fmtTime(u.NextSyncTime)},
 				{"QueuedDuration", dur(u.QueuedDuration)}, {"InProgressDuration", dur(u.InProgressDuration)},
 				{"SyncedDuration", dur(u.SyncedDuration)}, {"StalledDuration", dur(u.StalledDuration)}, {"Stalled", strconv.FormatBool(u.Stalled)},
@@ -103,7 +104,7 @@ func userSkippedCmd() *cobra.Command {
 				if !it.Date.IsZero() {
 					d = it.Date.Format(time.DateOnly)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\n", it.Folder, d, fmtBytes(it.Size), it.Reason, it.Approved, it.Subject)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\n", it.Folder, d, bytesize.Format(it.Size), it.Reason, it.Approved, it.Subject)
 			}
 		})
 	})

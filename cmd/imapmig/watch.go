@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/migrate/bytesize"
 	"github.com/imapmig/imapmig/migrate/httpapi"
 	"github.com/imapmig/imapmig/migrate/model"
 )
@@ -189,7 +190,7 @@ type watchRow struct {
 func renderWatch(v migrate.BatchView, us []migrate.UserView, width, height int, now time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "batch %s  %s  %s  score %s  %d/%d items  %s/%s  %d skipped  %d missing\n", v.Name, v.Status, now.Format("15:04:05"),
-		orDash(v.DataConsistencyScore), v.SyncedItemCount, v.EstimatedTotalCount, fmtBytes(v.SyncedBytes), fmtBytes(v.EstimatedTotalSize),
+		orDash(v.DataConsistencyScore), v.SyncedItemCount, v.EstimatedTotalCount, bytesize.Format(v.SyncedBytes), bytesize.Format(v.EstimatedTotalSize),
 		v.SkippedItemCount, v.MissingItemCount)
 	fmt.Fprintf(&b, "users %d: %d queued, %d active, %d synced, %d failed, %d stopped, %d completed, %d stalled\n",
 		v.TotalCount, v.QueuedCount, v.ActiveCount, v.SyncedCount, v.FailedCount, v.StoppedCount,
@@ -251,8 +252,8 @@ func watchRowOf(u migrate.UserView, now time.Time) watchRow {
 	}
 	return watchRow{frac: frac, cells: [nCols]string{
 		cEmail: u.EmailAddress, cStatus: string(u.Status), cPct: fmt.Sprintf("%3.0f%%", frac*100),
-		cItems: fmt.Sprintf("%d/%d", u.SyncedItemCount, u.EstimatedTotalCount), cBytes: fmtBytes(u.SyncedBytes),
-		cRate: fmt.Sprintf("%.1f it/s", u.ItemsPerSecond), cBRate: fmtBytes(int64(u.BytesPerSecond)) + "/s",
+		cItems: fmt.Sprintf("%d/%d", u.SyncedItemCount, u.EstimatedTotalCount), cBytes: bytesize.Format(u.SyncedBytes),
+		cRate: fmt.Sprintf("%.1f it/s", u.ItemsPerSecond), cBRate: bytesize.Format(int64(u.BytesPerSecond)) + "/s",
 		cETA: "ETA " + eta, cNote: strings.Join(note, ", "),
 	}}
 }
@@ -344,14 +345,14 @@ func (p *plainWatcher) write(out io.Writer, v migrate.BatchView, us []migrate.Us
 	ts := now.Format(time.DateTime)
 	line := fmt.Sprintf("batch %s %s: %d queued, %d active, %d synced, %d failed, %d stalled; %d/%d items, %s/%s, %d skipped",
 		v.Name, v.Status, v.QueuedCount, v.ActiveCount, v.SyncedCount, v.FailedCount, v.StalledCount,
-		v.SyncedItemCount, v.EstimatedTotalCount, fmtBytes(v.SyncedBytes), fmtBytes(v.EstimatedTotalSize), v.SkippedItemCount)
+		v.SyncedItemCount, v.EstimatedTotalCount, bytesize.Format(v.SyncedBytes), bytesize.Format(v.EstimatedTotalSize), v.SkippedItemCount)
 	if line != p.lastBatch {
 		fmt.Fprintf(out, "%s %s\n", ts, line)
 		p.lastBatch = line
 	}
 	for _, u := range us {
 		ul := fmt.Sprintf("user %s %s: %d/%d items, %s, %d skipped", u.EmailAddress, u.Status, u.SyncedItemCount,
-			u.EstimatedTotalCount, fmtBytes(u.SyncedBytes), u.SkippedItemCount)
+			u.EstimatedTotalCount, bytesize.Format(u.SyncedBytes), u.SkippedItemCount)
 		if u.Stalled {
 			ul += ", STALLED"
 		}

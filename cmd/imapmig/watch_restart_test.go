@@ -1,50 +1,29 @@
 package main
 
 import (
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imapmig/imapmig/testenv/logbuf"
 )
 
 // TestWatchFollow_SurvivesADaemonRestart runs `batch watch --follow` (the
 // real binary, plain output) while the daemon is stopped and started
 // again: it says it is waiting for the daemon, then goes on.
 func TestWatchFollow_SurvivesADaemonRestart(t *testing.T) {
-	dir := t.TempDir()
-	addr := freePort(t)
-	cfg := writeFile(t, filepath.Join(dir, "imapmig.yaml"), fmt.Sprintf(`
-data_dir: data
-listen: %s
-endpoints: [{name: old, host: 127.0.0.1}]
-tenants: [{name: contoso, tenant_id: t, client_id: c, client_secret_env: TEST_CLIENT_SECRET}]
-`, addr))
-	env := []string{"IMAPMIG_CONFIG=" + cfg}
+	dd := newDaemonDir(t, oldAndContoso)
+	cfg, addr, env := dd.cfg, dd.addr, dd.env
 	d := startServe(t, cfg, addr)
-	csv := writeFile(t, filepath.Join(dir, "one.csv"), csvRows(2))
+	csv := dd.file(t, "one.csv", csvRows(2))
 	if out, errOut, code := runCLI(t, env, "batch", "new", "wave1", "--endpoint", "old", "--tenant", "contoso", "--csv", csv); code != 0 {
 		t.Fatalf("batch new: %d %s %s", code, out, errOut)
 	}
-	w := exec.Command(binPath, "batch", "watch", "wave1", "--follow", "--interval", "20ms")
-	w.Env = append(os.Environ(), env...)
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
-	w.Stdout, w.Stderr = out, errOut
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	var werr error
-	go func() { werr = w.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		w.Process.Kill() // harmless when it has ended
-		<-exited
-	})
+	out, errOut := &logbuf.Buffer{}, &logbuf.Buffer{}
+	w := startCLI(t, env, out, errOut, "batch", "watch", "wave1", "--follow", "--interval", "20ms")
 	alive := func() bool {
 		select {
-		case <-exited:
-			t.Fatalf("watch ended: %v\nstdout:\n%s\nstderr:\n%s", werr, out.String(), errOut.String())
+		case <-w.exited:
+			t.Fatalf("watch ended: %v\nstdout:\n%s\nstderr:\n%s", w.err, out.String(), errOut.String())
 		default:
 		}
 		return true

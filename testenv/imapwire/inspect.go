@@ -1,6 +1,7 @@
 package imapwire
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -83,15 +84,9 @@ func tokens(line string) []string {
 	return out
 }
 
+// has says whether any of words is among the tokens ts.
 func has(ts []string, words ...string) bool {
-	for _, t := range ts {
-		for _, w := range words {
-			if t == w {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.ContainsFunc(ts, func(t string) bool { return slices.Contains(words, t) })
 }
 
 // after returns the tokens after the first "(" … ")" group that follows

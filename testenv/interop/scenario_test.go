@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -180,34 +181,18 @@ func keyOf(t *testing.T, s *server, user, folder string, uid uint32) string {
 func observe(s *server, p *imapwire.Proxy) observed {
 	c := p.Counts()
 	o := observed{Capability: p.Capability()}
-	switch {
-	case c[imapwire.FeatureChangedSince] > 0:
-		o.Flags = "CONDSTORE: `UID FETCH … (FLAGS) (CHANGEDSINCE n)`"
-	case c[imapwire.FeatureFlagsScan] > 0:
-		o.Flags = "full scan: `UID FETCH 1:* (UID FLAGS)`, compared with state"
-	default:
-		o.Flags = "not read"
-	}
-	switch {
-	case c[imapwire.FeatureESearch] > 0:
-		o.Expunges = "ESEARCH: `UID SEARCH RETURN (…)`"
-	case c["UID SEARCH"] > 0:
-		o.Expunges = "`UID SEARCH ALL`"
-	case c["UID FETCH"] > 0:
-		o.Expunges = "`UID FETCH`"
-	default:
-		o.Expunges = "not read"
-	}
-	switch {
-	case c[imapwire.FeatureListStatus] > 0:
-		o.FolderState = "LIST-STATUS: one `LIST … RETURN (STATUS …)`"
-	case c["STATUS"] > 0:
-		o.FolderState = "`STATUS` per folder"
-	default:
-		o.FolderState = "`SELECT` per folder"
-	}
+	o.Flags = firstUsed(c, "not read",
+		way{imapwire.FeatureChangedSince, "CONDSTORE: `UID FETCH … (FLAGS) (CHANGEDSINCE n)`"},
+		way{imapwire.FeatureFlagsScan, "full scan: `UID FETCH 1:* (UID FLAGS)`, compared with state"})
+	o.Expunges = firstUsed(c, "not read",
+		way{imapwire.FeatureESearch, "ESEARCH: `UID SEARCH RETURN (…)`"},
+		way{"UID SEARCH", "`UID SEARCH ALL`"},
+		way{"UID FETCH", "`UID FETCH`"})
+	o.FolderState = firstUsed(c, "`SELECT` per folder",
+		way{imapwire.FeatureListStatus, "LIST-STATUS: one `LIST … RETURN (STATUS …)`"},
+		way{"STATUS", "`STATUS` per folder"})
 	caps := strings.Fields(strings.ToUpper(o.Capability))
-	if hasAny(caps, "MOVE", "IMAP4REV2") {
+	if slices.Contains(caps, "MOVE") || slices.Contains(caps, "IMAP4REV2") {
 		o.SourceMove = "`MOVE`"
 	} else {
 		o.SourceMove = "`COPY`, `STORE +FLAGS (\\Deleted)`, `EXPUNGE` (no MOVE)"
@@ -215,15 +200,18 @@ func observe(s *server, p *imapwire.Proxy) observed {
 	return o
 }
 
-func hasAny(list []string, want ...string) bool {
-	for _, l := range list {
-		for _, w := range want {
-			if l == w {
-				return true
-			}
+// way is one way of reading something: the proxy's count that shows it was
+// used, and how the table names it.
+type way struct{ count, name string }
+
+// firstUsed names the first of ways the proxy counted, or otherwise.
+func firstUsed(c map[string]int, otherwise string, ways ...way) string {
+	for _, w := range ways {
+		if c[w.count] > 0 {
+			return w.name
 		}
 	}
-	return false
+	return otherwise
 }
 
 // The comparison of source and target sees a difference: a flag changed
