@@ -58,12 +58,7 @@ func newBenchWorld(b *testing.B, mb *mailgen.Mailbox, emuOpts graphemu.Options) 
 		b.Fatal(err)
 	}
 	st := statetest.MustOpen(b)
-	if err := st.PutEndpoint(state.Endpoint{Name: "ep", Host: srv.Host, MaxConcurrentMigrations: 4, MaxConcurrentIncrementalSyncs: 4}); err != nil {
-		b.Fatal(err)
-	}
-	if err := st.PutTenant(state.Tenant{Name: "tn"}); err != nil {
-		b.Fatal(err)
-	}
+	statetest.PutEndpoint(b, st, srv.Host, 4)
 	eng := migrate.New(migrate.Options{
 		Store: st, Logger: slog.New(slog.DiscardHandler),
 		Sources:      func(context.Context, state.Endpoint) (migrate.SourceConnector, error) { return conn, nil },

@@ -98,12 +98,7 @@ func newFaultWorld(t *testing.T, srv *dovecot.Server, u *dovecot.User, p *imapfa
 	cfg := imapsrc.Config{Host: "127.0.0.1", Port: p.Port(), Security: imapsrc.SecurityNone,
 		CommandTimeout: time.Second, DialTimeout: 5 * time.Second, LimitBackoff: 50 * time.Millisecond, SpoolDir: t.TempDir()}
 	st := statetest.MustOpen(t)
-	if err := st.PutEndpoint(state.Endpoint{Name: "ep", Host: "127.0.0.1", MaxConcurrentMigrations: 2, MaxConcurrentIncrementalSyncs: 2}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutTenant(state.Tenant{Name: "tn"}); err != nil {
-		t.Fatal(err)
-	}
+	statetest.PutEndpoint(t, st, "127.0.0.1", 2)
 	addr := u.Name + "@contoso.example"
 	tgt := memtarget.New(addr)
 	opts := migrate.Options{

@@ -46,12 +46,7 @@ func newWorld(t *testing.T, maxMessageBytes int64, addrs ...string) *world {
 		t.Fatal(err)
 	}
 	st := statetest.MustOpen(t)
-	if err := st.PutEndpoint(state.Endpoint{Name: "ep", Host: srv.Host, MaxConcurrentMigrations: 4, MaxConcurrentIncrementalSyncs: 4}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutTenant(state.Tenant{Name: "tn"}); err != nil {
-		t.Fatal(err)
-	}
+	statetest.PutEndpoint(t, st, srv.Host, 4)
 	w := &world{srv: srv, tgt: memtarget.New(addrs...)}
 	var eng *migrate.Engine
 	w.m = metrics.New(figures{&eng}, "v-test")

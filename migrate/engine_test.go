@@ -37,12 +37,7 @@ func newHarness(t *testing.T, st *state.Store, src *fakeServer, tgt *memtarget.T
 // newHarnessWith runs an engine over any source and target.
 func newHarnessWith(t testing.TB, st *state.Store, src migrate.SourceConnector, tgt migrate.Target, maxConc int, tweak func(*migrate.Options)) *harness {
 	t.Helper()
-	if err := st.PutEndpoint(state.Endpoint{Name: "ep", Host: "x", MaxConcurrentMigrations: maxConc, MaxConcurrentIncrementalSyncs: maxConc}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutTenant(state.Tenant{Name: "tn"}); err != nil {
-		t.Fatal(err)
-	}
+	statetest.PutEndpoint(t, st, "x", maxConc)
 	opts := migrate.Options{
 		Store:            st,
 		Sources:          func(context.Context, state.Endpoint) (migrate.SourceConnector, error) { return src, nil },

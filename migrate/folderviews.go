@@ -76,14 +76,22 @@ func (p *pass) stampFolder(fs *state.FolderState, s *folderScan) {
 	}
 }
 
-// folderViews is a user's folders with their figures, by name.
-func (e *Engine) folderViews(u state.User) ([]FolderView, error) {
-	email := u.EmailAddress
+// savedFolders is a user's saved folder states, by name, and skipped items.
+func (e *Engine) savedFolders(email string) (map[string]state.FolderState, []state.SkippedItem, error) {
 	fs, err := e.store.Folders(email)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sk, err := e.store.Skipped(email)
+	if err != nil {
+		return nil, nil, err
+	}
+	return fs, sk, nil
+}
+
+// folderViews is a user's folders with their figures, by name.
+func (e *Engine) folderViews(u state.User) ([]FolderView, error) {
+	fs, sk, err := e.savedFolders(u.EmailAddress)
 	if err != nil {
 		return nil, err
 	}

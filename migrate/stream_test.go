@@ -248,25 +248,11 @@ func TestEngine_StreamedStopAtChunkEdgesLosesAndDuplicatesNothing(t *testing.T) 
 // TestEngine_StopAtEveryFetchAcrossFoldersLosesAndDuplicatesNothing with
 // every first copy streamed.
 func TestEngine_StreamedStopAtEveryFetchAcrossFolders(t *testing.T) {
-	folders := []string{"A", "A/B", "C"}
-	per := 3
-	total := int32(len(folders) * per)
-	for k := int32(1); k <= total; k++ {
-		t.Run(fmt.Sprintf("fetch%d", k), func(t *testing.T) {
-			src, tgt := newFakeServer(), memtarget.New("ann@contoso.com")
-			for fi, f := range folders {
-				src.addFolder(f, "")
-				for i := 0; i < per; i++ {
-					src.append(f, rawMsg(fmt.Sprintf("%s %d", f, i), 300), day0.AddDate(0, fi, i))
-				}
-			}
-			stopAtFetchThenResume(t, src, tgt, "", k, streamAlways)
-			mb := tgt.Box("ann@contoso.com")
-			if n := len(mb.Items()); n != int(total) || mb.Duplicates() != 0 {
-				t.Errorf("stopped at fetch %d: %d items, %d duplicates", k, n, mb.Duplicates())
-			}
-		})
-	}
+	stopAcrossFolders(t, []string{"A", "A/B", "C"}, 3, func(t *testing.T, k, total int32, mb *memtarget.Mailbox) {
+		if n := len(mb.Items()); n != int(total) || mb.Duplicates() != 0 {
+			t.Errorf("stopped at fetch %d: %d items, %d duplicates", k, n, mb.Duplicates())
+		}
+	}, streamAlways)
 }
 
 // TestEngine_StreamedResumeReplaysExpungesAndFlags: a streamed first copy

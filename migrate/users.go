@@ -12,69 +12,57 @@ import (
 
 // SyncNowUser runs an incremental sync of one Synced user now.
 func (e *Engine) SyncNowUser(ctx context.Context, email string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u, err := e.store.User(email)
-	if err != nil {
-		return err
-	}
-	if u.Status != model.UserSynced {
-		hint := "SyncNow applies to users whose initial sync is done (Synced)"
-		if u.Status == model.UserFailed {
-			hint = "a Failed user is resumed with `imapmig batch start " + u.Batch + "`"
-			if b, err := e.store.Batch(u.Batch); err == nil && (b.Status == model.BatchCompleted || b.Status == model.BatchCompletedWithErrors || b.Status == model.BatchCompleting) {
-				hint = "its batch " + u.Batch + " is " + string(b.Status) + ": remove the user (`imapmig user remove " + u.EmailAddress + "`, the mail already copied stays) and add it to a new batch (`imapmig batch new`)"
+	return e.withUser(email, func(u state.User) error {
+		if u.Status != model.UserSynced {
+			hint := "SyncNow applies to users whose initial sync is done (Synced)"
+			if u.Status == model.UserFailed {
+				hint = "a Failed user is resumed with `imapmig batch start " + u.Batch + "`"
+				if b, err := e.store.Batch(u.Batch); err == nil && (b.Status == model.BatchCompleted || b.Status == model.BatchCompletedWithErrors || b.Status == model.BatchCompleting) {
+					hint = "its batch " + u.Batch + " is " + string(b.Status) + ": remove the user (`imapmig user remove " + u.EmailAddress + "`, the mail already copied stays) and add it to a new batch (`imapmig batch new`)"
+				}
 			}
+			return &ActionError{Object: "user", Name: u.EmailAddress, Status: string(u.Status), Action: "sync now", Hint: hint}
 		}
-		return &ActionError{Object: "user", Name: u.EmailAddress, Status: string(u.Status), Action: "sync now", Hint: hint}
-	}
-	if _, err := e.store.UpdateUser(email, func(u *state.User) error { u.NextSyncAt = e.now().UTC(); return nil }); err != nil {
-		return err
-	}
-	e.notify()
-	return nil
+		if _, err := e.store.UpdateUser(email, func(u *state.User) error { u.NextSyncAt = e.now().UTC(); return nil }); err != nil {
+			return err
+		}
+		e.notify()
+		return nil
+	})
 }
 
 // StopUser stops one user: out of the queue, or at the next message
 // boundary when running.
 func (e *Engine) StopUser(ctx context.Context, email string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u, err := e.store.User(email)
-	if err != nil {
-		return err
-	}
-	var next state.UserStatus
-	switch u.Status {
-	case model.UserQueued, model.UserSynced, model.UserCreated:
-		next = model.UserStopped
-	case model.UserValidating, model.UserSyncing, model.UserIncrementalSyncing:
-		next = model.UserStopping
-	default:
-		return &ActionError{Object: "user", Name: u.EmailAddress, Status: string(u.Status), Action: "stop", Hint: "only a queued, running or synced user can be stopped"}
-	}
-	if _, err := e.store.UpdateUser(email, func(u *state.User) error { u.Status = next; return nil }); err != nil {
-		return err
-	}
-	e.cancelUser(u.EmailAddress)
-	e.event(u.Batch, u.EmailAddress, "info", "user stopped")
-	return nil
+	return e.withUser(email, func(u state.User) error {
+		var next state.UserStatus
+		switch u.Status {
+		case model.UserQueued, model.UserSynced, model.UserCreated:
+			next = model.UserStopped
+		case model.UserValidating, model.UserSyncing, model.UserIncrementalSyncing:
+			next = model.UserStopping
+		default:
+			return &ActionError{Object: "user", Name: u.EmailAddress, Status: string(u.Status), Action: "stop", Hint: "only a queued, running or synced user can be stopped"}
+		}
+		if _, err := e.store.UpdateUser(email, func(u *state.User) error { u.Status = next; return nil }); err != nil {
+			return err
+		}
+		e.cancelUser(u.EmailAddress)
+		e.event(u.Batch, u.EmailAddress, "info", "user stopped")
+		return nil
+	})
 }
 
 // RemoveUser stops a user and deletes its state; its target mail is kept.
 func (e *Engine) RemoveUser(ctx context.Context, email string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u, err := e.store.User(email)
-	if err != nil {
-		return err
-	}
-	e.cancelUser(u.EmailAddress)
-	if err := e.store.RemoveUser(email); err != nil {
-		return err
-	}
-	e.event(u.Batch, u.EmailAddress, "info", "user removed")
-	return nil
+	return e.withUser(email, func(u state.User) error {
+		e.cancelUser(u.EmailAddress)
+		if err := e.store.RemoveUser(email); err != nil {
+			return err
+		}
+		e.event(u.Batch, u.EmailAddress, "info", "user removed")
+		return nil
+	})
 }
 
 // ApproveSkipped approves a user's skipped items and returns how many.
@@ -90,6 +78,17 @@ func (e *Engine) ApproveSkipped(ctx context.Context, email string) (int, error) 
 		return n, err
 	}
 	return n, nil
+}
+
+// withUser runs fn on the stored user email under the engine's lock.
+func (e *Engine) withUser(email string, fn func(u state.User) error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u, err := e.store.User(email)
+	if err != nil {
+		return err
+	}
+	return fn(u)
 }
 
 func (e *Engine) login(u state.User) (Login, error) {

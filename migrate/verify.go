@@ -158,11 +158,7 @@ func (e *Engine) VerifyUser(ctx context.Context, email string) (*Verification, e
 		return nil, err
 	}
 	plans, _ := mapFolders(folders, b.Options)
-	saved, err := e.store.Folders(email)
-	if err != nil {
-		return nil, err
-	}
-	skipped, err := e.store.Skipped(email)
+	saved, skipped, err := e.savedFolders(email)
 	if err != nil {
 		return nil, err
 	}

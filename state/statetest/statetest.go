@@ -33,3 +33,16 @@ func MustOpenDir(t testing.TB, dir string) *state.Store {
 	})
 	return s
 }
+
+// PutEndpoint saves the endpoint "ep" on host, allowing conc migrations and
+// conc incremental syncs, and the tenant "tn": the pair an engine test's
+// batches name.
+func PutEndpoint(t testing.TB, st *state.Store, host string, conc int) {
+	t.Helper()
+	if err := st.PutEndpoint(state.Endpoint{Name: "ep", Host: host, MaxConcurrentMigrations: conc, MaxConcurrentIncrementalSyncs: conc}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutTenant(state.Tenant{Name: "tn"}); err != nil {
+		t.Fatal(err)
+	}
+}
