@@ -208,13 +208,22 @@ func (p *pass) applyFlags(ctx context.Context, s *folderScan, acts []action) err
 	return chunks(acts, func(chunk []action) error {
 		var recs []state.MessageRecord
 		var ups []FlagUpdate
+		uids := make([]uint32, len(chunk))
+		for i, a := range chunk {
+			uids[i] = a.flags.uid
+		}
+		stored, err := p.e.store.MessagesOf(p.email, s.plan.Src.Name, uids) // in chunk order, the unrecorded left out
+		if err != nil {
+			return Fatal(err)
+		}
 		for _, a := range chunk {
 			c := a.flags
-			r, found, err := p.e.store.Message(p.email, s.plan.Src.Name, c.uid)
-			if err != nil {
-				return Fatal(err)
+			if len(stored) == 0 || stored[0].UID != c.uid {
+				continue // not recorded
 			}
-			if !found || r.ItemID == "" {
+			r := stored[0]
+			stored = stored[1:]
+			if r.ItemID == "" {
 				continue
 			}
 			r.Flags, r.Keywords = flagBits(c.flags)|r.Flags&state.FlagOutOfScope, c.flags.Categories

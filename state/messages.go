@@ -3,6 +3,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -29,9 +30,10 @@ func (s *Store) PutMessages(email, folder string, recs []MessageRecord) error {
 		if err != nil {
 			return err
 		}
+		c := b.Cursor()
 		for _, r := range recs {
 			k, v := u32(r.UID), encodeMessage(r)
-			if old := b.Get(k); old != nil {
+			if got, old := c.Seek(k); bytes.Equal(got, k) {
 				// The index first: old is the stored value, valid until
 				// the record's own Put.
 				if err := ix.replace(r.UID, old, v); err != nil {
@@ -62,10 +64,11 @@ func (s *Store) DeleteMessages(email, folder string, uids []uint32) error {
 		if err != nil {
 			return err
 		}
+		c := b.Cursor()
 		for _, uid := range uids {
 			k := u32(uid)
-			old := b.Get(k)
-			if old == nil {
+			got, old := c.Seek(k)
+			if !bytes.Equal(got, k) {
 				continue
 			}
 			if err := ix.remove(uid, old); err != nil {

@@ -143,10 +143,14 @@ func TestMsgIndex_CheckFindsDrift(t *testing.T) {
 		break_     func(b *bolt.Bucket) error
 	}{
 		{"totals", "totals", func(b *bolt.Bucket) error {
-			return b.Put(totalsKey, MessageTotals{Count: 3, InScope: 3, Items: 3}.encode())
+			return b.Put(totalsKey, indexHeader{t: MessageTotals{Count: 3, InScope: 3, Items: 3}, watermark: 3}.encode())
 		}},
 		{"record not indexed", "is not indexed", func(b *bolt.Bucket) error { return b.Delete(indexKey([]byte("b"), 2)) }},
-		{"stray entry", "matches no record", func(b *bolt.Bucket) error { return b.Put(indexKey([]byte("zz"), 9), nil) }},
+		{"stray entry", "matches no record", func(b *bolt.Bucket) error { return b.Put(indexKey([]byte("zz"), 1), nil) }},
+		{"entry above the watermark", "at or above the watermark", func(b *bolt.Bucket) error { return b.Put(indexKey([]byte("zz"), 9), nil) }},
+		{"stale count", "the header counts 1 stale", func(b *bolt.Bucket) error {
+			return b.Put(totalsKey, indexHeader{t: MessageTotals{Count: 2, InScope: 2, Items: 1}, watermark: 3, stale: 1}.encode())
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := openTest(t, t.TempDir())
@@ -193,7 +197,7 @@ func TestOpen_UpgradesSchema3WithMessageIndexes(t *testing.T) {
 	s = openTest(t, dir)
 	defer s.Close()
 	mustDo(t, s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bMeta).Get([]byte("schema")); !bytes.Equal(v, u64(SchemaVersion)) || SchemaVersion != 4 {
+		if v := tx.Bucket(bMeta).Get([]byte("schema")); !bytes.Equal(v, u64(SchemaVersion)) || SchemaVersion != 5 {
 			t.Errorf("schema after the upgrade: %x", v)
 		}
 		return nil

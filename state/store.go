@@ -19,7 +19,7 @@ const FileName = "state.db"
 
 // SchemaVersion is written to the meta bucket; a file with a newer version is
 // refused rather than misread.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // MaxEventsPerBatch caps a batch's event log; the oldest events go first.
 const MaxEventsPerBatch = 10000
@@ -139,7 +139,10 @@ func (s *Store) init() error {
 			// Version 1 had no batch index, version 2 no due index,
 			// version 3 no message indexes: those are built folder by
 			// folder when a pass first finishes the folder (EnsureIndex),
-			// not all at once here. The version keeps an older binary,
+			// not all at once here. Version 4's indexes had no watermark
+			// and no stale entries: each reads as an index whose
+			// watermark is above every UID (msgindex.go), and gets one
+			// when it is next rebuilt. The version keeps an older binary,
 			// which would not keep them in step, from opening the file.
 			if err := tx.Bucket(bUsers).ForEach(func(k, v []byte) error {
 				var u User
