@@ -9,16 +9,12 @@ import (
 
 // updateBatchStatus derives a running batch's status from its users.
 func (e *Engine) updateBatchStatus(name string) {
-	us, err := e.store.Users(name)
+	counts, total, err := e.store.BatchUserStatuses(name)
 	if err != nil {
 		return
 	}
-	counts := map[state.UserStatus]int{}
-	for _, u := range us {
-		counts[u.Status]++
-	}
 	_, _ = e.store.UpdateBatch(name, func(b *state.Batch) error {
-		b.Status = deriveBatchStatus(b.Status, counts, len(us))
+		b.Status = deriveBatchStatus(b.Status, counts, total)
 		return nil
 	})
 }

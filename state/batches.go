@@ -138,7 +138,7 @@ func putUsers(tx *bolt.Tx, batch string, users []User) error {
 		if err := indexUser(tx, batch, key); err != nil {
 			return err
 		}
-		if err := reindexDue(tx, nil, &u); err != nil {
+		if err := reindexUser(tx, nil, &u); err != nil {
 			return err
 		}
 	}

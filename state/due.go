@@ -54,6 +54,25 @@ func dueKey(u User) []byte {
 	return append(k, UserKey(u.EmailAddress)...)
 }
 
+// reindexUser keeps a user's indexes in step with a write from old to nu
+// (either may be nil: a new or a removed user): its due entry, and its
+// status in its batch's index (batchusers/<batch>/<user key> → status),
+// which BatchUserStatuses counts without decoding the users.
+func reindexUser(tx *bolt.Tx, old, nu *User) error {
+	if err := reindexDue(tx, old, nu); err != nil {
+		return err
+	}
+	if nu == nil || (old != nil && old.Status == nu.Status) {
+		return nil
+	}
+	idx := sub(tx, bBatchUsers, nu.Batch)
+	key := []byte(UserKey(nu.EmailAddress))
+	if idx == nil || !hasKey(idx, key) {
+		return nil // not in its batch's index (an inconsistency Check reports)
+	}
+	return idx.Put(key, []byte(nu.Status))
+}
+
 // reindexDue moves a user's due entry from what old implies to what nu
 // implies (either may be nil: a new or a removed user).
 func reindexDue(tx *bolt.Tx, old, nu *User) error {

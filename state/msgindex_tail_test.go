@@ -195,7 +195,7 @@ func TestMsgIndex_CompactsTailAndStale(t *testing.T) {
 }
 
 // A schema-4 file: its indexes have no watermark and nothing stale. It
-// opens as schema 5, reads and writes as an index of every UID, and gets
+// opens as the current schema, reads and writes as an index of every UID, and gets
 // its watermark when it is rebuilt.
 func TestOpen_UpgradesSchema4Indexes(t *testing.T) {
 	defer func(v int64) { compactMin = v }(compactMin)
@@ -229,7 +229,7 @@ func TestOpen_UpgradesSchema4Indexes(t *testing.T) {
 	s = openTest(t, dir)
 	defer s.Close()
 	mustDo(t, s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bMeta).Get([]byte("schema")); !bytes.Equal(v, u64(5)) {
+		if v := tx.Bucket(bMeta).Get([]byte("schema")); !bytes.Equal(v, u64(SchemaVersion)) {
 			t.Errorf("schema after opening a schema-4 file: %x", v)
 		}
 		return nil

@@ -197,7 +197,7 @@ func TestOpen_UpgradesSchema3WithMessageIndexes(t *testing.T) {
 	s = openTest(t, dir)
 	defer s.Close()
 	mustDo(t, s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bMeta).Get([]byte("schema")); !bytes.Equal(v, u64(SchemaVersion)) || SchemaVersion != 5 {
+		if v := tx.Bucket(bMeta).Get([]byte("schema")); !bytes.Equal(v, u64(SchemaVersion)) || SchemaVersion != 6 {
 			t.Errorf("schema after the upgrade: %x", v)
 		}
 		return nil

@@ -19,7 +19,7 @@ const FileName = "state.db"
 
 // SchemaVersion is written to the meta bucket; a file with a newer version is
 // refused rather than misread.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // MaxEventsPerBatch caps a batch's event log; the oldest events go first.
 const MaxEventsPerBatch = 10000
@@ -142,7 +142,8 @@ func (s *Store) init() error {
 			// not all at once here. Version 4's indexes had no watermark
 			// and no stale entries: each reads as an index whose
 			// watermark is above every UID (msgindex.go), and gets one
-			// when it is next rebuilt. The version keeps an older binary,
+			// when it is next rebuilt. Version 5's batch index had no
+			// statuses. The version keeps an older binary,
 			// which would not keep them in step, from opening the file.
 			if err := tx.Bucket(bUsers).ForEach(func(k, v []byte) error {
 				var u User
@@ -154,7 +155,7 @@ func (s *Store) init() error {
 						return err
 					}
 				}
-				return reindexDue(tx, nil, &u)
+				return reindexUser(tx, nil, &u) // the due entry; the status in the batch index (version 5 had none)
 			}); err != nil {
 				return err
 			}
@@ -357,10 +358,13 @@ func checkIndexes(tx *bolt.Tx) []error {
 	var errs []error
 	users := tx.Bucket(bUsers)
 	_ = tx.Bucket(bBatchUsers).ForEach(func(batch, _ []byte) error {
-		return sub(tx, bBatchUsers, string(batch)).ForEach(func(k, _ []byte) error {
+		return sub(tx, bBatchUsers, string(batch)).ForEach(func(k, v []byte) error {
 			var u User
-			if getJSON(users, string(k), &u) != nil || u.Batch != string(batch) {
+			switch {
+			case getJSON(users, string(k), &u) != nil || u.Batch != string(batch):
 				errs = append(errs, fmt.Errorf("batchusers/%s/%s does not match a user of that batch", batch, k))
+			case string(v) != string(u.Status):
+				errs = append(errs, fmt.Errorf("batchusers/%s/%s has status %q, the user is %s", batch, k, v, u.Status))
 			}
 			return nil
 		})

@@ -53,6 +53,30 @@ func (s *Store) Users(batch string) ([]User, error) {
 	return out, err
 }
 
+// BatchUserStatuses counts a batch's users by status, from the batch's
+// index: no user is decoded (a batch's status follows from these counts
+// after every user's status change, so reading every user each time cost
+// the engine 9% of its CPU at 200 users).
+func (s *Store) BatchUserStatuses(batch string) (map[UserStatus]int, int, error) {
+	counts := map[UserStatus]int{}
+	total := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		idx := sub(tx, bBatchUsers, batch)
+		if idx == nil {
+			return nil
+		}
+		return idx.ForEach(func(k, v []byte) error {
+			if len(v) == 0 {
+				return fmt.Errorf("%w: batchusers/%s/%s has no status", ErrCorrupt, batch, k)
+			}
+			counts[UserStatus(v)]++
+			total++
+			return nil
+		})
+	})
+	return counts, total, err
+}
+
 // UpdateUser changes a user under fn inside a batched write; fn may run more
 // than once (on a fresh copy each time).
 func (s *Store) UpdateUser(email string, fn func(*User) error) (User, error) {
@@ -70,7 +94,7 @@ func (s *Store) UpdateUser(email string, fn func(*User) error) (User, error) {
 		}
 		u.UpdatedAt = s.now().UTC()
 		out = u
-		if err := reindexDue(tx, &old, &u); err != nil {
+		if err := reindexUser(tx, &old, &u); err != nil {
 			return err
 		}
 		return putJSON(ub, key, u)
@@ -121,7 +145,7 @@ func removeUser(tx *bolt.Tx, key string) error {
 				return err
 			}
 		}
-		if err := reindexDue(tx, &u, nil); err != nil {
+		if err := reindexUser(tx, &u, nil); err != nil {
 			return err
 		}
 	}
@@ -168,7 +192,7 @@ func (s *Store) UpdateBatchUsers(batch string, fn func(*User) bool) (int, error)
 					continue
 				}
 				u.UpdatedAt = now
-				if err := reindexDue(tx, &old, &u); err != nil {
+				if err := reindexUser(tx, &old, &u); err != nil {
 					return err
 				}
 				if err := putJSON(ub, key, u); err != nil {
