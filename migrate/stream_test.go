@@ -89,12 +89,12 @@ func targetView(t *testing.T, tgt *memtarget.Target) map[string]map[string]migra
 	return out
 }
 
-// recordsView is the state's records of a folder: UID → source key and
+// recordsOf is the state's records of a folder: UID → source key and
 // whether the message is in the target.
-func recordsView(t *testing.T, st *state.Store, folder string) map[uint32]string {
+func recordsOf(t *testing.T, st *state.Store, addr, folder string) map[uint32]string {
 	t.Helper()
 	out := map[uint32]string{}
-	if err := st.Messages("ann@contoso.com", folder, func(r state.MessageRecord) error {
+	if err := st.Messages(addr, folder, func(r state.MessageRecord) error {
 		out[r.UID] = r.SourceKey + " in-target=" + strconv.FormatBool(r.ItemID != "")
 		return nil
 	}); err != nil {
@@ -147,7 +147,7 @@ func TestEngine_StreamedFirstCopyEqualsFullScan(t *testing.T) {
 		}
 	}
 	for _, f := range []string{"INBOX", "Sent", "Projects", "Empty"} {
-		rs, rf := recordsView(t, hS.st, f), recordsView(t, hF.st, f)
+		rs, rf := recordsOf(t, hS.st, "ann@contoso.com", f), recordsOf(t, hF.st, "ann@contoso.com", f)
 		if len(rs) != len(rf) {
 			t.Errorf("%s: %d records streamed, %d scanned", f, len(rs), len(rf))
 		}
