@@ -156,28 +156,26 @@ type MX struct {
 // LookupMX returns the domain's mail exchangers, host names without the
 // trailing dot and in lower case.
 func (r *Resolver) LookupMX(ctx context.Context, domain string) ([]MX, error) {
-	rrs, err := r.Lookup(ctx, domain, dns.TypeMX)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]MX, 0, len(rrs))
-	for _, rr := range rrs {
-		mx := rr.(*dns.MX)
-		out = append(out, MX{Host: canon(mx.Mx), Preference: mx.Preference, TTL: mx.Hdr.Ttl})
-	}
-	return out, nil
+	return lookupAs(ctx, r, domain, dns.TypeMX, func(mx *dns.MX) MX {
+		return MX{Host: canon(mx.Mx), Preference: mx.Preference, TTL: mx.Hdr.Ttl}
+	})
 }
 
 // LookupTXT returns the name's TXT records, each one string (a record's
 // character strings joined, RFC 7208 §3.3).
 func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
-	rrs, err := r.Lookup(ctx, name, dns.TypeTXT)
+	return lookupAs(ctx, r, name, dns.TypeTXT, func(txt *dns.TXT) string { return strings.Join(txt.Txt, "") })
+}
+
+// lookupAs looks up name's records of qtype (each an R) and converts each.
+func lookupAs[R dns.RR, T any](ctx context.Context, r *Resolver, name string, qtype uint16, conv func(R) T) ([]T, error) {
+	rrs, err := r.Lookup(ctx, name, qtype)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(rrs))
+	out := make([]T, 0, len(rrs))
 	for _, rr := range rrs {
-		out = append(out, strings.Join(rr.(*dns.TXT).Txt, ""))
+		out = append(out, conv(rr.(R)))
 	}
 	return out, nil
 }

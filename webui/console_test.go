@@ -46,13 +46,7 @@ func csvUsers(n int) string {
 
 func newWorld(t testing.TB, users int, tlsServer bool) *world {
 	t.Helper()
-	st := statetest.MustOpen(t)
-	if err := st.PutEndpoint(model.Endpoint{Name: "old", Host: "imap.example.org", Port: 993, Security: "ssl"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutTenant(model.Tenant{Name: "contoso", TenantID: "t", ClientID: "c"}); err != nil {
-		t.Fatal(err)
-	}
+	st := statetest.MustOpenWith(t, statetest.OldEndpoint, statetest.ContosoTenant)
 	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	eng := migrate.New(migrate.Options{Store: st, Logger: log})

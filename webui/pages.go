@@ -30,6 +30,26 @@ type batchRow struct {
 // K is the live key of one of the batch's figures.
 func (b *batchRow) K(name string) string { return "b:" + b.V.Name + ":" + name }
 
+// chartLine is one of the batch page's two charts, items/s and MB/s, with
+// the live keys the page's script updates it by.
+type chartLine struct {
+	Caption, Label, Kind string // "Items/s", "items per second", "items"
+	Max, Span, D         string // the chart's top, window and path data
+	KMax, KSpan, KD      string // their live keys
+}
+
+// ChartLines are the batch's charts in the order the page shows them.
+func (b *batchRow) ChartLines() []chartLine {
+	line := func(caption, label, kind, top, d string) chartLine {
+		return chartLine{Caption: caption, Label: label, Kind: kind, Max: top, Span: b.Chart.Span, D: d,
+			KMax: b.K("chart-" + kind + "-max"), KSpan: b.K("chart-span"), KD: b.K("chart-" + kind)}
+	}
+	return []chartLine{
+		line("Items/s", "items per second", "items", b.Chart.ItemsMax, b.Chart.Items),
+		line("MB/s", "megabytes per second", "bytes", b.Chart.BytesMax, b.Chart.Bytes),
+	}
+}
+
 func (c *Console) batchRow(v migrate.BatchView, chart bool) batchRow {
 	r, ok := c.samples.Recent(v.Name, rateWindow)
 	row := batchRow{V: v}

@@ -255,6 +255,12 @@ func waitHealthy(t testing.TB, hc *http.Client, base string, cmd *exec.Cmd, logs
 	}
 }
 
+// killServe SIGKILLs the daemon and waits until it is dead.
+func killServe(cmd *exec.Cmd) {
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+}
+
 func stopServe(t testing.TB, cmd *exec.Cmd) {
 	t.Helper()
 	cmd.Process.Signal(syscall.SIGTERM)

@@ -12,7 +12,6 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -62,8 +61,7 @@ func (e *e2e) killAtEach(points []*crashPoint, limit time.Duration, after func()
 			if !ok {
 				continue
 			}
-			e.daemon.Process.Signal(syscall.SIGKILL)
-			e.daemon.Wait()
+			killServe(e.daemon)
 			p.gate.Release()
 			p.hit = true
 			left--

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -69,14 +68,7 @@ func newE2E(t testing.TB, prefix string, n int, gen mailgen.Options, emuOpts gra
 		knownSecrets = append(knownSecrets, u.Password)
 	}
 	emuOpts.Mailboxes = boxes
-	emu, err := graphemu.New(emuOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := emu.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Close() })
+	emu := graphemu.StartForTest(t, emuOpts)
 	e.emu = emu
 	writeFile(t, filepath.Join(e.dir, "dovecot.pem"), string(e.dc.CAPEM))
 	writeFile(t, filepath.Join(e.dir, "graph.pem"), string(emu.CertPEM()))
@@ -437,8 +429,7 @@ func TestE2E_SIGKILLDuringRunNeverDuplicates(t *testing.T) {
 		if v.Status == "Syncing" && v.SyncedItemCount > 0 {
 			midRun++
 		}
-		e.daemon.Process.Signal(syscall.SIGKILL)
-		e.daemon.Wait()
+		killServe(e.daemon)
 		t.Logf("kill %d at %d of %d items (%s)", i+1, v.SyncedItemCount, v.EstimatedTotalCount, v.Status)
 		e.start()
 	}

@@ -8,8 +8,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -137,16 +135,8 @@ func TestE2E_GraphOutageRiddenOutEveryUserSynced(t *testing.T) {
 	gate.Release()
 
 	// batch watch, piped: plain lines.
-	wctx, wcancel := context.WithCancel(ctx)
-	defer wcancel()
-	watch := exec.CommandContext(wctx, binPath, "batch", "watch", "out", "--interval", "200ms", "--follow")
-	watch.Env = append(os.Environ(), e.env...)
 	watchOut := &logbuf.Buffer{}
-	watch.Stdout, watch.Stderr = watchOut, watchOut
-	if err := watch.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { wcancel(); _ = watch.Wait() }()
+	startCLI(t, e.env, watchOut, watchOut, "batch", "watch", "out", "--interval", "200ms", "--follow")
 
 	// The status says what the passes wait for, with Retry-After and
 	// then without.

@@ -62,6 +62,19 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// SharedSpec says how a Shared Cyrus starts with these options: it is
+// skipped outside CI when Cyrus is not unpacked.
+func (o Options) SharedSpec() serverproc.LazySpec[*Server] {
+	return serverproc.LazySpec[*Server]{
+		Start:         func(ctx context.Context) (*Server, error) { return Start(ctx, o) },
+		Timeout:       60 * time.Second,
+		NotInstalled:  ErrNotInstalled,
+		SkipOutsideCI: true,
+		Needs:         "Cyrus IMAP",
+		Name:          "Cyrus",
+	}
+}
+
 // Server is a running Cyrus master bound to 127.0.0.1.
 type Server struct {
 	// Listeners: Host, Port (plain IMAP, plaintext logins allowed),

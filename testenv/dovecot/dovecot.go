@@ -38,6 +38,17 @@ type Options struct {
 	Profile Profile
 }
 
+// SharedSpec says how a Shared Dovecot starts with these options.
+func (o Options) SharedSpec() serverproc.LazySpec[*Server] {
+	return serverproc.LazySpec[*Server]{
+		Start:        func(ctx context.Context) (*Server, error) { return Start(ctx, o) },
+		Timeout:      30 * time.Second,
+		NotInstalled: ErrNotInstalled,
+		Needs:        "a real Dovecot",
+		Name:         "Dovecot",
+	}
+}
+
 // Profile is the kind of IMAP server the harness imitates.
 type Profile int
 

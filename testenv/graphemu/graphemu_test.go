@@ -49,14 +49,7 @@ func newEnv(t *testing.T, opts graphemu.Options) *env {
 		opts.Clients = map[string]string{clientID: secret}
 	}
 	opts.Tenant = tenant
-	srv, err := graphemu.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := graphemu.StartForTest(t, opts)
 	e := &env{t: t, srv: srv, hc: srv.Client()}
 	e.token = e.getToken(clientID, secret)
 	return e

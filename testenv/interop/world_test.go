@@ -38,15 +38,8 @@ type world struct {
 
 func newWorld(t *testing.T, src *imapsrc.Connector, addr string) *world {
 	t.Helper()
-	emu, err := graphemu.New(graphemu.Options{Tenant: tenantID, Clients: map[string]string{clientID: secret},
+	emu := graphemu.StartForTest(t, graphemu.Options{Tenant: tenantID, Clients: map[string]string{clientID: secret},
 		Mailboxes: []string{addr}, DisableThrottling: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := emu.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Close() })
 	w := &world{t: t, st: statetest.MustOpen(t), emu: emu, src: src, addr: addr}
 	w.tgt = w.newTarget()
 	if err := w.st.PutEndpoint(state.Endpoint{Name: "ep", Host: "x", MaxConcurrentMigrations: 4, MaxConcurrentIncrementalSyncs: 4}); err != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -195,14 +196,7 @@ func TestCorpus_RealWorldMailArrivesReadable(t *testing.T) {
 	}
 
 	// Target: graphdst into the emulator.
-	emu, err := graphemu.New(graphemu.Options{Tenant: tenant, Clients: map[string]string{clientID: secret}, Mailboxes: []string{target}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := emu.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer emu.Close()
+	emu := graphemu.StartForTest(t, graphemu.Options{Tenant: tenant, Clients: map[string]string{clientID: secret}, Mailboxes: []string{target}})
 	tg, err := graphdst.New(ctx, graphdst.Config{TenantID: tenant, ClientID: clientID, ClientSecret: secret,
 		AuthorityHost: emu.AuthorityHost(), GraphURL: emu.GraphURL(), HTTPClient: emu.Client(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -406,19 +400,12 @@ func trunc(s string) string {
 	return s
 }
 
+// flagsOf is the system flags among the IMAP flags in (keywords aside).
 func flagsOf(in []string) migrate.Flags {
-	var f migrate.Flags
-	for _, fl := range in {
-		switch strings.ToLower(fl) {
-		case `\seen`:
-			f.Seen = true
-		case `\flagged`:
-			f.Flagged = true
-		case `\answered`:
-			f.Answered = true
-		}
+	has := func(flag string) bool {
+		return slices.ContainsFunc(in, func(f string) bool { return strings.EqualFold(f, flag) })
 	}
-	return f
+	return migrate.Flags{Seen: has(`\Seen`), Flagged: has(`\Flagged`), Answered: has(`\Answered`)}
 }
 
 type memBody []byte

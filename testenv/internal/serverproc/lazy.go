@@ -69,6 +69,31 @@ func (l *Lazy[S]) Close() {
 	}
 }
 
+// Starter is a server package's options: they say how Shared starts the
+// server they describe.
+type Starter[S Stopper] interface {
+	SharedSpec() LazySpec[S]
+}
+
+// Shared is one server per test package and options, started lazily by the
+// first test that needs it and stopped by Close in TestMain. The server
+// packages name it (dovecot.Shared, cyrus.Shared); its zero value starts
+// the server with zero Options.
+type Shared[O Starter[S], S Stopper] struct {
+	Options O
+
+	lazy Lazy[S]
+}
+
+// Get returns the shared server, starting it on first use.
+func (s *Shared[O, S]) Get(tb testing.TB) S {
+	tb.Helper()
+	return s.lazy.Get(tb, s.Options.SharedSpec())
+}
+
+// Close stops the server if it was started.
+func (s *Shared[O, S]) Close() { s.lazy.Close() }
+
 // InCI reports whether $CI is set to anything but "", "0" or "false".
 func InCI() bool {
 	ci := os.Getenv("CI")
