@@ -120,17 +120,50 @@ func (p *pass) prepareFolder(ctx context.Context, s *folderScan) (*preparedFolde
 		return nil, err
 	}
 	pf := &preparedFolder{s: s, id: id}
-	for _, a := range planFolder(s, have, limits{maxItems: p.e.opts.MaxMailboxItems, maxBytes: p.e.opts.MaxMessageBytes}) {
+	pf.creates, pf.flags, pf.deletes = splitActions(planFolder(s, have, limits{maxItems: p.e.opts.MaxMailboxItems, maxBytes: p.e.opts.MaxMessageBytes}))
+	return pf, nil
+}
+
+// splitActions splits a folder's plan into its creates (create, adopt,
+// skip), flag updates and deletes, in plan order. The planner lists them
+// in that order, so they are pieces of acts, not copies (an action is a
+// few hundred bytes; copying a delta's thousand cost more than the plan).
+func splitActions(acts []action) (creates, flags, deletes []action) {
+	kind := func(a action) int {
 		switch a.op {
 		case opSetFlags:
-			pf.flags = append(pf.flags, a)
+			return 1
 		case opDelete:
-			pf.deletes = append(pf.deletes, a)
-		default:
-			pf.creates = append(pf.creates, a)
+			return 2
+		}
+		return 0
+	}
+	var at [3]int // where each kind starts
+	last := 0
+	for i, a := range acts {
+		k := kind(a)
+		if k < last { // out of order: copy them
+			creates, flags, deletes = nil, nil, nil
+			for _, a := range acts {
+				switch kind(a) {
+				case 1:
+					flags = append(flags, a)
+				case 2:
+					deletes = append(deletes, a)
+				default:
+					creates = append(creates, a)
+				}
+			}
+			return creates, flags, deletes
+		}
+		for ; last < k; last++ {
+			at[last+1] = i
 		}
 	}
-	return pf, nil
+	for ; last < 2; last++ {
+		at[last+1] = len(acts)
+	}
+	return acts[:at[1]:at[1]], acts[at[1]:at[2]:at[2]], acts[at[2]:]
 }
 
 // completeFolder is what follows a folder's creates: it waits for them,
@@ -206,8 +239,8 @@ func chunks(acts []action, fn func([]action) error) error {
 func (p *pass) applyFlags(ctx context.Context, s *folderScan, acts []action) error {
 	batcher, _ := p.mbx.(FlagBatcher)
 	return chunks(acts, func(chunk []action) error {
-		var recs []state.MessageRecord
-		var ups []FlagUpdate
+		recs := make([]state.MessageRecord, 0, len(chunk))
+		ups := make([]FlagUpdate, 0, len(chunk))
 		uids := make([]uint32, len(chunk))
 		for i, a := range chunk {
 			uids[i] = a.flags.uid
@@ -239,7 +272,7 @@ func (p *pass) applyFlags(ctx context.Context, s *folderScan, acts []action) err
 				errs[i] = retryDo(ctx, p, func() error { return p.mbx.SetFlags(ctx, u.ItemID, u.Flags) })
 			}
 		}
-		var done []state.MessageRecord
+		done := make([]state.MessageRecord, 0, len(recs))
 		var failed error
 		for i, err := range errs {
 			switch {
