@@ -350,19 +350,16 @@ func (p *pass) applyDeletes(ctx context.Context, s *folderScan, acts []action) e
 
 // finishFolder saves the folder's new state, counts included.
 func (p *pass) finishFolder(s *folderScan) error {
-	t, err := p.e.store.EnsureIndex(p.email, s.plan.Src.Name) // every write of the pass is in the state
-	if err != nil {
-		return Fatal(err)
-	}
-	items, itemBytes := t.Items, t.ItemBytes
 	fs := s.saved
 	f := s.plan.Src
 	fs.UIDValidity, fs.UIDNext, fs.Messages, fs.HighestModSeq = f.UIDValidity, f.UIDNext, f.Messages, f.HighestModSeq
 	fs.Dirty, fs.Complete = false, true
-	fs.Items, fs.ItemBytes = items, itemBytes
 	fs.InScope, fs.InScopeBytes = s.inScope, s.inBytes
 	p.stampFolder(&fs, s)
-	if err := p.e.store.PutFolder(p.email, fs); err != nil {
+	// Items and ItemBytes from the records' totals: every write of the
+	// pass is in the state.
+	fs, err := p.e.store.FinishFolder(p.email, fs)
+	if err != nil {
 		return Fatal(err)
 	}
 	s.saved = fs
