@@ -218,7 +218,12 @@ func (s *Server) WriteMaildir(user string, path []string, msgs []mailgen.Message
 		}
 		sort.Slice(letters, func(i, j int) bool { return letters[i] < letters[j] })
 		n := fileSeq.Add(1)
-		name := fmt.Sprintf("%d.M%dP%dQ%d.imapmig,S=%d:2,%s", base, n, os.Getpid(), n, len(m.Raw), letters)
+		// The sequence number ends the base name (before ",S="): Dovecot
+		// hashes base names with the ELF hash, whose value is mostly the
+		// last 7 characters. With a constant ".imapmig" there, a folder of
+		// 100,000 files fell into a few hash buckets and every maildir sync
+		// (the first SELECT, CONDSTORE's first SELECT) took minutes of CPU.
+		name := fmt.Sprintf("%d.M%dP%d.imapmig%d,S=%d:2,%s", base, n, os.Getpid(), n, len(m.Raw), letters)
 		p := filepath.Join(dir, "cur", name)
 		if err := os.WriteFile(p, m.Raw, 0o600); err != nil {
 			return err
