@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"golang.org/x/sync/errgroup"
 
@@ -229,6 +230,14 @@ func (p *pass) streamFolder(ctx, gctx context.Context, up *uploads, pl folderPla
 		return nil, nil, err
 	}
 	est.left += newLeft
+	if f.UIDNext > 0 {
+		// Mail delivered since the folder's STATUS waits for the next
+		// pass, as in a full scan's state: the item limit was checked on
+		// the STATUS counts.
+		n, _ := slices.BinarySearch(uids, f.UIDNext)
+		est.left -= int64(len(uids) - n)
+		uids = uids[:n]
+	}
 	p.log.Info("copying a large first copy oldest first, as its metadata is read", "folder", pl.Display, "messages", len(uids))
 
 	fc := p.beginCreates(ctx, gctx, up, s, id)
