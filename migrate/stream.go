@@ -241,21 +241,41 @@ func (p *pass) streamFolder(ctx, gctx context.Context, up *uploads, pl folderPla
 	p.log.Info("copying a large first copy oldest first, as its metadata is read", "folder", pl.Display, "messages", len(uids))
 
 	fc := p.beginCreates(ctx, gctx, up, s, id)
+	if gone := p.streamChunks(gctx, fc, uids, ordinals, have, est); gone {
+		return nil, nil, nil
+	}
+	s.newMetas = nil
+	pf := &preparedFolder{s: s, id: id}
+	for _, c := range s.changes {
+		pf.flags = append(pf.flags, action{op: opSetFlags, flags: c})
+	}
+	for _, r := range s.vanished {
+		pf.deletes = append(pf.deletes, action{op: opDelete, rec: r})
+	}
+	return pf, fc, nil
+}
+
+// streamChunks reads a streamed folder's metadata chunk by chunk and hands
+// each chunk's actions to its creates. A failed chunk ends the hand-over
+// (fc.err). gone reports that the folder vanished from the source: its
+// creates are then waited for, and the folder is left for the next pass.
+func (p *pass) streamChunks(gctx context.Context, fc *folderCreates, uids []uint32, ordinals map[string]int, have map[string]string, est *streamEst) (gone bool) {
+	s := fc.s
 	lim := limits{maxItems: p.e.opts.MaxMailboxItems, maxBytes: p.e.opts.MaxMessageBytes}
 	after := p.batch.Options.ReceivedAfter
 	size := streamFirstChunk
 	for i := 0; i < len(uids) && fc.err == nil; {
 		j := min(i+size, len(uids))
 		s.newMetas = s.newMetas[:0]
-		err := p.src.Metas(gctx, f, uids[i], uids[j-1], func(m MessageMeta) error {
+		err := p.src.Metas(gctx, s.plan.Src, uids[i], uids[j-1], func(m MessageMeta) error {
 			s.observe(m, ordinals, after)
 			return nil
 		})
 		if errors.Is(err, ErrFolderGone) {
-			p.log.Info("folder vanished during the pass; it is looked at again next pass", "folder", pl.Display)
+			p.log.Info("folder vanished during the pass; it is looked at again next pass", "folder", s.plan.Display)
 			fc.abort(err)
 			_ = p.finishCreates(fc) // what was created is recorded
-			return nil, nil, nil
+			return true
 		}
 		if err != nil {
 			fc.abort(err)
@@ -276,15 +296,7 @@ func (p *pass) streamFolder(ctx, gctx context.Context, up *uploads, pl folderPla
 		_ = fc.hand(acts) // an error is kept in fc.err
 		i, size = j, min(2*size, streamChunk)
 	}
-	s.newMetas = nil
-	pf := &preparedFolder{s: s, id: id}
-	for _, c := range s.changes {
-		pf.flags = append(pf.flags, action{op: opSetFlags, flags: c})
-	}
-	for _, r := range s.vanished {
-		pf.deletes = append(pf.deletes, action{op: opDelete, rec: r})
-	}
-	return pf, fc, nil
+	return false
 }
 
 // streamStartCounts sets a streamed folder's in-scope totals from its
