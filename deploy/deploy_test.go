@@ -13,21 +13,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/imapmig/imapmig/migrate/config"
+	"github.com/imapmig/imapmig/testenv/hosttool"
 )
-
-// needTool finds a tool that testenv/install.sh installs: without it the
-// test is skipped, except in CI, where it must be there.
-func needTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing (testenv/install.sh installs Debian's %s)", name, pkg)
-		}
-		t.Skipf("%s not installed (Debian package %s; testenv/install.sh installs it)", name, pkg)
-	}
-	return p
-}
 
 var (
 	buildOnce sync.Once
@@ -136,7 +123,7 @@ func TestSystemdUnit_HardenedAndVerified(t *testing.T) {
 			t.Errorf("%s = %q, want %q", key, got, want)
 		}
 	}
-	analyze := needTool(t, "systemd-analyze", "systemd")
+	analyze := hosttool.Need(t, "systemd", "systemd-analyze")
 	dir := t.TempDir()
 	unit := filepath.Join(dir, "imapmig.service")
 	bin := release(t)
@@ -172,7 +159,7 @@ var errWarnings error = warnErr{}
 
 // The unit check can fail: an unknown key, a bad value, a missing binary.
 func TestSystemdUnit_VerifyCatchesMistakes(t *testing.T) {
-	analyze := needTool(t, "systemd-analyze", "systemd")
+	analyze := hosttool.Need(t, "systemd", "systemd-analyze")
 	dir := t.TempDir()
 	for name, body := range map[string]string{
 		"unknown-key.service":    "[Service]\nExecStart=/bin/true\nProtectSystm=strict\n",

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,30 +17,15 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/imapmig/imapmig/testenv/graphemu"
+	"github.com/imapmig/imapmig/testenv/hosttool"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
-
-// chromiumPath finds the browser; without one the test is skipped, except
-// in CI (CI set), where it fails: testenv/install.sh installs chromium.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/lib/chromium/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed (testenv/install.sh installs it); the console's browser test cannot run in CI without it")
-	}
-	t.Skip("chromium is not installed: run testenv/install.sh (Debian package chromium) to run the console's browser test")
-	return ""
-}
 
 // newBrowser starts headless chromium at 1280×800 and returns a tab.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.ExecPath(hosttool.Need(t, "chromium", "/usr/lib/chromium/chromium", "chromium", "chromium-browser", "google-chrome")),
 		chromedp.Headless,
 		chromedp.WindowSize(1280, 800),
 		chromedp.Flag("disable-dev-shm-usage", true),

@@ -70,7 +70,7 @@ func runFirstCreate(b *testing.B, n int) {
 	b.Logf("%d messages written and indexed in %.1f s", n, time.Since(seedStart).Seconds())
 
 	e.daemon, e.logs = startServeLogs(b, e.cfgPath, e.addr, []string{"E2E_CLIENT_SECRET=e2e-secret-value"})
-	dovecot0 := dovecotCPU(b, e.dc.Dir)
+	dovecot0 := dovecotCPU(b, e.dc)
 	b.StartTimer()
 	start := time.Now()
 	e.cli("batch", "new", "huge", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
@@ -83,7 +83,7 @@ func runFirstCreate(b *testing.B, n int) {
 	}
 	first := time.Since(start)
 	b.StopTimer()
-	dovecotCPUs := dovecotCPU(b, e.dc.Dir) - dovecot0
+	dovecotCPUs := dovecotCPU(b, e.dc) - dovecot0
 	e.cli("batch", "stop", "huge")
 	stopServe(b, e.daemon)
 	ru := e.daemon.ProcessState.SysUsage().(*syscall.Rusage)

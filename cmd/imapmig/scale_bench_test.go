@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imapmig/imapmig/testenv/dovecot"
 	"github.com/imapmig/imapmig/testenv/graphemu"
 	"github.com/imapmig/imapmig/testenv/mailgen"
 )
@@ -89,7 +90,7 @@ func runScale(b *testing.B, prefix string, n int, gen mailgen.Options) scaleResu
 	mem := watchMemory(e.daemon.Process.Pid)
 	b.ResetTimer()
 
-	dovecot0 := dovecotCPU(b, e.dc.Dir)
+	dovecot0 := dovecotCPU(b, e.dc)
 	self0 := selfCPU()
 	if prof != nil {
 		prof.start(b)
@@ -106,7 +107,7 @@ func runScale(b *testing.B, prefix string, n int, gen mailgen.Options) scaleResu
 	if prof != nil {
 		prof.finish(b)
 	}
-	dovecotCPUs := dovecotCPU(b, e.dc.Dir) - dovecot0
+	dovecotCPUs := dovecotCPU(b, e.dc) - dovecot0
 	emuCPU := selfCPU() - self0
 	b.StopTimer()
 	if v.Status != "Synced" || v.SyncedCount != n {
@@ -270,58 +271,14 @@ func selfCPU() float64 {
 }
 
 // dovecotCPU is the CPU seconds of Dovecot's master and every process under
-// it, living or exited (an exited child's time is in its parent's cutime
-// once reaped), read from /proc.
-func dovecotCPU(tb testing.TB, dir string) float64 {
+// it, living or exited (dovecot.Server.CPUSeconds, from /proc).
+func dovecotCPU(tb testing.TB, srv *dovecot.Server) float64 {
 	tb.Helper()
-	pidb, err := os.ReadFile(filepath.Join(dir, "base", "master.pid"))
+	secs, err := srv.CPUSeconds()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	master, _ := strconv.Atoi(strings.TrimSpace(string(pidb)))
-	type st struct {
-		ppid  int
-		ticks int64
-	}
-	procs := map[int]st{}
-	ents, _ := os.ReadDir("/proc")
-	for _, ent := range ents {
-		pid, err := strconv.Atoi(ent.Name())
-		if err != nil {
-			continue
-		}
-		raw, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(raw)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-		// After the command: state ppid … utime(14) stime cutime cstime.
-		if len(f) < 15 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		var ticks int64
-		for _, k := range f[11:15] {
-			t, _ := strconv.ParseInt(k, 10, 64)
-			ticks += t
-		}
-		procs[pid] = st{ppid, ticks}
-	}
-	in := map[int]bool{master: true}
-	for changed := true; changed; {
-		changed = false
-		for pid, p := range procs {
-			if !in[pid] && in[p.ppid] {
-				in[pid], changed = true, true
-			}
-		}
-	}
-	var ticks int64
-	for pid := range in {
-		ticks += procs[pid].ticks
-	}
-	return float64(ticks) / 100 // USER_HZ
+	return secs
 }
 
 // profiler saves back-to-back 10-second CPU profiles of the daemon while the

@@ -16,8 +16,8 @@ import (
 func (c *Config) Validate() error {
 	v := &validator{c: c}
 	v.top()
-	endpoints := v.endpoints()
-	tenants := v.tenants()
+	endpoints := section(v, "endpoints", "endpoint", c.Endpoints, func(e Endpoint) string { return e.Name }, v.endpoint)
+	tenants := section(v, "tenants", "tenant", c.Tenants, func(t Tenant) string { return t.Name }, v.tenant)
 	v.batches(endpoints, tenants)
 	return errors.Join(v.errs...)
 }
@@ -91,75 +91,76 @@ func (v *validator) uniqueName(p, kind, name string, seen map[string]bool) {
 	seen[name] = true
 }
 
-// endpoints checks the endpoints and returns their names.
-func (v *validator) endpoints() map[string]bool {
-	c, bad := v.c, v.bad
-	endpoints := map[string]bool{}
-	for i, e := range c.Endpoints {
-		p := fmt.Sprintf("endpoints[%d]", i)
-		v.uniqueName(p, "endpoint", e.Name, endpoints)
-		if e.Host == "" {
-			bad(p+".host", "required")
-		}
-		if e.Port < 1 || e.Port > 65535 {
-			bad(p+".port", "must be 1-65535, got %d", e.Port)
-		}
-		if e.Security != "ssl" && e.Security != "tls" && e.Security != "none" {
-			bad(p+".security", "want ssl, tls or none, got %q", e.Security)
-		}
-		if e.Auth != "plain" && e.Auth != "login" {
-			bad(p+".auth", "want plain or login, got %q", e.Auth)
-		}
-		if e.MasterUser != "" && e.Auth != "plain" {
-			bad(p+".master_user", "needs auth: plain (SASL PLAIN carries the authorization identity)")
-		}
-		if e.MaxConcurrentMigrations < 1 {
-			bad(p+".max_concurrent_migrations", "must be at least 1")
-		}
-		if e.MaxConnectionsPerUser < 1 {
-			bad(p+".max_connections_per_user", "must be at least 1")
-		}
-		if e.MaxConcurrentIncrementalSyncs < 1 {
-			bad(p+".max_concurrent_incremental_syncs", "must be at least 1")
-		} else if e.MaxConcurrentIncrementalSyncs > e.MaxConcurrentMigrations {
-			bad(p+".max_concurrent_incremental_syncs", "must not exceed max_concurrent_migrations (%d)", e.MaxConcurrentMigrations)
-		}
+// section checks each entry of a named section (endpoints, tenants) with
+// check, under its path key[i], and that its name is unique; it returns
+// the names.
+func section[T any](v *validator, key, kind string, entries []T, name func(T) string, check func(p string, e T)) map[string]bool {
+	names := map[string]bool{}
+	for i, e := range entries {
+		p := fmt.Sprintf("%s[%d]", key, i)
+		v.uniqueName(p, kind, name(e), names)
+		check(p, e)
 	}
-	return endpoints
+	return names
 }
 
-// tenants checks the tenants and returns their names.
-func (v *validator) tenants() map[string]bool {
-	c, bad := v.c, v.bad
-	tenants := map[string]bool{}
-	for i, t := range c.Tenants {
-		p := fmt.Sprintf("tenants[%d]", i)
-		v.uniqueName(p, "tenant", t.Name, tenants)
-		if t.TenantID == "" {
-			bad(p+".tenant_id", "required")
-		}
-		if t.ClientID == "" && !t.ManagedIdentity {
-			bad(p+".client_id", "required")
-		}
-		n := 0
-		for _, set := range []bool{t.ClientSecretEnv != "", t.ClientSecretFile != "", t.CertificateFile != "", t.ManagedIdentity} {
-			if set {
-				n++
-			}
-		}
-		if n != 1 {
-			bad(p, "set exactly one of client_secret_env, client_secret_file, certificate_file, managed_identity")
-		}
-		for key, u := range map[string]string{"authority_host": t.AuthorityHost, "graph_url": t.GraphURL} {
-			if u == "" {
-				continue
-			}
-			if pu, err := url.Parse(u); err != nil || pu.Scheme != "https" || pu.Host == "" {
-				bad(p+"."+key, "want an https URL, got %q", u)
-			}
+// endpoint checks one endpoint, at path p.
+func (v *validator) endpoint(p string, e Endpoint) {
+	bad := v.bad
+	if e.Host == "" {
+		bad(p+".host", "required")
+	}
+	if e.Port < 1 || e.Port > 65535 {
+		bad(p+".port", "must be 1-65535, got %d", e.Port)
+	}
+	if e.Security != "ssl" && e.Security != "tls" && e.Security != "none" {
+		bad(p+".security", "want ssl, tls or none, got %q", e.Security)
+	}
+	if e.Auth != "plain" && e.Auth != "login" {
+		bad(p+".auth", "want plain or login, got %q", e.Auth)
+	}
+	if e.MasterUser != "" && e.Auth != "plain" {
+		bad(p+".master_user", "needs auth: plain (SASL PLAIN carries the authorization identity)")
+	}
+	if e.MaxConcurrentMigrations < 1 {
+		bad(p+".max_concurrent_migrations", "must be at least 1")
+	}
+	if e.MaxConnectionsPerUser < 1 {
+		bad(p+".max_connections_per_user", "must be at least 1")
+	}
+	if e.MaxConcurrentIncrementalSyncs < 1 {
+		bad(p+".max_concurrent_incremental_syncs", "must be at least 1")
+	} else if e.MaxConcurrentIncrementalSyncs > e.MaxConcurrentMigrations {
+		bad(p+".max_concurrent_incremental_syncs", "must not exceed max_concurrent_migrations (%d)", e.MaxConcurrentMigrations)
+	}
+}
+
+// tenant checks one tenant, at path p.
+func (v *validator) tenant(p string, t Tenant) {
+	bad := v.bad
+	if t.TenantID == "" {
+		bad(p+".tenant_id", "required")
+	}
+	if t.ClientID == "" && !t.ManagedIdentity {
+		bad(p+".client_id", "required")
+	}
+	n := 0
+	for _, set := range []bool{t.ClientSecretEnv != "", t.ClientSecretFile != "", t.CertificateFile != "", t.ManagedIdentity} {
+		if set {
+			n++
 		}
 	}
-	return tenants
+	if n != 1 {
+		bad(p, "set exactly one of client_secret_env, client_secret_file, certificate_file, managed_identity")
+	}
+	for key, u := range map[string]string{"authority_host": t.AuthorityHost, "graph_url": t.GraphURL} {
+		if u == "" {
+			continue
+		}
+		if pu, err := url.Parse(u); err != nil || pu.Scheme != "https" || pu.Host == "" {
+			bad(p+"."+key, "want an https URL, got %q", u)
+		}
+	}
 }
 
 // batches checks the config's batches and their references.

@@ -2,20 +2,17 @@ package interop_test
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
 	"github.com/imapmig/imapmig/testenv/cyrus"
 	"github.com/imapmig/imapmig/testenv/dovecot"
 	"github.com/imapmig/imapmig/testenv/imapseed"
+	"github.com/imapmig/imapmig/testenv/memimap"
 	"github.com/imapmig/imapmig/testenv/testmain"
 )
 
@@ -112,22 +109,12 @@ func memOnce(t testing.TB) *server {
 	if memSrv != nil {
 		return memSrv
 	}
-	mem := imapmemserver.New()
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
-		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
-		InsecureAuth: true,
-		Logger:       nopLogger{},
-	})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// Shared by the package's tests: it closes with the test process.
+	mem, err := memimap.Listen(memimap.Options{Caps: imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(l) // closed with the test process
-	addr := l.Addr().String()
-	var seq atomic.Int64
+	addr := mem.Addr
 	var pwMu sync.Mutex
 	passwords := map[string]string{}
 	dial := func(ctx context.Context, user string) (*imapclient.Client, error) {
@@ -149,21 +136,11 @@ func memOnce(t testing.TB) *server {
 	memSrv = &server{Name: "imapmemserver", Kind: "go-imap v2 imapmemserver (IMAP4rev1 and IMAP4rev2 advertised), no prefix, `/`",
 		Upstream: addr, Layout: imapseed.Layout{Delim: '/'}, Sent: "Sent", Seeder: &imapseed.Seeder{Dial: dial}}
 	memSrv.newUser = func(t testing.TB) (string, string) {
-		name := fmt.Sprintf("mem%d", seq.Add(1))
-		pw := "pw-" + name
-		u := imapmemserver.NewUser(name, pw)
-		if err := u.Create("INBOX", nil); err != nil {
-			t.Fatal(err)
-		}
-		mem.AddUser(u)
+		login := mem.NewUser(t)
 		pwMu.Lock()
-		passwords[name] = pw
+		passwords[login.UserName] = login.Password
 		pwMu.Unlock()
-		return name, pw
+		return login.UserName, login.Password
 	}
 	return memSrv
 }
-
-type nopLogger struct{}
-
-func (nopLogger) Printf(string, ...any) {}

@@ -247,12 +247,19 @@ func (g *gen) plain(i, size int) Message {
 	return Message{Raw: b.Bytes(), Flags: g.flags(), InternalDate: d, Kind: KindPlain, Subject: subj}
 }
 
+// multipart starts message i: its header and a multipart/sub body whose
+// boundary is prefix and a random number.
+func (g *gen) multipart(i int, subj string, d time.Time, sub, prefix string) (*bytes.Buffer, string) {
+	bound := fmt.Sprintf("%s-%08x", prefix, g.r.Uint32())
+	b := g.header(i, subj, d, true)
+	fmt.Fprintf(b, "Content-Type: multipart/%s; boundary=\"%s\"\r\n\r\n", sub, bound)
+	return b, bound
+}
+
 func (g *gen) html(i, size int) Message {
 	d := g.date()
 	subj := g.topic()
-	bound := fmt.Sprintf("alt-%08x", g.r.Uint32())
-	b := g.header(i, subj, d, true)
-	fmt.Fprintf(b, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n", bound)
+	b, bound := g.multipart(i, subj, d, "alternative", "alt")
 	txt := g.text(max(size/3, 10))
 	fmt.Fprintf(b, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n", bound, txt)
 	fmt.Fprintf(b, "--%s\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>%s</p></body></html>\r\n--%s--\r\n",
@@ -284,9 +291,7 @@ func writeBase64(b *bytes.Buffer, data []byte) {
 func (g *gen) attachment(i, size int) Message {
 	d := g.date()
 	subj := g.topic()
-	bound := fmt.Sprintf("mix-%08x", g.r.Uint32())
-	b := g.header(i, subj, d, true)
-	fmt.Fprintf(b, "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n", bound)
+	b, bound := g.multipart(i, subj, d, "mixed", "mix")
 	fmt.Fprintf(b, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n", bound, g.text(300))
 	name := fmt.Sprintf("Bericht %d ä.pdf", i)
 	fmt.Fprintf(b, "--%s\r\nContent-Type: application/pdf; name=\"%s\"\r\nContent-Disposition: attachment; filename=\"%s\"\r\nContent-Transfer-Encoding: base64\r\n\r\n",
@@ -299,9 +304,7 @@ func (g *gen) attachment(i, size int) Message {
 func (g *gen) inline(i int) Message {
 	d := g.date()
 	subj := "Photo of the week"
-	bound := fmt.Sprintf("rel-%08x", g.r.Uint32())
-	b := g.header(i, subj, d, true)
-	fmt.Fprintf(b, "Content-Type: multipart/related; boundary=\"%s\"\r\n\r\n", bound)
+	b, bound := g.multipart(i, subj, d, "related", "rel")
 	fmt.Fprintf(b, "--%s\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><img src=\"cid:img%d@gen\"></body></html>\r\n", bound, i)
 	fmt.Fprintf(b, "--%s\r\nContent-Type: image/png\r\nContent-ID: <img%d@gen>\r\nContent-Disposition: inline; filename=\"p.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\n", bound, i)
 	png := append([]byte("\x89PNG\r\n\x1a\n"), g.binary(2000)...)

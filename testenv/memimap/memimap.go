@@ -33,6 +33,7 @@ type Server struct {
 	Host string
 	Port int
 
+	srv    *imapserver.Server
 	prefix string
 	seq    atomic.Int64
 }
@@ -44,9 +45,21 @@ func (nopLogger) Printf(string, ...any) {}
 // Bare is the capability line of a bare IMAP4rev1 server.
 func Bare() imap.CapSet { return imap.CapSet{imap.CapIMAP4rev1: {}} }
 
-// Start serves a new in-memory server on a free loopback port.
+// Start serves a new in-memory server on a free loopback port until the
+// test's cleanup.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
+	s, err := Listen(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Listen serves a new in-memory server on a free loopback port until Close
+// (a server shared by a package's tests).
+func Listen(opts Options) (*Server, error) {
 	if opts.Caps == nil {
 		opts.Caps = Bare()
 	}
@@ -54,7 +67,7 @@ func Start(t testing.TB, opts Options) *Server {
 		opts.UserPrefix = "mem"
 	}
 	s := &Server{Mem: imapmemserver.New(), prefix: opts.UserPrefix}
-	srv := imapserver.New(&imapserver.Options{
+	s.srv = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return s.Mem.NewSession(), nil, nil
 		},
@@ -64,16 +77,18 @@ func Start(t testing.TB, opts Options) *Server {
 	})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
+	go s.srv.Serve(l)
 	s.Addr = l.Addr().String()
 	host, port, _ := net.SplitHostPort(s.Addr)
 	s.Host = host
 	s.Port, _ = strconv.Atoi(port)
-	return s
+	return s, nil
 }
+
+// Close stops serving.
+func (s *Server) Close() error { return s.srv.Close() }
 
 // NewUser creates a user with an INBOX and returns its login.
 func (s *Server) NewUser(t testing.TB) migrate.Login {
