@@ -26,11 +26,7 @@ func BenchmarkFetch_35MB(b *testing.B) {
 	cfg.SpoolDir = b.TempDir()
 	s := connectUser(b, newConnector(b, cfg), u)
 	ctx := context.Background()
-	fs, err := s.Folders(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	inbox := findFolder(b, fs, "INBOX")
+	inbox := folderOf(b, s, "INBOX")
 	// Warm up: select the folder and let Dovecot index it.
 	if _, err := s.UIDs(ctx, inbox); err != nil {
 		b.Fatal(err)
@@ -125,11 +121,7 @@ func BenchmarkMetas_100k(b *testing.B) {
 	cfg.CommandTimeout = 2 * time.Minute // the daemon's default: a loaded machine's cold Dovecot may be silent for 30 s
 	s := connectUser(b, newConnector(b, cfg), u)
 	ctx := context.Background()
-	fs, err := s.Folders(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	big := findFolder(b, fs, "Big")
+	big := folderOf(b, s, "Big")
 	b.ReportAllocs()
 	// The first read is cold (Dovecot has only indexed the folder); the
 	// others are warm. Wall time and Dovecot's CPU of each are reported.

@@ -95,6 +95,17 @@ func findFolder(t testing.TB, fs []migrate.Folder, path ...string) migrate.Folde
 	return f
 }
 
+// folderOf is the folder at path among src's folders; the test fails
+// without one.
+func folderOf(t testing.TB, src migrate.Source, path ...string) migrate.Folder {
+	t.Helper()
+	fs, err := src.Folders(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return findFolder(t, fs, path...)
+}
+
 // bigMessage is a message of size bytes at most (70-byte lines up to it)
 // with subject.
 func bigMessage(subject string, size int) []byte {

@@ -45,11 +45,7 @@ func TestMetas_CutInPipelinedChunksResumes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := startProxy(t, srv)
 			src := connectUser(t, newConnector(t, proxiedConfig(p, 30*time.Second)), u)
-			fs, err := src.Folders(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			pipe := findFolder(t, fs, "Pipe")
+			pipe := folderOf(t, src, "Pipe")
 			want, err := src.UIDs(context.Background(), pipe)
 			if err != nil {
 				t.Fatal(err)

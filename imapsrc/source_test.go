@@ -87,11 +87,7 @@ func TestFetch_SpoolsToFileAboveThreshold(t *testing.T) {
 	cfg := dovecotConfig(srv, imapsrc.SecuritySSL)
 	cfg.SpoolDir, cfg.SpoolMemLimit = spoolDir, 64<<10
 	s := connectUser(t, newConnector(t, cfg), u)
-	fs, err := s.Folders(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inbox := findFolder(t, fs, "INBOX")
+	inbox := folderOf(t, s, "INBOX")
 	for _, tc := range []struct {
 		name   string
 		uid    uint32
@@ -172,13 +168,9 @@ func TestReconnect_AfterKick(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := connectUser(t, newConnector(t, dovecotConfig(srv, imapsrc.SecuritySSL)), u)
-	fs, err := s.Folders(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inbox := findFolder(t, fs, "INBOX")
+	inbox := folderOf(t, s, "INBOX")
 	var got []uint32
-	err = s.Metas(ctx, inbox, 1, 0, func(m migrate.MessageMeta) error {
+	err := s.Metas(ctx, inbox, 1, 0, func(m migrate.MessageMeta) error {
 		got = append(got, m.UID)
 		if len(got) == 5 {
 			// Server-side disconnect in the middle of a folder.

@@ -50,15 +50,6 @@ func fetchAll(t *testing.T, src migrate.Source, f migrate.Folder, uid uint32) []
 	return got
 }
 
-func inboxOf(t *testing.T, src migrate.Source) migrate.Folder {
-	t.Helper()
-	fs, err := src.Folders(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return findFolder(t, fs, "INBOX")
-}
-
 // bigMessageBehindProxy gives a new user of the shared Dovecot a 2 MB
 // message in INBOX and starts a fault proxy to the server.
 func bigMessageBehindProxy(t *testing.T) (*dovecot.User, []byte, []uint32, *imapfault.Proxy) {
@@ -81,7 +72,7 @@ func TestTimeout_SlowLiteralIsNotAHang(t *testing.T) {
 	p.SetScript(func(int) imapfault.Fault { return imapfault.Fault{Rate: 800 << 10} })
 	src := connectUser(t, newConnector(t, proxiedConfig(p, 700*time.Millisecond)), u)
 	start := time.Now()
-	got := fetchAll(t, src, inboxOf(t, src), uids[0])
+	got := fetchAll(t, src, folderOf(t, src, "INBOX"), uids[0])
 	took := time.Since(start)
 	if !bytes.Equal(got, raw) {
 		t.Fatalf("fetched %d bytes, want the %d raw bytes", len(got), len(raw))
@@ -103,7 +94,7 @@ func TestTimeout_ServerStopsAnsweringMidLiteral(t *testing.T) {
 	u, raw, uids, p := bigMessageBehindProxy(t)
 	const idle = time.Second
 	src := connectUser(t, newConnector(t, proxiedConfig(p, idle)), u)
-	inbox := inboxOf(t, src)
+	inbox := folderOf(t, src, "INBOX")
 	// On a loaded machine a set-up command may itself outlast the command
 	// timeout and reconnect: the connection open now is the one to stall.
 	open, reconnects := p.Accepted(), imapsrc.Reconnects(src)
@@ -142,7 +133,7 @@ func TestTimeout_ServerStopsAnsweringEveryTime(t *testing.T) {
 	cfg := proxiedConfig(p, idle)
 	cfg.DialTimeout = dial
 	src := connectUser(t, newConnector(t, cfg), u)
-	inbox := inboxOf(t, src)
+	inbox := folderOf(t, src, "INBOX")
 	// On a loaded machine a command of the set-up may itself outlast the
 	// 300 ms command timeout and reconnect: count from here.
 	before := p.Accepted()
