@@ -67,9 +67,11 @@ const noWatermark = uint64(1) << 32
 var compactMin int64 = 4096
 
 // compactAt is when EnsureIndex rebuilds the index of a folder of count
-// records: its tail and stale entries passed an eighth of the folder (a
-// rebuild reads every record; it is paid for by that many changes).
-func compactAt(count int64) int64 { return max(compactMin, count/8) }
+// records: its tail and stale entries passed a quarter of the folder (a
+// rebuild reads every record and writes every entry; it is paid for by
+// that many changes, and KeysWithPrefix scans at most that many records
+// of the tail).
+func compactAt(count int64) int64 { return max(compactMin, count/4) }
 
 // MessageTotals are a folder's recorded messages summed up: what a pass
 // needs for its estimate and its folder counts without reading every
@@ -249,7 +251,11 @@ func buildIndex(tx *bolt.Tx, user, folder string) (MessageTotals, error) {
 	if recs == nil {
 		return h.t, nil
 	}
-	var keys [][]byte
+	// The keys in one arena (a rebuild's allocations grow with the
+	// folder: one per key would be 100,000 for a large folder).
+	n := recs.Stats().KeyN
+	keys := make([][]byte, 0, n)
+	arena := make([]byte, 0, n*(32+4))
 	var last uint32
 	if err := recs.ForEach(func(k, v []byte) error {
 		r, err := splitRecord(v)
@@ -258,7 +264,12 @@ func buildIndex(tx *bolt.Tx, user, folder string) (MessageTotals, error) {
 		}
 		h.t.add(r, 1)
 		last = binary.BigEndian.Uint32(k)
-		keys = append(keys, indexKey(r.key, last))
+		if cap(arena)-len(arena) < len(r.key)+4 {
+			arena = make([]byte, 0, max(64*1024, len(r.key)+4))
+		}
+		start := len(arena)
+		arena = binary.BigEndian.AppendUint32(append(arena, r.key...), last)
+		keys = append(keys, arena[start:len(arena):len(arena)])
 		return nil
 	}); err != nil {
 		return h.t, err
