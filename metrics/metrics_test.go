@@ -24,7 +24,9 @@ import (
 	"github.com/imapmig/imapmig/migrate/sourcetest"
 	"github.com/imapmig/imapmig/state"
 	"github.com/imapmig/imapmig/state/statetest"
+	"github.com/imapmig/imapmig/testenv/httpcall"
 	"github.com/imapmig/imapmig/testenv/memimap"
+	"github.com/imapmig/imapmig/testenv/promseries"
 )
 
 // world is an engine over the in-memory IMAP server (through imapsrc, the
@@ -88,16 +90,9 @@ func value(t *testing.T, m *metrics.Metrics, name string, labels map[string]stri
 		if f.GetName() != name {
 			continue
 		}
-	series:
 		for _, s := range f.GetMetric() {
-			got := map[string]string{}
-			for _, l := range s.GetLabel() {
-				got[l.GetName()] = l.GetValue()
-			}
-			for k, v := range labels {
-				if got[k] != v {
-					continue series
-				}
+			if !promseries.Matches(s, labels) {
+				continue
 			}
 			switch f.GetType() {
 			case dto.MetricType_COUNTER:
@@ -211,18 +206,9 @@ func scrape(t *testing.T, h http.Handler, token string) []byte {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	req, _ := http.NewRequest("GET", srv.URL+"/metrics", nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET /metrics: %d %s", resp.StatusCode, b)
+	code, b, _ := httpcall.Do(t, "GET", srv.URL+"/metrics", token, nil)
+	if code != 200 {
+		t.Fatalf("GET /metrics: %d %s", code, b)
 	}
 	return b
 }

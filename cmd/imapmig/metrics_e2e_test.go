@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,23 +13,16 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/imapmig/imapmig/testenv/graphemu"
+	"github.com/imapmig/imapmig/testenv/httpcall"
 	"github.com/imapmig/imapmig/testenv/mailgen"
+	"github.com/imapmig/imapmig/testenv/promseries"
 )
 
 // getMetrics GETs url with an optional bearer token.
 func getMetrics(t *testing.T, url, token string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	code, b, _ := httpcall.Do(t, "GET", url, token, nil)
+	return code, b
 }
 
 // sumSeries adds the values of a family's series whose labels include
@@ -42,16 +34,9 @@ func sumSeries(t *testing.T, fams map[string]*dto.MetricFamily, name string, wan
 		t.Fatalf("%s is not exported", name)
 	}
 	var sum float64
-series:
 	for _, m := range f.GetMetric() {
-		got := map[string]string{}
-		for _, l := range m.GetLabel() {
-			got[l.GetName()] = l.GetValue()
-		}
-		for k, v := range want {
-			if got[k] != v {
-				continue series
-			}
+		if !promseries.Matches(m, want) {
+			continue
 		}
 		sum += m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
 	}

@@ -3,37 +3,25 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/imapmig/imapmig/migrate/httpapi"
+	"github.com/imapmig/imapmig/testenv/httpcall"
 )
 
 // raw sends a request and returns the status and the decoded error body.
 func raw(t *testing.T, c *httpapi.Client, method, path, tok, body string) (int, httpapi.ErrorBody, http.Header) {
 	t.Helper()
-	req, err := http.NewRequest(method, c.BaseURL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
+	status, data, hdr := httpcall.Do(t, method, c.BaseURL+path, tok, strings.NewReader(body))
 	var eb httpapi.ErrorBody
-	if resp.StatusCode >= 300 {
+	if status >= 300 {
 		if err := json.Unmarshal(data, &eb); err != nil || eb.Error.Code == "" {
-			t.Errorf("%s %s: %d answer is not the JSON error shape: %q", method, path, resp.StatusCode, data)
+			t.Errorf("%s %s: %d answer is not the JSON error shape: %q", method, path, status, data)
 		}
 	}
-	return resp.StatusCode, eb, resp.Header
+	return status, eb, hdr
 }
 
 // TestAPI_EveryErrorIsJSON: 404 and 405 answer in the error shape, a
