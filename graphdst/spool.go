@@ -21,6 +21,13 @@ type spool struct {
 	dropped func([]byte)
 }
 
+// memBody is a body held in memory (imapsrc's small bodies): Bytes is
+// the body itself, nil when it is not in memory. The create only reads it,
+// and is done with it before the engine closes the body.
+type memBody interface {
+	Bytes() []byte
+}
+
 // loadSpool returns a message's bytes. A body spooled to a file is mapped
 // (spool_linux.go), not read: the bytes stay in the page cache, outside the
 // Go heap, and the attachments are decoded from the mapping as they are
@@ -28,8 +35,15 @@ type spool struct {
 // the attachments' readers call dropped about every megabyte they read
 // through, so the resident part of the mapping stays about a megabyte
 // while it is parsed and sent, whatever the message's size. Other bodies
-// (small ones, kept in memory by the source) are read.
+// (small ones, kept in memory by the source) are used as they are when the
+// body offers its bytes (memBody), else read.
 func loadSpool(b migrate.Body) (*spool, error) {
+	if mb, ok := b.(memBody); ok {
+		if raw := mb.Bytes(); raw != nil {
+			// Held in memory by the source: used as it is, not copied.
+			return &spool{raw: raw, release: func() {}, drop: func() {}}, nil
+		}
+	}
 	rc, err := b.Open()
 	if err != nil {
 		return nil, err

@@ -213,3 +213,32 @@ func TestChunkReader_StreamsChunksInOrderAndAgain(t *testing.T) {
 		t.Errorf("a chunk past the attachment's end: %v, want io.ErrUnexpectedEOF", err)
 	}
 }
+
+// inMemory is a body held in memory that offers its bytes, as imapsrc's
+// small bodies do; bytes nil says it does not hold them.
+type inMemory struct{ raw, bytes []byte }
+
+func (m inMemory) Open() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(m.raw)), nil }
+func (m inMemory) Size() int64                  { return int64(len(m.raw)) }
+func (m inMemory) Close() error                 { return nil }
+func (m inMemory) Bytes() []byte                { return m.bytes }
+
+// TestLoadSpool_UsesBytesInMemoryWithoutCopy: a body that offers its bytes
+// is converted from them, not copied; one that offers none is read.
+func TestLoadSpool_UsesBytesInMemoryWithoutCopy(t *testing.T) {
+	msg := []byte("Subject: x\r\n\r\nbody\r\n")
+	sp, err := loadSpool(inMemory{raw: msg, bytes: msg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(sp.raw, msg) || &sp.raw[0] != &msg[0] || sp.dropped != nil {
+		t.Fatalf("spool %q: not the body's own bytes", sp.raw)
+	}
+	sp, err = loadSpool(inMemory{raw: msg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(sp.raw, msg) || &sp.raw[0] == &msg[0] {
+		t.Fatalf("spool %q of a body offering no bytes: not a copy read from it", sp.raw)
+	}
+}
