@@ -436,7 +436,9 @@ func (t *Target) do(ctx context.Context, g *governor, rq request) (*response, er
 		case resp.status >= 500:
 			ge := t.graphError(rq, resp)
 			failure, wait = ge, ge.RetryAfter
-		case !rq.noAuth && !renewed && tokenRefused(resp.status, t.graphError(rq, resp).Code):
+		case !rq.noAuth && !renewed && resp.status == http.StatusUnauthorized && tokenRefused(resp.status, t.graphError(rq, resp).Code):
+			// (graphError only for a 401: it decodes the whole answer,
+			// which for a create is the whole message.)
 			// Refused before the request was processed: safe to send
 			// again, once, with a fresh token.
 			renewed = true

@@ -56,7 +56,8 @@ type Options struct {
 	StallAfter time.Duration
 	// ScanInterval bounds how long the scheduler sleeps between looks at
 	// the queue when nothing wakes it (default 30 s); MinScanGap is the
-	// least time between two looks (default 500 ms): a look reads every
+	// average least time between two looks (default 500 ms; two may come
+	// back to back after a quiet spell, see scanPace): a look reads every
 	// user, about 0.4 s at 50,000 users.
 	ScanInterval time.Duration
 	MinScanGap   time.Duration

@@ -67,20 +67,18 @@ func (e *Engine) Run(ctx context.Context) error {
 		r.mu.Unlock()
 		r.wg.Wait()
 	}()
-	var last time.Time
+	var due time.Time // when the next scan is due at the average pace (see scanPace)
 	for {
-		// Wake-ups come in bursts (every pass that ends sends one); a scan
-		// reads every user, so scans are at least MinScanGap apart.
-		if gap := e.opts.MinScanGap - time.Since(last); gap > 0 {
-			t := time.NewTimer(gap)
+		if wait := scanPace(&due, time.Now(), e.opts.MinScanGap); wait > 0 {
+			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
 				t.Stop()
 				return ctx.Err()
 			case <-t.C:
 			}
+			scanPace(&due, time.Now(), e.opts.MinScanGap)
 		}
-		last = time.Now()
 		next, err := e.schedule(ctx)
 		if err != nil {
 			return err
@@ -102,6 +100,25 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		timer.Stop()
 	}
+}
+
+// scanPace paces the scheduler's scans: wake-ups come in bursts (every
+// pass that ends sends one) and a scan reads every user, so scans are
+// MinScanGap apart on average. Two may come back to back after a quiet
+// spell (the generic cell rate algorithm with a tolerance of one gap), so
+// the first wake-up after it (a batch started right after the daemon came
+// up and made its first scan, a SyncNow) is served at once, while the
+// wake-ups of passes ending together still wait. It returns how long to
+// wait before scanning at now; when that is 0 it counts the scan in due.
+func scanPace(due *time.Time, now time.Time, gap time.Duration) time.Duration {
+	if wait := due.Add(-gap).Sub(now); wait > 0 {
+		return wait
+	}
+	if due.Before(now) {
+		*due = now
+	}
+	*due = due.Add(gap)
+	return 0
 }
 
 // recover puts users whose pass was interrupted by a daemon stop back where

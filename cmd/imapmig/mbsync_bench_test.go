@@ -56,8 +56,9 @@ func BenchmarkMbsync(b *testing.B) {
 			rss = append(rss, im.peakRSS)
 			mbWall = append(mbWall, m.wall)
 			imWall = append(imWall, im.wall)
-			b.Logf("run %d: mbsync %.2f s wall, %.2f CPU s, %d files, %.1f MB; imapmig %.2f s wall, %.2f CPU s, %d messages, %.1f MB, peak RSS %.0f MB; ratio %.2f",
-				r+1, m.wall, m.cpu, m.files, float64(m.bytes)/1e6, im.wall, im.cpu, im.items, float64(im.bytes)/1e6, im.peakRSS, im.wall/m.wall)
+			b.Logf("run %d: mbsync %.2f s wall, %.2f CPU s, %d files, %.1f MB (Dovecot %.2f CPU s, harness %.2f); imapmig %.2f s wall, %.2f CPU s, %d messages, %.1f MB, peak RSS %.0f MB (Dovecot %.2f CPU s, emulator+harness %.2f, CLI %.2f; daemon ready in %.2f s); ratio %.2f",
+				r+1, m.wall, m.cpu, m.files, float64(m.bytes)/1e6, m.dovecot, m.harness,
+				im.wall, im.cpu, im.items, float64(im.bytes)/1e6, im.peakRSS, im.dovecot, im.harness, im.cli, im.ready, im.wall/m.wall)
 		}
 		b.ReportMetric(median(ratios), "wall-ratio-imapmig/mbsync")
 		b.ReportMetric(median(cpuPerGB), "imapmig-CPU-s/GB")
@@ -101,6 +102,9 @@ type mbsyncRun struct {
 	wall, cpu float64
 	files     int
 	bytes     int64
+	// Other processes' CPU seconds while mbsync ran: Dovecot and this
+	// process (the harness; the emulator is idle).
+	dovecot, harness float64
 }
 
 // runMbsync pulls every user into a fresh maildir, one mbsync process per
@@ -142,6 +146,7 @@ SyncState *
 		cmd.Stderr = &logbuf.Buffer{}
 		cmds = append(cmds, cmd)
 	}
+	dovecot0, self0 := dovecotCPU(tb, e.dc), selfCPU()
 	start := time.Now()
 	for _, c := range cmds {
 		if err := c.Start(); err != nil {
@@ -156,7 +161,8 @@ SyncState *
 		ru := c.ProcessState.SysUsage().(*syscall.Rusage)
 		cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	}
-	res := mbsyncRun{wall: time.Since(start).Seconds(), cpu: cpu}
+	res := mbsyncRun{wall: time.Since(start).Seconds(), cpu: cpu,
+		dovecot: dovecotCPU(tb, e.dc) - dovecot0, harness: selfCPU() - self0}
 	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
 		if d := filepath.Base(filepath.Dir(p)); err == nil && fi.Mode().IsRegular() && (d == "cur" || d == "new") {
 			res.files++
@@ -171,10 +177,18 @@ SyncState *
 type imapmigRun struct {
 	wall, cpu, peakRSS float64
 	items, bytes       int64
+	// Other processes' CPU seconds from batch new to the last pass done:
+	// Dovecot, this process (the emulator and the harness) and the CLI
+	// runs (batch new).
+	dovecot, harness, cli float64
+	ready                 float64 // daemon start to healthy, s (not in wall)
 }
 
 // runImapmigOnce migrates every user with a fresh daemon (its own data
-// directory) into a fresh emulator without throttling.
+// directory) into a fresh emulator without throttling. The wall time runs
+// from just before `imapmig batch new --autostart` to the time of the
+// daemon's own "pass done" log line of the last user (passesDone), so the
+// polling that notices the end does not count in it.
 func runImapmigOnce(tb testing.TB, e *e2e, run int) imapmigRun {
 	tb.Helper()
 	var boxes []string
@@ -208,18 +222,103 @@ func runImapmigOnce(tb testing.TB, e *e2e, run int) imapmigRun {
 	cfg = strings.Replace(cfg, "listen: "+e.addr, "listen: "+addr, 1)
 	r := &e2e{t: tb, dir: rd, cfgPath: writeFile(tb, filepath.Join(rd, "imapmig.yaml"), cfg), addr: addr, dc: e.dc, emu: emu, users: e.users}
 	r.env = []string{"IMAPMIG_CONFIG=" + r.cfgPath}
-	r.start()
+	booted := time.Now()
+	env := []string{"E2E_CLIENT_SECRET=e2e-secret-value"}
+	profDir := os.Getenv("IMAPMIG_BENCH_PPROF")
+	var profAddr string
+	if profDir != "" {
+		profAddr = freePort(tb)
+		env = append(env, profileListenEnv+"="+profAddr) // the daemon's only
+	}
+	r.daemon, r.logs = startServeLogs(tb, r.cfgPath, r.addr, env)
+	ready := time.Since(booted).Seconds()
 	mem := watchMemory(r.daemon.Process.Pid)
+	var profiled chan struct{}
+	if profDir != "" {
+		// One CPU profile of the daemon from before batch new until well
+		// after the passes (the idle rest adds no samples).
+		profiled = make(chan struct{})
+		p := &profiler{dir: profDir, addr: profAddr}
+		go func() {
+			defer close(profiled)
+			p.save("/debug/pprof/profile?seconds=20", fmt.Sprintf("mbsync-imapmig-run%d-cpu.pb.gz", run+1))
+		}()
+		time.Sleep(100 * time.Millisecond) // let the profile start: a benchmark, not a test
+	}
+	dovecot0, self0, kids0 := dovecotCPU(tb, e.dc), selfCPU(), childrenCPU()
 	start := time.Now()
 	r.cli("batch", "new", "cmp", "--endpoint", "dovecot", "--tenant", "contoso", "--csv", filepath.Join(e.dir, "users.csv"), "--autostart")
+	end := r.passesDone(boxes, start, 30*time.Minute)
+	dovecotCPUs, harness := dovecotCPU(tb, e.dc)-dovecot0, selfCPU()-self0
+	cli := childrenCPU() - kids0
+	wall := end.Sub(start).Seconds()
 	v := r.waitSynced("cmp", 30*time.Minute)
-	wall := time.Since(start).Seconds()
 	if v.Status != "Synced" {
 		tb.Fatalf("batch: %+v", v)
 	}
 	mem.stop()
+	if dir := os.Getenv("IMAPMIG_BENCH_LOGDIR"); dir != "" {
+		writeFile(tb, filepath.Join(dir, fmt.Sprintf("mbsync-imapmig-run%d.log", run+1)), r.logs.String())
+	}
+	if profiled != nil {
+		<-profiled
+	}
 	stopServe(tb, r.daemon)
 	ru := r.daemon.ProcessState.SysUsage().(*syscall.Rusage)
 	return imapmigRun{wall: wall, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds(),
-		peakRSS: mem.hwm / 1024, items: v.SyncedItemCount, bytes: v.SyncedBytes}
+		peakRSS: mem.hwm / 1024, items: v.SyncedItemCount, bytes: v.SyncedBytes,
+		dovecot: dovecotCPUs, harness: harness, cli: cli, ready: ready}
+}
+
+// passesDone waits until the daemon has logged "pass done" for the initial
+// pass of every user in emails and returns the time of the last of those
+// lines (the daemon's own clock, this machine's).
+func (e *e2e) passesDone(emails []string, since time.Time, limit time.Duration) time.Time {
+	e.t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		var last time.Time
+		all := true
+		log := e.logs.String()
+		for _, email := range emails {
+			t, ok := passDoneLogged(log, email, since)
+			if !ok {
+				all = false
+				break
+			}
+			if t.After(last) {
+				last = t
+			}
+		}
+		if all {
+			return last
+		}
+		if time.Now().After(deadline) || e.daemon.ProcessState != nil {
+			e.t.Fatalf("not every initial pass done after %s:\n%s", limit, log)
+		}
+		time.Sleep(20 * time.Millisecond) // the poll's resolution is not in the figure
+	}
+}
+
+// passDoneLogged finds the time of the first initial "pass done" line of
+// email at or after since in the daemon's text log.
+func passDoneLogged(log, email string, since time.Time) (time.Time, bool) {
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, `msg="pass done"`) || !strings.Contains(line, " user="+email+" ") || !strings.Contains(line, "pass=initial") {
+			continue
+		}
+		ts, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+		if t, err := time.Parse(time.RFC3339Nano, ts); err == nil && !t.Before(since.Truncate(time.Millisecond)) {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// childrenCPU is the CPU seconds of this process's children that have
+// ended and been waited for (the CLI runs, mbsync, a stopped daemon).
+func childrenCPU() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
