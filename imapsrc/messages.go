@@ -52,9 +52,10 @@ func flagStrings(fs []imap.Flag) []string {
 	return out
 }
 
-// searchUIDs returns the selected folder's UIDs in [from, to] (to 0 = no
-// bound), sorted. It uses ESEARCH (RETURN (ALL)) where available.
-func (s *source) searchUIDs(c *imapclient.Client, from, to uint32) ([]uint32, error) {
+// searchSet returns the selected folder's UIDs in [from, to] (to 0 = no
+// bound) as the server gave them. It uses ESEARCH (RETURN (ALL)) where
+// available.
+func (s *source) searchSet(c *imapclient.Client, from, to uint32) (imap.UIDSet, error) {
 	crit := &imap.SearchCriteria{}
 	if from > 1 || to != 0 {
 		if from == 0 {
@@ -73,7 +74,48 @@ func (s *source) searchUIDs(c *imapclient.Client, from, to uint32) ([]uint32, er
 		return nil, fmt.Errorf("IMAP UID SEARCH: %w", err)
 	}
 	set, _ := d.All.(imap.UIDSet)
+	return set, nil
+}
+
+// searchUIDs returns the selected folder's UIDs in [from, to] (to 0 = no
+// bound), sorted.
+func (s *source) searchUIDs(c *imapclient.Client, from, to uint32) ([]uint32, error) {
+	set, err := s.searchSet(c, from, to)
+	if err != nil {
+		return nil, err
+	}
 	return uidsIn(set, from, to), nil
+}
+
+// rangesIn is a search result as sorted ranges that neither overlap nor
+// touch (ESEARCH answers so; a plain SEARCH's list is merged into runs).
+func rangesIn(set imap.UIDSet) []migrate.UIDRange {
+	out := make([]migrate.UIDRange, 0, len(set))
+	for _, r := range set {
+		lo, hi := uint32(r.Start), uint32(r.Stop)
+		switch {
+		case hi == 0: // "*": not sent in a result; the number itself
+			hi = lo
+		case hi < lo:
+			lo, hi = hi, lo
+		}
+		if lo == 0 {
+			continue
+		}
+		out = append(out, migrate.UIDRange{First: lo, Last: hi})
+	}
+	if !slices.IsSortedFunc(out, func(a, b migrate.UIDRange) int { return cmp.Compare(a.First, b.First) }) {
+		slices.SortFunc(out, func(a, b migrate.UIDRange) int { return cmp.Compare(a.First, b.First) })
+	}
+	merged := out[:0]
+	for _, r := range out {
+		if n := len(merged); n > 0 && uint64(r.First) <= uint64(merged[n-1].Last)+1 {
+			merged[n-1].Last = max(merged[n-1].Last, r.Last)
+			continue
+		}
+		merged = append(merged, r)
+	}
+	return merged
 }
 
 // uidsIn lists the UIDs of a search result in [from, to] (to 0 = no
@@ -118,13 +160,36 @@ func uidsIn(set imap.UIDSet, from, to uint32) []uint32 {
 
 // UIDs returns the folder's current UID set.
 func (s *source) UIDs(ctx context.Context, folder migrate.Folder) ([]uint32, error) {
-	var out []uint32
+	set, err := s.uidSet(ctx, folder)
+	if err != nil {
+		return nil, err
+	}
+	return uidsIn(set, 1, 0), nil
+}
+
+var _ migrate.UIDRanger = (*source)(nil)
+
+// UIDRanges returns the folder's current UID set as ranges: an ESEARCH
+// answer as it comes, a few ranges for a large folder.
+func (s *source) UIDRanges(ctx context.Context, folder migrate.Folder) ([]migrate.UIDRange, error) {
+	set, err := s.uidSet(ctx, folder)
+	if err != nil {
+		return nil, err
+	}
+	return rangesIn(set), nil
+}
+
+func (s *source) uidSet(ctx context.Context, folder migrate.Folder) (imap.UIDSet, error) {
+	var out imap.UIDSet
 	err := s.do(ctx, "UID SEARCH", func(ctx context.Context, c *imapclient.Client) error {
-		if _, err := s.selectFolder(c, folder, true); err != nil {
+		// The folder stays selected from the pass's other calls (see
+		// Metas): a second SELECT would cost the server work in proportion
+		// to the folder, and the session's view is current.
+		if _, err := s.selectFolder(c, folder, false); err != nil {
 			return err
 		}
 		var err error
-		out, err = s.searchUIDs(c, 1, 0)
+		out, err = s.searchSet(c, 1, 0)
 		return err
 	})
 	return out, err
@@ -298,6 +363,44 @@ func subjectDate(hdr []byte) (string, time.Time) {
 // rfc5322Date is the common Date form: "Mon, 2 Jan 2006 15:04:05 -0700".
 const rfc5322Date = "Mon, _2 Jan 2006 15:04:05 -0700"
 
+// flagData is one message's answer to UID FETCH (UID FLAGS [MODSEQ]).
+type flagData struct {
+	uid    uint32
+	modseq uint64
+	flags  []imap.Flag
+}
+
+// readFlags reads the answers of a UID FETCH (UID FLAGS [MODSEQ]) item by
+// item into msgs (appended, then sorted by UID), not through go-imap's
+// Collect, which buffers every message in a struct for every kind of
+// item (the larger part of a delta's reading of CHANGEDSINCE).
+func readFlags(fc *imapclient.FetchCommand, msgs []flagData) ([]flagData, error) {
+	for m := fc.Next(); m != nil; m = fc.Next() {
+		var f flagData
+		for item := m.Next(); item != nil; item = m.Next() {
+			switch it := item.(type) {
+			case imapclient.FetchItemDataUID:
+				f.uid = uint32(it.UID)
+			case imapclient.FetchItemDataFlags:
+				f.flags = it.Flags
+			case imapclient.FetchItemDataModSeq:
+				f.modseq = it.ModSeq
+			}
+		}
+		if f.uid != 0 {
+			msgs = append(msgs, f)
+		}
+	}
+	if err := fc.Close(); err != nil {
+		return msgs, err
+	}
+	byUID := func(a, b flagData) int { return cmp.Compare(a.uid, b.uid) }
+	if !slices.IsSortedFunc(msgs, byUID) {
+		slices.SortFunc(msgs, byUID)
+	}
+	return msgs, nil
+}
+
 // flagChunk is how many messages one UID FETCH (UID FLAGS) of a full flag
 // scan covers (about 100 bytes of response each).
 const flagChunk = 5000
@@ -309,38 +412,43 @@ const flagChunk = 5000
 func (s *source) ChangedSince(ctx context.Context, folder migrate.Folder, modseq uint64, fn func(migrate.MessageMeta) error) error {
 	next := uint32(1) // first UID not yet delivered; a retry resumes here
 	err := s.do(ctx, "UID FETCH FLAGS", func(ctx context.Context, c *imapclient.Client) error {
-		d, err := s.selectFolder(c, folder, true)
+		// The folder stays selected from the pass's other calls (see
+		// Metas and UIDs). A kept selection's SELECT data is as old as
+		// that SELECT: its counts and HIGHESTMODSEQ say nothing of changes
+		// since, so they shortcut nothing then.
+		kept := s.selected == folder.Name && s.selData != nil
+		d, err := s.selectFolder(c, folder, false)
 		if err != nil {
 			return err
 		}
-		if d.NumMessages == 0 {
+		if d.NumMessages == 0 && !kept {
 			return nil
 		}
 		hasModSeq := s.condStore() && d.HighestModSeq != 0 // not NOMODSEQ
-		deliver := func(msgs []*imapclient.FetchMessageBuffer) error {
-			slices.SortFunc(msgs, func(a, b *imapclient.FetchMessageBuffer) int { return int(a.UID) - int(b.UID) })
+		var buf []flagData // reused by every chunk
+		deliver := func(msgs []flagData) error {
 			for _, m := range msgs {
-				if uint32(m.UID) < next || (hasModSeq && modseq > 0 && m.ModSeq <= modseq) {
+				if m.uid < next || (hasModSeq && modseq > 0 && m.modseq <= modseq) {
 					continue
 				}
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				if err := fn(migrate.MessageMeta{UID: uint32(m.UID), Flags: flagStrings(m.Flags), ModSeq: m.ModSeq}); err != nil {
+				if err := fn(migrate.MessageMeta{UID: m.uid, Flags: flagStrings(m.flags), ModSeq: m.modseq}); err != nil {
 					return &callbackError{err}
 				}
-				next = uint32(m.UID) + 1
+				next = m.uid + 1
 			}
 			return nil
 		}
 		if hasModSeq && modseq > 0 {
-			if d.HighestModSeq <= modseq {
+			if d.HighestModSeq <= modseq && !kept {
 				return nil // nothing changed since
 			}
 			var set imap.UIDSet
 			set.AddRange(imap.UID(next), 0)
 			s.progress()
-			msgs, err := c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, ModSeq: true, ChangedSince: modseq}).Collect()
+			msgs, err := readFlags(c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, ModSeq: true, ChangedSince: modseq}), buf)
 			if err != nil {
 				return fmt.Errorf("IMAP UID FETCH CHANGEDSINCE: %w", err)
 			}
@@ -361,10 +469,11 @@ func (s *source) ChangedSince(ctx context.Context, folder migrate.Folder, modseq
 			last := uids[n-1]
 			uids = uids[n:]
 			s.progress()
-			msgs, err := c.Fetch(set, opts).Collect()
+			msgs, err := readFlags(c.Fetch(set, opts), buf[:0])
 			if err != nil {
 				return fmt.Errorf("IMAP UID FETCH FLAGS: %w", err)
 			}
+			buf = msgs
 			if err := deliver(msgs); err != nil {
 				return err
 			}

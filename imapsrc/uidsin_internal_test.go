@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
+
+	"github.com/imapmig/imapmig/migrate"
 )
 
 // uidsIn expands a search result's ranges, clipped to [from, to], sorted
@@ -26,5 +28,22 @@ func TestUIDsIn_ExpandsAndClipsRanges(t *testing.T) {
 	}
 	if got := uidsIn(nil, 1, 0); len(got) != 0 {
 		t.Errorf("no result: %v", got)
+	}
+}
+
+// rangesIn gives a search result as sorted ranges that neither overlap
+// nor touch, whatever order and overlaps the server sent.
+func TestRangesIn_SortsAndMerges(t *testing.T) {
+	set := imap.UIDSet{{Start: 20, Stop: 0}, {Start: 1, Stop: 3}, {Start: 7, Stop: 7}, {Start: 12, Stop: 10}, {Start: 2, Stop: 2}, {Start: 4, Stop: 5}, {Start: 9, Stop: 9}}
+	want := []migrate.UIDRange{{First: 1, Last: 5}, {First: 7, Last: 7}, {First: 9, Last: 12}, {First: 20, Last: 20}}
+	if got := rangesIn(set); !slices.Equal(got, want) {
+		t.Errorf("rangesIn: %v, want %v", got, want)
+	}
+	if got := rangesIn(nil); len(got) != 0 {
+		t.Errorf("no result: %v", got)
+	}
+	top := imap.UIDSet{{Start: 1<<32 - 2, Stop: 1<<32 - 1}, {Start: 5, Stop: 6}}
+	if got := rangesIn(top); !slices.Equal(got, []migrate.UIDRange{{First: 5, Last: 6}, {First: 1<<32 - 2, Last: 1<<32 - 1}}) {
+		t.Errorf("the top of the UID space: %v", got)
 	}
 }

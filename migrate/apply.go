@@ -221,8 +221,13 @@ func (p *pass) targetKeys(ctx context.Context, s *folderScan, id string, rebuild
 }
 
 // flagChunk is how many flag updates or deletes are sent and committed
-// together.
-const flagChunk = 100
+// together. Each chunk is one write transaction of the state, whose
+// copy-on-write of the touched pages, their branches and the freelist
+// costs about the same for a few changes as for many: a 1% delta of a
+// 100,000-message folder (500 flag updates, 250 deletes) commits them in
+// two. Replaying them after a crash is harmless (a flag update sets the
+// same flags again; an item deleted already is not found and skipped).
+const flagChunk = 500
 
 // chunks calls fn with consecutive pieces of acts of at most flagChunk.
 func chunks(acts []action, fn func([]action) error) error {

@@ -2,14 +2,19 @@ package migrate_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/imapmig/imapmig/imapsrc"
 	"github.com/imapmig/imapmig/migrate"
 	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/testenv/dovecot"
@@ -36,22 +41,58 @@ func cpuTime() time.Duration {
 // BenchmarkDelta_OnePercentChanged100k measured on the engine alone: the
 // benchmark waits for the pass through the Observer instead of polling
 // the user's state, the scheduler looks only when told, and it reports
-// the process's CPU time per delta (rusage: the engine and imapsrc;
-// Dovecot is another process). Allocations are the whole process's, as
-// -benchmem counts them.
+// the process's CPU time per delta (rusage: the engine and imapsrc),
+// Dovecot's CPU time per delta (another process) and, in the log, where
+// the wall time of a delta goes (phaseClock). Allocations are the whole
+// process's, as -benchmem counts them.
+//
+// The changes are made in the maildir behind Dovecot's back, so the
+// delta's first command makes Dovecot catch up with them (a rescan of
+// the folder's directory); BenchmarkDeltaEngine_OnePercentChangedIMAP100k
+// makes the same changes through IMAP.
 func BenchmarkDeltaEngine_OnePercentChanged100k(b *testing.B) {
+	benchDeltaEngine(b, "bengine", func(b *testing.B, srv *dovecot.Server, user, dir string, round int) {
+		mutateMaildir(b, srv, user, dir, round)
+	})
+}
+
+// BenchmarkDeltaEngine_OnePercentChangedIMAP100k is
+// BenchmarkDeltaEngine_OnePercentChanged100k with the changes made as
+// users' mail clients and a delivery agent make them: through IMAP, by
+// another connection (UID STORE, UID EXPUNGE, APPEND), answered by
+// Dovecot before the timer starts.
+func BenchmarkDeltaEngine_OnePercentChangedIMAP100k(b *testing.B) {
+	benchDeltaEngine(b, "bimap", mutateIMAP)
+}
+
+// BenchmarkDeltaEngine_NoChange100k is BenchmarkDelta_NoChange100k
+// measured as BenchmarkDeltaEngine_OnePercentChanged100k measures: the
+// pass's end through the Observer (not the harness's 5 ms polling of the
+// user's state), the engine's and Dovecot's CPU per delta, and the
+// phases of the pass in the log.
+func BenchmarkDeltaEngine_NoChange100k(b *testing.B) {
+	benchDeltaEngine(b, "bnochange", func(*testing.B, *dovecot.Server, string, string, int) {})
+}
+
+// benchDeltaEngine syncs a user of benchMessages(100000) messages once,
+// then times b.N deltas, each after mutate changed the user's INBOX
+// (maildir directory dir) outside the timer.
+func benchDeltaEngine(b *testing.B, prefix string, mutate func(b *testing.B, srv *dovecot.Server, user, dir string, round int)) {
 	n := benchMessages(100000)
 	srv := dc.Get(b)
-	u, err := srv.NewUser("bengine", dovecot.LayoutSlash)
+	u, err := srv.NewUser(prefix, dovecot.LayoutSlash)
 	if err != nil {
 		b.Fatal(err)
 	}
 	seedBig(b, srv, u.Name, n)
 	watch := passWatch{done: make(chan string, 16)}
-	w, addr := newDovecotWorld(b, srv, u, worldOptions{engine: func(o *migrate.Options) {
-		o.Observer = watch
-		o.ScanInterval = time.Hour // SyncNowUser wakes the scheduler itself
-	}})
+	clock := newPhaseClock()
+	w, addr := newDovecotWorld(b, srv, u, worldOptions{
+		wrap: func(c *imapsrc.Connector) migrate.SourceConnector { return timedConnector{c, clock} },
+		engine: func(o *migrate.Options) {
+			o.Observer = watch
+			o.ScanInterval = time.Hour // SyncNowUser wakes the scheduler itself
+		}})
 	h, tgt := w.h, w.tgt
 	start := time.Now()
 	if got := <-watch.done; got != "initial ok" {
@@ -66,22 +107,29 @@ func BenchmarkDeltaEngine_OnePercentChanged100k(b *testing.B) {
 	box := tgt.Box(addr)
 	var writes int
 	var cpu time.Duration
+	var dovecotCPU float64
+	*clock = *newPhaseClock()
 	allocProfile(b, "before")
 	defer allocProfile(b, "after")
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		mutateMaildir(b, srv, u.Name, dir, i)
+		mutate(b, srv, u.Name, dir, i)
 		before := box.Counts()
 		h.waitUserFor(addr, time.Minute, model.UserSynced) // the last pass's run is gone
 		c0 := cpuTime()
+		d0, _ := srv.CPUSeconds()
+		clock.begin()
 		b.StartTimer()
 		if err := h.eng.SyncNowUser(context.Background(), addr); err != nil {
 			b.Fatal(err)
 		}
 		got := <-watch.done
 		b.StopTimer()
+		clock.end()
 		cpu += cpuTime() - c0
+		d1, _ := srv.CPUSeconds()
+		dovecotCPU += d1 - d0
 		if !strings.HasSuffix(got, " ok") {
 			b.Fatalf("delta %d: %s", i, got)
 		}
@@ -90,6 +138,82 @@ func BenchmarkDeltaEngine_OnePercentChanged100k(b *testing.B) {
 	}
 	reportDeltaWrites(b, box, writes)
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(dovecotCPU*1000/float64(b.N), "dovecot-cpu-ms/op")
+	clock.report(b, b.N)
+}
+
+// mutateIMAP makes mutateMaildir's changes through IMAP, by another
+// connection: \Flagged toggled on 500 messages (UID STORE), 250 expunged
+// (UID STORE \Deleted, UID EXPUNGE), 250 new ones APPENDed.
+func mutateIMAP(b *testing.B, srv *dovecot.Server, user, _ string, round int) {
+	b.Helper()
+	ctx := context.Background()
+	c, err := srv.Client(ctx, user)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		b.Fatal(err)
+	}
+	d, err := c.UIDSearch(&imap.SearchCriteria{}, &imap.SearchOptions{ReturnAll: true}).Wait()
+	if err != nil {
+		b.Fatal(err)
+	}
+	all, _ := d.All.(imap.UIDSet)
+	var uids []imap.UID
+	for _, r := range all {
+		for u := r.Start; u <= r.Stop; u++ {
+			uids = append(uids, u)
+		}
+	}
+	off := (round * 1000) % (len(uids) - 1000)
+	msgs, err := c.Fetch(imap.UIDSetNum(uids[off:off+500]...), &imap.FetchOptions{UID: true, Flags: true}).Collect()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var on, off2 imap.UIDSet
+	for _, m := range msgs {
+		if slices.Contains(m.Flags, imap.FlagFlagged) {
+			off2.AddNum(m.UID)
+		} else {
+			on.AddNum(m.UID)
+		}
+	}
+	for set, op := range map[*imap.UIDSet]imap.StoreFlagsOp{&on: imap.StoreFlagsAdd, &off2: imap.StoreFlagsDel} {
+		if len(*set) == 0 {
+			continue
+		}
+		if err := c.Store(*set, &imap.StoreFlags{Op: op, Silent: true, Flags: []imap.Flag{imap.FlagFlagged}}, nil).Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	gone := imap.UIDSetNum(uids[off+500 : off+750]...)
+	if err := c.Store(gone, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := c.UIDExpunge(gone).Close(); err != nil {
+		b.Fatal(err)
+	}
+	for j := 0; j < 250; j++ {
+		raw := fmt.Sprintf("From: a@b.c\r\nSubject: new %d-%d\r\nMessage-ID: <n%d.%d@bench>\r\n\r\nx\r\n", round, j, round, j)
+		a := c.Append("INBOX", int64(len(raw)), nil)
+		if _, err := a.Write([]byte(raw)); err != nil {
+			b.Fatal(err)
+		}
+		if err := a.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := a.Wait(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := c.Noop().Wait(); err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Logout().Wait(); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // allocProfile writes the cumulative allocation profile to

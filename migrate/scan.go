@@ -284,7 +284,7 @@ func (p *pass) scanFlags(ctx context.Context, s *folderScan, from uint32) (map[u
 		return nil, nil
 	}
 	var seen map[uint32]struct{}
-	var pending []MessageMeta // partial: compared once their records are read
+	var pending []flagsSeen // partial: compared once their records are read
 	onFlags := func(m MessageMeta) error {
 		if seen != nil {
 			seen[m.UID] = struct{}{}
@@ -293,7 +293,7 @@ func (p *pass) scanFlags(ctx context.Context, s *folderScan, from uint32) (map[u
 			return nil
 		}
 		if s.partial {
-			pending = append(pending, m)
+			pending = append(pending, flagsSeen{m.UID, m.Flags})
 			return nil
 		}
 		if r, known := s.records[m.UID]; known {
@@ -332,15 +332,23 @@ func (p *pass) scanFlags(ctx context.Context, s *folderScan, from uint32) (map[u
 	return nil, nil
 }
 
+// flagsSeen is a message's flags as the source reported them: what a
+// partial scan keeps of a CHANGEDSINCE answer until it reads the records
+// (a MessageMeta is five times its size).
+type flagsSeen struct {
+	uid   uint32
+	flags []string
+}
+
 // changedRecords reads the records of the messages CHANGEDSINCE reported
 // (partial scan) and notes their flag changes, in the order reported.
-func (p *pass) changedRecords(s *folderScan, metas []MessageMeta) error {
+func (p *pass) changedRecords(s *folderScan, metas []flagsSeen) error {
 	if len(metas) == 0 {
 		return nil
 	}
 	uids := make([]uint32, len(metas))
 	for i, m := range metas {
-		uids[i] = m.UID
+		uids[i] = m.uid
 	}
 	sums, err := p.e.store.SummariesOf(p.email, s.plan.Src.Name, uids)
 	if err != nil {
@@ -350,8 +358,8 @@ func (p *pass) changedRecords(s *folderScan, metas []MessageMeta) error {
 		s.records[r.UID] = liteOfSummary(r)
 	}
 	for _, m := range metas {
-		if r, known := s.records[m.UID]; known {
-			if c, ok := flagChangeOf(r, m); ok {
+		if r, known := s.records[m.uid]; known {
+			if c, ok := flagChangeOf(r, MessageMeta{UID: m.uid, Flags: m.flags}); ok {
 				s.changes = append(s.changes, c)
 			}
 		}
@@ -367,11 +375,22 @@ func (p *pass) scanExpunged(ctx context.Context, s *folderScan, current map[uint
 	if current == nil {
 		// The recorded UIDs not in the source's set, walked in the state
 		// (no record is decoded; s.records may be partial).
-		uids, err := p.src.UIDs(ctx, f)
-		if err != nil {
-			return err
+		var ranges []UIDRange
+		if rs, ok := p.src.(UIDRanger); ok {
+			r, err := rs.UIDRanges(ctx, f)
+			if err != nil {
+				return err
+			}
+			ranges = r
+		} else {
+			uids, err := p.src.UIDs(ctx, f)
+			if err != nil {
+				return err
+			}
+			ranges = state.UIDRanges(uids)
 		}
-		if gone, err = p.e.store.MissingUIDs(p.email, f.Name, uids); err != nil {
+		var err error
+		if gone, err = p.e.store.MissingUIDsIn(p.email, f.Name, ranges); err != nil {
 			return Fatal(err)
 		}
 	} else {

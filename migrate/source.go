@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"time"
+
+	"github.com/imapmig/imapmig/state"
 )
 
 // Login is what a Source needs to open one user's mailbox. Password is a
@@ -173,4 +175,16 @@ type Source interface {
 	Fetch(ctx context.Context, folder Folder, uid uint32) (Body, error)
 	// Close logs out and releases the connection.
 	Close() error
+}
+
+// UIDRange is the UIDs First to Last, both included.
+type UIDRange = state.UIDRange
+
+// UIDRanger is a Source that can give a folder's current UID set as
+// ranges (sorted ascending, not overlapping): the form ESEARCH answers
+// in, so a folder of a hundred thousand messages costs its few gaps, not
+// a slice of every UID. The engine uses it, where a Source has it, in
+// place of UIDs to find expunged messages; the contract is UIDs'.
+type UIDRanger interface {
+	UIDRanges(ctx context.Context, folder Folder) ([]UIDRange, error)
 }

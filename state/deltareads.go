@@ -80,11 +80,36 @@ func (s *Store) SummariesFrom(email, folder string, from uint32, fn func(Message
 	return eachMessageFrom(s, email, folder, from, decodeSummary, fn)
 }
 
+// UIDRange is the UIDs First to Last, both included.
+type UIDRange struct{ First, Last uint32 }
+
+// UIDRanges is uids (sorted ascending) as runs of consecutive UIDs.
+func UIDRanges(uids []uint32) []UIDRange {
+	var out []UIDRange
+	for i := 0; i < len(uids); {
+		j := i
+		for j+1 < len(uids) && uids[j+1] <= uids[j]+1 && uids[j+1] >= uids[j] {
+			j++ // the run of consecutive UIDs goes on
+		}
+		out = append(out, UIDRange{uids[i], uids[j]})
+		i = j + 1
+	}
+	return out
+}
+
 // MissingUIDs returns the recorded UIDs of a folder that are not in
-// current (sorted ascending), in UID order. It seeks into the gaps between
-// current's runs of consecutive UIDs, so its reads grow with the number of
-// gaps and missing records, not with the folder; no record is decoded.
+// current (sorted ascending), in UID order (MissingUIDsIn).
 func (s *Store) MissingUIDs(email, folder string, current []uint32) ([]uint32, error) {
+	return s.MissingUIDsIn(email, folder, UIDRanges(current))
+}
+
+// MissingUIDsIn returns the recorded UIDs of a folder that are in none of
+// current's ranges (sorted ascending, not overlapping: an ESEARCH result's
+// form), in UID order. It seeks into the gaps between the ranges, so its
+// reads grow with the number of gaps and missing records, not with the
+// folder; no record is decoded, and a folder's UID set costs its ranges,
+// not its messages.
+func (s *Store) MissingUIDsIn(email, folder string, current []UIDRange) ([]uint32, error) {
 	var out []uint32
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := sub(tx, bMessages, UserKey(email), folder)
@@ -92,13 +117,15 @@ func (s *Store) MissingUIDs(email, folder string, current []uint32) ([]uint32, e
 			return nil
 		}
 		c := b.Cursor()
-		lo, i := uint64(0), 0 // the gap [lo, hi) before current[i]
-		for {
+		var key [4]byte
+		lo := uint64(0) // the gap [lo, hi) before current[i]
+		for i := 0; ; i++ {
 			hi := uint64(1) << 32
 			if i < len(current) {
-				hi = uint64(current[i])
+				hi = uint64(current[i].First)
 			}
-			for k, _ := c.Seek(u32(uint32(lo))); lo < hi && k != nil; k, _ = c.Next() {
+			binary.BigEndian.PutUint32(key[:], uint32(lo))
+			for k, _ := c.Seek(key[:]); lo < hi && k != nil; k, _ = c.Next() {
 				if len(k) != 4 {
 					return fmt.Errorf("%w: messages/%s/%s: bad UID key", ErrCorrupt, email, folder)
 				}
@@ -111,11 +138,7 @@ func (s *Store) MissingUIDs(email, folder string, current []uint32) ([]uint32, e
 			if i == len(current) {
 				return nil
 			}
-			for i+1 < len(current) && current[i+1] <= current[i]+1 {
-				i++ // the run of consecutive UIDs goes on
-			}
-			lo = uint64(current[i]) + 1
-			i++
+			lo = max(lo, uint64(current[i].Last)+1)
 			if lo > 1<<32-1 {
 				return nil
 			}

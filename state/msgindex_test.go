@@ -324,5 +324,30 @@ func TestMissingUIDs_SameAsSetDifference(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("round %d: MissingUIDs %v, want %v", round, got, want)
 		}
+		// The same set as ranges cut at random places (an ESEARCH answer
+		// need not be maximal runs) gives the same.
+		var ranges []UIDRange
+		for _, r := range UIDRanges(current) {
+			for r.First < r.Last && rng.IntN(3) == 0 {
+				cut := r.First + uint32(rng.IntN(int(r.Last-r.First)))
+				ranges = append(ranges, UIDRange{r.First, cut})
+				r.First = cut + 1
+			}
+			ranges = append(ranges, r)
+		}
+		var back []uint32
+		for _, r := range ranges {
+			for u := uint64(r.First); u <= uint64(r.Last); u++ {
+				back = append(back, uint32(u))
+			}
+		}
+		if !slices.Equal(back, slices.Compact(slices.Clone(current))) {
+			t.Fatalf("round %d: UIDRanges %v of %v", round, ranges, current)
+		}
+		got, err = s.MissingUIDsIn(e, folder, ranges)
+		mustDo(t, err)
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: MissingUIDsIn %v, want %v", round, got, want)
+		}
 	}
 }
