@@ -262,6 +262,10 @@ type request struct {
 	// outcome whether it took effect (true) or may be sent again.
 	resolve func(ctx context.Context) (bool, error)
 	cost    int // requests it counts as against the budget (a $batch: its size)
+	// scan, when set, is given a 2xx answer's body in a pooled buffer
+	// (valid only during the call) instead of the response keeping it:
+	// a create's answer is the whole message, read only for its id.
+	scan func(body []byte)
 }
 
 // streamBody is a request body that is not held in memory
@@ -340,11 +344,30 @@ func (t *Target) send(ctx context.Context, g *governor, rq request) (*response, 
 		return nil, err
 	}
 	defer resp.Body.Close()
+	if rq.scan != nil && resp.StatusCode/100 == 2 {
+		bb := answerBufs.Get().(*bytes.Buffer)
+		defer putAnswerBuf(bb)
+		bb.Reset()
+		if _, err := bb.ReadFrom(resp.Body); err != nil {
+			return nil, err
+		}
+		rq.scan(bb.Bytes())
+		return &response{status: resp.StatusCode, header: resp.Header, authGen: gen}, nil
+	}
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, err
 	}
 	return &response{status: resp.StatusCode, header: resp.Header, body: b, authGen: gen}, nil
+}
+
+// answerBufs hold answers given to request.scan.
+var answerBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putAnswerBuf(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 { // an answer that large is rare: let it go
+		answerBufs.Put(b)
+	}
 }
 
 // tokenRefused reports a 401 InvalidAuthenticationToken: Graph refused

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/imapmig/imapmig/graphdst/internal/convert"
 	"github.com/imapmig/imapmig/migrate"
@@ -95,13 +96,14 @@ func (m *Mailbox) complete(ctx context.Context, id string, pl *convert.Plan) err
 }
 
 func (m *Mailbox) createResolved(ctx context.Context, folderID string, body streamBody, key string) (string, error) {
-	var found string
+	var found, id string
 	rq := request{method: http.MethodPost, url: m.path("/mailFolders/" + url.PathEscape(folderID) + "/messages"), stream: body,
 		resolve: func(ctx context.Context) (bool, error) {
-			id, ok, err := m.LookupKey(ctx, folderID, key)
-			found = id
+			fid, ok, err := m.LookupKey(ctx, folderID, key)
+			found = fid
 			return ok, err
-		}}
+		},
+		scan: func(answer []byte) { id = createdID(answer) }}
 	resp, err := m.t.do(ctx, m.g, rq)
 	if err != nil {
 		return "", err
@@ -119,41 +121,141 @@ func (m *Mailbox) createResolved(ctx context.Context, folderID string, body stre
 		}
 		return "", classify(ge)
 	}
-	id := createdID(resp.body)
 	if id == "" {
 		return "", migrate.Retryable(errors.New("graphdst: create: response without id"))
 	}
 	return id, nil
 }
 
-// createdID is the "id" of a create's answer. Graph answers with the whole
-// message (body included); the id comes near its start, so the answer is
-// read only up to it, not unmarshalled whole (that was 4% of the engine's
-// CPU with 200 mailboxes). Empty when the answer is not an object with an
-// id.
+// createdID is the top-level "id" of a create's answer. Graph answers with
+// the whole message (its body included), so the answer is scanned, not
+// decoded: strings are skipped with bytes.IndexByte, and only the id (and a
+// key written with escapes) is unquoted. Empty when the answer is not an
+// object with a string id before anything malformed.
 func createdID(body []byte) string {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
 		return ""
 	}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
+	for i, first := i+1, true; ; first = false {
+		i = skipSpace(body, i)
+		if !first {
+			if i >= len(body) || body[i] != ',' {
+				return "" // the end, '}', or not JSON
+			}
+			i = skipSpace(body, i+1)
+		}
+		if i >= len(body) || body[i] != '"' {
+			return "" // the end, '}', or not JSON
+		}
+		end, esc := skipString(body, i)
+		if end < 0 {
 			return ""
 		}
-		if k, _ := t.(string); k == "id" {
+		key := body[i:end]
+		i = skipSpace(body, end)
+		if i >= len(body) || body[i] != ':' {
+			return ""
+		}
+		i = skipSpace(body, i+1)
+		if isIDKey(key, esc) {
+			if i >= len(body) || body[i] != '"' {
+				return ""
+			}
+			end, esc := skipString(body, i)
+			if end < 0 {
+				return ""
+			}
+			if v := body[i+1 : end-1]; !esc && utf8.Valid(v) {
+				return string(v)
+			}
 			var id string
-			if dec.Decode(&id) != nil {
+			if json.Unmarshal(body[i:end], &id) != nil {
 				return ""
 			}
 			return id
 		}
-		var skip json.RawMessage
-		if dec.Decode(&skip) != nil {
+		if i = skipValue(body, i); i < 0 {
 			return ""
 		}
 	}
-	return ""
+}
+
+func isIDKey(quoted []byte, esc bool) bool {
+	if !esc {
+		return string(quoted) == `"id"`
+	}
+	var k string
+	return json.Unmarshal(quoted, &k) == nil && k == "id"
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// skipString is the index after the JSON string that starts at b[i] (a
+// quote) and whether it holds escapes; -1 when it does not end.
+func skipString(b []byte, i int) (int, bool) {
+	esc := false
+	for j := i + 1; ; {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return -1, esc
+		}
+		q := j + k
+		bs := 0 // backslashes right before the quote
+		for bs < q-j && b[q-1-bs] == '\\' {
+			bs++
+		}
+		esc = esc || bytes.IndexByte(b[j:q], '\\') >= 0
+		if bs%2 == 0 {
+			return q + 1, esc
+		}
+		j = q + 1
+	}
+}
+
+// skipValue is the index after the JSON value that starts at b[i]; -1
+// when it is cut short. Objects and arrays are skipped by depth, their
+// strings by skipString; literals and numbers up to the next delimiter.
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for i < len(b) {
+		switch c := b[i]; c {
+		case '"':
+			end, _ := skipString(b, i)
+			if end < 0 {
+				return -1
+			}
+			i = end
+		case '{', '[':
+			depth++
+			i++
+		case '}', ']':
+			if depth == 0 {
+				return i // the end of the enclosing object
+			}
+			depth--
+			i++
+		case ',':
+			if depth == 0 {
+				return i
+			}
+			i++
+		default:
+			i++
+		}
+		if depth == 0 && i < len(b) && (b[i] == ',' || b[i] == '}' || b[i] == ']' || b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+			return i
+		}
+	}
+	if depth == 0 {
+		return i
+	}
+	return -1
 }
 
 type attachmentInfo struct {

@@ -140,6 +140,29 @@ func sweepSpool(dir string, all bool) (int, error) {
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
+// copyFull copies r to w through buf, writing only full buffers (and the
+// rest at the end): a read of the literal returns at most one TLS record
+// (16 KB), and a write per record was 4% of the engine's CPU.
+func copyFull(w io.Writer, r io.Reader, buf []byte) (int64, error) {
+	var n int64
+	for {
+		k, err := io.ReadFull(r, buf)
+		if k > 0 {
+			if _, werr := w.Write(buf[:k]); werr != nil {
+				return n, werr
+			}
+			n += int64(k)
+		}
+		switch err {
+		case nil:
+		case io.EOF, io.ErrUnexpectedEOF:
+			return n, nil
+		default:
+			return n, err
+		}
+	}
+}
+
 // spool drains an IMAP literal as fast as the network allows, into memory
 // up to SpoolMemLimit and into a temp file above it, so the literal is never
 // held open while the consumer is slow.
@@ -159,7 +182,7 @@ func (c *Connector) spool(r imap.LiteralReader) (*spoolBody, error) {
 		return nil, migrate.Retryable(fmt.Errorf("imapsrc: creating spool file: %w", err))
 	}
 	bp := copyBufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(struct{ io.Writer }{f}, r, *bp)
+	n, err := copyFull(f, r, *bp)
 	copyBufs.Put(bp)
 	if cerr := f.Close(); err == nil {
 		err = cerr

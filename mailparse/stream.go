@@ -72,13 +72,8 @@ func (r *plainReader) Read(p []byte) (int, error) {
 func (p *Part) DecodedSize() (int64, bool) {
 	switch r := p.DecodedReader().(type) {
 	case *b64Reader:
-		// Counted, not decoded: a segment of n valid characters decodes
-		// to exactly n*6/8 bytes (flush drops a lone trailing character).
-		r.count = true
-		for !r.done {
-			r.fill()
-		}
-		return r.n, r.repaired
+		// Counted, not decoded (countBase64).
+		return countBase64(r.src, &r.rel)
 	case *qpReader:
 		n, _ := io.Copy(io.Discard, r)
 		return n, r.repaired
@@ -104,8 +99,6 @@ type b64Reader struct {
 	padded   bool
 	repaired bool
 	done     bool
-	count    bool  // DecodedSize: flush counts instead of decoding
-	n        int64 // bytes decoded (counted) so far
 	rel      releaser
 }
 
@@ -114,26 +107,31 @@ func (r *b64Reader) flush() {
 		r.seg = r.seg[:len(r.seg)-1]
 		r.repaired = true
 	}
-	if r.count {
-		r.n += int64(base64.RawStdEncoding.DecodedLen(len(r.seg)))
-		r.seg = r.seg[:0]
-		return
-	}
 	n, _ := base64.RawStdEncoding.Decode(r.dec[:], r.seg)
-	r.n += int64(n)
 	r.out = r.dec[:n]
 	r.seg = r.seg[:0]
 }
 
+// Read fills p as far as the part goes, not one segment at a time: what it
+// returns is usually a request body's next write (an HTTP/2 DATA frame, a
+// TLS record and a system call each).
 func (r *b64Reader) Read(p []byte) (int, error) {
-	for len(r.out) == 0 {
-		if r.done {
-			return 0, io.EOF
+	n := 0
+	for n < len(p) {
+		if len(r.out) == 0 {
+			if r.done {
+				break
+			}
+			r.fill()
+			continue
 		}
-		r.fill()
+		k := copy(p[n:], r.out)
+		r.out = r.out[k:]
+		n += k
 	}
-	n := copy(p, r.out)
-	r.out = r.out[n:]
+	if n == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
 	return n, nil
 }
 
@@ -152,10 +150,8 @@ func (r *b64Reader) fill() {
 			}
 			// The run of base64 characters that starts here (a whole
 			// line, usually), up to the segment's end, in one copy.
-			j, room := 1, min(len(r.src), cap(r.seg)-len(r.seg))
-			for j < room && b64Chars[r.src[j]] {
-				j++
-			}
+			room := min(len(r.src), cap(r.seg)-len(r.seg))
+			j := 1 + b64Span(r.src[1:room])
 			r.seg = append(r.seg, r.src[:j]...)
 			r.src = r.src[j:]
 			r.rel.advance(r.src, false)
@@ -193,22 +189,31 @@ type qpReader struct {
 	rel      releaser
 }
 
+// Read fills p as far as the part goes (b64Reader.Read says why).
 func (r *qpReader) Read(p []byte) (int, error) {
-	for len(r.out) == 0 {
-		r.rel.advance(r.src, len(r.src) == 0)
-		if len(r.src) == 0 {
-			return 0, io.EOF
+	n := 0
+	for n < len(p) {
+		if len(r.out) == 0 {
+			r.rel.advance(r.src, len(r.src) == 0)
+			if len(r.src) == 0 {
+				break
+			}
+			line := r.src
+			if i := bytes.IndexByte(r.src, '\n'); i >= 0 {
+				line = r.src[:i+1]
+			}
+			r.src = r.src[len(line):]
+			var rep bool
+			r.out, rep = decodeQP(line)
+			r.repaired = r.repaired || rep
+			continue
 		}
-		line := r.src
-		if i := bytes.IndexByte(r.src, '\n'); i >= 0 {
-			line = r.src[:i+1]
-		}
-		r.src = r.src[len(line):]
-		var rep bool
-		r.out, rep = decodeQP(line)
-		r.repaired = r.repaired || rep
+		k := copy(p[n:], r.out)
+		r.out = r.out[k:]
+		n += k
 	}
-	n := copy(p, r.out)
-	r.out = r.out[n:]
+	if n == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
 	return n, nil
 }

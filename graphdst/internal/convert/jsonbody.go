@@ -1,7 +1,6 @@
 package convert
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -24,17 +23,53 @@ type piece struct {
 // Size is the body's length in bytes.
 func (b *Body) Size() int64 { return b.size }
 
-// Open returns a reader of the whole body, from the start.
+// Open returns a reader of the whole body, from the start. Its reads fill
+// the caller's buffer across pieces: each read is one HTTP/2 DATA frame
+// with its own TLS record and system call, so a read per piece, or per
+// 4 KB of base64, multiplied those.
 func (b *Body) Open() io.Reader {
-	rs := make([]io.Reader, len(b.pieces))
-	for i, p := range b.pieces {
-		if p.att != nil {
-			rs[i] = &b64Reader{src: p.att.Open()}
-		} else {
-			rs[i] = bytes.NewReader(p.lit)
+	return &bodyReader{pieces: b.pieces}
+}
+
+// bodyReader reads a Body's pieces one after the other.
+type bodyReader struct {
+	pieces []piece
+	lit    []byte     // what is left of the current literal piece
+	att    *b64Reader // the current attachment, nil when none is open
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		switch {
+		case len(r.lit) > 0:
+			k := copy(p[n:], r.lit)
+			r.lit = r.lit[k:]
+			n += k
+		case r.att != nil:
+			k, err := r.att.Read(p[n:])
+			n += k
+			if err == io.EOF {
+				r.att = nil
+			} else if err != nil {
+				return n, err
+			}
+		case len(r.pieces) > 0:
+			pc := r.pieces[0]
+			r.pieces = r.pieces[1:]
+			if pc.att != nil {
+				r.att = &b64Reader{src: pc.att.Open()}
+			} else {
+				r.lit = pc.lit
+			}
+		default:
+			if n == 0 {
+				return 0, io.EOF
+			}
+			return n, nil
 		}
 	}
-	return io.MultiReader(rs...)
+	return n, nil
 }
 
 // Bytes reads the whole body into memory (for tests).
@@ -109,32 +144,54 @@ func AttachmentBody(a Part) (*Body, error) {
 	return b, nil
 }
 
-// b64Reader is the standard base64 of src, encoded 3 KB at a time.
+// b64Reader is the standard base64 of src, encoded 3 KB at a time,
+// straight into the caller's buffer while it has room for whole quanta.
 type b64Reader struct {
 	src io.Reader
 	in  [3 << 10]byte
-	buf [4 << 10]byte
-	out []byte
+	buf [4]byte // one quantum, when the caller's buffer has less room
+	out []byte  // encoded, not yet returned (in buf)
 	eof bool
 }
 
+// Read fills p as far as src goes.
 func (r *b64Reader) Read(p []byte) (int, error) {
-	for len(r.out) == 0 {
-		if r.eof {
-			return 0, io.EOF
+	n := 0
+	for n < len(p) {
+		if len(r.out) > 0 {
+			k := copy(p[n:], r.out)
+			r.out = r.out[k:]
+			n += k
+			continue
 		}
-		n, err := io.ReadFull(r.src, r.in[:])
+		if r.eof {
+			break
+		}
+		// Whole 3-byte groups for the room left; a short read of src
+		// is its end, so only the last group is ever padded.
+		m := min(len(r.in), (len(p)-n)/4*3)
+		dst, viaBuf := p[n:], m == 0
+		if viaBuf {
+			m, dst = 3, r.buf[:]
+		}
+		k, err := io.ReadFull(r.src, r.in[:m])
 		switch err {
 		case nil:
 		case io.EOF, io.ErrUnexpectedEOF:
 			r.eof = true
 		default:
-			return 0, err
+			return n, err
 		}
-		base64.StdEncoding.Encode(r.buf[:], r.in[:n])
-		r.out = r.buf[:base64.StdEncoding.EncodedLen(n)]
+		e := base64.StdEncoding.EncodedLen(k)
+		base64.StdEncoding.Encode(dst, r.in[:k])
+		if viaBuf {
+			r.out = r.buf[:e]
+		} else {
+			n += e
+		}
 	}
-	n := copy(p, r.out)
-	r.out = r.out[n:]
+	if n == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
 	return n, nil
 }
