@@ -106,4 +106,14 @@ func (o observedSource) Fetch(ctx context.Context, f migrate.Folder, uid uint32)
 	return b, o.m.imapError(err)
 }
 
+// FetchBodies passes migrate.BodyBatcher through; a Source without it
+// delivers nothing, and the engine fetches every body with Fetch.
+func (o observedSource) FetchBodies(ctx context.Context, f migrate.Folder, uids []uint32, fn func(uint32, migrate.Body) error) error {
+	bb, ok := o.s.(migrate.BodyBatcher)
+	if !ok {
+		return nil
+	}
+	return o.m.imapError(bb.FetchBodies(ctx, f, uids, fn))
+}
+
 func (o observedSource) Close() error { return o.s.Close() }

@@ -101,12 +101,13 @@ func (fc *folderCreates) abort(err error) {
 // error it hands over nothing more and returns that error, also kept in
 // fc.err.
 func (fc *folderCreates) hand(acts []action) error {
-	p, ctx, fctx, up, s, c := fc.p, fc.ctx, fc.fctx, fc.up, fc.s, fc.c
+	p, ctx, fctx, s, c := fc.p, fc.ctx, fc.fctx, fc.s, fc.c
 	if fc.err != nil {
 		return fc.err
 	}
 	var stopErr error
-	for _, a := range acts {
+	for i := 0; i < len(acts); i++ {
+		a := acts[i]
 		if err := c.failed(); err != nil {
 			stopErr = err
 			break
@@ -127,30 +128,9 @@ func (fc *folderCreates) hand(acts []action) error {
 				p.prog.matched(m.Size)
 			}
 		case opCreate:
-			if err := up.slots.Acquire(fctx, 1); err != nil {
-				stopErr = cmp.Or(ctx.Err(), err)
-				break
-			}
-			var body Body
-			var weight int64
-			body, weight, stopErr = p.fetchBody(ctx, fctx, s, c, up.budget, m)
-			if stopErr != nil || body == nil {
-				up.slots.Release(1)
-				break
-			}
-			fc.g.Go(func() error {
-				defer up.slots.Release(1)
-				defer up.budget.Release(weight)
-				defer body.Close()
-				if err := ctx.Err(); err != nil {
-					// Stopped while this create waited for its turn: the
-					// message is not in the target, so the folder must not
-					// be finished (it may be the folder's last action, and
-					// the next pass reads only UIDs above the saved UIDNEXT).
-					return err
-				}
-				return p.create(fc.upCtx, s, c, fc.folderID, m, body)
-			})
+			var n int
+			n, stopErr = fc.createRun(acts[i:])
+			i += n - 1
 		}
 		if stopErr != nil {
 			break
@@ -160,6 +140,26 @@ func (fc *folderCreates) hand(acts []action) error {
 		fc.abort(stopErr)
 	}
 	return stopErr
+}
+
+// spawn starts the create of m with its fetched body; the create holds
+// one of the pass's slots and weight bytes of its spool room, and gives
+// them back when it ends.
+func (fc *folderCreates) spawn(m newMsg, body Body, weight int64) {
+	p, ctx, up := fc.p, fc.ctx, fc.up
+	fc.g.Go(func() error {
+		defer up.slots.Release(1)
+		defer up.budget.Release(weight)
+		defer body.Close()
+		if err := ctx.Err(); err != nil {
+			// Stopped while this create waited for its turn: the
+			// message is not in the target, so the folder must not
+			// be finished (it may be the folder's last action, and
+			// the next pass reads only UIDs above the saved UIDNEXT).
+			return err
+		}
+		return p.create(fc.upCtx, fc.s, fc.c, fc.folderID, m, body)
+	})
 }
 
 // finishCreates waits for a folder's creates, writes what the committer
@@ -174,31 +174,28 @@ func (p *pass) finishCreates(fc *folderCreates) error {
 	return cmp.Or(werr, fc.c.failed(), fc.err)
 }
 
-// fetchBody reserves spool room for a message and fetches its body. A nil
-// body with a nil error means the message needs no create: expunged since
-// the scan (out of scope now) or unreadable (skipped).
-// The spool room is waited for with wctx (the folder's creates' context),
-// the body fetched with ctx (the pass's).
-func (p *pass) fetchBody(ctx, wctx context.Context, s *folderScan, c *committer, budget *semaphore.Weighted, m newMsg) (Body, int64, error) {
-	weight := min(max(m.Size, 1), spoolBudget)
-	if err := budget.Acquire(wctx, weight); err != nil {
-		return nil, 0, cmp.Or(ctx.Err(), err)
-	}
+// spoolWeight is the spool room a message's body is counted for.
+func spoolWeight(m newMsg) int64 { return min(max(m.Size, 1), spoolBudget) }
+
+// fetchBody fetches one message's body with Fetch (its spool room is
+// already reserved). A nil body with a nil error means the message needs
+// no create: expunged since the scan (out of scope now) or unreadable
+// (skipped).
+func (p *pass) fetchBody(ctx context.Context, s *folderScan, c *committer, m newMsg) (Body, error) {
 	body, err := retry(ctx, p, func() (Body, error) { return p.src.Fetch(ctx, s.plan.Src, m.UID) })
 	if err == nil {
-		return body, weight, nil
+		return body, nil
 	}
-	budget.Release(weight)
 	switch {
 	case errors.Is(err, ErrMessageGone):
 		// Expunged since the scan: not in scope any more.
 		s.inScope--
 		s.inBytes -= m.Size
-		return nil, 0, nil
+		return nil, nil
 	case KindOf(err) == KindSkipItem:
-		return nil, 0, p.skipped(s, c, m, cmp.Or(ReasonOf(err), ReasonMalformedMessage), err.Error())
+		return nil, p.skipped(s, c, m, cmp.Or(ReasonOf(err), ReasonMalformedMessage), err.Error())
 	}
-	return nil, 0, err
+	return nil, err
 }
 
 // create copies one message into the target folder and hands the outcome

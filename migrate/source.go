@@ -188,3 +188,15 @@ type UIDRange = state.UIDRange
 type UIDRanger interface {
 	UIDRanges(ctx context.Context, folder Folder) ([]UIDRange, error)
 }
+
+// BodyBatcher is an optional capability of a Source: the bodies of several
+// messages of one folder in one command (one UID FETCH of a UID set), so
+// that a mailbox of small messages costs the server one command and no
+// round trip per message. FetchBodies calls fn with each body as it
+// arrives, in the server's order (ascending UID for IMAP), on the caller's
+// goroutine; fn owns the Body. A UID it does not deliver (expunged since,
+// or the command ended early) is the caller's to fetch with Fetch, which
+// says why. After an error fn may have been called for some UIDs.
+type BodyBatcher interface {
+	FetchBodies(ctx context.Context, folder Folder, uids []uint32, fn func(uid uint32, body Body) error) error
+}
