@@ -83,35 +83,73 @@ func (e *Engine) doPass(ctx context.Context, u state.User, b state.Batch, ep sta
 }
 
 // open validates a user (docs/ARCHITECTURE.md, "The path of one message", step 2): the target mailbox exists and
-// the IMAP login works. The caller closes the Source.
+// the IMAP login works. The two are independent, so they run at once (an
+// IMAP login with TLS is several round trips, a mailbox lookup one Graph
+// request); the target's error comes first when both fail, and a failed
+// mailbox lookup ends the login. The caller closes the Source.
 func (e *Engine) open(ctx context.Context, u state.User, b state.Batch, ep state.Endpoint, log *slog.Logger) (Source, Mailbox, error) {
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type opened struct {
+		src Source
+		err error
+	}
+	conn := make(chan opened, 1)
+	go func() {
+		src, err := e.connect(cctx, u, ep, log)
+		conn <- opened{src, err}
+	}()
+	mbx, err := e.mailbox(ctx, u, b, log)
+	if err != nil {
+		cancel()
+	}
+	c := <-conn
+	if err != nil {
+		if c.src != nil {
+			c.src.Close()
+		}
+		return nil, nil, err
+	}
+	if c.err != nil {
+		return nil, nil, c.err
+	}
+	return c.src, mbx, nil
+}
+
+// mailbox opens the user's target mailbox.
+func (e *Engine) mailbox(ctx context.Context, u state.User, b state.Batch, log *slog.Logger) (Mailbox, error) {
 	tgt, err := e.targetFor(ctx, b.Tenant)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	mbx, err := retryOp(ctx, log, e.opts.RetryAttempts, e.opts.RetryBackoff, func() (Mailbox, error) { return tgt.Mailbox(ctx, u.EmailAddress) })
 	if err != nil {
 		if errors.Is(err, ErrRecipientNotFound) && KindOf(err) != KindFailUser {
 			err = FailUser(ReasonRecipientNotFound, err)
 		}
-		return nil, nil, err
+		return nil, err
 	}
+	return mbx, nil
+}
+
+// connect logs the user in on the IMAP endpoint.
+func (e *Engine) connect(ctx context.Context, u state.User, ep state.Endpoint, log *slog.Logger) (Source, error) {
 	conn, err := e.sourceFor(ctx, ep)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	login, err := e.login(u)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	src, err := retryOp(ctx, log, e.opts.RetryAttempts, e.opts.RetryBackoff, func() (Source, error) { return conn.Connect(ctx, login) })
 	if err != nil {
 		if errors.Is(err, ErrAuthFailed) && KindOf(err) != KindFailUser {
 			err = FailUser(ReasonImapAuthenticationFailed, err)
 		}
-		return nil, nil, err
+		return nil, err
 	}
-	return src, mbx, nil
+	return src, nil
 }
 
 func (e *Engine) targetFor(ctx context.Context, tenant string) (Target, error) {

@@ -1,6 +1,7 @@
 package graphemu
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"strconv"
@@ -53,10 +54,20 @@ func readBody(r *http.Request, limit int64) (body []byte, tooBig bool, err error
 		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
 		return nil, true, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	// A body of known length is read into a buffer of that size (plus
+	// the room ReadFrom wants to see the end, or a body that runs over):
+	// growing a buffer from 512 bytes to a create's megabytes was a sixth
+	// of the emulator's CPU in the mbsync bench. The emulator's answers
+	// are the same either way.
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	_, err = buf.ReadFrom(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, false, err
 	}
+	b := buf.Bytes()
 	if int64(len(b)) > limit {
 		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
 		return nil, true, nil
