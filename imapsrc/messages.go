@@ -410,6 +410,24 @@ const flagChunk = 5000
 // modseq > 0, otherwise the FLAGS of every message (chunked UID FETCH),
 // which works on any IMAP4rev1 server and on NOMODSEQ folders.
 func (s *source) ChangedSince(ctx context.Context, folder migrate.Folder, modseq uint64, fn func(migrate.MessageMeta) error) error {
+	return s.changedSince(ctx, folder, modseq, 0, fn)
+}
+
+var _ migrate.ChangedBelower = (*source)(nil)
+
+// ChangedSinceBelow is ChangedSince for the UIDs below below when modseq
+// is not 0 (UID FETCH 1:below-1 … (CHANGEDSINCE modseq)).
+func (s *source) ChangedSinceBelow(ctx context.Context, folder migrate.Folder, modseq uint64, below uint32, fn func(migrate.MessageMeta) error) error {
+	if modseq == 0 {
+		below = 0 // a full scan gives the caller the UID set: all of it
+	} else if below <= 1 {
+		return nil
+	}
+	return s.changedSince(ctx, folder, modseq, below, fn)
+}
+
+// changedSince is ChangedSince for the UIDs below below (0: no bound).
+func (s *source) changedSince(ctx context.Context, folder migrate.Folder, modseq uint64, below uint32, fn func(migrate.MessageMeta) error) error {
 	next := uint32(1) // first UID not yet delivered; a retry resumes here
 	err := s.do(ctx, "UID FETCH FLAGS", func(ctx context.Context, c *imapclient.Client) error {
 		// The folder stays selected from the pass's other calls (see
@@ -425,6 +443,13 @@ func (s *source) ChangedSince(ctx context.Context, folder migrate.Folder, modseq
 			return nil
 		}
 		hasModSeq := s.condStore() && d.HighestModSeq != 0 // not NOMODSEQ
+		stop := imap.UID(0)                                // "*"
+		if below != 0 {
+			if next >= below {
+				return nil
+			}
+			stop = imap.UID(below - 1)
+		}
 		var buf []flagData // reused by every chunk
 		deliver := func(msgs []flagData) error {
 			for _, m := range msgs {
@@ -446,7 +471,7 @@ func (s *source) ChangedSince(ctx context.Context, folder migrate.Folder, modseq
 				return nil // nothing changed since
 			}
 			var set imap.UIDSet
-			set.AddRange(imap.UID(next), 0)
+			set.AddRange(imap.UID(next), stop)
 			s.progress()
 			msgs, err := readFlags(c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, ModSeq: true, ChangedSince: modseq}), buf)
 			if err != nil {
@@ -455,7 +480,7 @@ func (s *source) ChangedSince(ctx context.Context, folder migrate.Folder, modseq
 			return deliver(msgs)
 		}
 		// A full flag scan, in chunks of known UIDs.
-		uids, err := s.searchUIDs(c, next, 0)
+		uids, err := s.searchUIDs(c, next, uint32(stop))
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/imapmig/imapmig/migrate"
+	"github.com/imapmig/imapmig/state"
 )
 
 // phaseClock sums the wall time a pass spends in each Source call, by
@@ -147,4 +148,40 @@ func (t timedSource) Fetch(ctx context.Context, f migrate.Folder, uid uint32) (m
 func (t timedSource) Close() error {
 	defer t.clock.time("8 LOGOUT", time.Now())
 	return t.s.Close()
+}
+
+// UIDRanges and ChangedSinceBelow pass the Source's optional interfaces
+// on (the engine uses them where a Source has them).
+func (t timedSource) UIDRanges(ctx context.Context, f migrate.Folder) ([]migrate.UIDRange, error) {
+	defer t.clock.time("5 UID set (ESEARCH)", time.Now())
+	if r, ok := t.s.(migrate.UIDRanger); ok {
+		return r.UIDRanges(ctx, f)
+	}
+	uids, err := t.s.UIDs(ctx, f)
+	return state.UIDRanges(uids), err
+}
+
+func (t timedSource) ChangedSinceBelow(ctx context.Context, f migrate.Folder, modseq uint64, below uint32, fn func(migrate.MessageMeta) error) error {
+	defer t.clock.time("4 CHANGEDSINCE", time.Now())
+	if cb, ok := t.s.(migrate.ChangedBelower); ok {
+		return cb.ChangedSinceBelow(ctx, f, modseq, below, fn)
+	}
+	return t.s.ChangedSince(ctx, f, modseq, fn)
+}
+
+func (t timedSource) FetchBodies(ctx context.Context, f migrate.Folder, uids []uint32, fn func(uint32, migrate.Body) error) error {
+	defer t.clock.time("6 body fetches", time.Now())
+	if bb, ok := t.s.(migrate.BodyBatcher); ok {
+		return bb.FetchBodies(ctx, f, uids, fn)
+	}
+	for _, uid := range uids {
+		b, err := t.s.Fetch(ctx, f, uid)
+		if err != nil {
+			return err
+		}
+		if err := fn(uid, b); err != nil {
+			return err
+		}
+	}
+	return nil
 }

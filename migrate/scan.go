@@ -307,7 +307,12 @@ func (p *pass) scanFlags(ctx context.Context, s *folderScan, from uint32) (map[u
 		seen = make(map[uint32]struct{}, s.known())
 	}
 	nChanges := len(s.changes)
-	err := p.src.ChangedSince(ctx, f, modseq, onFlags)
+	var err error
+	if cb, ok := p.src.(ChangedBelower); ok && modseq != 0 {
+		err = cb.ChangedSinceBelow(ctx, f, modseq, from, onFlags)
+	} else {
+		err = p.src.ChangedSince(ctx, f, modseq, onFlags)
+	}
 	if errors.Is(err, ErrNoCondStore) && modseq != 0 {
 		// A Source that cannot do CHANGEDSINCE: every message's FLAGS.
 		// A second refusal is a permanent capability error.
@@ -353,6 +358,10 @@ func (p *pass) changedRecords(s *folderScan, metas []flagsSeen) error {
 	sums, err := p.e.store.SummariesOf(p.email, s.plan.Src.Name, uids)
 	if err != nil {
 		return Fatal(err)
+	}
+	if len(s.records) == 0 {
+		// Sized once: these, and the new messages' once created.
+		s.records = make(map[uint32]lite, len(sums)+len(s.newMetas))
 	}
 	for _, r := range sums {
 		s.records[r.UID] = liteOfSummary(r)

@@ -200,3 +200,14 @@ type UIDRanger interface {
 type BodyBatcher interface {
 	FetchBodies(ctx context.Context, folder Folder, uids []uint32, fn func(uid uint32, body Body) error) error
 }
+
+// ChangedBelower is a Source that can restrict ChangedSince to the UIDs
+// below a bound: a delta asks for the flag changes of the messages it
+// knows (below the folder's saved UIDNEXT), since the new messages'
+// metadata comes from Metas anyway (UID FETCH 1:b-1 … (CHANGEDSINCE m)
+// instead of 1:*: a 1% delta's 250 new messages are not answered twice).
+// The contract is ChangedSince's for the UIDs below below; with modseq 0
+// it is ChangedSince's (every message: the caller needs the UID set).
+type ChangedBelower interface {
+	ChangedSinceBelow(ctx context.Context, folder Folder, modseq uint64, below uint32, fn func(MessageMeta) error) error
+}

@@ -137,6 +137,22 @@ func testUIDsAfterExpunge(t *testing.T, e *env) {
 	if want := []uint32{uids[0], uids[2], uids[4]}; !slices.Equal(got, want) {
 		t.Errorf("UIDs = %v, want %v", got, want)
 	}
+	if r, ok := e.src.(migrate.UIDRanger); ok {
+		// The same set as ranges.
+		ranges, err := r.UIDRanges(e.ctx, e.folder(t, "INBOX"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back []uint32
+		for _, r := range ranges {
+			for u := r.First; u <= r.Last; u++ {
+				back = append(back, u)
+			}
+		}
+		if !slices.Equal(back, got) || len(ranges) != 3 {
+			t.Errorf("UIDRanges = %v, want the ranges of %v", ranges, got)
+		}
+	}
 	e.create(t, "Empty")
 	got, err = e.src.UIDs(e.ctx, e.folder(t, "Empty"))
 	if err != nil || len(got) != 0 {
@@ -229,6 +245,24 @@ func testChangedSince(t *testing.T, e *env) {
 	}
 	if fl := flagsOf(got, b); !slices.Equal(fl, []string{`\flagged`}) {
 		t.Errorf("UID %d flags %v, want [\\Flagged]", b, fl)
+	}
+	if cb, ok := e.src.(migrate.ChangedBelower); ok && e.opts.CondStore {
+		// Bounded below a UID: the changed message only when below it.
+		for _, c := range []struct {
+			below uint32
+			want  []uint32
+		}{{b, nil}, {b + 1, []uint32{b}}, {a + 1, nil}} {
+			var got []uint32
+			if err := cb.ChangedSinceBelow(e.ctx, f, f.HighestModSeq, c.below, func(m migrate.MessageMeta) error {
+				got = append(got, m.UID)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("ChangedSinceBelow(%d, below %d) = %v, want %v", f.HighestModSeq, c.below, got, c.want)
+			}
+		}
 	}
 	if e.opts.CondStore {
 		if got[0].ModSeq <= f.HighestModSeq {
