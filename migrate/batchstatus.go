@@ -7,10 +7,17 @@ import (
 	"github.com/imapmig/imapmig/state"
 )
 
-// updateBatchStatus derives a running batch's status from its users.
+// updateBatchStatus derives a running batch's status from its users. It
+// writes only a status that changed: every pass calls it twice, and most
+// passes (a synced user's delta) leave the batch as it was; a write is a
+// commit with its fsyncs and, through bbolt's Batch, up to 10 ms of
+// waiting for other writers.
 func (e *Engine) updateBatchStatus(name string) {
 	counts, total, err := e.store.BatchUserStatuses(name)
 	if err != nil {
+		return
+	}
+	if b, err := e.store.Batch(name); err == nil && deriveBatchStatus(b.Status, counts, total) == b.Status {
 		return
 	}
 	_, _ = e.store.UpdateBatch(name, func(b *state.Batch) error {

@@ -174,14 +174,5 @@ func (t timedSource) FetchBodies(ctx context.Context, f migrate.Folder, uids []u
 	if bb, ok := t.s.(migrate.BodyBatcher); ok {
 		return bb.FetchBodies(ctx, f, uids, fn)
 	}
-	for _, uid := range uids {
-		b, err := t.s.Fetch(ctx, f, uid)
-		if err != nil {
-			return err
-		}
-		if err := fn(uid, b); err != nil {
-			return err
-		}
-	}
-	return nil
+	return nil // none delivered: the caller fetches each with Fetch
 }
