@@ -65,9 +65,12 @@ type Target struct {
 	budget   Budget
 	log      *slog.Logger
 	hc       *http.Client // SDK middleware without retry and compression
-	tokens   *kauth.AzureIdentityAccessTokenProvider
-	cred     *renewableCredential // token.go
-	client   *msgraphsdk.GraphServiceClient
+	direct   *http.Client // the base transport: requests with a body (direct.go)
+	// sdkHeaders are what the middleware adds to each request (direct.go).
+	sdkHeaders http.Header
+	tokens     *kauth.AzureIdentityAccessTokenProvider
+	cred       *renewableCredential // token.go
+	client     *msgraphsdk.GraphServiceClient
 
 	mu        sync.Mutex
 	governors map[string]*governor // by mailbox object id
@@ -126,6 +129,7 @@ func New(ctx context.Context, cfg Config) (*Target, error) {
 		}
 		mw = append(mw, m)
 	}
+	t.direct, t.sdkHeaders = directClient(base), sdkHeaders(mw)
 	t.hc = &http.Client{
 		Transport:     khttp.NewCustomTransportWithParentTransport(base, mw...),
 		Timeout:       time.Hour, // large uploads; the SDK's 100 s is too short
@@ -339,7 +343,12 @@ func (t *Target) send(ctx context.Context, g *governor, rq request) (*response, 
 	for k, v := range rq.header {
 		req.Header.Set(k, v)
 	}
-	resp, err := t.hc.Do(req)
+	hc := t.hc
+	if goesDirect(req) {
+		t.setSDKHeaders(req)
+		hc = t.direct
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
 	}

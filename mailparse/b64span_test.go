@@ -48,8 +48,9 @@ func TestB64Span(t *testing.T) {
 }
 
 // TestDecodedSize_RealWorldShapes: the size counted without decoding is
-// the length Decoded gives, with the same repair flag, for base64 as
-// mailers and broken mailers write it.
+// the length Decoded gives, and the stream (its line-by-line fast path
+// included) the bytes Decoded gives, with the same repair flag, for base64
+// as mailers and broken mailers write it.
 func TestDecodedSize_RealWorldShapes(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	data := make([]byte, 100_003)
@@ -77,6 +78,10 @@ func TestDecodedSize_RealWorldShapes(t *testing.T) {
 		"truncated mid quantum":   lines(enc[:len(enc)-7], 76, "\r\n"),
 		"lone char after padding": lines(enc, 76, "\r\n") + "Q\r\n",
 		"padding inside":          enc[:4000] + "=" + enc[4000:],
+		"padding inside lines":    lines(enc[:4000]+"="+enc[4000:], 76, "\r\n"),
+		"odd line lengths":        lines(enc, 75, "\r\n"),
+		"CR inside a line":        strings.Replace(lines(enc, 76, "\r\n"), "A", "\rA", 3),
+		"concatenated padded":     lines(base64.StdEncoding.EncodeToString(data[:1]), 76, "\r\n") + lines(enc, 76, "\r\n"),
 		"one padding character":   lines(base64.StdEncoding.EncodeToString(data[:100_001]), 76, "\r\n"),
 		"only padding":            "====\r\n",
 		"empty":                   "",
@@ -87,6 +92,21 @@ func TestDecodedSize_RealWorldShapes(t *testing.T) {
 		n, rep := p.DecodedSize()
 		if n != int64(len(want)) || rep != wantRep {
 			t.Errorf("%s: DecodedSize %d %v, Decoded %d %v", name, n, rep, len(want), wantRep)
+		}
+		for _, bufLen := range []int{1, 57, 4096, 1 << 20} {
+			r := p.DecodedReader()
+			var got []byte
+			buf := make([]byte, bufLen)
+			for {
+				k, err := r.Read(buf)
+				got = append(got, buf[:k]...)
+				if err != nil {
+					break
+				}
+			}
+			if !bytes.Equal(got, want) || r.(*b64Reader).repaired != wantRep {
+				t.Errorf("%s: DecodedReader (reads of %d) gives %d bytes (repaired %v), Decoded %d (%v)", name, bufLen, len(got), r.(*b64Reader).repaired, len(want), wantRep)
+			}
 		}
 		if name == "76 CRLF" && !bytes.Equal(want, data) {
 			t.Errorf("%s: does not decode to the data", name)
