@@ -59,10 +59,16 @@ func (s *source) reconnectOnce(ctx context.Context) error {
 	s.c, s.wc = cl, wc
 	// The first commands are watched like every other.
 	defer watchdog(wc, s.conn.cfg.CommandTimeout, func() { cl.Close() })()
-	caps, err := cl.Capability().Wait()
-	if err != nil {
-		s.drop()
-		return migrate.Retryable(fmt.Errorf("IMAP CAPABILITY: %w", err))
+	// Most servers (Dovecot, Cyrus) list the capabilities in the login's
+	// answer: then they cost no round trip. Caps asks for them otherwise
+	// and gives nil when that fails; the explicit command then says why.
+	caps := cl.Caps()
+	if caps == nil {
+		var err error
+		if caps, err = cl.Capability().Wait(); err != nil {
+			s.drop()
+			return migrate.Retryable(fmt.Errorf("IMAP CAPABILITY: %w", err))
+		}
 	}
 	s.caps = caps
 	ns, err := s.namespace(ctx)
