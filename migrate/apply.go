@@ -16,18 +16,30 @@ import (
 // folderID returns (creating as needed) the target folder of a scan.
 // Folders are prepared concurrently (pipeline.go), hence the lock.
 func (p *pass) folderID(ctx context.Context, s *folderScan) (string, error) {
+	return p.planFolderID(ctx, s.plan, true)
+}
+
+// planFolderID is folderID by plan; withRetry retries it as the pass's
+// other target requests are.
+func (p *pass) planFolderID(ctx context.Context, pl folderPlan, withRetry bool) (string, error) {
 	p.fmu.Lock()
-	id, ok := p.folderIDs[s.plan.Src.Name]
+	id, ok := p.folderIDs[pl.Src.Name]
 	p.fmu.Unlock()
 	if ok {
 		return id, nil
 	}
-	id, err := retry(ctx, p, func() (string, error) { return p.mbx.EnsureFolder(ctx, s.plan.Target) })
+	ensure := func() (string, error) { return p.mbx.EnsureFolder(ctx, pl.Target) }
+	var err error
+	if withRetry {
+		id, err = retry(ctx, p, ensure)
+	} else {
+		id, err = ensure()
+	}
 	if err != nil {
 		return "", err
 	}
 	p.fmu.Lock()
-	p.folderIDs[s.plan.Src.Name] = id
+	p.folderIDs[pl.Src.Name] = id
 	p.fmu.Unlock()
 	return id, nil
 }

@@ -28,10 +28,12 @@ type pass struct {
 
 	fmu       sync.Mutex
 	folderIDs map[string]string // source folder name → target folder id (under fmu)
+	warmStop  func()            // ends startWarm's work (warm.go); nil when none
 }
 
 // run executes the pass.
 func (p *pass) run(ctx context.Context) error {
+	defer p.stopWarm()
 	scans, stream, err := p.scanAll(ctx)
 	if err != nil {
 		return err

@@ -38,6 +38,7 @@ func (p *pass) scanAll(ctx context.Context) (scans []*folderScan, stream *stream
 			goneNames = append(goneNames, name)
 		}
 	}
+	p.startWarm(ctx, plans, saved) // a first pass makes its target folders meanwhile
 	streamed := p.streamCandidates(plans, saved, len(goneNames) > 0)
 	scanOne := func(pl folderPlan) (*folderScan, error) {
 		if err := ctx.Err(); err != nil {
