@@ -300,9 +300,9 @@ func (t *Target) send(ctx context.Context, g *governor, rq request) (*response, 
 	var body io.Reader
 	switch {
 	case rq.stream != nil:
-		size, body = rq.stream.Size(), rq.stream.Open()
+		size, body = rq.stream.Size(), frameReads{rq.stream.Open()}
 	case rq.body != nil:
-		body = bytes.NewReader(rq.body)
+		body = frameReads{bytes.NewReader(rq.body)}
 	}
 	var up int64
 	if rq.method == http.MethodPost || rq.method == http.MethodPatch || rq.method == http.MethodPut {
@@ -319,7 +319,7 @@ func (t *Target) send(ctx context.Context, g *governor, rq request) (*response, 
 	}
 	if rq.stream != nil {
 		req.ContentLength = size
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(rq.stream.Open()), nil }
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(frameReads{rq.stream.Open()}), nil }
 	}
 	if body != nil {
 		ct := rq.contentType
@@ -368,6 +368,24 @@ func (t *Target) send(ctx context.Context, g *governor, rq request) (*response, 
 		return nil, err
 	}
 	return &response{status: resp.StatusCode, header: resp.Header, body: b, authGen: gen}, nil
+}
+
+// maxFrameRead bounds one read of a request body, and so one HTTP/2 DATA
+// frame: net/http's HTTP/2 client copies every frame into its connection's
+// write buffer, which keeps the size of the largest frame it ever sent. A
+// server that allows large frames (Go's allows 1 MB, and the client then
+// reads the body 512 KB at a time) would leave every connection holding
+// half a megabyte; 16 KB is HTTP/2's default frame size (RFC 9113, 4.2).
+const maxFrameRead = 16 << 10
+
+// frameReads hands out a request body at most maxFrameRead bytes per read.
+type frameReads struct{ r io.Reader }
+
+func (f frameReads) Read(p []byte) (int, error) {
+	if len(p) > maxFrameRead {
+		p = p[:maxFrameRead]
+	}
+	return f.r.Read(p)
 }
 
 // answerBufs hold answers given to request.scan.
