@@ -370,33 +370,6 @@ func (t *Target) send(ctx context.Context, g *governor, rq request) (*response, 
 	return &response{status: resp.StatusCode, header: resp.Header, body: b, authGen: gen}, nil
 }
 
-// maxFrameRead bounds one read of a request body, and so one HTTP/2 DATA
-// frame: net/http's HTTP/2 client copies every frame into its connection's
-// write buffer, which keeps the size of the largest frame it ever sent. A
-// server that allows large frames (Go's allows 1 MB, and the client then
-// reads the body 512 KB at a time) would leave every connection holding
-// half a megabyte; 16 KB is HTTP/2's default frame size (RFC 9113, 4.2).
-const maxFrameRead = 16 << 10
-
-// frameReads hands out a request body at most maxFrameRead bytes per read.
-type frameReads struct{ r io.Reader }
-
-func (f frameReads) Read(p []byte) (int, error) {
-	if len(p) > maxFrameRead {
-		p = p[:maxFrameRead]
-	}
-	return f.r.Read(p)
-}
-
-// answerBufs hold answers given to request.scan.
-var answerBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-func putAnswerBuf(b *bytes.Buffer) {
-	if b.Cap() <= 1<<20 { // an answer that large is rare: let it go
-		answerBufs.Put(b)
-	}
-}
-
 // tokenRefused reports a 401 InvalidAuthenticationToken: Graph refused
 // the access token (expired, revoked), not the app's permissions.
 func tokenRefused(status int, code string) bool {
