@@ -238,12 +238,13 @@ func runImapmigOnce(tb testing.TB, e *e2e, run int) imapmigRun {
 		// One CPU profile of the daemon from before batch new until well
 		// after the passes (the idle rest adds no samples).
 		profiled = make(chan struct{})
+		sent := make(chan struct{})
 		p := &profiler{dir: profDir, addr: profAddr}
 		go func() {
 			defer close(profiled)
-			p.save("/debug/pprof/profile?seconds=20", fmt.Sprintf("mbsync-imapmig-run%d-cpu.pb.gz", run+1))
+			p.saveSignalled("/debug/pprof/profile?seconds=20", fmt.Sprintf("mbsync-imapmig-run%d-cpu.pb.gz", run+1), sent)
 		}()
-		time.Sleep(100 * time.Millisecond) // let the profile start: a benchmark, not a test
+		<-sent // the profile request is on the wire before batch new
 	}
 	dovecot0, self0, kids0 := dovecotCPU(tb, e.dc), selfCPU(), childrenCPU()
 	start := time.Now()

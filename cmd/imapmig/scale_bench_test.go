@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -310,8 +311,27 @@ func (p *profiler) start(b *testing.B) {
 	}()
 }
 
-func (p *profiler) save(path, file string) {
-	resp, err := http.Get("http://" + p.addr + path)
+func (p *profiler) save(path, file string) { p.saveSignalled(path, file, nil) }
+
+// saveSignalled is save that closes sent (when not nil) as soon as the
+// request is written, or has failed: a caller waits on it to start what a
+// CPU profile should cover.
+func (p *profiler) saveSignalled(path, file string, sent chan<- struct{}) {
+	var once sync.Once
+	signal := func() {
+		if sent != nil {
+			once.Do(func() { close(sent) })
+		}
+	}
+	defer signal()
+	req, err := http.NewRequest(http.MethodGet, "http://"+p.addr+path, nil)
+	if err != nil {
+		return
+	}
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { signal() },
+	}))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return
 	}
