@@ -280,6 +280,7 @@ func (e *e2e) passesDone(emails []string, since time.Time, limit time.Duration) 
 	for {
 		var last time.Time
 		all := true
+		changed := e.logs.Changed() // before String: no line slips between
 		log := e.logs.String()
 		for _, email := range emails {
 			t, ok := passDoneLogged(log, email, since)
@@ -297,7 +298,10 @@ func (e *e2e) passesDone(emails []string, since time.Time, limit time.Duration) 
 		if time.Now().After(deadline) || e.daemon.ProcessState != nil {
 			e.t.Fatalf("not every initial pass done after %s:\n%s", limit, log)
 		}
-		time.Sleep(20 * time.Millisecond) // the poll's resolution is not in the figure
+		select { // the daemon's next log line, or the deadline
+		case <-changed:
+		case <-time.After(time.Until(deadline)):
+		}
 	}
 }
 

@@ -11,15 +11,32 @@ import (
 // Buffer is a bytes.Buffer safe for concurrent Write and String. The zero
 // value is ready to use.
 type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed by the next Write; nil until Changed asks
 }
 
 // Write appends p.
 func (l *Buffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.changed != nil {
+		close(l.changed)
+		l.changed = nil
+	}
 	return l.b.Write(p)
+}
+
+// Changed returns a channel that the next Write closes. A reader that
+// calls it before String and waits on it when the line it wants is not
+// there yet misses no write.
+func (l *Buffer) Changed() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.changed == nil {
+		l.changed = make(chan struct{})
+	}
+	return l.changed
 }
 
 // String is everything written so far.

@@ -47,3 +47,30 @@ func TestBuffer_ConcurrentWritesAllArrive(t *testing.T) {
 		}
 	}
 }
+
+// Changed is closed by the first Write after it was asked for, and not
+// before.
+func TestBuffer_ChangedClosedByNextWrite(t *testing.T) {
+	var l Buffer
+	ch := l.Changed()
+	select {
+	case <-ch:
+		t.Fatal("Changed is closed before any write")
+	default:
+	}
+	if ch2 := l.Changed(); ch2 != ch {
+		t.Fatal("a second Changed before a write is another channel")
+	}
+	l.Write([]byte("x"))
+	select {
+	case <-ch:
+	default:
+		t.Fatal("Changed is still open after a write")
+	}
+	next := l.Changed()
+	select {
+	case <-next:
+		t.Fatal("the next Changed is closed by the earlier write")
+	default:
+	}
+}
