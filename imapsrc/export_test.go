@@ -18,3 +18,14 @@ func Caps(s migrate.Source) imap.CapSet { return s.(*source).caps }
 // Slots reports a Connector's open connections, current limit and waiting
 // Connects for user.
 func Slots(c *Connector, user string) (open, limit, waiting int) { return c.limit.openConns(user) }
+
+// SetStatusWindow sets how many STATUS commands Folders keeps in flight
+// and returns a func that restores it.
+func SetStatusWindow(n int) (restore func()) {
+	old := statusWindow
+	statusWindow = n
+	return func() { statusWindow = old }
+}
+
+// ServerName is the name the server gave in its ID answer.
+func ServerName(s migrate.Source) string { return s.(*source).serverName }

@@ -118,8 +118,14 @@ func (s *source) statusOptions() *imap.StatusOptions {
 	return &imap.StatusOptions{NumMessages: true, UIDNext: true, UIDValidity: true, HighestModSeq: s.condStore()}
 }
 
-// Folders lists every folder with special-use attributes and status, in one
-// round trip where the server has LIST-STATUS.
+// Folders lists every folder with special-use attributes and status. On a
+// server with LIST-STATUS that is one LIST, plus a STATUS for a folder it
+// gave no status for. Without LIST-STATUS, and on Dovecot, it is a STATUS
+// for INBOX, a plain LIST and a STATUS per other selectable folder, all
+// pipelined (see statuses): Dovecot answers LIST-STATUS for a large maildir
+// INBOX about 40 times more slowly than the same STATUS sent first
+// (docs/BENCHMARKS.md, "Fourth round: the listing"), while Cyrus answers a
+// thousand STATUS commands several times more slowly than one LIST-STATUS.
 func (s *source) Folders(ctx context.Context) ([]migrate.Folder, error) {
 	var out []migrate.Folder
 	err := s.do(ctx, "LIST", func(ctx context.Context, c *imapclient.Client) error {
@@ -127,31 +133,21 @@ func (s *source) Folders(ctx context.Context) ([]migrate.Folder, error) {
 		if err := s.deselect(c); err != nil {
 			return err
 		}
-		rev2 := s.has(imap.CapIMAP4rev2)
-		listStatus := s.has(imap.CapListStatus) || rev2
-		// RETURN (…) needs LIST-EXTENDED (LIST-STATUS implies it). Without
-		// it a plain LIST is sent: SPECIAL-USE servers include the
-		// attributes there too (RFC 6154 §2).
-		extended := listStatus || s.has(imap.CapListExtended)
-		var opts *imap.ListOptions
-		if extended {
-			opts = &imap.ListOptions{ReturnSpecialUse: s.has(imap.CapSpecialUse) || rev2}
-			if listStatus {
-				opts.ReturnStatus = s.statusOptions()
-			}
+		listStatus := s.listStatus()
+		// INBOX's STATUS goes first, before anything that opens Dovecot's
+		// mailbox list index (LIST, another folder's STATUS): once that
+		// index is open, every sync of INBOX, which Dovecot keeps out of
+		// the index, reads INBOX's whole maildir uidlist to compare its
+		// GUID (mailbox_list_index_status_sync_deinit); before, it does
+		// not. A UserRoot user's INBOX is the root folder, asked about
+		// with the others.
+		var inbox *imapclient.StatusCommand
+		if !listStatus && s.login.UserRoot == "" {
+			inbox = c.Status("INBOX", s.statusOptions())
 		}
-		patterns := []string{"*"}
-		if root := s.login.UserRoot; root != "" {
-			root = strings.TrimSuffix(root, string(s.ns.delim))
-			patterns = []string{root, root + string(s.ns.delim) + "*"}
-		}
-		var all []*imap.ListData
-		for _, p := range patterns {
-			l, err := c.List("", p, opts).Collect()
-			if err != nil {
-				return fmt.Errorf("IMAP LIST: %w", err)
-			}
-			all = append(all, l...)
+		all, err := s.list(c, listStatus)
+		if err != nil {
+			return err
 		}
 		for _, d := range all {
 			path, ok := s.path(d.Mailbox, d.Delim)
@@ -172,29 +168,47 @@ func (s *source) Folders(ctx context.Context) ([]migrate.Folder, error) {
 			}
 			out = append(out, f)
 		}
-		// No LIST-STATUS, or a folder it gave no status for: one STATUS per
-		// selectable folder. A folder the server refuses STATUS for (a
-		// \Noselect it did not mark, one deleted since the LIST) is treated
-		// as not selectable for this pass.
-		for i := range out {
-			if out[i].NoSelect || out[i].UIDValidity != 0 {
-				continue
-			}
-			st, err := c.Status(out[i].Name, s.statusOptions()).Wait()
-			var ie *imap.Error
-			if errors.As(err, &ie) && ie.Type != imap.StatusResponseTypeBye {
-				s.log.Info("IMAP STATUS refused; folder skipped this pass", "folder", out[i].Name, "response", ie.Text)
-				out[i].NoSelect = true
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("IMAP STATUS %q: %w", out[i].Name, err)
-			}
-			applyStatus(&out[i], st)
-		}
-		return nil
+		return s.statuses(c, out, inbox)
 	})
 	return out, err
+}
+
+// listStatus reports whether Folders takes the statuses from LIST-STATUS:
+// where the server has it and is not Dovecot (identified by its ID answer;
+// a Dovecot that does not say so gets LIST-STATUS, as it did before).
+func (s *source) listStatus() bool {
+	has := s.has(imap.CapListStatus) || s.has(imap.CapIMAP4rev2)
+	return has && !strings.HasPrefix(strings.ToLower(s.serverName), "dovecot")
+}
+
+// list sends the LIST commands for the user's folders, with RETURN (STATUS)
+// when listStatus, and collects their answers. RETURN (…) needs
+// LIST-EXTENDED; without it a plain
+// LIST is sent, and SPECIAL-USE servers include the attributes there too
+// (RFC 6154 §2).
+func (s *source) list(c *imapclient.Client, listStatus bool) ([]*imap.ListData, error) {
+	rev2 := s.has(imap.CapIMAP4rev2)
+	var opts *imap.ListOptions
+	if s.has(imap.CapListStatus) || rev2 || s.has(imap.CapListExtended) {
+		opts = &imap.ListOptions{ReturnSpecialUse: s.has(imap.CapSpecialUse) || rev2}
+		if listStatus {
+			opts.ReturnStatus = s.statusOptions()
+		}
+	}
+	patterns := []string{"*"}
+	if root := s.login.UserRoot; root != "" {
+		root = strings.TrimSuffix(root, string(s.ns.delim))
+		patterns = []string{root, root + string(s.ns.delim) + "*"}
+	}
+	var all []*imap.ListData
+	for _, p := range patterns {
+		l, err := c.List("", p, opts).Collect()
+		if err != nil {
+			return nil, fmt.Errorf("IMAP LIST: %w", err)
+		}
+		all = append(all, l...)
+	}
+	return all, nil
 }
 
 func applyStatus(f *migrate.Folder, st *imap.StatusData) {

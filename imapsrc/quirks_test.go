@@ -31,8 +31,9 @@ type quirkProxy struct {
 	target string
 	quirks quirks
 
-	mu   sync.Mutex
-	seen map[string]int // quirk name → times applied
+	mu       sync.Mutex
+	seen     map[string]int // quirk name → times applied
+	commands []string       // the client's command lines, tag left out, in order
 }
 
 type quirks struct {
@@ -42,6 +43,11 @@ type quirks struct {
 	statusRefused   string // STATUS of this mailbox is answered NO
 	noModSeq        bool   // every mailbox is NOMODSEQ (CONDSTORE server without mod-sequences)
 	extraAttributes bool   // \NoInferiors and \Marked on leaf folders
+	noID            bool   // the server's ID answer is dropped (it is not known by name)
+	// afterList runs when a LIST command's tagged OK arrives, before it is
+	// passed on: whatever it changes happens between the LIST and the
+	// commands the client sends after reading it.
+	afterList func()
 }
 
 func startQuirkProxy(t *testing.T, target string, q quirks) *quirkProxy {
@@ -77,6 +83,13 @@ func (p *quirkProxy) applied(name string) {
 	p.mu.Unlock()
 }
 
+// sent is the client's commands so far (each line without its tag).
+func (p *quirkProxy) sent() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.commands...)
+}
+
 func (p *quirkProxy) count(name string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -104,13 +117,22 @@ func (p *quirkProxy) session(c, s net.Conn) {
 	defer s.Close()
 	var mu sync.Mutex
 	refuse := map[string]bool{} // tags whose OK becomes NO
+	lists := map[string]bool{}  // tags of LIST commands
 	go func() {
 		defer s.Close()
 		r := bufio.NewReader(c)
 		for {
 			line, lit, err := readLine(r)
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				p.mu.Lock()
+				p.commands = append(p.commands, strings.TrimSpace(strings.TrimPrefix(line, f[0])))
+				p.mu.Unlock()
+				mu.Lock()
+				lists[f[0]] = strings.EqualFold(f[1], "LIST")
+				mu.Unlock()
+			}
 			if q := p.quirks.statusRefused; q != "" {
-				f := strings.Fields(line)
 				if len(f) >= 3 && strings.EqualFold(f[1], "STATUS") && strings.Trim(f[2], `"`) == q {
 					mu.Lock()
 					refuse[f[0]] = true
@@ -134,6 +156,15 @@ func (p *quirkProxy) session(c, s net.Conn) {
 	w := bufio.NewWriter(c)
 	for {
 		line, lit, err := readLine(r)
+		if m := taggedOK.FindStringSubmatch(line); m != nil && p.quirks.afterList != nil {
+			mu.Lock()
+			list := lists[m[1]]
+			mu.Unlock()
+			if list {
+				p.applied("afterList")
+				p.quirks.afterList()
+			}
+		}
 		out := p.rewrite(line, func(tag string) bool {
 			mu.Lock()
 			defer mu.Unlock()
@@ -168,6 +199,10 @@ var (
 func (p *quirkProxy) rewrite(line string, refused func(tag string) bool) []string {
 	q := p.quirks
 	var out []string
+	if q.noID && strings.HasPrefix(line, "* ID ") {
+		p.applied("noID")
+		return nil
+	}
 	if q.statusRefused != "" && strings.HasPrefix(line, "* STATUS ") && strings.Contains(line, q.statusRefused) {
 		p.applied("statusRefused")
 		return nil

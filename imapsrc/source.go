@@ -27,6 +27,9 @@ type source struct {
 	wc   *watchConn // c's raw connection
 	caps imap.CapSet
 	ns   namespace
+	// serverName is the name the server gave in its ID answer ("" when
+	// it has no ID or gave none); Folders lists differently on Dovecot.
+	serverName string
 
 	selected     string // mailbox currently selected ("" = none)
 	selCondStore bool
@@ -71,12 +74,24 @@ func (s *source) reconnectOnce(ctx context.Context) error {
 		}
 	}
 	s.caps = caps
+	// ID (RFC 2971) travels with NAMESPACE: no round trip of its own.
+	var id *imapclient.IDCommand
+	if caps.Has(imap.CapID) {
+		id = cl.ID(&imap.IDData{Name: "imapmig"})
+	}
 	ns, err := s.namespace(ctx)
 	if err != nil {
 		s.drop()
 		return migrate.Retryable(err)
 	}
 	s.ns = ns
+	s.serverName = ""
+	if id != nil {
+		// A server that refuses ID is only not known by name.
+		if d, err := id.Wait(); err == nil && d != nil {
+			s.serverName = d.Name
+		}
+	}
 	return nil
 }
 

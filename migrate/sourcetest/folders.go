@@ -2,6 +2,7 @@ package sourcetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -58,6 +59,35 @@ func testFoldersSeeded(t *testing.T, e *env) {
 	}
 	if f.UIDNext < 3 {
 		t.Errorf("Projekte/2019: UIDNext %d, want ≥ 3", f.UIDNext)
+	}
+}
+
+// testFoldersStatusEach: each folder's status is its own (a source that
+// pipelines STATUS commands or reads LIST-STATUS answers attributes each
+// answer to the folder it names), also for names that need quoting or
+// modified UTF-7; a listing with a parent that exists only as the parent
+// of a folder does not fail, and every selectable folder has a status.
+func testFoldersStatusEach(t *testing.T, e *env) {
+	names := []string{"Liste 0", "Entwürfe 1", "日本語 2", "R&D 3", "Komma, Plus+ 4", "Ärger & Ölfass 5"}
+	for i, n := range names {
+		e.create(t, n)
+		for j := 0; j <= i; j++ {
+			e.seed.Append(t, e.name(n), Message(fmt.Sprintf("%d in %s", j, n), "x"), nil, time.Now())
+		}
+	}
+	e.create(t, "Nur Eltern", "Kind")
+	fs := e.folders(t)
+	for i, n := range names {
+		f := e.folder(t, n)
+		if f.NoSelect || f.Messages != uint32(i+1) || f.UIDNext < uint32(i+2) || f.UIDValidity == 0 {
+			t.Errorf("%q: %+v, want selectable with %d messages and UIDNEXT ≥ %d", n, f, i+1, i+2)
+		}
+	}
+	e.folder(t, "Nur Eltern", "Kind")
+	for _, f := range fs {
+		if !f.NoSelect && f.UIDValidity == 0 {
+			t.Errorf("%q is selectable but has no status: %+v", f.Name, f)
+		}
 	}
 }
 

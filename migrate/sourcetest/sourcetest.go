@@ -47,6 +47,7 @@ func Run(t *testing.T, opts Options) {
 	}{
 		{"Folders_Seeded", testFoldersSeeded},
 		{"Folders_SpecialUse", testFoldersSpecialUse},
+		{"Folders_StatusEach", testFoldersStatusEach},
 		{"Metas_Fields", testMetasFields},
 		{"Metas_Range", testMetasRange},
 		{"Metas_Duplicates", testMetasDuplicates},
