@@ -207,31 +207,27 @@ func (p *Part) split(depth int, count *int) {
 	closed := false
 	released := 0 // body[:released] was handed to p.release
 	for i := 0; i < len(body) && !closed; {
-		if p.release != nil && i-released >= ReleaseStep {
-			p.release(body[released:i])
-			released = i
+		k := p.nextDelimiter(body, i, delim, &released)
+		if k < 0 {
+			break
 		}
-		j := bytes.IndexByte(body[i:], '\n')
 		end := len(body)
-		if j >= 0 {
-			end = i + j + 1
+		if j := bytes.IndexByte(body[k:], '\n'); j >= 0 {
+			end = k + j + 1
 		}
-		l := body[i:end]
-		if bytes.HasPrefix(l, delim) {
-			rest := bytes.TrimRight(l[len(delim):], " \t\r\n")
-			// Anything after a close delimiter's "--" is padding.
-			isClose := bytes.HasPrefix(rest, []byte("--"))
-			if len(rest) == 0 || isClose {
-				if start >= 0 {
-					p.addChild(body[start:trimEOL(body, start, i)], childType, depth, count)
-				}
-				start = end
-				closed = isClose
-				if *count >= maxParts && !closed {
-					p.addChild(body[start:], childType, depth, count)
-					p.Repairs = append(p.Repairs, "too many parts")
-					return
-				}
+		rest := bytes.TrimRight(body[k+len(delim):end], " \t\r\n")
+		// Anything after a close delimiter's "--" is padding.
+		isClose := bytes.HasPrefix(rest, []byte("--"))
+		if len(rest) == 0 || isClose {
+			if start >= 0 {
+				p.addChild(body[start:trimEOL(body, start, k)], childType, depth, count)
+			}
+			start = end
+			closed = isClose
+			if *count >= maxParts && !closed {
+				p.addChild(body[start:], childType, depth, count)
+				p.Repairs = append(p.Repairs, "too many parts")
+				return
 			}
 		}
 		i = end
@@ -248,6 +244,44 @@ func (p *Part) split(depth int, count *int) {
 			p.addChild(body[start:], childType, depth, count)
 		}
 	}
+}
+
+// nextDelimiter is the start of the first line at or after i (a line
+// start) that begins with delim, or -1. It looks for delim itself rather
+// than at every line, so the lines of an attachment cost one vectorised
+// search instead of a call each; the stretches it has read through go to
+// p.release about every ReleaseStep bytes (*released is where the next
+// stretch starts).
+func (p *Part) nextDelimiter(body []byte, i int, delim []byte, released *int) int {
+	if bytes.IndexByte(delim[:len(delim)-1], '\n') >= 0 {
+		return -1 // a delimiter line ends at its first line break
+	}
+	for i < len(body) {
+		limit := len(body)
+		if p.release != nil {
+			if i-*released >= ReleaseStep {
+				p.release(body[*released:i])
+				*released = i
+			}
+			// Only matches starting before the next release point, so
+			// that the pages are released as the search goes.
+			limit = min(len(body), *released+ReleaseStep+len(delim)-1)
+		}
+		j := bytes.Index(body[i:limit], delim)
+		if j < 0 {
+			if limit == len(body) {
+				return -1
+			}
+			i = max(i, *released+ReleaseStep)
+			continue
+		}
+		k := i + j
+		if k == 0 || body[k-1] == '\n' {
+			return k
+		}
+		i = k + 1
+	}
+	return -1
 }
 
 // trimEOL is the end of a part's content: the line break before a
