@@ -100,11 +100,7 @@ func (b *Body) addAttachment(a *Part) error {
 // CreateBody is the body of a message create: msg and its inline
 // attachments.
 func CreateBody(msg Message, inline []Part) (*Body, error) {
-	head, err := json.Marshal(msg)
-	if err != nil {
-		return nil, err
-	}
-	return createBody(head, inline)
+	return createBody(msg.marshal(), inline)
 }
 
 // CreateBody is the body of the planned create: the message JSON Pack

@@ -1,7 +1,6 @@
 package convert
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -37,10 +36,7 @@ func (p *Plan) More() bool { return len(p.Post)+len(p.Session) > 0 }
 // Pack decides where each attachment goes and moves a body too large for
 // the create into an attachment.
 func Pack(c *Converted) (*Plan, error) {
-	base, err := json.Marshal(c.Msg)
-	if err != nil {
-		return nil, migrate.SkipItem(migrate.ReasonMalformedMessage, err)
-	}
+	base := c.Msg.marshal()
 	if len(base) > createBudget/2 {
 		// A huge body: keep it as an attachment and say so in the body.
 		name, ct := "body.txt", "text/plain"
@@ -50,10 +46,7 @@ func Pack(c *Converted) (*Plan, error) {
 		c.Attachments = append([]Part{bytesPart(name, ct, []byte(c.Msg.Body.Content))}, c.Attachments...)
 		c.Msg.Body = ItemBody{ContentType: "text", Content: "The body of this message was too large to show here; it is attached as " + name + "."}
 		c.Notes = append(c.Notes, migrate.NoteBodyStoredAsAttachment)
-		if base, err = json.Marshal(c.Msg); err != nil {
-			return nil, migrate.SkipItem(migrate.ReasonMalformedMessage, err)
-		}
-		if len(base) > createBudget/2 {
+		if base = c.Msg.marshal(); len(base) > createBudget/2 {
 			return nil, migrate.SkipItem(migrate.ReasonMessageTooLarge, errors.New("message headers exceed Graph's request size"))
 		}
 	}
