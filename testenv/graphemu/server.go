@@ -13,6 +13,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -368,7 +370,13 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if m, ok := v.(map[string]any); ok {
+		b, err = marshalObject(m)
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -376,6 +384,69 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// marshalObject is json.Marshal of m (keys sorted), except that a
+// json.RawMessage value, a property kept as the client sent it, is written
+// as it is: encoding/json would scan it twice more (validate and compact)
+// and escape every '<' of an HTML body. The JSON means the same.
+func marshalObject(m map[string]any) ([]byte, error) {
+	keys := make([]string, 0, len(m))
+	size := 2
+	for k, v := range m {
+		keys = append(keys, k)
+		if raw, ok := v.(json.RawMessage); ok {
+			size += len(raw)
+		}
+		size += len(k) + 32
+	}
+	sort.Strings(keys)
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONValue(b, k)
+		b = append(b, ':')
+		switch v := m[k].(type) {
+		case json.RawMessage:
+			// Every kept property was decoded from a request (so it is
+			// JSON) or written by json.Marshal.
+			if len(v) == 0 {
+				v = json.RawMessage("null")
+			}
+			b = append(b, v...)
+		case string:
+			b = appendJSONValue(b, v)
+		case bool:
+			b = strconv.AppendBool(b, v)
+		case nil:
+			b = append(b, "null"...)
+		default:
+			vb, err := json.Marshal(v)
+			if err != nil {
+				return nil, err
+			}
+			b = append(b, vb...)
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONValue appends s as a JSON string: as it is when it needs no
+// escape (nor one of encoding/json's HTML escapes), else as json.Marshal
+// writes it.
+func appendJSONValue(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // retryAfterSeconds converts a real wait into Retry-After seconds (≥ 1).

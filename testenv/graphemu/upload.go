@@ -127,7 +127,8 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		methodNotAllowed(w)
 		return
 	}
-	body, tooBig, err := readBody(r, s.limits.MaxRequestBody)
+	body, put, tooBig, err := readChunk(r, s.limits.MaxRequestBody)
+	defer put() // body is copied into the session's data
 	if err != nil {
 		writeError(w, 400, "BadRequest", "could not read the request body")
 		return
@@ -158,6 +159,11 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("Content-Type", "application/json")
 		writeError(rw, 416, "InvalidContentRange", fmt.Sprintf("Expected range %d- of %d; got %d-%d/%d with %d bytes.", len(us.data), us.size, start, end, total, len(body)))
 		return
+	}
+	if us.data == nil {
+		// The session's size is known (at most 150 MB, checked when it
+		// was created): its data is not grown chunk by chunk.
+		us.data = make([]byte, 0, us.size)
 	}
 	us.data = append(us.data, body...)
 	if int64(len(us.data)) < us.size {
