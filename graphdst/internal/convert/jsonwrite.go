@@ -1,7 +1,9 @@
 package convert
 
 import (
+	"bytes"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -69,20 +71,6 @@ func (m *Message) appendJSON(b []byte) []byte {
 		b = append(b, ']')
 	}
 	return append(b, '}')
-}
-
-// jsonSize is about the length of m's JSON, to size its buffer once.
-func (m *Message) jsonSize() int {
-	n := 256 + len(m.Subject) + len(m.Body.Content) + 16*len(m.Categories)
-	for _, p := range m.Props {
-		n += 32 + len(p.ID) + len(p.Value)
-	}
-	for _, rs := range [][]Recipient{m.To, m.Cc, m.Bcc, m.ReplyTo} {
-		for _, r := range rs {
-			n += 48 + len(r.EmailAddress.Name) + len(r.EmailAddress.Address)
-		}
-	}
-	return n + n/8 // room for escapes: a line break is two bytes more
 }
 
 func (ib ItemBody) appendJSON(b []byte) []byte {
@@ -209,7 +197,24 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// marshal is m's JSON in a buffer of its own.
+// scratch holds the buffers the message's JSON is built in: the result is
+// copied out at its exact size, since a create keeps it until its upload
+// is done (an estimated buffer would keep its slack as long, for every
+// create in flight).
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// marshal is m's JSON in a buffer of its own, of its exact length.
 func (m *Message) marshal() []byte {
-	return m.appendJSON(make([]byte, 0, m.jsonSize()))
+	bp := scratch.Get().(*[]byte)
+	b := m.appendJSON((*bp)[:0])
+	out := bytes.Clone(b)
+	if cap(b) <= maxScratch {
+		*bp = b
+		scratch.Put(bp)
+	}
+	return out
 }
+
+// maxScratch is the largest buffer kept for the next message: a body of
+// up to half a create request (Pack moves larger ones into attachments).
+const maxScratch = 4 << 20
