@@ -163,3 +163,106 @@ func BenchmarkMetas_100k(b *testing.B) {
 		b.ReportMetric(dovecotWarm/float64(b.N-1), "dovecot-warm-cpu-s/op")
 	}
 }
+
+// BenchmarkFolders_INBOX100k lists, on a fresh session per op as a delta
+// pass does, the folders of a user whose INBOX holds 100,000 messages:
+// "dovecot" the way imapsrc lists on Dovecot (STATUS INBOX first, plain
+// LIST, pipelined STATUS), "list-status" the way it lists on a server that
+// has LIST-STATUS and does not name itself Dovecot (here Dovecot behind a
+// proxy that drops its ID answer). It reports Dovecot's CPU per op
+// (connection, login and listing; dovecot-cpu-ms/op) and the wall time of
+// Folders alone (folders-ms/op).
+func BenchmarkFolders_INBOX100k(b *testing.B) {
+	srv := dc.Get(b)
+	u := seedINBOX100k(b, srv)
+	for _, tc := range []struct {
+		name string
+		q    quirks
+	}{{"dovecot", quirks{}}, {"list-status", quirks{noID: true}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			p := startQuirkProxy(b, srv.Addr(), tc.q)
+			conn := newConnector(b, quirkConfig(p))
+			ctx := context.Background()
+			var folders time.Duration
+			d0, err := srv.CPUSeconds()
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				s, err := conn.Connect(ctx, migrate.Login{UserName: u.Name, Password: u.Password})
+				if err != nil {
+					b.Fatal(err)
+				}
+				t0 := time.Now()
+				fs, err := s.Folders(ctx)
+				folders += time.Since(t0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if f := findFolder(b, fs, "INBOX"); f.Messages != bigCount {
+					b.Fatalf("INBOX has %d messages", f.Messages)
+				}
+				s.Close()
+			}
+			d1, err := srv.CPUSeconds()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric((d1-d0)*1000/float64(b.N), "dovecot-cpu-ms/op")
+			b.ReportMetric(float64(folders.Microseconds())/1000/float64(b.N), "folders-ms/op")
+		})
+	}
+}
+
+var inbox100k struct {
+	once sync.Once
+	user *dovecot.User
+	err  error
+}
+
+// seedINBOX100k writes 100,000 small messages into a new user's INBOX as
+// maildir files, creates a few other folders and lets Dovecot index INBOX.
+func seedINBOX100k(b *testing.B, srv *dovecot.Server) *dovecot.User {
+	inbox100k.once.Do(func() {
+		u, err := srv.NewUser("inbox", dovecot.LayoutSlash)
+		if err != nil {
+			inbox100k.err = err
+			return
+		}
+		ctx := context.Background()
+		for i := 0; i < 10; i++ {
+			if err := srv.CreateFolder(ctx, u.Name, fmt.Sprintf("Ordner %d", i)); err != nil {
+				inbox100k.err = err
+				return
+			}
+		}
+		msgs := make([]mailgen.Message, 0, 10_000)
+		base := time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := 0; i < bigCount; i++ {
+			raw := fmt.Appendf(nil, "From: a%d@example.org\r\nTo: b@example.org\r\nSubject: message %d\r\nMessage-ID: <%d@inbox.example.org>\r\n\r\nbody %d\r\n", i%97, i, i, i)
+			msgs = append(msgs, mailgen.Message{Raw: raw, Flags: []string{`\Seen`}, InternalDate: base.Add(time.Duration(i) * time.Minute)})
+			if len(msgs) == cap(msgs) {
+				if err := srv.WriteMaildir(u.Name, []string{"INBOX"}, msgs); err != nil {
+					inbox100k.err = err
+					return
+				}
+				msgs = msgs[:0]
+			}
+		}
+		c, err := srv.Client(ctx, u.Name)
+		if err != nil {
+			inbox100k.err = err
+			return
+		}
+		defer c.Close()
+		if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+			inbox100k.err = err
+			return
+		}
+		inbox100k.user = u
+	})
+	if inbox100k.err != nil {
+		b.Fatal(inbox100k.err)
+	}
+	return inbox100k.user
+}

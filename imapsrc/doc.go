@@ -10,8 +10,12 @@
 // only save round trips:
 //
 //   - Folders: LIST … RETURN (STATUS … SPECIAL-USE) in one round trip with
-//     LIST-STATUS; otherwise a LIST (RETURN only with LIST-EXTENDED) and one
-//     STATUS per selectable folder. Paths are relative to the personal
+//     LIST-STATUS; without it, and on Dovecot (known by its ID answer,
+//     which comes with NAMESPACE), STATUS INBOX first, a LIST (RETURN only
+//     with LIST-EXTENDED) and one STATUS per other selectable folder, up to
+//     64 in flight: Dovecot answers INBOX's status inside LIST-STATUS
+//     hundreds of milliseconds more slowly for a large maildir INBOX
+//     (status.go, docs/BENCHMARKS.md). Paths are relative to the personal
 //     NAMESPACE, or without NAMESPACE to a prefix derived from LIST (INBOX
 //     as the only top-level mailbox with children means "INBOX" +
 //     delimiter), and to UserRoot. A folder refused STATUS is reported

@@ -50,7 +50,7 @@ type quirks struct {
 	afterList func()
 }
 
-func startQuirkProxy(t *testing.T, target string, q quirks) *quirkProxy {
+func startQuirkProxy(t testing.TB, target string, q quirks) *quirkProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

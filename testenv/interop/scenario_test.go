@@ -190,7 +190,7 @@ func observe(s *server, p *imapwire.Proxy) observed {
 		way{"UID FETCH", "`UID FETCH`"})
 	o.FolderState = firstUsed(c, "`SELECT` per folder",
 		way{imapwire.FeatureListStatus, "LIST-STATUS: one `LIST … RETURN (STATUS …)`"},
-		way{"STATUS", "`STATUS` per folder"})
+		way{"STATUS", "`STATUS` per folder, pipelined (INBOX's first)"})
 	caps := strings.Fields(strings.ToUpper(o.Capability))
 	if slices.Contains(caps, "MOVE") || slices.Contains(caps, "IMAP4REV2") {
 		o.SourceMove = "`MOVE`"

@@ -31,6 +31,8 @@ type server struct {
 	MaxConnections int
 	Seeder         *imapseed.Seeder
 	newUser        func(t testing.TB) (name, password string)
+	// CPU is the server's CPU seconds so far (nil: not measurable).
+	CPU func() (float64, error)
 }
 
 func (s *server) NewUser(t testing.TB) (string, string) { return s.newUser(t) }
@@ -58,7 +60,7 @@ var matrix = []struct {
 
 func fromDovecot(t testing.TB, name string, sh *dovecot.Shared) *server {
 	srv := sh.Get(t)
-	s := &server{Name: name, Upstream: srv.Addr(), Seeder: srv.Seeder()}
+	s := &server{Name: name, Upstream: srv.Addr(), Seeder: srv.Seeder(), CPU: srv.CPUSeconds}
 	if srv.Profile == dovecot.ProfileOldHoster {
 		s.Kind = "Dovecot 2.3, old-hoster profile: bare IMAP4rev1 capability line, `INBOX.` and `.`, no special-use, German folder names, 3 connections per user and IP"
 		s.Layout = dovecot.LayoutINBOXDot.ImapLayout()
@@ -80,7 +82,7 @@ func fromDovecot(t testing.TB, name string, sh *dovecot.Shared) *server {
 func fromCyrus(t testing.TB, name string, sh *cyrus.Shared) *server {
 	srv := sh.Get(t)
 	s := &server{Name: name, Upstream: srv.Addr(), Seeder: srv.Seeder(), Layout: srv.Namespace.Layout(),
-		SpecialUse: true, CondStore: true}
+		SpecialUse: true, CondStore: true, CPU: srv.CPUSeconds}
 	s.Sent = s.Layout.Name("Sent")
 	if srv.Namespace == cyrus.NamespaceClassic {
 		s.Kind = "Cyrus IMAP 3.6 (Debian), `altnamespace: 0`, `unixhierarchysep: 0`: `INBOX.` and `.`"
