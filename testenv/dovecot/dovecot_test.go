@@ -190,3 +190,42 @@ func TestKick(t *testing.T) {
 		t.Fatal("connection not closed after kick")
 	}
 }
+
+// TestIMAPSessions_CountsLiveSessions checks the count the delta benchmarks
+// wait on: once earlier tests' sessions have ended it is 0, an open
+// session's imap process counts 1, and after LOGOUT it returns to 0 once the
+// process has exited.
+func TestIMAPSessions_CountsLiveSessions(t *testing.T) {
+	srv := dc.Get(t)
+	waitSessions(t, srv, 0) // earlier tests' sessions end as their cleanups ran
+	_, c := newUserClient(t, srv, "sessions", dovecot.LayoutSlash)
+	if err := c.Noop().Wait(); err != nil { // logged in: the imap process runs
+		t.Fatal(err)
+	}
+	if n, err := srv.IMAPSessions(); err != nil || n != 1 {
+		t.Fatalf("with one session open: %d imap processes (%v), want 1", n, err)
+	}
+	if err := c.Logout().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	waitSessions(t, srv, 0)
+}
+
+func waitSessions(t *testing.T, srv *dovecot.Server, want int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute) // generous: a loaded machine
+	for {
+		n, err := srv.IMAPSessions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a minute: %d imap processes, want %d", n, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
