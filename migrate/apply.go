@@ -183,9 +183,21 @@ func splitActions(acts []action) (creates, flags, deletes []action) {
 // state. The folder is finished only when every create is done.
 func (p *pass) completeFolder(ctx context.Context, pf *preparedFolder, fc *folderCreates) error {
 	s := pf.s
-	if err := p.finishCreates(fc); err != nil {
+	// The folder's last records are written with its finished state.
+	recs, err := p.finishCreatesHolding(fc)
+	if err != nil {
 		return err
 	}
+	if err := p.applyChanges(ctx, pf); err != nil {
+		return cmp.Or(p.putRecords(s, recs), err)
+	}
+	return p.finishFolder(s, recs)
+}
+
+// applyChanges updates flags, deletes expunged messages and clears their
+// skipped items: the changes of a folder after its creates.
+func (p *pass) applyChanges(ctx context.Context, pf *preparedFolder) error {
+	s := pf.s
 	if err := p.applyFlags(ctx, s, pf.flags); err != nil {
 		return err
 	}
@@ -203,7 +215,7 @@ func (p *pass) completeFolder(ctx context.Context, pf *preparedFolder, fc *folde
 			return Fatal(err)
 		}
 	}
-	return p.finishFolder(s)
+	return nil
 }
 
 // targetKeys returns which source keys a rebuilt target folder already
@@ -365,8 +377,9 @@ func (p *pass) applyDeletes(ctx context.Context, s *folderScan, acts []action) e
 	})
 }
 
-// finishFolder saves the folder's new state, counts included.
-func (p *pass) finishFolder(s *folderScan) error {
+// finishFolder saves the folder's new state, counts included, with recs,
+// the last records of its creates, in the same transaction.
+func (p *pass) finishFolder(s *folderScan, recs []state.MessageRecord) error {
 	fs := s.saved
 	f := s.plan.Src
 	fs.UIDValidity, fs.UIDNext, fs.Messages, fs.HighestModSeq = f.UIDValidity, f.UIDNext, f.Messages, f.HighestModSeq
@@ -375,10 +388,13 @@ func (p *pass) finishFolder(s *folderScan) error {
 	p.stampFolder(&fs, s)
 	// Items and ItemBytes from the records' totals: every write of the
 	// pass is in the state.
-	fs, err := p.e.store.FinishFolder(p.email, fs)
+	fs, err := p.e.store.FinishFolderWith(p.email, fs, f.Name, recs)
 	if err != nil {
 		return Fatal(err)
 	}
 	s.saved = fs
+	if len(recs) > 0 {
+		p.prog.persist(p.e.store, p.email)
+	}
 	return nil
 }

@@ -88,6 +88,22 @@ func (c *committer) close() error {
 	if err := c.flush(); err != nil {
 		return err
 	}
+	return c.addNotes()
+}
+
+// take returns the queued records and empties the queue: the caller
+// writes them (completeFolder, with the folder's finished state: one
+// commit instead of two).
+func (c *committer) take() []state.MessageRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	recs := c.queued
+	c.queued = nil
+	return recs
+}
+
+// addNotes adds the item notes of the creates to the user.
+func (c *committer) addNotes() error {
 	if len(c.notes) == 0 {
 		return nil
 	}

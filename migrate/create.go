@@ -174,6 +174,35 @@ func (p *pass) finishCreates(fc *folderCreates) error {
 	return cmp.Or(werr, fc.c.failed(), fc.err)
 }
 
+// finishCreatesHolding is finishCreates for a folder that is to be
+// finished: when every create is done, the records still queued are
+// returned, not written, for finishFolder to write with the folder's
+// state. When not, what is queued is written, as finishCreates does.
+func (p *pass) finishCreatesHolding(fc *folderCreates) ([]state.MessageRecord, error) {
+	defer fc.end()
+	werr := fc.g.Wait()
+	if err := cmp.Or(werr, fc.c.failed(), fc.err); err != nil {
+		if cerr := fc.c.close(); cerr != nil {
+			return nil, cerr
+		}
+		return nil, err
+	}
+	recs := fc.c.take()
+	if err := fc.c.addNotes(); err != nil {
+		return nil, cmp.Or(p.putRecords(fc.s, recs), err)
+	}
+	return recs, nil
+}
+
+// putRecords writes records taken from a committer (finishCreatesHolding)
+// when the folder is not finished after all.
+func (p *pass) putRecords(s *folderScan, recs []state.MessageRecord) error {
+	if err := p.e.store.PutMessages(p.email, s.plan.Src.Name, recs); err != nil {
+		return Fatal(err)
+	}
+	return nil
+}
+
 // spoolWeight is the spool room a message's body is counted for.
 func spoolWeight(m newMsg) int64 { return min(max(m.Size, 1), spoolBudget) }
 

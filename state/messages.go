@@ -18,36 +18,39 @@ func (s *Store) PutMessages(email, folder string, recs []MessageRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		if fb := sub(tx, bFolders, UserKey(email)); fb == nil || fb.Get([]byte(folder)) == nil {
-			return fmt.Errorf("folder %s/%s: %w", email, folder, ErrNotFound)
-		}
-		b, err := subCreate(tx, bMessages, UserKey(email), folder)
-		if err != nil {
-			return err
-		}
-		ix, err := openIndex(tx, UserKey(email), folder)
-		if err != nil {
-			return err
-		}
-		c := b.Cursor()
-		for _, r := range recs {
-			k, v := u32(r.UID), encodeMessage(r)
-			if got, old := c.Seek(k); bytes.Equal(got, k) {
-				// The index first: old is the stored value, valid until
-				// the record's own Put.
-				if err := ix.replace(r.UID, old, v); err != nil {
-					return err
-				}
-			} else if err := ix.insert(r.UID, v); err != nil {
+	return s.db.Batch(func(tx *bolt.Tx) error { return putMessagesTx(tx, email, folder, recs) })
+}
+
+// putMessagesTx is PutMessages within tx.
+func putMessagesTx(tx *bolt.Tx, email, folder string, recs []MessageRecord) error {
+	if fb := sub(tx, bFolders, UserKey(email)); fb == nil || fb.Get([]byte(folder)) == nil {
+		return fmt.Errorf("folder %s/%s: %w", email, folder, ErrNotFound)
+	}
+	b, err := subCreate(tx, bMessages, UserKey(email), folder)
+	if err != nil {
+		return err
+	}
+	ix, err := openIndex(tx, UserKey(email), folder)
+	if err != nil {
+		return err
+	}
+	c := b.Cursor()
+	for _, r := range recs {
+		k, v := u32(r.UID), encodeMessage(r)
+		if got, old := c.Seek(k); bytes.Equal(got, k) {
+			// The index first: old is the stored value, valid until
+			// the record's own Put.
+			if err := ix.replace(r.UID, old, v); err != nil {
 				return err
 			}
-			if err := b.Put(k, v); err != nil {
-				return err
-			}
+		} else if err := ix.insert(r.UID, v); err != nil {
+			return err
 		}
-		return ix.save()
-	})
+		if err := b.Put(k, v); err != nil {
+			return err
+		}
+	}
+	return ix.save()
 }
 
 // DeleteMessages forgets messages of a folder by UID.

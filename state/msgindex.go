@@ -325,27 +325,33 @@ func (s *Store) EnsureIndex(email, folder string) (MessageTotals, error) {
 // costs one commit, not two. It returns the state saved.
 func (s *Store) FinishFolder(email string, f FolderState) (FolderState, error) {
 	var out FolderState
-	err := s.db.Batch(func(tx *bolt.Tx) error {
-		if err := s.userExists(tx, email); err != nil {
-			return err
-		}
-		user := UserKey(email)
-		t, due, err := indexState(tx, user, f.Name)
-		if err == nil && due {
-			t, err = buildIndex(tx, user, f.Name)
-		}
-		if err != nil {
-			return err
-		}
-		out = f
-		out.Items, out.ItemBytes = t.Items, t.ItemBytes
-		b, err := subCreate(tx, bFolders, user)
-		if err != nil {
-			return err
-		}
-		return putJSON(b, out.Name, out)
+	err := s.db.Batch(func(tx *bolt.Tx) (err error) {
+		out, err = s.finishFolderTx(tx, email, f)
+		return err
 	})
 	return out, err
+}
+
+// finishFolderTx is FinishFolder within tx.
+func (s *Store) finishFolderTx(tx *bolt.Tx, email string, f FolderState) (FolderState, error) {
+	if err := s.userExists(tx, email); err != nil {
+		return FolderState{}, err
+	}
+	user := UserKey(email)
+	t, due, err := indexState(tx, user, f.Name)
+	if err == nil && due {
+		t, err = buildIndex(tx, user, f.Name)
+	}
+	if err != nil {
+		return FolderState{}, err
+	}
+	out := f
+	out.Items, out.ItemBytes = t.Items, t.ItemBytes
+	b, err := subCreate(tx, bFolders, user)
+	if err != nil {
+		return FolderState{}, err
+	}
+	return out, putJSON(b, out.Name, out)
 }
 
 // indexState returns a folder's totals and whether its index is due to
