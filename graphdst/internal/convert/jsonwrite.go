@@ -215,6 +215,8 @@ func (m *Message) marshal() []byte {
 	return out
 }
 
-// maxScratch is the largest buffer kept for the next message: a body of
-// up to half a create request (Pack moves larger ones into attachments).
-const maxScratch = 4 << 20
+// maxScratch is the largest buffer kept for the next message: enough for
+// ordinary mail; a larger JSON (a body of up to half a create request)
+// is built in a buffer of its own, so that the pool never holds
+// megabytes.
+const maxScratch = 256 << 10
