@@ -7,6 +7,7 @@ package migrate_test
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,7 +32,7 @@ import (
 
 var dc dovecot.Shared
 
-func TestMain(m *testing.M) { testmain.Run(m, &dc) }
+func TestMain(m *testing.M) { testmain.Run(m, &dc, &cy) }
 
 // dovecotWorld is an engine over a Dovecot user and a memtarget.
 type dovecotWorld struct {
@@ -45,7 +46,15 @@ type dovecotWorld struct {
 // the config.
 func dovecotConnector(tb testing.TB, srv *dovecot.Server, tweak func(*imapsrc.Config)) *imapsrc.Connector {
 	tb.Helper()
-	cfg := imapsrc.Config{Host: srv.Host, Port: srv.TLSPort, Security: imapsrc.SecuritySSL, RootCAs: srv.CertPool,
+	return tlsConnector(tb, srv.Host, srv.TLSPort, srv.CertPool, tweak)
+}
+
+// tlsConnector is imapsrc over implicit TLS to host:port (certificates
+// from pool), spooling to a directory of the test's and logging nothing;
+// tweak (if not nil) changes the config.
+func tlsConnector(tb testing.TB, host string, port int, pool *x509.CertPool, tweak func(*imapsrc.Config)) *imapsrc.Connector {
+	tb.Helper()
+	cfg := imapsrc.Config{Host: host, Port: port, Security: imapsrc.SecuritySSL, RootCAs: pool,
 		SpoolDir: tb.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if tweak != nil {
 		tweak(&cfg)
@@ -68,16 +77,24 @@ type worldOptions struct {
 // memtarget with u's address (returned), with u in the started batch "dc".
 func newDovecotWorld(tb testing.TB, srv *dovecot.Server, u *dovecot.User, o worldOptions) (*dovecotWorld, string) {
 	tb.Helper()
-	conn := dovecotConnector(tb, srv, o.source)
+	h, tgt, addr := newIMAPWorld(tb, dovecotConnector(tb, srv, o.source), u.Name, u.Password, o)
+	return &dovecotWorld{h: h, srv: srv, tgt: tgt}, addr
+}
+
+// newIMAPWorld runs an engine over a fresh store, conn's user (name,
+// password) and a memtarget with the user's address (returned), with the
+// user in the started batch "dc"; o.source is the caller's to apply.
+func newIMAPWorld(tb testing.TB, conn *imapsrc.Connector, name, password string, o worldOptions) (*harness, *memtarget.Target, string) {
+	tb.Helper()
 	var src migrate.SourceConnector = conn
 	if o.wrap != nil {
 		src = o.wrap(conn)
 	}
-	addr := u.Name + "@contoso.example"
+	addr := name + "@contoso.example"
 	tgt := memtarget.New(addr)
 	h := newHarnessWith(tb, statetest.MustOpen(tb), src, tgt, 10, o.engine)
-	h.startBatch("dc", state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour}, batchUser{addr, u.Name, u.Password})
-	return &dovecotWorld{h: h, srv: srv, tgt: tgt}, addr
+	h.startBatch("dc", state.BatchOptions{MigrateDeletedItems: true, SyncInterval: time.Hour}, batchUser{addr, name, password})
+	return h, tgt, addr
 }
 
 func TestDovecot_IncrementalReplaysEveryKindOfChange(t *testing.T) {
@@ -217,6 +234,15 @@ func inboxUIDs(t *testing.T, w *dovecotWorld, addr string) []uint32 {
 // seedBig writes n small messages straight into a user's INBOX.
 func seedBig(tb testing.TB, srv *dovecot.Server, user string, n int) {
 	tb.Helper()
+	bigMessages(tb, user, n, func(msgs []mailgen.Message) error {
+		return srv.WriteMaildir(user, []string{"INBOX"}, msgs)
+	})
+}
+
+// bigMessages makes the n small messages of a big folder of user's and
+// hands them to put 10,000 at a time.
+func bigMessages(tb testing.TB, user string, n int, put func([]mailgen.Message) error) {
+	tb.Helper()
 	msgs := make([]mailgen.Message, 0, 10000)
 	base := time.Date(2018, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < n; i++ {
@@ -228,7 +254,7 @@ func seedBig(tb testing.TB, srv *dovecot.Server, user string, n int) {
 		}
 		msgs = append(msgs, mailgen.Message{Raw: []byte(raw), InternalDate: base.Add(time.Duration(i) * time.Minute), Flags: flags})
 		if len(msgs) == cap(msgs) || i == n-1 {
-			if err := srv.WriteMaildir(user, []string{"INBOX"}, msgs); err != nil {
+			if err := put(msgs); err != nil {
 				tb.Fatal(err)
 			}
 			msgs = msgs[:0]
