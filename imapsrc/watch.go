@@ -19,18 +19,23 @@ import (
 
 // watchConn is the raw connection under TLS and IMAP: it records when the
 // server last sent a byte, and ignores read deadlines.
+// Before each read it re-arms quick ACKs (quickAck) where the platform has them.
 type watchConn struct {
 	net.Conn
-	last atomic.Int64 // UnixNano of the last byte read (or touch)
+	last     atomic.Int64 // UnixNano of the last byte read (or touch)
+	quickack func()       // nil: not available
 }
 
 func newWatchConn(c net.Conn) *watchConn {
-	w := &watchConn{Conn: c}
+	w := &watchConn{Conn: c, quickack: quickAck(c)}
 	w.touch()
 	return w
 }
 
 func (w *watchConn) Read(p []byte) (int, error) {
+	if w.quickack != nil {
+		w.quickack()
+	}
 	n, err := w.Conn.Read(p)
 	if n > 0 {
 		w.touch()
