@@ -282,8 +282,14 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, mb *mailb
 		s.createMIME(w, r, mb, folderID, body)
 		return
 	}
-	var in map[string]json.RawMessage
-	if err := json.Unmarshal(body, &in); err != nil {
+	in, as, attErr, fast, err := decodeCreate(body)
+	var decoded *decodedAttachments
+	if fast {
+		decoded = &decodedAttachments{as: as, err: attErr}
+	} else if err == nil {
+		err = json.Unmarshal(body, &in)
+	}
+	if err != nil {
 		writeError(w, 400, "RequestBodyRead", "Cannot read the request body: "+err.Error())
 		return
 	}
@@ -295,7 +301,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, mb *mailb
 	}
 	now := time.Now().UTC()
 	m := &message{fields: map[string]json.RawMessage{}, isDraft: true, flagStatus: "notFlagged", created: now, modified: now, received: now}
-	isReadSet, ok := readMessageFields(w, m, in)
+	isReadSet, ok := readMessageFields(w, m, in, decoded)
 	if !ok {
 		return
 	}
@@ -329,9 +335,22 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, mb *mailb
 	writeJSON(w, 201, v)
 }
 
+// decodedAttachments are a create's attachments decoded with the body
+// (decodeCreate), and the error decoding them.
+type decodedAttachments struct {
+	as  []inAttachment
+	err error
+}
+
 // readMessageFields sets m from a create's JSON properties in; it reports
-// whether isRead was given, and false after answering an error.
-func readMessageFields(w http.ResponseWriter, m *message, in map[string]json.RawMessage) (isReadSet, ok bool) {
+// whether isRead was given, and false after answering an error. The
+// attachments come from decoded when it is not nil; an error decoding
+// them is answered before the other properties are read (the properties
+// are read in no particular order, as they always were).
+func readMessageFields(w http.ResponseWriter, m *message, in map[string]json.RawMessage, decoded *decodedAttachments) (isReadSet, ok bool) {
+	if decoded != nil && decoded.err != nil {
+		return false, addAttachments(w, m, decoded.as, decoded.err)
+	}
 	for k, raw := range in {
 		var err error
 		switch k {
@@ -367,14 +386,13 @@ func readMessageFields(w http.ResponseWriter, m *message, in map[string]json.Raw
 			}
 			m.fields[k] = raw
 		case "attachments":
-			var as []inAttachment
-			err = json.Unmarshal(raw, &as)
-			for _, a := range as {
-				att, ok := inlineAttachment(w, a)
-				if !ok {
-					return false, false
-				}
-				m.attachments = append(m.attachments, att)
+			d := decoded
+			if d == nil {
+				d = new(decodedAttachments)
+				d.err = json.Unmarshal(raw, &d.as)
+			}
+			if !addAttachments(w, m, d.as, d.err) {
+				return false, false
 			}
 		default:
 			m.fields[k] = raw
@@ -385,6 +403,24 @@ func readMessageFields(w http.ResponseWriter, m *message, in map[string]json.Raw
 		}
 	}
 	return isReadSet, true
+}
+
+// addAttachments adds a create's attachments to m, each checked as
+// before, then answers err (from decoding them) if there is one; false
+// after an answer.
+func addAttachments(w http.ResponseWriter, m *message, as []inAttachment, err error) bool {
+	for _, a := range as {
+		att, ok := inlineAttachment(w, a)
+		if !ok {
+			return false
+		}
+		m.attachments = append(m.attachments, att)
+	}
+	if err != nil {
+		writeError(w, 400, "RequestBodyRead", "Cannot read property 'attachments': "+err.Error())
+		return false
+	}
+	return true
 }
 
 func validFlag(f string) bool {
