@@ -39,7 +39,7 @@ func decodeCreate(body []byte) (in map[string]json.RawMessage, as []inAttachment
 }
 
 // topLevel splits a valid JSON object into its members, each value
-// copied; false if body is not an object or repeats a name.
+// copied but the attachments'; false if body is not an object or repeats a name.
 func topLevel(body []byte) (map[string]json.RawMessage, bool) {
 	i := skipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {
@@ -71,7 +71,13 @@ func topLevel(body []byte) (map[string]json.RawMessage, bool) {
 		if _, dup := in[key]; dup {
 			return nil, false
 		}
-		in[key] = bytes.Clone(body[i:vend])
+		if key == "attachments" {
+			// decoded into createBody; readMessageFields does not keep
+			// this value, so it is not copied (it is most of the body)
+			in[key] = body[i:vend:vend]
+		} else {
+			in[key] = bytes.Clone(body[i:vend])
+		}
 		i = skipSpace(body, vend)
 		if i >= len(body) {
 			return nil, false
