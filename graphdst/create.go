@@ -104,6 +104,7 @@ func (m *Mailbox) createResolved(ctx context.Context, folderID string, body stre
 			return ok, err
 		},
 		scan: func(answer []byte) { id = createdID(answer) }}
+	m.filling(folderID)
 	resp, err := m.t.do(ctx, m.g, rq)
 	if err != nil {
 		return "", err

@@ -108,6 +108,9 @@ func (m *Mailbox) childFolder(ctx context.Context, parentID, name string, hidden
 		if err := json.Unmarshal(resp.body, &f); err != nil || f.ID == "" {
 			return "", migrate.Retryable(errors.New("graphdst: folder create: bad response"))
 		}
+		if resp.status == http.StatusCreated {
+			m.markEmpty(f.ID) // emptyfolders.go
+		}
 		return f.ID, nil
 	case http.StatusConflict:
 		ge := m.t.graphError(rq, resp)

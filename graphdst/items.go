@@ -34,6 +34,7 @@ func (m *Mailbox) Move(ctx context.Context, itemID, destFolderID string) (string
 
 // move is Move with a definite failure left as *GraphError.
 func (m *Mailbox) move(ctx context.Context, itemID, destFolderID string) (string, error) {
+	m.filling(destFolderID)
 	resp, rq, err := m.jsonReq(ctx, http.MethodPost, m.path("/messages/"+url.PathEscape(itemID)+"/move"), map[string]string{"destinationId": destFolderID}, true)
 	if err != nil {
 		return "", err
@@ -127,6 +128,9 @@ func (m *Mailbox) Keys(ctx context.Context, folderID string, fn func(migrate.Key
 
 // scanKeys lists every keyed item of a folder, pending ones included.
 func (m *Mailbox) scanKeys(ctx context.Context, folderID string, fn func(key, id string) error) error {
+	if m.knownEmpty(folderID) {
+		return nil
+	}
 	q := url.Values{
 		"$select": {"id"},
 		"$expand": {"singleValueExtendedProperties($filter=id eq " + quote(SourceKeyProperty) + ")"},
@@ -165,6 +169,9 @@ func (m *Mailbox) scanKeys(ctx context.Context, folderID string, fn func(key, id
 
 // LookupKey implements migrate.Mailbox.
 func (m *Mailbox) LookupKey(ctx context.Context, folderID, sourceKey string) (string, bool, error) {
+	if m.knownEmpty(folderID) {
+		return "", false, nil
+	}
 	q := url.Values{
 		"$filter": {"singleValueExtendedProperties/Any(ep: ep/id eq " + quote(SourceKeyProperty) + " and ep/value eq " + quote(sourceKey) + ")"},
 		"$select": {"id"},

@@ -50,6 +50,12 @@ type Mailbox struct {
 	fmu     sync.Mutex
 	folders map[string]string // path key → folder id
 
+	// empty holds the folders this Mailbox created (201) and into which
+	// nothing has been written since (emptyfolders.go). Its own lock:
+	// folders are created while fmu or smu is held.
+	emu   sync.Mutex
+	empty map[string]bool
+
 	smu            sync.Mutex
 	stagingID      string // the hidden staging folder (staging.go)
 	stagingChecked bool   // looked up, and purged if it exists

@@ -219,6 +219,7 @@ func Run(t *testing.T, o Options) {
 		{"Create_Draft", s.testCreateDraft},
 		{"Create_Unparseable", s.testCreateUnparseable},
 		{"SetFlags_MoveDelete", s.testSetFlagsMoveDelete},
+		{"NewFolder_KeysFollowWrites", s.testNewFolderKeysFollowWrites},
 		{"FolderGone", s.testFolderGone},
 		{"SendMail", s.testSendMail},
 	} {
@@ -491,6 +492,75 @@ func (s *suite) testSetFlagsMoveDelete(t *testing.T) {
 	}
 	if _, found, _ := mb.LookupKey(ctx, other, nm.Meta.SourceKey); found {
 		t.Fatal("deleted item still found")
+	}
+}
+
+// testNewFolderKeysFollowWrites: a folder just created holds no keyed
+// item, and what a create or a move puts there is reported at once, by
+// Keys, LookupKey and (for a PendingSweeper) not swept, also when the
+// write is the folder's first. A target that answers for a new folder
+// without asking the service (graphdst) must drop that shortcut before
+// its first write.
+func (s *suite) testNewFolderKeysFollowWrites(t *testing.T) {
+	ctx, mb, suffix, received := s.ctx, s.mb, s.suffix, s.received
+	keys := func(folder string) map[string]string {
+		t.Helper()
+		got := map[string]string{}
+		if err := mb.Keys(ctx, folder, func(k migrate.KeyedItem) error { got[k.SourceKey] = k.ItemID; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	sweep := func(folder string) {
+		t.Helper()
+		if sw, ok := mb.(migrate.PendingSweeper); ok {
+			if n, err := sw.SweepPending(ctx, folder); err != nil || n != 0 {
+				t.Fatalf("SweepPending = %d, %v; want 0, nil", n, err)
+			}
+		}
+	}
+	created, err := mb.EnsureFolder(ctx, migrate.FolderPath{Names: []string{"New created " + suffix}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, err := mb.EnsureFolder(ctx, migrate.FolderPath{Names: []string{"New moved " + suffix, "Child"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nm := NewMessage(SimpleMessage("new"+suffix, 1), received, migrate.Flags{})
+	for _, f := range []string{created, moved} {
+		sweep(f)
+		if got := keys(f); len(got) != 0 {
+			t.Fatalf("a new folder has keyed items: %v", got)
+		}
+		if _, found, err := mb.LookupKey(ctx, f, nm.Meta.SourceKey); err != nil || found {
+			t.Fatalf("LookupKey in a new folder = %v, %v", found, err)
+		}
+	}
+	id, err := mb.Create(ctx, created, nm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sweep(created)
+	if got := keys(created); len(got) != 1 || got[nm.Meta.SourceKey] != id {
+		t.Fatalf("after the first create, Keys = %v, want %s → %s", got, nm.Meta.SourceKey, id)
+	}
+	if lid, found, err := mb.LookupKey(ctx, created, nm.Meta.SourceKey); err != nil || !found || lid != id {
+		t.Fatalf("after the first create, LookupKey = %q %v %v, want %q", lid, found, err, id)
+	}
+	nid, err := mb.Move(ctx, id, moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sweep(moved)
+	if got := keys(moved); len(got) != 1 || got[nm.Meta.SourceKey] != nid {
+		t.Fatalf("after a move into a new folder, Keys = %v, want %s → %s", got, nm.Meta.SourceKey, nid)
+	}
+	if lid, found, err := mb.LookupKey(ctx, moved, nm.Meta.SourceKey); err != nil || !found || lid != nid {
+		t.Fatalf("after a move into a new folder, LookupKey = %q %v %v, want %q", lid, found, err, nid)
+	}
+	if got := keys(created); len(got) != 0 {
+		t.Fatalf("after the move, the first folder still has %v", got)
 	}
 }
 
