@@ -93,6 +93,7 @@ func runScale(b *testing.B, prefix string, n int, gen mailgen.Options) scaleResu
 
 	dovecot0 := dovecotCPU(b, e.dc)
 	self0 := selfCPU()
+	req0 := e.emu.Stats().Requests
 	if prof != nil {
 		prof.start(b)
 	}
@@ -110,6 +111,7 @@ func runScale(b *testing.B, prefix string, n int, gen mailgen.Options) scaleResu
 	}
 	dovecotCPUs := dovecotCPU(b, e.dc) - dovecot0
 	emuCPU := selfCPU() - self0
+	requests := e.emu.Stats().Requests - req0
 	b.StopTimer()
 	if v.Status != "Synced" || v.SyncedCount != n {
 		b.Fatalf("batch: %s, %d of %d users synced: %+v", v.Status, v.SyncedCount, n, v)
@@ -128,6 +130,7 @@ func runScale(b *testing.B, prefix string, n int, gen mailgen.Options) scaleResu
 	b.ReportMetric(dovecotCPUs, "dovecot-CPU-s")
 	b.ReportMetric(emuCPU, "emulator-CPU-s")
 	b.ReportMetric(float64(v.SyncedBytes)/1e6, "MB")
+	b.ReportMetric(float64(requests)/float64(v.SyncedItemCount), "graph-requests/msg")
 	if n > 1 {
 		b.ReportMetric(pickup.Seconds(), "syncnow-pickup-s")
 	}
