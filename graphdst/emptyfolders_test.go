@@ -116,3 +116,45 @@ func TestEmptyFolders_FirstCreateAmbiguous(t *testing.T) {
 		t.Fatalf("no ambiguous create was injected: %+v", st)
 	}
 }
+
+// TestEnsureFolder_OneRequestPerNewFolder: a new folder costs its create
+// only; an existing one (the next pass's Mailbox, which did not create
+// it) is found through the create's 409 ErrorFolderExists.
+func TestEnsureFolder_OneRequestPerNewFolder(t *testing.T) {
+	f := start(t, graphemu.Options{}, nil)
+	ctx := context.Background()
+	mb, err := f.target.Mailbox(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mb.EnsureFolder(ctx, migrate.FolderPath{WellKnown: migrate.WellKnownInbox}); err != nil {
+		t.Fatal(err)
+	}
+	path := migrate.FolderPath{WellKnown: migrate.WellKnownInbox, Names: []string{"Projects", "2019", "Q1"}}
+	before := f.emu.Stats().Requests
+	id, err := mb.EnsureFolder(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.emu.Stats().Requests - before; n != 3 {
+		t.Fatalf("three new folders cost %d requests, want 3", n)
+	}
+	next, err := f.target.Mailbox(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := next.EnsureFolder(ctx, path)
+	if err != nil || again != id {
+		t.Fatalf("existing folder: %q, %v; want %q", again, err, id)
+	}
+	d, _ := f.emu.Dump(user)
+	n := 0
+	for _, fd := range d.Folders {
+		if fd.DisplayName == "Q1" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d folders named Q1, want 1", n)
+	}
+}

@@ -85,12 +85,13 @@ func (m *Mailbox) findChild(ctx context.Context, parentID, name string, hidden b
 	return "", false, nil
 }
 
-// childFolder finds or creates a child folder; hidden creates it with
-// isHidden, which cannot be changed later.
+// childFolder creates a child folder, or finds it when it exists; hidden
+// creates it with isHidden, which cannot be changed later. The create
+// comes first: a first copy creates every folder, and an existing one
+// (a run from an empty state file, a folder made by the user) answers
+// 409 ErrorFolderExists and is looked up, one request more than a lookup
+// first, which would cost every new folder a request.
 func (m *Mailbox) childFolder(ctx context.Context, parentID, name string, hidden bool) (string, error) {
-	if id, ok, err := m.findChild(ctx, parentID, name, hidden); err != nil || ok {
-		return id, err
-	}
 	p := m.path("/mailFolders/" + url.PathEscape(parentID) + "/childFolders")
 	// A retried create after a lost response gets ErrorFolderExists, which
 	// is handled by lookup, so the create counts as idempotent.
