@@ -37,6 +37,7 @@ func (e *Engine) ForgetAdapters(endpoints, tenants []string) {
 	r := e.reg()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.gen++
 	for _, n := range endpoints {
 		delete(r.sources, n)
 	}

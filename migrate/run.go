@@ -152,57 +152,6 @@ func (e *Engine) connect(ctx context.Context, u state.User, ep state.Endpoint, l
 	return src, nil
 }
 
-func (e *Engine) targetFor(ctx context.Context, tenant string) (Target, error) {
-	r := e.reg()
-	r.mu.Lock()
-	t, ok := r.targets[tenant]
-	r.mu.Unlock()
-	if ok {
-		return t, nil
-	}
-	if e.opts.Targets == nil {
-		return nil, Fatal(errors.New("this daemon has no Graph target configured"))
-	}
-	ts, err := e.store.Tenants()
-	if err != nil {
-		return nil, Fatal(err)
-	}
-	for _, tn := range ts {
-		if tn.Name == tenant {
-			t, err := e.opts.Targets(ctx, tn)
-			if err != nil {
-				return nil, err
-			}
-			r.mu.Lock()
-			r.targets[tenant] = t
-			r.mu.Unlock()
-			return t, nil
-		}
-	}
-	return nil, FailUser("TenantNotFound", fmt.Errorf("no tenant named %q", tenant))
-}
-
-func (e *Engine) sourceFor(ctx context.Context, ep state.Endpoint) (SourceConnector, error) {
-	r := e.reg()
-	r.mu.Lock()
-	c, ok := r.sources[ep.Name]
-	r.mu.Unlock()
-	if ok {
-		return c, nil
-	}
-	if e.opts.Sources == nil {
-		return nil, Fatal(errors.New("this daemon has no IMAP connector configured"))
-	}
-	c, err := e.opts.Sources(ctx, ep)
-	if err != nil {
-		return nil, err
-	}
-	r.mu.Lock()
-	r.sources[ep.Name] = c
-	r.mu.Unlock()
-	return c, nil
-}
-
 // finishPass records a pass's outcome on the user and its batch.
 func (e *Engine) finishPass(ctx context.Context, u state.User, b state.Batch, kind passKind, prog *progress, runErr error, log *slog.Logger) error {
 	defer e.updateBatchStatus(b.Name)

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/imapmig/imapmig/migrate/model"
 	"github.com/imapmig/imapmig/state"
 )
@@ -38,7 +40,12 @@ type registry struct {
 	runs    map[string]*running // by user key
 	sources map[string]SourceConnector
 	targets map[string]Target
-	wg      sync.WaitGroup
+	// flight builds each adapter once (adapters.go); gen counts
+	// ForgetAdapters calls, so a build that started before one is not
+	// kept.
+	flight singleflight.Group
+	gen    uint64
+	wg     sync.WaitGroup
 }
 
 func (e *Engine) reg() *registry {
