@@ -50,21 +50,30 @@ func seedStatusFolders(t *testing.T, srv *dovecot.Server, u *dovecot.User, prefi
 	return append(names, child)
 }
 
+// dovecotProfile is one of the test Dovecots with the folder layout its
+// users get and the personal namespace's prefix.
+type dovecotProfile struct {
+	name   string
+	srv    *dovecot.Shared
+	layout dovecot.Layout
+	prefix string
+}
+
+// dovecotProfiles: Dovecot as it comes, and as an old hoster runs it.
+func dovecotProfiles() []dovecotProfile {
+	return []dovecotProfile{
+		{"full", &dc, dovecot.LayoutSlash, ""},
+		{"oldhoster", &dcOld, dovecot.LayoutINBOXDot, "INBOX."},
+	}
+}
+
 // TestFolders_StatusesSameAsPerFolderSTATUS: every selectable folder's
 // status from Folders equals what a STATUS of that folder alone answers,
 // with more folders than STATUS commands in flight, on Dovecot as it
 // comes and as an old hoster runs it (no LIST-STATUS, CONDSTORE).
 func TestFolders_StatusesSameAsPerFolderSTATUS(t *testing.T) {
 	defer imapsrc.SetStatusWindow(3)()
-	for _, tc := range []struct {
-		name   string
-		srv    *dovecot.Shared
-		layout dovecot.Layout
-		prefix string
-	}{
-		{"full", &dc, dovecot.LayoutSlash, ""},
-		{"oldhoster", &dcOld, dovecot.LayoutINBOXDot, "INBOX."},
-	} {
+	for _, tc := range dovecotProfiles() {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := tc.srv.Get(t)
 			u := newUser(t, srv, tc.layout)
@@ -173,15 +182,7 @@ func TestFolders_DovecotGetsINBOXStatusFirst(t *testing.T) {
 // named it is reported not selectable for this pass (its STATUS is
 // refused), and the others keep their statuses.
 func TestFolders_DeletedBetweenLISTAndSTATUS(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		srv    *dovecot.Shared
-		layout dovecot.Layout
-		prefix string
-	}{
-		{"full", &dc, dovecot.LayoutSlash, ""},
-		{"oldhoster", &dcOld, dovecot.LayoutINBOXDot, "INBOX."},
-	} {
+	for _, tc := range dovecotProfiles() {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := tc.srv.Get(t)
 			u := newUser(t, srv, tc.layout)
