@@ -429,7 +429,7 @@ func wait(ctx context.Context, d time.Duration) error {
 // asks it whether the request took effect (a response with resolved set)
 // or may be sent again; without, it returns *ambiguousError.
 func (t *Target) do(ctx context.Context, g *governor, rq request) (*response, error) {
-	renewed := false
+	var refused refusals
 	var first, last time.Time // this request's first and latest 5xx or transport failure
 	for attempt := 0; ; attempt++ {
 		resp, err := t.send(ctx, g, rq)
@@ -459,12 +459,11 @@ func (t *Target) do(ctx context.Context, g *governor, rq request) (*response, er
 		case resp.status >= 500:
 			ge := t.graphError(rq, resp)
 			failure, wait = ge, ge.RetryAfter
-		case !rq.noAuth && !renewed && resp.status == http.StatusUnauthorized && tokenRefused(resp.status, t.graphError(rq, resp).Code):
+		case !rq.noAuth && resp.status == http.StatusUnauthorized && tokenRefused(resp.status, t.graphError(rq, resp).Code) && refused.again(resp.authGen):
 			// (graphError only for a 401: it decodes the whole answer,
 			// which for a create is the whole message.)
 			// Refused before the request was processed: safe to send
-			// again, once, with a fresh token.
-			renewed = true
+			// again with a fresh token (refusals says how often).
 			if t.renewToken(resp.authGen, pathOf(rq.url)) {
 				attempt--
 				continue

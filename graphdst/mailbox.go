@@ -102,7 +102,7 @@ func (t *Target) resolve(ctx context.Context, address string) (string, error) {
 	h := abs.NewRequestHeaders()
 	h.Add("Prefer", preferImmutable)
 	sel := []string{"id", "userPrincipalName", "mail"}
-	renewed := false
+	var refused refusals
 	var first, last time.Time // 5xx or transport failures (outage.go)
 	for attempt := 0; ; attempt++ {
 		gen := t.cred.generation()
@@ -135,8 +135,7 @@ func (t *Target) resolve(ctx context.Context, address string) (string, error) {
 		if status != 0 && status < 500 {
 			t.answered()
 		}
-		if !renewed && tokenRefused(status, code) {
-			renewed = true // once, with a fresh token (client.go, do)
+		if tokenRefused(status, code) && refused.again(gen) { // with a fresh token (client.go, do)
 			if t.renewToken(gen, "/users/"+address) {
 				attempt--
 				continue

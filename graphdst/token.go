@@ -123,3 +123,29 @@ func (r *renewableCredential) renew(gen uint64) bool {
 	clear(r.kept)
 	return true
 }
+
+// maxTokenRenewals bounds how often one request is sent again with a
+// fresh token after Graph refused its token.
+const maxTokenRenewals = 3
+
+// refusals counts one request's refused tokens. The first refusal is
+// answered with a fresh token and the request sent again. A later one is
+// too when the refused token is newer than the one refused before: Graph
+// ended tokens again while the request waited or was resent (the
+// tenant's passes share one credential, so many requests are in flight
+// across such an end). A request refused twice with the same credential
+// generation, or more than maxTokenRenewals times, gets the 401.
+type refusals struct {
+	n   int
+	gen uint64 // the credential generation of the last refused token
+}
+
+// again records a refusal of a token of generation gen and says whether
+// the request may be sent again with a fresh token.
+func (r *refusals) again(gen uint64) bool {
+	if r.n >= maxTokenRenewals || (r.n > 0 && gen <= r.gen) {
+		return false
+	}
+	r.n, r.gen = r.n+1, gen
+	return true
+}

@@ -69,16 +69,16 @@ func TestTokens_ShortLifetime(t *testing.T) {
 	t.Logf("%d creates over %s: %d tokens issued, %d refused", i, time.Since(first).Round(time.Millisecond), st.TokensIssued, st.TokensExpired)
 }
 
-// TestTokens_InvalidTokenStillFails: a token Graph refuses again after a
-// renewal is not retried forever: the 401 reaches the caller as the
-// user's failure.
+// TestTokens_InvalidTokenStillFails: when Graph refuses every token, the
+// request is not retried forever: after three fresh tokens (each refused)
+// the 401 reaches the caller as the user's failure.
 func TestTokens_InvalidTokenStillFails(t *testing.T) {
 	f := start(t, graphemu.Options{TimeScale: 60, TokenLifetime: time.Nanosecond, TokenExpiresIn: time.Hour}, ptr(graphdst.DefaultBudget().Scaled(60)))
 	_, err := f.target.Mailbox(context.Background(), user)
 	if err == nil || migrate.KindOf(err) != migrate.KindFailUser || !strings.Contains(err.Error(), "InvalidAuthenticationToken") {
 		t.Fatalf("every token refused: %v, want the user's failure", err)
 	}
-	if st := f.emu.Stats(); st.TokensIssued != 2 || st.TokensExpired != 2 {
-		t.Fatalf("tokens issued %d, refused %d; want one renewal (2 and 2)", st.TokensIssued, st.TokensExpired)
+	if st := f.emu.Stats(); st.TokensIssued != 4 || st.TokensExpired != 4 {
+		t.Fatalf("tokens issued %d, refused %d; want three renewals (4 and 4)", st.TokensIssued, st.TokensExpired)
 	}
 }
