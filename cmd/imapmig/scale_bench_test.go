@@ -33,7 +33,7 @@ var scalePeaks = map[int]float64{}
 // messages of up to 100 KB, the special kinds, and one of 1–10 MB each) (Exchange's
 // limits as they are, windows time-scaled 60×, 50 ms of service latency).
 // IMAPMIG_BENCH_SCALE picks the counts (default "1,20,200");
-// IMAPMIG_BENCH_PPROF=DIR saves CPU and heap profiles of the daemon there.
+// IMAPMIG_BENCH_PPROF=DIR saves CPU, heap and goroutine profiles of the daemon there.
 func BenchmarkScale(b *testing.B) {
 	counts := []int{1, 20, 200}
 	if s := os.Getenv("IMAPMIG_BENCH_SCALE"); s != "" {
@@ -310,6 +310,7 @@ func (p *profiler) start(b *testing.B) {
 			}
 			p.save("/debug/pprof/profile?seconds=10", fmt.Sprintf("%s-cpu-%02d.pb.gz", p.name, k))
 			p.save("/debug/pprof/heap", fmt.Sprintf("%s-heap-%02d.pb.gz", p.name, k))
+			p.save("/debug/pprof/goroutine", fmt.Sprintf("%s-goroutine-%02d.pb.gz", p.name, k))
 		}
 	}()
 }
