@@ -297,12 +297,12 @@ func (t *Target) abs(p string) string {
 // send makes one attempt through the governor.
 func (t *Target) send(ctx context.Context, g *governor, rq request) (*response, error) {
 	size := int64(len(rq.body))
-	var body io.Reader
+	var open func() io.Reader // the body afresh, for each attempt
 	switch {
 	case rq.stream != nil:
-		size, body = rq.stream.Size(), frameReads{rq.stream.Open()}
+		size, open = rq.stream.Size(), rq.stream.Open
 	case rq.body != nil:
-		body = frameReads{bytes.NewReader(rq.body)}
+		open = func() io.Reader { return bytes.NewReader(rq.body) }
 	}
 	var up int64
 	if rq.method == http.MethodPost || rq.method == http.MethodPatch || rq.method == http.MethodPut {
@@ -313,15 +313,12 @@ func (t *Target) send(ctx context.Context, g *governor, rq request) (*response, 
 		return nil, err
 	}
 	defer release()
-	req, err := http.NewRequestWithContext(ctx, rq.method, t.abs(rq.url), body)
+	req, err := http.NewRequestWithContext(ctx, rq.method, t.abs(rq.url), nil)
 	if err != nil {
 		return nil, migrate.Fatal(fmt.Errorf("graphdst: build request: %w", err))
 	}
-	if rq.stream != nil {
-		req.ContentLength = size
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(frameReads{rq.stream.Open()}), nil }
-	}
-	if body != nil {
+	if open != nil {
+		setBody(req, open, size)
 		ct := rq.contentType
 		if ct == "" {
 			ct = "application/json"
@@ -368,6 +365,21 @@ func (t *Target) send(ctx context.Context, g *governor, rq request) (*response, 
 		return nil, err
 	}
 	return &response{status: resp.StatusCode, header: resp.Header, body: b, authGen: gen}, nil
+}
+
+// setBody gives req the body open returns, of size bytes. The length is
+// always declared: net/http's HTTP/2 client then sizes the scratch buffer
+// it writes the body from to the body (a body of unknown length gets up
+// to 512 KB, one per request in flight), and an HTTP/1.1 request is not
+// sent chunked.
+func setBody(req *http.Request, open func() io.Reader, size int64) {
+	req.ContentLength = size
+	if size == 0 {
+		req.Body, req.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
+		return
+	}
+	req.Body = io.NopCloser(frameReads{open()})
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(frameReads{open()}), nil }
 }
 
 // tokenRefused reports a 401 InvalidAuthenticationToken: Graph refused

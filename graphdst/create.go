@@ -32,14 +32,14 @@ var _ migrate.NotingCreator = (*Mailbox)(nil)
 // CreateNoted implements migrate.NotingCreator: Create, and how the message
 // was stored when it was not a plain copy (S/MIME, unparseable, huge body).
 func (m *Mailbox) CreateNoted(ctx context.Context, folderID string, nm migrate.NewMessage) (string, []string, error) {
-	id, conv, err := m.create(ctx, folderID, nm)
-	if err != nil || conv == nil {
-		return id, nil, err
-	}
-	return id, conv.Notes, nil
+	return m.create(ctx, folderID, nm)
 }
 
-func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMessage) (string, *convert.Converted, error) {
+// create is CreateNoted. Once the message is packed, only the plan, the
+// raw message (attachments are read from it) and the notes are kept: the
+// converted message, its decoded body text above all, is garbage while
+// the create is in flight.
+func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMessage) (string, []string, error) {
 	if nm.Body == nil {
 		return "", nil, migrate.SkipItem(migrate.ReasonMalformedMessage, errors.New("no body"))
 	}
@@ -63,6 +63,7 @@ func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMes
 	if err != nil {
 		return "", nil, err
 	}
+	notes := conv.Notes // conv is not used below: the GC may take it
 	body, err := pl.CreateBody()
 	if err != nil {
 		return "", nil, migrate.SkipItem(migrate.ReasonMalformedMessage, err)
@@ -77,7 +78,7 @@ func (m *Mailbox) create(ctx context.Context, folderID string, nm migrate.NewMes
 	if err != nil {
 		return "", nil, err
 	}
-	return id, conv, nil
+	return id, notes, nil
 }
 
 // complete adds the attachments that did not fit the create.

@@ -33,7 +33,9 @@ var scalePeaks = map[int]float64{}
 // messages of up to 100 KB, the special kinds, and one of 1–10 MB each) (Exchange's
 // limits as they are, windows time-scaled 60×, 50 ms of service latency).
 // IMAPMIG_BENCH_SCALE picks the counts (default "1,20,200");
-// IMAPMIG_BENCH_PPROF=DIR saves CPU, heap and goroutine profiles of the daemon there.
+// IMAPMIG_BENCH_PPROF=DIR saves CPU, heap and goroutine profiles of the daemon there
+// (and the heap's text form, which ends with runtime.MemStats); with
+// GODEBUG=gctrace=1 also the daemon's collections.
 func BenchmarkScale(b *testing.B) {
 	counts := []int{1, 20, 200}
 	if s := os.Getenv("IMAPMIG_BENCH_SCALE"); s != "" {
@@ -108,6 +110,7 @@ func runScale(b *testing.B, prefix string, n int, gen mailgen.Options) scaleResu
 	elapsed := time.Since(start).Seconds()
 	if prof != nil {
 		prof.finish(b)
+		prof.saveGCTrace(e.logs.String())
 	}
 	dovecotCPUs := dovecotCPU(b, e.dc) - dovecot0
 	emuCPU := selfCPU() - self0
@@ -310,6 +313,7 @@ func (p *profiler) start(b *testing.B) {
 			}
 			p.save("/debug/pprof/profile?seconds=10", fmt.Sprintf("%s-cpu-%02d.pb.gz", p.name, k))
 			p.save("/debug/pprof/heap", fmt.Sprintf("%s-heap-%02d.pb.gz", p.name, k))
+			p.save("/debug/pprof/heap?debug=1", fmt.Sprintf("%s-heap-%02d.txt", p.name, k)) // ends with runtime.MemStats: stacks, heap in use, idle
 			p.save("/debug/pprof/goroutine", fmt.Sprintf("%s-goroutine-%02d.pb.gz", p.name, k))
 		}
 	}()
@@ -346,6 +350,20 @@ func (p *profiler) saveSignalled(path, file string, sent chan<- struct{}) {
 	}
 	defer f.Close()
 	io.Copy(f, resp.Body)
+}
+
+// saveGCTrace keeps the lines GODEBUG=gctrace=1 made the daemon write
+// (heap sizes at every collection), when there are any.
+func (p *profiler) saveGCTrace(log string) {
+	var lines []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.HasPrefix(l, "gc ") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > 0 {
+		_ = os.WriteFile(filepath.Join(p.dir, p.name+"-gctrace.txt"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	}
 }
 
 func (p *profiler) finish(b *testing.B) {
