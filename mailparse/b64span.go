@@ -1,5 +1,7 @@
 package mailparse
 
+import "io"
+
 // b64Span is the length of the run of base64 alphabet characters
 // (A-Z a-z 0-9 + /) that b starts with.
 func b64Span(b []byte) int {
@@ -11,14 +13,29 @@ func b64Span(b []byte) int {
 	return len(b)
 }
 
+// b64Count is what countBase64 learns of a base64 body in one scan.
+type b64Count struct {
+	decoded  int64 // what a b64Reader decodes it to
+	repaired bool  // decoding it needs a repair
+	// asIs: its alphabet characters, with pad '=' added, are the standard
+	// padded encoding (RFC 4648) of what it decodes to: nothing but the
+	// alphabet and whitespace before its end, no padding but at its end
+	// (and as much as the last quantum needs, or none), and the unused
+	// bits of the last character zero.
+	asIs bool
+	pad  int
+}
+
 // countBase64 is what a b64Reader over src decodes to, counted without
 // decoding: a segment between padding of n characters decodes to n*6/8
 // bytes, whatever quanta it is decoded in, less a lone trailing character
 // (dropped, a repair), and anything but the alphabet, padding and
 // whitespace is skipped (a repair). rel is told of the source read through.
-func countBase64(src []byte, rel *releaser) (int64, bool) {
-	var total, seg int64
-	padded, repaired := false, false
+func countBase64(src []byte, rel *releaser) b64Count {
+	var total, seg, chars int64
+	padded, repaired, midPad := false, false, false
+	pads := 0
+	var last byte // the last alphabet character
 	flush := func() {
 		if seg%4 == 1 {
 			seg--
@@ -32,16 +49,19 @@ func countBase64(src []byte, rel *releaser) (int64, bool) {
 		switch {
 		case b64Chars[c]:
 			if padded {
-				padded = false
+				padded, midPad = false, true
 				flush()
 			}
 			n := b64Span(src[i:])
 			seg += int64(n)
+			chars += int64(n)
 			i += n
+			last = src[i-1]
 			rel.advance(src[i:], false)
 			continue
 		case c == '=':
 			padded = true
+			pads++
 		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
 		default:
 			repaired = true
@@ -50,5 +70,63 @@ func countBase64(src []byte, rel *releaser) (int64, bool) {
 	}
 	flush()
 	rel.advance(src[len(src):], true)
-	return total, repaired
+	cnt := b64Count{decoded: total, repaired: repaired}
+	need := int((4 - chars%4) % 4)
+	var spare byte // the bits of the last character the last quantum does not use
+	switch chars % 4 {
+	case 2:
+		spare = 0x0f
+	case 3:
+		spare = 0x03
+	}
+	cnt.asIs = !repaired && !midPad && (pads == 0 || pads == need) && b64Value[last]&spare == 0
+	if cnt.asIs {
+		cnt.pad = need
+	}
+	return cnt
+}
+
+// b64Value is the 6-bit value of each base64 alphabet character.
+var b64Value = func() (t [256]byte) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := range len(alphabet) {
+		t[alphabet[i]] = byte(i)
+	}
+	return t
+}()
+
+// b64Text is a base64 body whose count says it is the standard encoding
+// as it is (b64Count.asIs), read with its whitespace taken out and its
+// missing padding added.
+type b64Text struct {
+	src []byte
+	pad int
+	rel releaser
+}
+
+func (r *b64Text) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) && len(r.src) > 0 {
+		c := r.src[0]
+		if !b64Chars[c] { // whitespace, or the padding at the end (pad adds it)
+			r.src = r.src[1:]
+			continue
+		}
+		k := b64Span(r.src[:min(len(r.src), len(p)-n)])
+		n += copy(p[n:], r.src[:k])
+		r.src = r.src[k:]
+		r.rel.advance(r.src, false)
+	}
+	for n < len(p) && len(r.src) == 0 && r.pad > 0 {
+		p[n] = '='
+		n++
+		r.pad--
+	}
+	if len(r.src) == 0 && r.pad == 0 {
+		r.rel.advance(r.src, true)
+		if n == 0 && len(p) > 0 {
+			return 0, io.EOF
+		}
+	}
+	return n, nil
 }

@@ -36,6 +36,8 @@ type Part struct {
 	// release, when set, is told of stretches of the message read through
 	// (ParseReleasing).
 	release func([]byte)
+	// b64 is a base64 body's count, once DecodedSize or Base64Text made it.
+	b64 *b64Count
 }
 
 // Parse reads a whole message. It never fails: what cannot be structured is

@@ -73,12 +73,34 @@ func (p *Part) DecodedSize() (int64, bool) {
 	switch r := p.DecodedReader().(type) {
 	case *b64Reader:
 		// Counted, not decoded (countBase64).
-		return countBase64(r.src, &r.rel)
+		c := countBase64(r.src, &r.rel)
+		p.b64 = &c
+		return c.decoded, c.repaired
 	case *qpReader:
 		n, _ := io.Copy(io.Discard, r)
 		return n, r.repaired
 	}
 	return int64(len(p.Body)), false
+}
+
+// Base64Text reads a base64 part's body as the standard padded base64 of
+// what DecodedReader returns, without decoding it, when the body is that
+// encoding as it is but for whitespace (and a padding left out), as
+// mailers write it; false for any other part, and for a body that decoding
+// would repair or whose text is not exactly that encoding.
+func (p *Part) Base64Text() (io.Reader, bool) {
+	if p.encoding() != "base64" {
+		return nil, false
+	}
+	if p.b64 == nil {
+		c := countBase64(p.Body, &releaser{})
+		p.b64 = &c
+	}
+	if !p.b64.asIs {
+		return nil, false
+	}
+	// The padding is the count's; padding in the text is skipped.
+	return &b64Text{src: p.Body, pad: p.b64.pad, rel: releaser{rest: p.Body, release: p.release}}, true
 }
 
 func (p *Part) encoding() string {
@@ -194,7 +216,8 @@ func (r *b64Reader) fillLines() bool {
 		if len(line) > 0 && line[len(line)-1] == '\r' {
 			line = line[:len(line)-1]
 		}
-		if len(line) == 0 || len(line)%4 != 0 || w+len(line)/4*3 > len(r.dec) {
+		if len(line) == 0 || len(line)%4 != 0 || w+len(line)/4*3 > len(r.dec) ||
+			bytes.IndexByte(line, '\r') >= 0 { // Decode skips a CR: its quanta would not be the line's
 			break
 		}
 		n, err := base64.RawStdEncoding.Decode(r.dec[w:], line)

@@ -66,3 +66,40 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkBase64Text_AsIs reads the attachment's base64 as a JSON body
+// carries it (Base64Text: the text without its line breaks) ...
+func BenchmarkBase64Text_AsIs(b *testing.B) {
+	benchBase64(b, func(p *Part) int64 {
+		r, ok := p.Base64Text()
+		if !ok {
+			b.Fatal("mailer's base64 not taken as it is")
+		}
+		n, _ := io.Copy(io.Discard, r)
+		return encodedOf4MB(n)
+	})
+}
+
+// ... and BenchmarkBase64Text_DecodeEncode the same text made as before:
+// decoded, then encoded again.
+func BenchmarkBase64Text_DecodeEncode(b *testing.B) {
+	benchBase64(b, func(p *Part) int64 {
+		var cw countWriter
+		w := base64.NewEncoder(base64.StdEncoding, &cw)
+		_, _ = io.Copy(w, p.DecodedReader())
+		_ = w.Close()
+		return encodedOf4MB(int64(cw))
+	})
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+// encodedOf4MB is 4 MB when n is the length of 4 MB's padded base64.
+func encodedOf4MB(n int64) int64 {
+	if n == int64(base64.StdEncoding.EncodedLen(4<<20)) {
+		return 4 << 20
+	}
+	return n
+}

@@ -34,8 +34,8 @@ func (b *Body) Open() io.Reader {
 // bodyReader reads a Body's pieces one after the other.
 type bodyReader struct {
 	pieces []piece
-	lit    []byte     // what is left of the current literal piece
-	att    *b64Reader // the current attachment, nil when none is open
+	lit    []byte    // what is left of the current literal piece
+	att    io.Reader // the current attachment's base64, nil when none is open
 }
 
 func (r *bodyReader) Read(p []byte) (int, error) {
@@ -58,7 +58,7 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 			pc := r.pieces[0]
 			r.pieces = r.pieces[1:]
 			if pc.att != nil {
-				r.att = &b64Reader{src: pc.att.Open()}
+				r.att = pc.att.base64()
 			} else {
 				r.lit = pc.lit
 			}
@@ -138,6 +138,19 @@ func AttachmentBody(a Part) (*Body, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// base64 reads the standard base64 of a's bytes: a MIME part's own base64
+// text where that is it already, as mailers write it (no decoding and
+// encoding again: they were a tenth of the engine's CPU at 200 mailboxes),
+// else encoded as read.
+func (a *Part) base64() io.Reader {
+	if a.src != nil {
+		if r, ok := a.src.Base64Text(); ok {
+			return r
+		}
+	}
+	return &b64Reader{src: a.Open()}
 }
 
 // b64Reader is the standard base64 of src, encoded 3 KB at a time,
