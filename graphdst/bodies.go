@@ -14,8 +14,13 @@ import (
 // write buffer, which keeps the size of the largest frame it ever sent. A
 // server that allows large frames (Go's allows 1 MB, and the client then
 // reads the body 512 KB at a time) would leave every connection holding
-// half a megabyte; 16 KB is HTTP/2's default frame size (RFC 9113, 4.2).
-const maxFrameRead = 16 << 10
+// half a megabyte. A frame is its 9-byte header and the data, and the
+// client writes each with a flush of its own; TLS seals at most 16 KB per
+// record and crypto/tls writes every record with a system call of its own.
+// So the data is 16 KB less the header: the frame is one full record, one
+// write. (16 KB of data made two, 16,384 bytes and 9: twice the writes and
+// TLS records, BenchmarkCreate_Wire.)
+const maxFrameRead = 16<<10 - 9
 
 // frameReads hands out a request body at most maxFrameRead bytes per read.
 type frameReads struct{ r io.Reader }
