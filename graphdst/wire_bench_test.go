@@ -30,6 +30,23 @@ func (c countingConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
+// countWrites makes the target's connections count their writes and the
+// bytes written.
+func countWrites(writes, bytes *atomic.Int64) func(*graphdst.Config) {
+	return func(c *graphdst.Config) {
+		tr := c.HTTPClient.Transport.(*http.Transport).Clone()
+		d := &net.Dialer{}
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return countingConn{Conn: conn, writes: writes, bytes: bytes}, nil
+		}
+		c.HTTPClient = &http.Client{Transport: tr}
+	}
+}
+
 // attachmentMessage has one attachment of size random bytes in base64
 // lines of 76 characters, as mailers write it.
 func attachmentMessage(size int) migrate.NewMessage {
@@ -77,18 +94,7 @@ func BenchmarkCreate_Wire(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			var writes, bytes atomic.Int64
-			f := start(b, graphemu.Options{DisableThrottling: true}, nil, func(c *graphdst.Config) {
-				tr := c.HTTPClient.Transport.(*http.Transport).Clone()
-				d := &net.Dialer{}
-				tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-					conn, err := d.DialContext(ctx, network, addr)
-					if err != nil {
-						return nil, err
-					}
-					return countingConn{Conn: conn, writes: &writes, bytes: &bytes}, nil
-				}
-				c.HTTPClient = &http.Client{Transport: tr}
-			})
+			f := start(b, graphemu.Options{DisableThrottling: true}, nil, countWrites(&writes, &bytes))
 			ctx := context.Background()
 			mb, folder := f.inbox(b)
 			msgs := make([]migrate.NewMessage, b.N)

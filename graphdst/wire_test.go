@@ -2,12 +2,9 @@ package graphdst_test
 
 import (
 	"context"
-	"net"
-	"net/http"
 	"sync/atomic"
 	"testing"
 
-	"github.com/imapmig/imapmig/graphdst"
 	"github.com/imapmig/imapmig/testenv/graphemu"
 )
 
@@ -17,18 +14,7 @@ import (
 // first create has taken it past TLS's small start-up records.
 func TestCreate_OneWritePerFrame(t *testing.T) {
 	var writes, bytes atomic.Int64
-	f := start(t, graphemu.Options{DisableThrottling: true}, nil, func(c *graphdst.Config) {
-		tr := c.HTTPClient.Transport.(*http.Transport).Clone()
-		d := &net.Dialer{}
-		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			conn, err := d.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			return countingConn{Conn: conn, writes: &writes, bytes: &bytes}, nil
-		}
-		c.HTTPClient = &http.Client{Transport: tr}
-	})
+	f := start(t, graphemu.Options{DisableThrottling: true}, nil, countWrites(&writes, &bytes))
 	ctx := context.Background()
 	mb, folder := f.inbox(t)
 	if _, err := mb.Create(ctx, folder, attachmentMessage(1<<20)); err != nil {
