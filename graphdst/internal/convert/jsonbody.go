@@ -141,9 +141,9 @@ func AttachmentBody(a Part) (*Body, error) {
 }
 
 // base64 reads the standard base64 of a's bytes: a MIME part's own base64
-// text where that is it already, as mailers write it (no decoding and
-// encoding again: they were a tenth of the engine's CPU at 200 mailboxes),
-// else encoded as read.
+// text where that is it already, as mailers write it (decoding it and
+// encoding it again took 2.8 times as long: BenchmarkBase64Text_* in
+// mailparse), else encoded as read.
 func (a *Part) base64() io.Reader {
 	if a.src != nil {
 		if r, ok := a.src.Base64Text(); ok {
