@@ -100,7 +100,7 @@ func (p *Part) Base64Text() (io.Reader, bool) {
 		return nil, false
 	}
 	// The padding is the count's; padding in the text is skipped.
-	return &b64Text{src: p.Body, pad: p.b64.pad, rel: releaser{rest: p.Body, release: p.release}}, true
+	return &b64Text{src: p.Body, pad: p.b64.pad, lines: p.b64.lines, rel: releaser{rest: p.Body, release: p.release}}, true
 }
 
 func (p *Part) encoding() string {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // FuzzDecodedReader: the stream is byte for byte what Decoded returns, with
@@ -61,8 +62,14 @@ func FuzzBase64Text(f *testing.F) {
 		}
 		got, err := io.ReadAll(r)
 		dec, rep := p.Decoded()
-		if want := base64.StdEncoding.EncodeToString(dec); err != nil || string(got) != want || rep {
+		want := base64.StdEncoding.EncodeToString(dec)
+		if err != nil || string(got) != want || rep {
 			t.Fatalf("%q: read %q (%v), want %q (the decoding repaired: %v)", body, got, err, want, rep)
+		}
+		// A byte at a time: every read ends in the middle of a line.
+		r, _ = p.Base64Text()
+		if got, err := io.ReadAll(iotest.OneByteReader(r)); err != nil || string(got) != want {
+			t.Fatalf("%q: read a byte at a time %q (%v), want %q", body, got, err, want)
 		}
 	})
 }
