@@ -541,24 +541,23 @@ func (s *suite) testNewFolderKeysFollowWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sweep(created)
-	if got := keys(created); len(got) != 1 || got[nm.Meta.SourceKey] != id {
-		t.Fatalf("after the first create, Keys = %v, want %s → %s", got, nm.Meta.SourceKey, id)
+	// holds checks that folder (swept) has the message, as id, and nothing else.
+	holds := func(when, folder, id string) {
+		t.Helper()
+		sweep(folder)
+		if got := keys(folder); len(got) != 1 || got[nm.Meta.SourceKey] != id {
+			t.Fatalf("%s, Keys = %v, want %s → %s", when, got, nm.Meta.SourceKey, id)
+		}
+		if lid, found, err := mb.LookupKey(ctx, folder, nm.Meta.SourceKey); err != nil || !found || lid != id {
+			t.Fatalf("%s, LookupKey = %q %v %v, want %q", when, lid, found, err, id)
+		}
 	}
-	if lid, found, err := mb.LookupKey(ctx, created, nm.Meta.SourceKey); err != nil || !found || lid != id {
-		t.Fatalf("after the first create, LookupKey = %q %v %v, want %q", lid, found, err, id)
-	}
+	holds("after the first create", created, id)
 	nid, err := mb.Move(ctx, id, moved)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sweep(moved)
-	if got := keys(moved); len(got) != 1 || got[nm.Meta.SourceKey] != nid {
-		t.Fatalf("after a move into a new folder, Keys = %v, want %s → %s", got, nm.Meta.SourceKey, nid)
-	}
-	if lid, found, err := mb.LookupKey(ctx, moved, nm.Meta.SourceKey); err != nil || !found || lid != nid {
-		t.Fatalf("after a move into a new folder, LookupKey = %q %v %v, want %q", lid, found, err, nid)
-	}
+	holds("after a move into a new folder", moved, nid)
 	if got := keys(created); len(got) != 0 {
 		t.Fatalf("after the move, the first folder still has %v", got)
 	}
